@@ -1,0 +1,62 @@
+// The typed request a capability module receives and the typed result it returns. Handlers never
+// see node's req/res: the edge (src/server/http.ts) builds an S3Request and writes the S3Result.
+import type { IncomingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
+import type { Clock } from "../clock.js";
+import type { BlobStore, MetadataStore } from "../storage/types.js";
+import type { ServerConfig } from "../config.js";
+import type { Logger } from "../log.js";
+
+/** Who is making the request, after authentication. */
+export type Principal =
+  | { kind: "anonymous" }
+  | { kind: "account"; accountId: string; accessKeyId: string }
+  /** The S3 service itself delivering inventory reports on behalf of a source bucket. */
+  | { kind: "service"; service: "s3.amazonaws.com"; sourceAccount: string; sourceArn: string };
+
+export interface ServerContext {
+  config: ServerConfig;
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface S3Request {
+  requestId: string;
+  method: string;
+  bucket?: string;
+  key?: string;
+  query: URLSearchParams;
+  /** Lower-case header names, as node gives them. */
+  headers: IncomingHttpHeaders;
+  /**
+   * The payload with any aws-chunked framing removed. Signature, x-amz-content-sha256 and trailing
+   * checksums are verified as it streams: a failure surfaces as an S3Error 'error' event.
+   */
+  body: Readable;
+  /** Trailing headers of an aws-chunked body (x-amz-checksum-*), known once `body` has ended. */
+  trailers(): Record<string, string>;
+  /** Length of the decoded payload when the client declared it. */
+  contentLength?: number;
+  principal: Principal;
+  /** The caller's client address, for policy conditions (aws:SourceIp). */
+  sourceIp: string;
+  secureTransport: boolean;
+}
+
+export interface XmlBody {
+  /** The root element's name, e.g. "ListBucketResult". */
+  root: string;
+  /** The element tree: objects are elements, arrays repeat an element, undefined is omitted. */
+  value: Record<string, unknown>;
+}
+
+export interface S3Result {
+  status?: number;
+  headers?: Record<string, string | number | undefined>;
+  xml?: XmlBody;
+  body?: Readable | Buffer;
+}
+
+export type Handler = (req: S3Request, ctx: ServerContext) => Promise<S3Result>;

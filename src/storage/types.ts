@@ -1,0 +1,163 @@
+// The storage interface: records in, records out. No SQL, no file paths and no HTTP above this
+// line. The embedded default (SQLite metadata + blob files) lives in ./sqlite-metadata.ts and
+// ./file-blobs.ts; a networked metadata store would implement the same contracts.
+import type { Readable } from "node:stream";
+
+export interface AccountRecord {
+  /** 12-digit AWS-style account id. */
+  accountId: string;
+  /** 64-hex canonical user id, as S3 shows in Owner/ID. */
+  canonicalId: string;
+  displayName: string;
+  createdAt: Date;
+}
+
+export interface AccessKeyRecord {
+  accessKeyId: string;
+  secretAccessKey: string;
+  accountId: string;
+  createdAt: Date;
+}
+
+export type VersioningStatus = "Enabled" | "Suspended" | undefined;
+
+export interface BucketRecord {
+  name: string;
+  ownerAccountId: string;
+  region: string;
+  createdAt: Date;
+  versioning: VersioningStatus;
+}
+
+/** Where an object's bytes live: inline in the metadata store (small objects) or in a blob file. */
+export type BodyLocation = { kind: "inline"; data: Buffer } | { kind: "blob"; blobId: string };
+
+export interface ObjectVersionRecord {
+  bucket: string;
+  key: string;
+  /** "null" for the null version written while versioning is off or suspended. */
+  versionId: string;
+  isDeleteMarker: boolean;
+  isLatest: boolean;
+  size: number;
+  /** Quoted, as S3 sends it in the ETag header: "\"d41d8cd98f00b204e9800998ecf8427e\"". */
+  etag: string;
+  lastModified: Date;
+  storageClass: string;
+  contentType?: string;
+  /** Other stored content headers: content-encoding, content-disposition, cache-control, ... */
+  contentHeaders: Record<string, string>;
+  /** x-amz-meta-* values, keyed by the lower-case name without the prefix. */
+  userMetadata: Record<string, string>;
+  ownerAccountId: string;
+  /** Number of parts when created by CompleteMultipartUpload; 0 for a single PUT. */
+  partsCount: number;
+  /** Extra object facts owned by later capabilities (checksums, encryption, lock, tags...). */
+  extra: Record<string, unknown>;
+  body: BodyLocation | null;
+}
+
+export interface ListObjectsQuery {
+  bucket: string;
+  prefix?: string;
+  /** Return only keys strictly greater (in UTF-8 byte order) than this. */
+  after?: string;
+  limit: number;
+}
+
+/** What a write must do to the bucket's versions, decided by the capability module. */
+export interface PutVersionInput {
+  record: Omit<ObjectVersionRecord, "isLatest">;
+}
+
+export interface DeletedVersions {
+  /** Records removed from the store: their bodies are garbage and must be released. */
+  removed: ObjectVersionRecord[];
+}
+
+/**
+ * Metadata store contract.
+ * - Keys compare in UTF-8 byte order everywhere (listing, pagination).
+ * - Every mutating call is atomic and durable when its promise resolves: an acknowledged write
+ *   survives kill -9 and power loss (on a disk that honours fsync).
+ * - Reads see committed data only.
+ */
+export interface MetadataStore {
+  close(): void;
+
+  // Accounts and keys
+  putAccount(account: AccountRecord): void;
+  getAccount(accountId: string): AccountRecord | undefined;
+  listAccounts(): AccountRecord[];
+  putAccessKey(key: AccessKeyRecord): void;
+  getAccessKey(accessKeyId: string): AccessKeyRecord | undefined;
+
+  // Settings that must persist (the server's generated root credentials, schema version...)
+  getSetting(name: string): string | undefined;
+  putSetting(name: string, value: string): void;
+
+  // Buckets
+  /** Creates the bucket; returns false (and changes nothing) when the name is taken. */
+  createBucket(bucket: BucketRecord): Promise<boolean>;
+  getBucket(name: string): BucketRecord | undefined;
+  /** Buckets owned by the account, sorted by name. */
+  listBuckets(ownerAccountId: string): BucketRecord[];
+  /** Deletes the bucket when it holds no versions or uploads; returns false when not empty. */
+  deleteBucket(name: string): Promise<boolean>;
+  updateBucket(name: string, patch: Partial<Omit<BucketRecord, "name">>): Promise<void>;
+
+  // Objects
+  /**
+   * Stores a new version as the latest version of its key. When record.versionId is "null", any
+   * existing "null" version of the key is replaced and returned in `removed`.
+   */
+  putVersion(record: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions>;
+  /** The latest version of the key (possibly a delete marker), or undefined. */
+  getLatest(bucket: string, key: string): ObjectVersionRecord | undefined;
+  getVersion(bucket: string, key: string, versionId: string): ObjectVersionRecord | undefined;
+  /** Removes one version permanently; the previous one becomes latest. */
+  deleteVersion(bucket: string, key: string, versionId: string): Promise<DeletedVersions>;
+  /** Current (latest, non-delete-marker) objects in key order. */
+  listCurrent(query: ListObjectsQuery): ObjectVersionRecord[];
+  countVersions(bucket: string): number;
+  /** True when some version or part still references the blob (used by the orphan sweep). */
+  isBlobReferenced(blobId: string): boolean;
+
+  // Bucket sub-resource configurations (inventory, policy, lifecycle, ...), stored as the JSON of
+  // their validated domain model, never as wire XML. `kind` names the sub-resource ("inventory").
+  // Removed together with their bucket.
+  putBucketConfig(bucket: string, kind: string, id: string, json: string): Promise<void>;
+  getBucketConfig(bucket: string, kind: string, id: string): string | undefined;
+  /** Configurations with id > `after`, sorted by id (byte order), at most `limit`. */
+  listBucketConfigs(
+    bucket: string,
+    kind: string,
+    after: string | undefined,
+    limit: number,
+  ): { id: string; json: string }[];
+  countBucketConfigs(bucket: string, kind: string): number;
+  /** Returns false when no such configuration existed. */
+  deleteBucketConfig(bucket: string, kind: string, id: string): Promise<boolean>;
+}
+
+export interface BlobWriter {
+  /** Feed the bytes here. */
+  readonly stream: NodeJS.WritableStream;
+  /** Flushes the data to stable storage and makes the blob addressable; resolves with its id. */
+  commit(): Promise<string>;
+  /** Discards whatever was written. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Blob store contract: immutable byte strings addressed by opaque ids chosen by the store.
+ * Ids never derive from object keys. commit() resolves only after the data is durable.
+ */
+export interface BlobStore {
+  create(): BlobWriter;
+  /** Reads the inclusive byte range [start, end] (the whole blob when omitted). */
+  read(blobId: string, range?: { start: number; end: number }): Readable;
+  delete(blobId: string): Promise<void>;
+  /** Deletes blobs and temporary files that no live record references. */
+  sweep(isLive: (blobId: string) => boolean): Promise<number>;
+}
