@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import type { Clock } from "../clock.js";
-import type { BlobStore, MetadataStore } from "../storage/types.js";
+import type { BlobStore, BucketRecord, MetadataStore } from "../storage/types.js";
 import type { ServerConfig } from "../config.js";
 import type { Logger } from "../log.js";
 
@@ -27,6 +27,11 @@ export interface S3Request {
   method: string;
   bucket?: string;
   key?: string;
+  /**
+   * The addressed bucket, loaded (and checked to exist, match x-amz-expected-bucket-owner and
+   * authorize the caller) by the edge for every bucket and object operation except CreateBucket.
+   */
+  bucketRecord?: BucketRecord;
   query: URLSearchParams;
   /** Lower-case header names, as node gives them. */
   headers: IncomingHttpHeaders;

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// The `stocktake` command: `serve` runs the server; `accounts create` adds an account and keys,
+// also while a server runs on the same data directory. Every flag has an equal STOCKTAKE_*
+// environment variable; a flag wins over the environment.
+import { Command, Option } from "commander";
+import { mkdirSync } from "node:fs";
+import { defaultConfig } from "../config.js";
+import { startServer } from "../server/index.js";
+import { SqliteMetadataStore } from "../storage/sqlite-metadata.js";
+import { createAccount, loadSealingKey } from "../auth/accounts.js";
+
+const program = new Command();
+program
+  .name("stocktake")
+  .description("An S3-compatible object storage server with S3 Inventory reports.")
+  .version("0.1.0");
+
+const dataDirOption = () =>
+  new Option("--data-dir <dir>", "where metadata and object data are kept").env("STOCKTAKE_DATA_DIR").default(defaultConfig.dataDir);
+
+program
+  .command("serve")
+  .description("run the S3 server")
+  .addOption(new Option("--host <host>", "address to listen on").env("STOCKTAKE_HOST").default(defaultConfig.host))
+  .addOption(new Option("--port <port>", "port to listen on").env("STOCKTAKE_PORT").default(String(defaultConfig.port)))
+  .addOption(dataDirOption())
+  .addOption(new Option("--region <region>", "the region this server answers for").env("STOCKTAKE_REGION").default(defaultConfig.region))
+  .addOption(
+    new Option("--base-domain <domains>", "comma-separated host names for virtual-hosted addressing (bucket.<domain>)")
+      .env("STOCKTAKE_BASE_DOMAIN")
+      .default(defaultConfig.baseDomains.join(",")),
+  )
+  .addOption(new Option("--root-access-key <key>", "root account access key id (generated when unset)").env("STOCKTAKE_ROOT_ACCESS_KEY"))
+  .addOption(new Option("--root-secret-key <secret>", "root account secret key (generated when unset)").env("STOCKTAKE_ROOT_SECRET_KEY"))
+  .addOption(new Option("--root-account-id <id>", "root account's 12-digit id (generated when unset)").env("STOCKTAKE_ROOT_ACCOUNT_ID"))
+  .action(async (opts: Record<string, string | undefined>) => {
+    const port = Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${opts.port}`);
+    const server = await startServer({
+      host: opts.host,
+      port,
+      dataDir: opts.dataDir,
+      region: opts.region,
+      baseDomains: (opts.baseDomain ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+      rootAccessKey: opts.rootAccessKey,
+      rootSecretKey: opts.rootSecretKey,
+      rootAccountId: opts.rootAccountId,
+    });
+    if (server.rootGenerated) {
+      // Shown once: later starts read the keys from the data directory and never print the secret.
+      process.stdout.write(
+        [
+          "Generated root credentials (shown only now):",
+          `  account id:        ${server.root.accountId}`,
+          `  access key id:     ${server.root.accessKeyId}`,
+          `  secret access key: ${server.root.secretAccessKey}`,
+          "",
+        ].join("\n"),
+      );
+    }
+    process.stdout.write(`Stocktake listening on ${server.url} (region ${opts.region}, data in ${opts.dataDir})\n`);
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      void server.close().then(() => process.exit(0));
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+
+const accounts = program.command("accounts").description("manage accounts and their access keys");
+accounts
+  .command("create")
+  .description("add an account (or a key to an existing account id), printing its id and keys")
+  .addOption(dataDirOption())
+  .option("--id <accountId>", "12-digit account id (generated when omitted)")
+  .option("--access-key <key>", "access key id (generated when omitted)")
+  .option("--secret-key <secret>", "secret access key (generated when omitted)")
+  .option("--json", "print the credentials as JSON")
+  .action(async (opts: { dataDir: string; id?: string; accessKey?: string; secretKey?: string; json?: boolean }) => {
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    const metadata = SqliteMetadataStore.open(opts.dataDir);
+    try {
+      const creds = await createAccount(
+        metadata,
+        loadSealingKey(opts.dataDir),
+        { accountId: opts.id, accessKeyId: opts.accessKey, secretAccessKey: opts.secretKey },
+        new Date(),
+      );
+      if (opts.json) process.stdout.write(JSON.stringify(creds) + "\n");
+      else
+        process.stdout.write(
+          `account id:        ${creds.accountId}\naccess key id:     ${creds.accessKeyId}\nsecret access key: ${creds.secretAccessKey}\n`,
+        );
+    } finally {
+      metadata.close();
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`stocktake: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

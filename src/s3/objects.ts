@@ -1,0 +1,445 @@
+// Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html (and siblings)
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { S3Error } from "../errors.js";
+import { asArray, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
+import type { Handler, S3Request, ServerContext } from "../server/types.js";
+import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
+import { parseStorageClass } from "./storage-classes.js";
+import { receiveBody, releaseBodies, requestedChecksums } from "./object-body.js";
+import {
+  checkPreconditions,
+  contentFromRequest,
+  objectResponseHeaders,
+  parseRange,
+  type StoredChecksum,
+} from "./object-headers.js";
+import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
+import { authorize, checkExpectedOwner } from "../auth/authorize.js";
+import { isValidBucketName } from "./bucket-names.js";
+
+type Headers = S3Request["headers"];
+
+function header(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function isVersioned(bucket: BucketRecord): boolean {
+  return bucket.versioning !== undefined;
+}
+
+function ownerAccount(req: S3Request): string {
+  return req.principal.kind === "account" ? req.principal.accountId : req.bucketRecord!.ownerAccountId;
+}
+
+/** Content-MD5 as S3 checks it: present means 16 bytes of base64 that must match the body. */
+function expectedMd5(headers: Headers): Buffer | undefined {
+  const value = header(headers, "content-md5");
+  if (value === undefined) return undefined;
+  const md5 = Buffer.from(value, "base64");
+  if (md5.length !== 16 || md5.toString("base64") !== value.trim()) throw new S3Error("InvalidDigest");
+  return md5;
+}
+
+/** The checksum the client asserts for the body: a header now, or a trailer after the body. */
+function declaredChecksumAlgorithm(headers: Headers): ChecksumAlgorithm | undefined {
+  const trailer = header(headers, "x-amz-trailer")?.trim().toLowerCase();
+  for (const [alg, def] of Object.entries(ChecksumAlgorithms) as [ChecksumAlgorithm, { header: string }][]) {
+    if (trailer === def.header || headers[def.header] !== undefined) return alg;
+  }
+  const sdkAlg = header(headers, "x-amz-sdk-checksum-algorithm")?.toUpperCase();
+  if (sdkAlg && sdkAlg in ChecksumAlgorithms) return sdkAlg as ChecksumAlgorithm;
+  return undefined;
+}
+
+function checksumMismatch(alg: ChecksumAlgorithm): S3Error {
+  return new S3Error("BadDigest", `The ${alg} you specified did not match the calculated checksum.`);
+}
+
+export const putObject: Handler = async (req, ctx) => {
+  const bucket = req.bucketRecord!;
+  const md5Expected = expectedMd5(req.headers);
+  const storageClass = parseStorageClass(req.headers["x-amz-storage-class"]);
+  const content = contentFromRequest(req.headers);
+  const transferEncoding = header(req.headers, "transfer-encoding");
+  if (req.contentLength === undefined && transferEncoding === undefined) throw new S3Error("MissingContentLength");
+  if (req.contentLength !== undefined && !(Number.isInteger(req.contentLength) && req.contentLength >= 0)) {
+    throw new S3Error("InvalidArgument", "Content-Length must be a non-negative integer.");
+  }
+  const checksumAlg = declaredChecksumAlgorithm(req.headers);
+  const stored = await receiveBody(req.body, {
+    blobs: ctx.blobs,
+    inlineMaxBytes: ctx.config.inlineObjectMaxBytes,
+    checksumAlgorithms: checksumAlg ? [checksumAlg] : [],
+    expectedSize: req.contentLength,
+  });
+  const release = () => releaseBodies(ctx, [{ body: stored.body }], 0);
+  try {
+    if (md5Expected && !md5Expected.equals(stored.md5)) throw new S3Error("BadDigest");
+    let checksum: StoredChecksum | undefined;
+    if (checksumAlg) {
+      const computed = stored.checksums[checksumAlg]!;
+      const declared = requestedChecksums(req.headers)[checksumAlg] ?? req.trailers()[ChecksumAlgorithms[checksumAlg].header];
+      if (declared !== undefined && declared !== computed) throw checksumMismatch(checksumAlg);
+      checksum = { algorithm: checksumAlg, value: computed, type: "FULL_OBJECT" };
+    }
+    const versionId = bucket.versioning === "Enabled" ? newVersionId() : "null";
+    const record: Omit<ObjectVersionRecord, "isLatest"> = {
+      bucket: bucket.name,
+      key: req.key!,
+      versionId,
+      isDeleteMarker: false,
+      size: stored.size,
+      etag: `"${stored.md5.toString("hex")}"`,
+      lastModified: ctx.clock.now(),
+      storageClass,
+      contentType: content.contentType,
+      contentHeaders: content.contentHeaders,
+      userMetadata: content.userMetadata,
+      ownerAccountId: ownerAccount(req),
+      partsCount: 0,
+      extra: checksum ? { checksum } : {},
+      body: stored.body,
+    };
+    const { removed } = await ctx.metadata.putVersion(record);
+    releaseBodies(ctx, removed);
+    return {
+      headers: {
+        ETag: record.etag,
+        "x-amz-version-id": isVersioned(bucket) ? versionId : undefined,
+        ...(checksum ? { [ChecksumAlgorithms[checksum.algorithm].header]: checksum.value, "x-amz-checksum-type": checksum.type } : {}),
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
+};
+
+let versionCounter = 0;
+/** Version ids sort newest-last in creation order and are unique within the process' lifetime. */
+function newVersionId(): string {
+  versionCounter = (versionCounter + 1) % 0x10000;
+  const time = Date.now().toString(36).padStart(9, "0");
+  return time + versionCounter.toString(36).padStart(4, "0") + createHash("sha256").update(Math.random().toString()).digest("base64url").slice(0, 19);
+}
+
+/** The version a GET/HEAD/DELETE addresses: ?versionId=… or the latest. */
+function addressedVersion(req: S3Request, ctx: ServerContext): ObjectVersionRecord {
+  const bucket = req.bucketRecord!;
+  const versionId = req.query.get("versionId");
+  if (versionId !== null) {
+    if (versionId === "") throw new S3Error("InvalidArgument", "Version id cannot be the empty string", { ArgumentName: "versionId", ArgumentValue: "" });
+    const v = ctx.metadata.getVersion(bucket.name, req.key!, versionId);
+    if (!v) {
+      if (versionId !== "null" && !/^[A-Za-z0-9._-]{1,1024}$/.test(versionId)) {
+        throw new S3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: versionId });
+      }
+      throw new S3Error("NoSuchVersion", undefined, { Key: req.key, VersionId: versionId });
+    }
+    if (v.isDeleteMarker) {
+      throw new S3Error("MethodNotAllowed", undefined, { Method: req.method, ResourceType: "DeleteMarker" }, {
+        "x-amz-delete-marker": "true",
+        "x-amz-version-id": v.versionId,
+        "Last-Modified": v.lastModified.toUTCString(),
+      });
+    }
+    return v;
+  }
+  const v = ctx.metadata.getLatest(bucket.name, req.key!);
+  if (!v) throw new S3Error("NoSuchKey", undefined, { Key: req.key });
+  if (v.isDeleteMarker) {
+    throw new S3Error("NoSuchKey", undefined, { Key: req.key }, { "x-amz-delete-marker": "true", "x-amz-version-id": v.versionId });
+  }
+  return v;
+}
+
+const RESPONSE_OVERRIDES: [string, string][] = [
+  ["response-cache-control", "Cache-Control"],
+  ["response-content-disposition", "Content-Disposition"],
+  ["response-content-encoding", "Content-Encoding"],
+  ["response-content-language", "Content-Language"],
+  ["response-content-type", "Content-Type"],
+  ["response-expires", "Expires"],
+];
+
+function readObject(req: S3Request, ctx: ServerContext, withBody: boolean) {
+  const v = addressedVersion(req, ctx);
+  checkPreconditions(
+    v,
+    {
+      ifMatch: header(req.headers, "if-match"),
+      ifNoneMatch: header(req.headers, "if-none-match"),
+      ifModifiedSince: header(req.headers, "if-modified-since"),
+      ifUnmodifiedSince: header(req.headers, "if-unmodified-since"),
+    },
+    "304",
+  );
+  const headers: Record<string, string | number | undefined> = objectResponseHeaders(v, {
+    versioned: isVersioned(req.bucketRecord!),
+    checksumMode: header(req.headers, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
+  });
+  for (const [param, name] of RESPONSE_OVERRIDES) {
+    const value = req.query.get(param);
+    if (value !== null) {
+      // Header names are case-insensitive: drop a stored lower-case twin before overriding.
+      delete headers[name.toLowerCase()];
+      headers[name] = value;
+    }
+  }
+  const range = parseRange(header(req.headers, "range"), v.size);
+  let status = 200;
+  if (range) {
+    status = 206;
+    headers["Content-Range"] = `bytes ${range.start}-${range.end}/${v.size}`;
+    headers["Content-Length"] = range.end - range.start + 1;
+    // A range's bytes do not match the whole object's checksum.
+    for (const name of Object.keys(headers)) if (name.startsWith("x-amz-checksum-")) delete headers[name];
+  } else {
+    headers["Content-Length"] = v.size;
+  }
+  let body: Readable | Buffer | undefined;
+  if (withBody && v.size > 0) {
+    const loc = v.body!;
+    if (loc.kind === "inline") body = range ? loc.data.subarray(range.start, range.end + 1) : loc.data;
+    else body = ctx.blobs.read(loc.blobId, range ?? { start: 0, end: v.size - 1 });
+  }
+  return { status, headers, body };
+}
+
+export const getObject: Handler = async (req, ctx) => readObject(req, ctx, true);
+export const headObject: Handler = async (req, ctx) => readObject(req, ctx, false);
+
+/** Deletes one key (or one version of it) as DeleteObject does; shared by DeleteObjects. */
+async function deleteOne(
+  ctx: ServerContext,
+  bucket: BucketRecord,
+  key: string,
+  versionId: string | undefined,
+  owner: string,
+): Promise<{ versionId?: string; deleteMarker: boolean }> {
+  if (versionId !== undefined) {
+    const existing = ctx.metadata.getVersion(bucket.name, key, versionId);
+    if (!existing) return { versionId, deleteMarker: false };
+    const { removed } = await ctx.metadata.deleteVersion(bucket.name, key, versionId);
+    releaseBodies(ctx, removed);
+    return { versionId, deleteMarker: existing.isDeleteMarker };
+  }
+  if (bucket.versioning === undefined) {
+    const existing = ctx.metadata.getVersion(bucket.name, key, "null");
+    if (existing) {
+      const { removed } = await ctx.metadata.deleteVersion(bucket.name, key, "null");
+      releaseBodies(ctx, removed);
+    }
+    return { deleteMarker: false };
+  }
+  // Versioned: a delete marker becomes the latest version.
+  const markerId = bucket.versioning === "Enabled" ? newVersionId() : "null";
+  const { removed } = await ctx.metadata.putVersion({
+    bucket: bucket.name,
+    key,
+    versionId: markerId,
+    isDeleteMarker: true,
+    size: 0,
+    etag: "",
+    lastModified: ctx.clock.now(),
+    storageClass: "STANDARD",
+    contentHeaders: {},
+    userMetadata: {},
+    ownerAccountId: owner,
+    partsCount: 0,
+    extra: {},
+    body: null,
+  });
+  releaseBodies(ctx, removed);
+  return { versionId: markerId, deleteMarker: true };
+}
+
+export const deleteObject: Handler = async (req, ctx) => {
+  const versionId = req.query.get("versionId") ?? undefined;
+  const result = await deleteOne(ctx, req.bucketRecord!, req.key!, versionId, ownerAccount(req));
+  return {
+    status: 204,
+    headers: {
+      "x-amz-version-id": result.versionId,
+      "x-amz-delete-marker": result.deleteMarker ? "true" : undefined,
+    },
+  };
+};
+
+const MAX_DELETE_KEYS = 1000;
+
+export const deleteObjects: Handler = async (req, ctx) => {
+  const md5 = expectedMd5(req.headers);
+  const checksumAlg = declaredChecksumAlgorithm(req.headers);
+  if (!md5 && !checksumAlg) {
+    throw new S3Error("InvalidRequest", "Missing required header for this request: Content-MD5 or x-amz-checksum-*");
+  }
+  const body = await readBody(req.body, 2 * 1024 * 1024);
+  if (md5 && !md5.equals(createHash("md5").update(body).digest())) throw new S3Error("BadDigest");
+  const doc = parseXml(body, "Delete");
+  const quiet = textOf(doc, "Quiet") === "true";
+  const objects = asArray(doc.Object as XmlNode | XmlNode[] | undefined);
+  if (objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw new S3Error("MalformedXML");
+  const targets = objects.map((node) => {
+    if (typeof node !== "object") throw new S3Error("MalformedXML");
+    const key = textOf(node, "Key");
+    if (key === undefined) throw new S3Error("MalformedXML");
+    return { key, versionId: textOf(node, "VersionId") };
+  });
+  const deleted: Record<string, unknown>[] = [];
+  const errors: Record<string, unknown>[] = [];
+  const owner = ownerAccount(req);
+  await Promise.all(
+    targets.map(async ({ key, versionId }) => {
+      try {
+        if (Buffer.byteLength(key) > 1024 || key === "") throw new S3Error("InvalidArgument", "Invalid key");
+        const r = await deleteOne(ctx, req.bucketRecord!, key, versionId, owner);
+        if (quiet) return;
+        deleted.push({
+          Key: key,
+          VersionId: versionId,
+          DeleteMarker: r.deleteMarker ? "true" : undefined,
+          DeleteMarkerVersionId: r.deleteMarker && versionId === undefined ? r.versionId : undefined,
+        });
+      } catch (err) {
+        if (!(err instanceof S3Error)) throw err;
+        errors.push({ Key: key, VersionId: versionId, Code: err.code, Message: err.message });
+      }
+    }),
+  );
+  return { xml: { root: "DeleteResult", value: { Deleted: deleted, Error: errors } } };
+};
+
+/** x-amz-copy-source: "bucket/key[?versionId=v]", URL-encoded, with or without a leading slash. */
+function parseCopySource(raw: string): { bucket: string; key: string; versionId?: string } {
+  let value = raw.startsWith("/") ? raw.slice(1) : raw;
+  let versionId: string | undefined;
+  const q = value.indexOf("?");
+  if (q !== -1) {
+    const params = new URLSearchParams(value.slice(q + 1));
+    versionId = params.get("versionId") ?? undefined;
+    value = value.slice(0, q);
+  }
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(value);
+  } catch {
+    throw new S3Error("InvalidArgument", "Invalid copy source encoding", { ArgumentName: "x-amz-copy-source" });
+  }
+  const slash = decoded.indexOf("/");
+  if (slash <= 0 || slash === decoded.length - 1) {
+    throw new S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", {
+      ArgumentName: "x-amz-copy-source",
+      ArgumentValue: raw,
+    });
+  }
+  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), versionId };
+}
+
+export const copyObject: Handler = async (req, ctx) => {
+  const target = req.bucketRecord!;
+  const src = parseCopySource(header(req.headers, "x-amz-copy-source")!);
+  const srcBucket = isValidBucketName(src.bucket) ? ctx.metadata.getBucket(src.bucket) : undefined;
+  if (!srcBucket) throw new S3Error("NoSuchBucket", undefined, { BucketName: src.bucket });
+  checkExpectedOwner(req.headers["x-amz-source-expected-bucket-owner"], srcBucket);
+  authorize({ principal: req.principal, action: "s3:GetObject", bucket: srcBucket, key: src.key });
+
+  let source: ObjectVersionRecord | undefined;
+  if (src.versionId !== undefined) {
+    source = ctx.metadata.getVersion(srcBucket.name, src.key, src.versionId);
+    if (!source) throw new S3Error("NoSuchVersion", undefined, { Key: src.key, VersionId: src.versionId });
+    if (source.isDeleteMarker) throw new S3Error("InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id.");
+  } else {
+    source = ctx.metadata.getLatest(srcBucket.name, src.key);
+    if (!source || source.isDeleteMarker) throw new S3Error("NoSuchKey", undefined, { Key: src.key });
+  }
+  checkPreconditions(
+    source,
+    {
+      ifMatch: header(req.headers, "x-amz-copy-source-if-match"),
+      ifNoneMatch: header(req.headers, "x-amz-copy-source-if-none-match"),
+      ifModifiedSince: header(req.headers, "x-amz-copy-source-if-modified-since"),
+      ifUnmodifiedSince: header(req.headers, "x-amz-copy-source-if-unmodified-since"),
+    },
+    "412",
+  );
+
+  const directive = header(req.headers, "x-amz-metadata-directive") ?? "COPY";
+  if (directive !== "COPY" && directive !== "REPLACE") {
+    throw new S3Error("InvalidArgument", "Unknown metadata directive.", { ArgumentName: "x-amz-metadata-directive", ArgumentValue: directive });
+  }
+  const storageClassHeader = req.headers["x-amz-storage-class"];
+  const storageClass = storageClassHeader === undefined ? source.storageClass : parseStorageClass(storageClassHeader);
+  const sameObject = srcBucket.name === target.name && src.key === req.key;
+  if (sameObject && directive === "COPY" && storageClassHeader === undefined && src.versionId === undefined) {
+    throw new S3Error(
+      "InvalidRequest",
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  const content =
+    directive === "REPLACE"
+      ? contentFromRequest(req.headers)
+      : { contentType: source.contentType ?? "binary/octet-stream", contentHeaders: source.contentHeaders, userMetadata: source.userMetadata };
+
+  // The bytes are copied, not shared, so deleting the source can never pull them from under us.
+  const sourceBody: Readable =
+    source.size === 0
+      ? Readable.from([])
+      : source.body!.kind === "inline"
+        ? Readable.from([source.body!.data])
+        : ctx.blobs.read(source.body!.blobId);
+  const sourceChecksum = source.extra.checksum as StoredChecksum | undefined;
+  const stored = await receiveBody(sourceBody, {
+    blobs: ctx.blobs,
+    inlineMaxBytes: ctx.config.inlineObjectMaxBytes,
+    checksumAlgorithms: sourceChecksum ? [sourceChecksum.algorithm] : [],
+    expectedSize: source.size,
+  });
+  const versionId = target.versioning === "Enabled" ? newVersionId() : "null";
+  const checksum: StoredChecksum | undefined = sourceChecksum
+    ? { algorithm: sourceChecksum.algorithm, value: stored.checksums[sourceChecksum.algorithm]!, type: "FULL_OBJECT" }
+    : undefined;
+  const record: Omit<ObjectVersionRecord, "isLatest"> = {
+    bucket: target.name,
+    key: req.key!,
+    versionId,
+    isDeleteMarker: false,
+    size: stored.size,
+    etag: `"${stored.md5.toString("hex")}"`,
+    lastModified: ctx.clock.now(),
+    storageClass,
+    contentType: content.contentType,
+    contentHeaders: content.contentHeaders,
+    userMetadata: content.userMetadata,
+    ownerAccountId: ownerAccount(req),
+    partsCount: 0,
+    extra: checksum ? { checksum } : {},
+    body: stored.body,
+  };
+  let removed;
+  try {
+    ({ removed } = await ctx.metadata.putVersion(record));
+  } catch (err) {
+    releaseBodies(ctx, [{ body: stored.body }], 0);
+    throw err;
+  }
+  releaseBodies(ctx, removed);
+  return {
+    headers: {
+      "x-amz-version-id": isVersioned(target) ? versionId : undefined,
+      "x-amz-copy-source-version-id": isVersioned(srcBucket) ? source.versionId : undefined,
+    },
+    xml: {
+      root: "CopyObjectResult",
+      value: {
+        LastModified: record.lastModified.toISOString(),
+        ETag: record.etag,
+        ...(checksum ? { ["Checksum" + checksum.algorithm]: checksum.value, ChecksumType: checksum.type } : {}),
+      },
+    },
+  };
+};

@@ -1,0 +1,110 @@
+// The HTTP edge: every request passes addressing → authentication → classification → the
+// operation row's checks (bucket exists, expected owner, authorization) → the handler → the
+// responder. This is the only module that sees node's req/res.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { randomBytes } from "node:crypto";
+import { S3Error } from "../errors.js";
+import { resolveAddress } from "./addressing.js";
+import { classify } from "./classify.js";
+import { OPERATIONS } from "./operations.js";
+import { sendError, sendResult, type ResponseIds } from "./respond.js";
+import type { Principal, S3Request, ServerContext } from "./types.js";
+import { authenticate, decodeBody } from "../auth/sigv4.js";
+import { authorize, checkExpectedOwner } from "../auth/authorize.js";
+import { isValidBucketName } from "../s3/bucket-names.js";
+
+export type SigningKeyLookup = (accessKeyId: string) => { secretAccessKey: string; accountId: string } | undefined;
+
+function newIds(): ResponseIds {
+  return {
+    requestId: randomBytes(8).toString("hex").toUpperCase(),
+    hostId: randomBytes(24).toString("base64"),
+  };
+}
+
+export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup): Server {
+  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    void handle(ctx, lookup, req, res);
+  });
+  // A body that stalls longer than this drops the connection instead of holding it forever.
+  server.timeout = ctx.config.bodyIdleTimeoutMs;
+  server.on("clientError", (err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    else socket.destroy(err);
+  });
+  return server;
+}
+
+async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const ids = newIds();
+  const rawUrl = req.url ?? "/";
+  let resource = rawUrl.split("?")[0] ?? "/";
+  let op: string | undefined;
+  try {
+    const address = resolveAddress(rawUrl, req.headers.host, ctx.config.baseDomains);
+    resource = address.bucket === undefined ? "/" : "/" + address.bucket + (address.key === undefined ? "" : "/" + address.key);
+
+    const auth = authenticate({
+      method: req.method ?? "GET",
+      rawUrl,
+      headers: req.headers,
+      now: ctx.clock.now(),
+      region: ctx.config.region,
+      maxSkewMs: ctx.config.maxClockSkewMs,
+      lookup,
+    });
+    const principal: Principal =
+      auth.kind === "anonymous" ? { kind: "anonymous" } : { kind: "account", accountId: auth.accountId, accessKeyId: auth.accessKeyId };
+
+    op = classify({ method: req.method ?? "GET", bucket: address.bucket, key: address.key, query: address.query, headers: req.headers });
+    const row = op === undefined ? undefined : OPERATIONS[op];
+    if (op === undefined || row === undefined) {
+      throw new S3Error("MethodNotAllowed");
+    }
+    if (!row.handler) {
+      ctx.log.warn("operation not implemented", { op, method: req.method, url: rawUrl, requestId: ids.requestId });
+      throw new S3Error("NotImplemented", `${op} is not implemented by Stocktake.`);
+    }
+
+    let bucketRecord;
+    if (row.scope === "service") {
+      if (principal.kind === "anonymous") throw new S3Error("AccessDenied");
+    } else if (op !== "CreateBucket") {
+      const name = address.bucket!;
+      bucketRecord = isValidBucketName(name) ? ctx.metadata.getBucket(name) : undefined;
+      if (!bucketRecord) throw new S3Error("NoSuchBucket", undefined, { BucketName: name });
+      checkExpectedOwner(req.headers["x-amz-expected-bucket-owner"], bucketRecord);
+      authorize({ principal, action: row.action, bucket: bucketRecord, key: address.key });
+    } else if (principal.kind === "anonymous") {
+      throw new S3Error("AccessDenied");
+    }
+
+    const decoded = decodeBody(auth, req.headers, req);
+    const declared = req.headers["x-amz-decoded-content-length"] ?? req.headers["content-length"];
+    const s3req: S3Request = {
+      requestId: ids.requestId,
+      method: req.method ?? "GET",
+      bucket: address.bucket,
+      key: address.key,
+      bucketRecord,
+      query: address.query,
+      headers: req.headers,
+      body: decoded.body,
+      trailers: decoded.trailers,
+      contentLength: declared === undefined ? undefined : Number(declared),
+      principal,
+      sourceIp: req.socket.remoteAddress ?? "",
+      secureTransport: false,
+    };
+    const result = await row.handler(s3req, ctx);
+    await sendResult(req, res, result, ids);
+  } catch (err) {
+    if (err instanceof S3Error && err.code === "NotImplemented" && op === undefined) {
+      ctx.log.warn("unknown request", { method: req.method, url: rawUrl });
+    }
+    // An unread request body would otherwise be parsed as the next request on this connection.
+    if (!req.complete) res.setHeader("Connection", "close");
+    sendError(req, res, err, ids, resource, ctx.log);
+    if (!req.complete) res.once("finish", () => req.destroy());
+  }
+}

@@ -1,0 +1,122 @@
+// The operation table: one row per S3 operation with the IAM action that authorizes it and the
+// handler that serves it. The HTTP edge reads the row once per request for authentication,
+// ExpectedBucketOwner and authorization; nothing is wired per route. Rows without a handler are
+// operations we have not built: they answer 501 NotImplemented and the log names them.
+import type { Handler } from "./types.js";
+import * as buckets from "../s3/buckets.js";
+import * as objects from "../s3/objects.js";
+import * as listing from "../s3/listing.js";
+import * as inventoryConfig from "../s3/inventory-config.js";
+
+export interface OperationRow {
+  /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
+  action: string;
+  /** Service operations name no bucket; bucket operations need an existing bucket (but Create). */
+  scope: "service" | "bucket" | "object";
+  handler?: Handler;
+}
+
+const row = (action: string, scope: OperationRow["scope"], handler?: Handler): OperationRow => ({
+  action,
+  scope,
+  handler,
+});
+
+export const OPERATIONS: Record<string, OperationRow> = {
+  ListBuckets: row("s3:ListAllMyBuckets", "service", buckets.listBuckets),
+
+  CreateBucket: row("s3:CreateBucket", "bucket", buckets.createBucket),
+  HeadBucket: row("s3:ListBucket", "bucket", buckets.headBucket),
+  DeleteBucket: row("s3:DeleteBucket", "bucket", buckets.deleteBucket),
+  GetBucketLocation: row("s3:GetBucketLocation", "bucket", buckets.getBucketLocation),
+  ListObjects: row("s3:ListBucket", "bucket", listing.listObjects),
+  ListObjectsV2: row("s3:ListBucket", "bucket", listing.listObjectsV2),
+  ListObjectVersions: row("s3:ListBucketVersions", "bucket"),
+  ListMultipartUploads: row("s3:ListBucketMultipartUploads", "bucket"),
+  DeleteObjects: row("s3:DeleteObject", "bucket", objects.deleteObjects),
+
+  PutBucketInventoryConfiguration: row("s3:PutInventoryConfiguration", "bucket", inventoryConfig.putBucketInventoryConfiguration),
+  GetBucketInventoryConfiguration: row("s3:GetInventoryConfiguration", "bucket", inventoryConfig.getBucketInventoryConfiguration),
+  ListBucketInventoryConfigurations: row("s3:GetInventoryConfiguration", "bucket", inventoryConfig.listBucketInventoryConfigurations),
+  DeleteBucketInventoryConfiguration: row("s3:PutInventoryConfiguration", "bucket", inventoryConfig.deleteBucketInventoryConfiguration),
+
+  PutBucketVersioning: row("s3:PutBucketVersioning", "bucket"),
+  GetBucketVersioning: row("s3:GetBucketVersioning", "bucket"),
+  PutBucketPolicy: row("s3:PutBucketPolicy", "bucket"),
+  GetBucketPolicy: row("s3:GetBucketPolicy", "bucket"),
+  DeleteBucketPolicy: row("s3:DeleteBucketPolicy", "bucket"),
+  GetBucketPolicyStatus: row("s3:GetBucketPolicyStatus", "bucket"),
+  PutBucketAcl: row("s3:PutBucketAcl", "bucket"),
+  GetBucketAcl: row("s3:GetBucketAcl", "bucket"),
+  PutBucketCors: row("s3:PutBucketCORS", "bucket"),
+  GetBucketCors: row("s3:GetBucketCORS", "bucket"),
+  DeleteBucketCors: row("s3:PutBucketCORS", "bucket"),
+  PutBucketEncryption: row("s3:PutEncryptionConfiguration", "bucket"),
+  GetBucketEncryption: row("s3:GetEncryptionConfiguration", "bucket"),
+  DeleteBucketEncryption: row("s3:PutEncryptionConfiguration", "bucket"),
+  PutBucketLifecycleConfiguration: row("s3:PutLifecycleConfiguration", "bucket"),
+  GetBucketLifecycleConfiguration: row("s3:GetLifecycleConfiguration", "bucket"),
+  DeleteBucketLifecycle: row("s3:PutLifecycleConfiguration", "bucket"),
+  PutBucketTagging: row("s3:PutBucketTagging", "bucket"),
+  GetBucketTagging: row("s3:GetBucketTagging", "bucket"),
+  DeleteBucketTagging: row("s3:PutBucketTagging", "bucket"),
+  PutBucketOwnershipControls: row("s3:PutBucketOwnershipControls", "bucket"),
+  GetBucketOwnershipControls: row("s3:GetBucketOwnershipControls", "bucket"),
+  DeleteBucketOwnershipControls: row("s3:PutBucketOwnershipControls", "bucket"),
+  PutObjectLockConfiguration: row("s3:PutBucketObjectLockConfiguration", "bucket"),
+  GetObjectLockConfiguration: row("s3:GetBucketObjectLockConfiguration", "bucket"),
+  PutBucketIntelligentTieringConfiguration: row("s3:PutIntelligentTieringConfiguration", "bucket"),
+  GetBucketIntelligentTieringConfiguration: row("s3:GetIntelligentTieringConfiguration", "bucket"),
+  ListBucketIntelligentTieringConfigurations: row("s3:GetIntelligentTieringConfiguration", "bucket"),
+  DeleteBucketIntelligentTieringConfiguration: row("s3:PutIntelligentTieringConfiguration", "bucket"),
+  PutBucketReplication: row("s3:PutReplicationConfiguration", "bucket"),
+  GetBucketReplication: row("s3:GetReplicationConfiguration", "bucket"),
+  DeleteBucketReplication: row("s3:PutReplicationConfiguration", "bucket"),
+  PutPublicAccessBlock: row("s3:PutBucketPublicAccessBlock", "bucket"),
+  GetPublicAccessBlock: row("s3:GetBucketPublicAccessBlock", "bucket"),
+  DeletePublicAccessBlock: row("s3:PutBucketPublicAccessBlock", "bucket"),
+  PutBucketAccelerateConfiguration: row("s3:PutAccelerateConfiguration", "bucket"),
+  GetBucketAccelerateConfiguration: row("s3:GetAccelerateConfiguration", "bucket"),
+  PutBucketAnalyticsConfiguration: row("s3:PutAnalyticsConfiguration", "bucket"),
+  GetBucketAnalyticsConfiguration: row("s3:GetAnalyticsConfiguration", "bucket"),
+  ListBucketAnalyticsConfigurations: row("s3:GetAnalyticsConfiguration", "bucket"),
+  DeleteBucketAnalyticsConfiguration: row("s3:PutAnalyticsConfiguration", "bucket"),
+  PutBucketMetricsConfiguration: row("s3:PutMetricsConfiguration", "bucket"),
+  GetBucketMetricsConfiguration: row("s3:GetMetricsConfiguration", "bucket"),
+  ListBucketMetricsConfigurations: row("s3:GetMetricsConfiguration", "bucket"),
+  DeleteBucketMetricsConfiguration: row("s3:PutMetricsConfiguration", "bucket"),
+  PutBucketLogging: row("s3:PutBucketLogging", "bucket"),
+  GetBucketLogging: row("s3:GetBucketLogging", "bucket"),
+  PutBucketNotificationConfiguration: row("s3:PutBucketNotification", "bucket"),
+  GetBucketNotificationConfiguration: row("s3:GetBucketNotification", "bucket"),
+  PutBucketRequestPayment: row("s3:PutBucketRequestPayment", "bucket"),
+  GetBucketRequestPayment: row("s3:GetBucketRequestPayment", "bucket"),
+  PutBucketWebsite: row("s3:PutBucketWebsite", "bucket"),
+  GetBucketWebsite: row("s3:GetBucketWebsite", "bucket"),
+  DeleteBucketWebsite: row("s3:DeleteBucketWebsite", "bucket"),
+
+  PutObject: row("s3:PutObject", "object", objects.putObject),
+  GetObject: row("s3:GetObject", "object", objects.getObject),
+  HeadObject: row("s3:GetObject", "object", objects.headObject),
+  DeleteObject: row("s3:DeleteObject", "object", objects.deleteObject),
+  CopyObject: row("s3:PutObject", "object", objects.copyObject),
+  GetObjectAttributes: row("s3:GetObjectAttributes", "object"),
+  PutObjectAcl: row("s3:PutObjectAcl", "object"),
+  GetObjectAcl: row("s3:GetObjectAcl", "object"),
+  PutObjectTagging: row("s3:PutObjectTagging", "object"),
+  GetObjectTagging: row("s3:GetObjectTagging", "object"),
+  DeleteObjectTagging: row("s3:DeleteObjectTagging", "object"),
+  PutObjectRetention: row("s3:PutObjectRetention", "object"),
+  GetObjectRetention: row("s3:GetObjectRetention", "object"),
+  PutObjectLegalHold: row("s3:PutObjectLegalHold", "object"),
+  GetObjectLegalHold: row("s3:GetObjectLegalHold", "object"),
+  GetObjectTorrent: row("s3:GetObject", "object"),
+  RestoreObject: row("s3:RestoreObject", "object"),
+  SelectObjectContent: row("s3:GetObject", "object"),
+  CreateMultipartUpload: row("s3:PutObject", "object"),
+  UploadPart: row("s3:PutObject", "object"),
+  UploadPartCopy: row("s3:PutObject", "object"),
+  CompleteMultipartUpload: row("s3:PutObject", "object"),
+  AbortMultipartUpload: row("s3:AbortMultipartUpload", "object"),
+  ListParts: row("s3:ListMultipartUploadParts", "object"),
+};

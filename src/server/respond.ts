@@ -1,0 +1,113 @@
+// The responder: the one place that writes status, headers and bodies — results and S3 error
+// documents alike. Handlers return data; this turns it into HTTP.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { S3Error, S3Errors } from "../errors.js";
+import { toXml } from "../xml/codec.js";
+import type { S3Result } from "./types.js";
+import type { Logger } from "../log.js";
+
+export interface ResponseIds {
+  requestId: string;
+  hostId: string;
+}
+
+function baseHeaders(res: ServerResponse, ids: ResponseIds): void {
+  res.setHeader("x-amz-request-id", ids.requestId);
+  res.setHeader("x-amz-id-2", ids.hostId);
+  res.setHeader("Server", "Stocktake");
+}
+
+export async function sendResult(
+  req: IncomingMessage,
+  res: ServerResponse,
+  result: S3Result,
+  ids: ResponseIds,
+): Promise<void> {
+  baseHeaders(res, ids);
+  for (const [name, value] of Object.entries(result.headers ?? {})) {
+    if (value !== undefined) res.setHeader(name, value);
+  }
+  res.statusCode = result.status ?? 200;
+  const headOnly = req.method === "HEAD" || res.statusCode === 204 || res.statusCode === 304;
+  if (result.xml) {
+    const text = Buffer.from(toXml(result.xml.root, result.xml.value));
+    res.setHeader("Content-Type", "application/xml");
+    res.setHeader("Content-Length", text.length);
+    res.end(headOnly ? undefined : text);
+    return;
+  }
+  if (result.body === undefined || headOnly) {
+    if (result.body instanceof Readable) result.body.destroy();
+    if (!res.hasHeader("Content-Length") && res.statusCode !== 204 && res.statusCode !== 304) {
+      res.setHeader("Content-Length", 0);
+    }
+    res.end();
+    return;
+  }
+  if (Buffer.isBuffer(result.body)) {
+    if (!res.hasHeader("Content-Length")) res.setHeader("Content-Length", result.body.length);
+    res.end(result.body);
+    return;
+  }
+  // A failure mid-body cannot become an error document any more: the client sees a short body.
+  await pipeline(result.body, res);
+}
+
+/** Writes S3's <Error> document for any thrown value; unknown failures become InternalError. */
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  ids: ResponseIds,
+  resource: string,
+  log: Logger,
+): void {
+  let s3err: S3Error;
+  if (err instanceof S3Error) {
+    s3err = err;
+  } else {
+    log.error("internal error", {
+      requestId: ids.requestId,
+      method: req.method,
+      url: req.url,
+      error: err instanceof Error ? err.stack : String(err),
+    });
+    s3err = new S3Error("InternalError");
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // Clear headers a handler may have set for a success it did not reach.
+  for (const name of res.getHeaderNames()) if (name !== "connection") res.removeHeader(name);
+  baseHeaders(res, ids);
+  for (const [name, value] of Object.entries(s3err.headers)) res.setHeader(name, value);
+  res.statusCode = s3err.status;
+  if (req.method === "HEAD" || s3err.status === 304) {
+    res.end();
+    return;
+  }
+  const body = Buffer.from(
+    toXml(
+      "Error",
+      {
+        Code: s3err.code,
+        Message: s3err.message,
+        ...s3err.details,
+        Resource: resource,
+        RequestId: ids.requestId,
+        HostId: ids.hostId,
+      },
+      null,
+    ),
+  );
+  res.setHeader("Content-Type", "application/xml");
+  res.setHeader("Content-Length", body.length);
+  res.end(body);
+}
+
+export function isKnownCode(code: string): boolean {
+  return Object.prototype.hasOwnProperty.call(S3Errors, code);
+}
