@@ -6,6 +6,8 @@ import { S3Error } from "../errors.js";
 export interface Address {
   bucket?: string;
   key?: string;
+  /** The bucket when the Host header named it (virtual-hosted style). */
+  hostBucket?: string;
   /** The raw path as sent, for signature verification. */
   rawPath: string;
   rawQuery: string;
@@ -65,7 +67,7 @@ export function resolveAddress(rawUrl: string, host: string | undefined, baseDom
     if (!isWellFormedUtf16(key)) throw new S3Error("InvalidURI");
   }
   if (bucket === "") bucket = undefined;
-  return { bucket, key, rawPath, rawQuery, query };
+  return { bucket, key, hostBucket, rawPath, rawQuery, query };
 }
 
 /** decodeURIComponent accepts only valid UTF-8, but guard lone surrogates from %ED%A0%80-style input. */

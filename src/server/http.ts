@@ -15,6 +15,8 @@ import { isValidBucketName } from "../s3/bucket-names.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => { secretAccessKey: string; accountId: string } | undefined;
 
+const ignore = () => undefined;
+
 function newIds(): ResponseIds {
   return {
     requestId: randomBytes(8).toString("hex").toUpperCase(),
@@ -52,6 +54,7 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
       region: ctx.config.region,
       maxSkewMs: ctx.config.maxClockSkewMs,
       lookup,
+      hostBucket: address.hostBucket,
     });
     const principal: Principal =
       auth.kind === "anonymous" ? { kind: "anonymous" } : { kind: "account", accountId: auth.accountId, accessKeyId: auth.accessKeyId };
@@ -80,6 +83,9 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
     }
 
     const decoded = decodeBody(auth, req.headers, req);
+    // A handler that answers without reading the body leaves its decoder to fail when the
+    // connection closes; that failure is expected and must not become an uncaught error.
+    decoded.body.on("error", ignore);
     const declared = req.headers["x-amz-decoded-content-length"] ?? req.headers["content-length"];
     const s3req: S3Request = {
       requestId: ids.requestId,

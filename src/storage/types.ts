@@ -117,9 +117,14 @@ export interface MetadataStore {
   getVersion(bucket: string, key: string, versionId: string): ObjectVersionRecord | undefined;
   /** Removes one version permanently; the previous one becomes latest. */
   deleteVersion(bucket: string, key: string, versionId: string): Promise<DeletedVersions>;
-  /** Current (latest, non-delete-marker) objects in key order. */
+  /**
+   * Current (latest, non-delete-marker) objects in key order. Inline bodies are not loaded:
+   * records carry `body: null` unless the body is a blob.
+   */
   listCurrent(query: ListObjectsQuery): ObjectVersionRecord[];
   countVersions(bucket: string): number;
+  /** Runs `fn` inside one read transaction: every read in it sees the same point in time. */
+  snapshot<T>(fn: () => T): T;
   /** True when some version or part still references the blob (used by the orphan sweep). */
   isBlobReferenced(blobId: string): boolean;
 

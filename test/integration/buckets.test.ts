@@ -14,10 +14,11 @@ import {
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createAccount, loadSealingKey } from "../../src/auth/accounts.js";
 
-async function rejectsWith(promise: Promise<unknown>, name: string, status: number): Promise<void> {
+/** `name` undefined: a body-less answer (HEAD, 304), which the SDK cannot name; only the status counts. */
+async function rejectsWith(promise: Promise<unknown>, name: string | undefined, status: number): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
     assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
-    assert.equal(err.name, name);
+    if (name !== undefined) assert.equal(err.name, name);
     assert.equal(err.$metadata.httpStatusCode, status);
     return true;
   });
@@ -80,10 +81,10 @@ describe("buckets", () => {
   });
 
   it("denies another account's access and honours ExpectedBucketOwner", async () => {
-    await rejectsWith(other.send(new HeadBucketCommand({ Bucket: "alpha-bucket" })), "403", 403);
+    await rejectsWith(other.send(new HeadBucketCommand({ Bucket: "alpha-bucket" })), undefined, 403);
     await rejectsWith(
       server.client.send(new HeadBucketCommand({ Bucket: "alpha-bucket", ExpectedBucketOwner: otherAccountId })),
-      "403",
+      undefined,
       403,
     );
     await rejectsWith(

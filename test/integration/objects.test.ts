@@ -17,10 +17,11 @@ import {
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
-async function rejectsWith(promise: Promise<unknown>, name: string, status: number): Promise<void> {
+/** `name` undefined: a body-less answer (HEAD, 304), which the SDK cannot name; only the status counts. */
+async function rejectsWith(promise: Promise<unknown>, name: string | undefined, status: number): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
     assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
-    assert.equal(err.name, name);
+    if (name !== undefined) assert.equal(err.name, name);
     assert.equal(err.$metadata.httpStatusCode, status);
     return true;
   });
@@ -97,10 +98,10 @@ describe("objects", () => {
     const put = await server.client.send(new PutObjectCommand({ Bucket, Key: "cond.txt", Body: "c" }));
     await server.client.send(new GetObjectCommand({ Bucket, Key: "cond.txt", IfMatch: put.ETag }));
     await rejectsWith(server.client.send(new GetObjectCommand({ Bucket, Key: "cond.txt", IfMatch: '"nope"' })), "PreconditionFailed", 412);
-    await rejectsWith(server.client.send(new GetObjectCommand({ Bucket, Key: "cond.txt", IfNoneMatch: put.ETag })), "304", 304);
+    await rejectsWith(server.client.send(new GetObjectCommand({ Bucket, Key: "cond.txt", IfNoneMatch: put.ETag })), undefined, 304);
     const future = new Date(Date.now() + 3600_000);
     const past = new Date(Date.now() - 3600_000);
-    await rejectsWith(server.client.send(new GetObjectCommand({ Bucket, Key: "cond.txt", IfModifiedSince: future })), "304", 304);
+    await rejectsWith(server.client.send(new GetObjectCommand({ Bucket, Key: "cond.txt", IfModifiedSince: future })), undefined, 304);
     await rejectsWith(server.client.send(new GetObjectCommand({ Bucket, Key: "cond.txt", IfUnmodifiedSince: past })), "PreconditionFailed", 412);
   });
 

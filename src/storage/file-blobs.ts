@@ -1,0 +1,112 @@
+// The embedded blob store: each blob is one immutable file under <data>/blobs/, named by a random
+// id (never by an object key). Durability order on commit: write a temporary file, fsync it,
+// rename it into place, fsync the directory; only then may the caller commit metadata.
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
+import type { BlobStore, BlobWriter } from "./types.js";
+
+const ID = /^[0-9a-f]{32}$/;
+
+export class FileBlobStore implements BlobStore {
+  private constructor(
+    private readonly blobDir: string,
+    private readonly tmpDir: string,
+  ) {}
+
+  static async open(dataDir: string): Promise<FileBlobStore> {
+    const blobDir = join(dataDir, "blobs");
+    const tmpDir = join(dataDir, "tmp");
+    await mkdir(blobDir, { recursive: true, mode: 0o700 });
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    return new FileBlobStore(blobDir, tmpDir);
+  }
+
+  private dirOf(id: string): string {
+    return join(this.blobDir, id.slice(0, 2), id.slice(2, 4));
+  }
+
+  private pathOf(id: string): string {
+    if (!ID.test(id)) throw new Error(`not a blob id: ${id}`);
+    return join(this.dirOf(id), id);
+  }
+
+  create(): BlobWriter {
+    const id = randomBytes(16).toString("hex");
+    const tmpPath = join(this.tmpDir, id);
+    const stream = createWriteStream(tmpPath, { mode: 0o600 });
+    let settled = false;
+    return {
+      stream,
+      commit: async () => {
+        settled = true;
+        stream.end();
+        await finished(stream);
+        const fh = await open(tmpPath, "r");
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        const dir = this.dirOf(id);
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        await rename(tmpPath, join(dir, id));
+        await syncDir(dir);
+        return id;
+      },
+      abort: async () => {
+        if (settled) return;
+        settled = true;
+        // The file is opened asynchronously: wait for the stream to close so the unlink follows it.
+        if (!stream.closed) {
+          const closed = once(stream, "close");
+          stream.destroy();
+          await closed.catch(() => undefined);
+        }
+        await unlink(tmpPath).catch(() => undefined);
+      },
+    };
+  }
+
+  read(blobId: string, range?: { start: number; end: number }): Readable {
+    return createReadStream(this.pathOf(blobId), range ? { start: range.start, end: range.end } : {});
+  }
+
+  async delete(blobId: string): Promise<void> {
+    await unlink(this.pathOf(blobId)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }
+
+  async sweep(isLive: (blobId: string) => boolean): Promise<number> {
+    let removed = 0;
+    for (const name of await readdir(this.tmpDir)) {
+      await rm(join(this.tmpDir, name), { force: true, recursive: true });
+      removed++;
+    }
+    for (const a of await readdir(this.blobDir)) {
+      for (const b of await readdir(join(this.blobDir, a)).catch(() => [] as string[])) {
+        const dir = join(this.blobDir, a, b);
+        for (const id of await readdir(dir).catch(() => [] as string[])) {
+          if (ID.test(id) && isLive(id)) continue;
+          await rm(join(dir, id), { force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

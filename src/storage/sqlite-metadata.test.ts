@@ -1,0 +1,142 @@
+// The SQLite metadata store: key order, listing bounds, version semantics, group commit, persistence.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteMetadataStore, prefixUpperBound } from "./sqlite-metadata.js";
+import type { ObjectVersionRecord } from "./types.js";
+
+function version(bucket: string, key: string, versionId = "null", extra: Partial<ObjectVersionRecord> = {}): Omit<ObjectVersionRecord, "isLatest"> {
+  return {
+    bucket,
+    key,
+    versionId,
+    isDeleteMarker: false,
+    size: key.length,
+    etag: '"e"',
+    lastModified: new Date(1_700_000_000_000),
+    storageClass: "STANDARD",
+    contentType: "text/plain",
+    contentHeaders: {},
+    userMetadata: {},
+    ownerAccountId: "111122223333",
+    partsCount: 0,
+    extra: {},
+    body: { kind: "inline", data: Buffer.from(key) },
+    ...extra,
+  };
+}
+
+describe("SqliteMetadataStore", () => {
+  let dir: string;
+  let store: SqliteMetadataStore;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "stocktake-meta-"));
+    store = SqliteMetadataStore.open(dir);
+    await store.createBucket({ name: "b", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+  });
+  after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps the database file private to its owner", () => {
+    assert.equal(statSync(join(dir, "meta", "stocktake.db")).mode & 0o777, 0o600);
+  });
+
+  it("refuses a second bucket of the same name", async () => {
+    assert.equal(await store.createBucket({ name: "b", ownerAccountId: "x", region: "us-east-1", createdAt: new Date(), versioning: undefined }), false);
+  });
+
+  it("lists keys in UTF-8 byte order, including characters beyond the BMP", async () => {
+    const keys = ["a", "b/c", "\uFFFD", "\u{1F600}", "Z", "é", "a/b", "~"];
+    await Promise.all(keys.map((k) => store.putVersion(version("b", k))));
+    const listed = store.listCurrent({ bucket: "b", limit: 100 }).map((r) => r.key);
+    const expected = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    assert.deepEqual(listed, expected);
+    assert.ok(listed.indexOf("\uFFFD") < listed.indexOf("\u{1F600}"), "U+FFFD (EF BF BD) sorts before U+1F600 (F0 ...)");
+  });
+
+  it("bounds a listing by prefix and resumes after a key", () => {
+    assert.deepEqual(store.listCurrent({ bucket: "b", prefix: "a", limit: 100 }).map((r) => r.key), ["a", "a/b"]);
+    assert.deepEqual(store.listCurrent({ bucket: "b", prefix: "a", after: "a", limit: 100 }).map((r) => r.key), ["a/b"]);
+    assert.deepEqual(store.listCurrent({ bucket: "b", limit: 2 }).map((r) => r.key), ["Z", "a"]);
+    assert.deepEqual(store.listCurrent({ bucket: "b", prefix: "\u{1F600}", limit: 100 }).map((r) => r.key), ["\u{1F600}"]);
+  });
+
+  it("computes the prefix upper bound in bytes", () => {
+    assert.deepEqual(prefixUpperBound("ab"), Buffer.from("ac"));
+    assert.deepEqual(prefixUpperBound("a\u{10FFFF}"), Buffer.from([0x61, 0xf4, 0x8f, 0xbf, 0xc0]));
+  });
+
+  it("replaces the null version and hands back the replaced record", async () => {
+    await store.putVersion(version("b", "replace-me", "null", { body: { kind: "blob", blobId: "0".repeat(32) } }));
+    const { removed } = await store.putVersion(version("b", "replace-me"));
+    assert.equal(removed.length, 1);
+    assert.deepEqual(removed[0]!.body, { kind: "blob", blobId: "0".repeat(32) });
+    assert.equal(store.isBlobReferenced("0".repeat(32)), false);
+    assert.equal(store.getLatest("b", "replace-me")!.body?.kind, "inline");
+  });
+
+  it("promotes the newest remaining version when the latest is deleted", async () => {
+    await store.putVersion(version("b", "v", "v1"));
+    await store.putVersion(version("b", "v", "v2"));
+    assert.equal(store.getLatest("b", "v")!.versionId, "v2");
+    await store.deleteVersion("b", "v", "v2");
+    assert.equal(store.getLatest("b", "v")!.versionId, "v1");
+    assert.equal(store.getLatest("b", "v")!.isLatest, true);
+  });
+
+  it("hides keys whose latest version is a delete marker from the current listing", async () => {
+    await store.putVersion(version("b", "gone", "g1"));
+    await store.putVersion(version("b", "gone", "g2", { isDeleteMarker: true, body: null }));
+    assert.ok(!store.listCurrent({ bucket: "b", prefix: "gone", limit: 10 }).length);
+    assert.equal(store.getLatest("b", "gone")!.isDeleteMarker, true);
+  });
+
+  it("commits concurrent writes together in few transactions", async () => {
+    const before = store.committedBatches;
+    await Promise.all(Array.from({ length: 200 }, (_, i) => store.putVersion(version("b", `group/${i}`))));
+    const batches = store.committedBatches - before;
+    assert.ok(batches >= 1 && batches < 10, `200 writes took ${batches} transactions`);
+    assert.equal(store.listCurrent({ bucket: "b", prefix: "group/", limit: 1000 }).length, 200);
+  });
+
+  it("lets one failing write in a batch fail alone", async () => {
+    const results = await Promise.allSettled([
+      store.putVersion(version("b", "ok-1")),
+      store.putVersion(version("b", "bad", "x", { etag: null as unknown as string })),
+      store.putVersion(version("b", "ok-2")),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+    assert.ok(store.getLatest("b", "ok-1") && store.getLatest("b", "ok-2"));
+    assert.equal(store.getLatest("b", "bad"), undefined);
+  });
+
+  it("refuses to delete a bucket with objects and removes configurations with it", async () => {
+    await store.createBucket({ name: "c", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+    await store.putBucketConfig("c", "inventory", "one", "{}");
+    await store.putVersion(version("c", "k"));
+    assert.equal(await store.deleteBucket("c"), false);
+    await store.deleteVersion("c", "k", "null");
+    assert.equal(await store.deleteBucket("c"), true);
+    await store.createBucket({ name: "c", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+    assert.equal(store.countBucketConfigs("c", "inventory"), 0);
+  });
+
+  it("pages bucket configurations by id", async () => {
+    for (const id of ["b", "a", "c"]) await store.putBucketConfig("b", "inventory", id, `{"id":"${id}"}`);
+    assert.deepEqual(store.listBucketConfigs("b", "inventory", undefined, 2).map((c) => c.id), ["a", "b"]);
+    assert.deepEqual(store.listBucketConfigs("b", "inventory", "b", 2).map((c) => c.id), ["c"]);
+    assert.equal(await store.deleteBucketConfig("b", "inventory", "b"), true);
+    assert.equal(await store.deleteBucketConfig("b", "inventory", "b"), false);
+  });
+
+  it("keeps everything across close and reopen", () => {
+    store.close();
+    store = SqliteMetadataStore.open(dir);
+    assert.equal(store.getBucket("b")?.ownerAccountId, "111122223333");
+    assert.ok(store.listCurrent({ bucket: "b", prefix: "group/", limit: 1000 }).length === 200);
+  });
+});

@@ -1,0 +1,428 @@
+// The embedded metadata store: SQLite (better-sqlite3) in WAL mode with synchronous=FULL, so a
+// committed transaction is on disk. Concurrent writes are group-committed: every mutation queued
+// in one event-loop turn runs in one transaction (one WAL fsync), each inside its own savepoint so
+// a failing one does not undo its neighbours. Keys are TEXT with BINARY collation: memcmp of
+// UTF-8, which is S3's key order.
+import Database from "better-sqlite3";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type {
+  AccessKeyRecord,
+  AccountRecord,
+  BucketRecord,
+  DeletedVersions,
+  ListObjectsQuery,
+  MetadataStore,
+  ObjectVersionRecord,
+} from "./types.js";
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE accounts (
+     account_id TEXT PRIMARY KEY, canonical_id TEXT NOT NULL, display_name TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE access_keys (
+     access_key_id TEXT PRIMARY KEY, secret TEXT NOT NULL, account_id TEXT NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE buckets (
+     name TEXT PRIMARY KEY, owner TEXT NOT NULL, region TEXT NOT NULL, created_at INTEGER NOT NULL, versioning TEXT);
+   CREATE TABLE versions (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     bucket TEXT NOT NULL, key TEXT NOT NULL, version_id TEXT NOT NULL,
+     is_latest INTEGER NOT NULL, is_delete_marker INTEGER NOT NULL,
+     size INTEGER NOT NULL, etag TEXT NOT NULL, last_modified INTEGER NOT NULL, storage_class TEXT NOT NULL,
+     content_type TEXT, content_headers TEXT NOT NULL, user_metadata TEXT NOT NULL, owner TEXT NOT NULL,
+     parts_count INTEGER NOT NULL, extra TEXT NOT NULL, inline_body BLOB, blob_id TEXT,
+     UNIQUE (bucket, key, version_id));
+   CREATE INDEX versions_by_key ON versions (bucket, key, seq);
+   CREATE INDEX versions_current ON versions (bucket, key) WHERE is_latest = 1 AND is_delete_marker = 0;
+   CREATE INDEX versions_blob ON versions (blob_id) WHERE blob_id IS NOT NULL;
+   CREATE TABLE bucket_configs (
+     bucket TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (bucket, kind, id));`,
+];
+
+/** Every column but the inline body, which only single-object reads need. */
+const RECORD_COLUMNS = `bucket, key, version_id, is_latest, is_delete_marker, size, etag, last_modified, storage_class,
+  content_type, content_headers, user_metadata, owner, parts_count, extra, blob_id`;
+
+interface VersionRow {
+  bucket: string;
+  key: string;
+  version_id: string;
+  is_latest: number;
+  is_delete_marker: number;
+  size: number;
+  etag: string;
+  last_modified: number;
+  storage_class: string;
+  content_type: string | null;
+  content_headers: string;
+  user_metadata: string;
+  owner: string;
+  parts_count: number;
+  extra: string;
+  blob_id: string | null;
+  inline_body?: Buffer | null;
+}
+
+function toRecord(row: VersionRow): ObjectVersionRecord {
+  let body: ObjectVersionRecord["body"] = null;
+  if (row.blob_id !== null) body = { kind: "blob", blobId: row.blob_id };
+  else if (row.inline_body !== undefined && row.is_delete_marker === 0) body = { kind: "inline", data: row.inline_body ?? Buffer.alloc(0) };
+  return {
+    bucket: row.bucket,
+    key: row.key,
+    versionId: row.version_id,
+    isLatest: row.is_latest === 1,
+    isDeleteMarker: row.is_delete_marker === 1,
+    size: row.size,
+    etag: row.etag,
+    lastModified: new Date(row.last_modified),
+    storageClass: row.storage_class,
+    contentType: row.content_type ?? undefined,
+    contentHeaders: JSON.parse(row.content_headers) as Record<string, string>,
+    userMetadata: JSON.parse(row.user_metadata) as Record<string, string>,
+    ownerAccountId: row.owner,
+    partsCount: row.parts_count,
+    extra: JSON.parse(row.extra) as Record<string, unknown>,
+    body,
+  };
+}
+
+/** The smallest string above every string starting with `prefix`, in UTF-8 byte order. */
+export function prefixUpperBound(prefix: string): Buffer | undefined {
+  const bytes = Buffer.from(prefix, "utf8");
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0xff) end--;
+  if (end === 0) return undefined;
+  const bound = Buffer.from(bytes.subarray(0, end));
+  bound[end - 1]! += 1;
+  return bound;
+}
+
+interface QueuedWrite {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+export class SqliteMetadataStore implements MetadataStore {
+  /** Transactions committed by group commit; tests read it to see batching happen. */
+  committedBatches = 0;
+  private queue: QueuedWrite[] = [];
+  private flushScheduled = false;
+  private readonly stmts;
+
+  private constructor(private readonly db: Database.Database) {
+    const s = (sql: string) => db.prepare(sql);
+    this.stmts = {
+      getSetting: s("SELECT value FROM settings WHERE name = ?").pluck(),
+      putSetting: s("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+      putAccount: s(
+        "INSERT INTO accounts (account_id, canonical_id, display_name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET display_name = excluded.display_name",
+      ),
+      getAccount: s("SELECT * FROM accounts WHERE account_id = ?"),
+      listAccounts: s("SELECT * FROM accounts ORDER BY account_id"),
+      putAccessKey: s(
+        "INSERT INTO access_keys (access_key_id, secret, account_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (access_key_id) DO UPDATE SET secret = excluded.secret, account_id = excluded.account_id",
+      ),
+      getAccessKey: s("SELECT * FROM access_keys WHERE access_key_id = ?"),
+      insertBucket: s("INSERT OR IGNORE INTO buckets (name, owner, region, created_at, versioning) VALUES (?, ?, ?, ?, ?)"),
+      getBucket: s("SELECT * FROM buckets WHERE name = ?"),
+      listBuckets: s("SELECT * FROM buckets WHERE owner = ? ORDER BY name"),
+      bucketHasVersions: s("SELECT 1 FROM versions WHERE bucket = ? LIMIT 1").pluck(),
+      deleteBucket: s("DELETE FROM buckets WHERE name = ?"),
+      deleteBucketConfigsOf: s("DELETE FROM bucket_configs WHERE bucket = ?"),
+      updateBucket: s("UPDATE buckets SET owner = ?, region = ?, created_at = ?, versioning = ? WHERE name = ?"),
+      clearLatest: s("UPDATE versions SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1"),
+      getVersionFull: s(`SELECT ${RECORD_COLUMNS}, inline_body FROM versions WHERE bucket = ? AND key = ? AND version_id = ?`),
+      getLatestFull: s(`SELECT ${RECORD_COLUMNS}, inline_body FROM versions WHERE bucket = ? AND key = ? AND is_latest = 1`),
+      deleteVersionRow: s("DELETE FROM versions WHERE bucket = ? AND key = ? AND version_id = ?"),
+      promoteNewest: s(
+        "UPDATE versions SET is_latest = 1 WHERE seq = (SELECT seq FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1)",
+      ),
+      insertVersion: s(`INSERT INTO versions (bucket, key, version_id, is_latest, is_delete_marker, size, etag, last_modified,
+        storage_class, content_type, content_headers, user_metadata, owner, parts_count, extra, inline_body, blob_id)
+        VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      listCurrentBounded: s(`SELECT ${RECORD_COLUMNS} FROM versions
+        WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key > ? AND key >= ? AND key < CAST(? AS TEXT)
+        ORDER BY key LIMIT ?`),
+      listCurrentOpen: s(`SELECT ${RECORD_COLUMNS} FROM versions
+        WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key > ? AND key >= ?
+        ORDER BY key LIMIT ?`),
+      countVersions: s("SELECT count(*) FROM versions WHERE bucket = ?").pluck(),
+      blobReferenced: s("SELECT 1 FROM versions WHERE blob_id = ? LIMIT 1").pluck(),
+      putConfig: s(
+        "INSERT INTO bucket_configs (bucket, kind, id, json) VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind, id) DO UPDATE SET json = excluded.json",
+      ),
+      getConfig: s("SELECT json FROM bucket_configs WHERE bucket = ? AND kind = ? AND id = ?").pluck(),
+      listConfigs: s("SELECT id, json FROM bucket_configs WHERE bucket = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?"),
+      countConfigs: s("SELECT count(*) FROM bucket_configs WHERE bucket = ? AND kind = ?").pluck(),
+      deleteConfig: s("DELETE FROM bucket_configs WHERE bucket = ? AND kind = ? AND id = ?"),
+    };
+  }
+
+  static open(dataDir: string): SqliteMetadataStore {
+    const dir = join(dataDir, "meta");
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, "stocktake.db");
+    const fresh = !existsSync(path);
+    const db = new Database(path);
+    if (fresh) chmodSync(path, 0o600);
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("busy_timeout = 5000");
+    db.pragma("foreign_keys = OFF");
+    migrate(db);
+    return new SqliteMetadataStore(db);
+  }
+
+  close(): void {
+    this.flushNow();
+    this.db.close();
+  }
+
+  /** Queues a mutation for the next group commit; resolves once its transaction is durable. */
+  private write<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushNow());
+      }
+    });
+  }
+
+  private flushNow(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const op of batch) {
+          try {
+            // A nested transaction is a savepoint: a failing op rolls back alone.
+            outcomes.push({ ok: true, value: this.db.transaction(op.run)() });
+          } catch (err) {
+            outcomes.push({ ok: false, value: err });
+          }
+        }
+      })();
+      this.committedBatches++;
+    } catch (err) {
+      for (const op of batch) op.reject(err);
+      return;
+    }
+    batch.forEach((op, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) op.resolve(outcome.value);
+      else op.reject(outcome.value);
+    });
+  }
+
+  getSetting(name: string): string | undefined {
+    return this.stmts.getSetting.get(name) as string | undefined;
+  }
+
+  putSetting(name: string, value: string): void {
+    this.stmts.putSetting.run(name, value);
+  }
+
+  putAccount(a: AccountRecord): void {
+    this.stmts.putAccount.run(a.accountId, a.canonicalId, a.displayName, a.createdAt.getTime());
+  }
+
+  getAccount(accountId: string): AccountRecord | undefined {
+    const row = this.stmts.getAccount.get(accountId) as AccountRow | undefined;
+    return row && accountFromRow(row);
+  }
+
+  listAccounts(): AccountRecord[] {
+    return (this.stmts.listAccounts.all() as AccountRow[]).map(accountFromRow);
+  }
+
+  putAccessKey(k: AccessKeyRecord): void {
+    this.stmts.putAccessKey.run(k.accessKeyId, k.secretAccessKey, k.accountId, k.createdAt.getTime());
+  }
+
+  getAccessKey(accessKeyId: string): AccessKeyRecord | undefined {
+    const row = this.stmts.getAccessKey.get(accessKeyId) as
+      | { access_key_id: string; secret: string; account_id: string; created_at: number }
+      | undefined;
+    return (
+      row && { accessKeyId: row.access_key_id, secretAccessKey: row.secret, accountId: row.account_id, createdAt: new Date(row.created_at) }
+    );
+  }
+
+  createBucket(b: BucketRecord): Promise<boolean> {
+    return this.write(
+      () => this.stmts.insertBucket.run(b.name, b.ownerAccountId, b.region, b.createdAt.getTime(), b.versioning ?? null).changes === 1,
+    );
+  }
+
+  getBucket(name: string): BucketRecord | undefined {
+    const row = this.stmts.getBucket.get(name) as BucketRow | undefined;
+    return row && bucketFromRow(row);
+  }
+
+  listBuckets(ownerAccountId: string): BucketRecord[] {
+    return (this.stmts.listBuckets.all(ownerAccountId) as BucketRow[]).map(bucketFromRow);
+  }
+
+  deleteBucket(name: string): Promise<boolean> {
+    return this.write(() => {
+      if (this.stmts.bucketHasVersions.get(name) !== undefined) return false;
+      this.stmts.deleteBucketConfigsOf.run(name);
+      this.stmts.deleteBucket.run(name);
+      return true;
+    });
+  }
+
+  updateBucket(name: string, patch: Partial<Omit<BucketRecord, "name">>): Promise<void> {
+    return this.write(() => {
+      const current = this.getBucket(name);
+      if (!current) return;
+      const next = { ...current, ...patch };
+      this.stmts.updateBucket.run(next.ownerAccountId, next.region, next.createdAt.getTime(), next.versioning ?? null, name);
+    });
+  }
+
+  putVersion(r: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions> {
+    return this.write(() => {
+      const removed: ObjectVersionRecord[] = [];
+      if (r.versionId === "null") {
+        const existing = this.stmts.getVersionFull.get(r.bucket, r.key, "null") as VersionRow | undefined;
+        if (existing) {
+          removed.push(toRecord(existing));
+          this.stmts.deleteVersionRow.run(r.bucket, r.key, "null");
+        }
+      }
+      this.stmts.clearLatest.run(r.bucket, r.key);
+      this.stmts.insertVersion.run(
+        r.bucket,
+        r.key,
+        r.versionId,
+        r.isDeleteMarker ? 1 : 0,
+        r.size,
+        r.etag,
+        r.lastModified.getTime(),
+        r.storageClass,
+        r.contentType ?? null,
+        JSON.stringify(r.contentHeaders),
+        JSON.stringify(r.userMetadata),
+        r.ownerAccountId,
+        r.partsCount,
+        JSON.stringify(r.extra),
+        r.body?.kind === "inline" ? r.body.data : null,
+        r.body?.kind === "blob" ? r.body.blobId : null,
+      );
+      return { removed };
+    });
+  }
+
+  getLatest(bucket: string, key: string): ObjectVersionRecord | undefined {
+    const row = this.stmts.getLatestFull.get(bucket, key) as VersionRow | undefined;
+    return row && toRecord(row);
+  }
+
+  getVersion(bucket: string, key: string, versionId: string): ObjectVersionRecord | undefined {
+    const row = this.stmts.getVersionFull.get(bucket, key, versionId) as VersionRow | undefined;
+    return row && toRecord(row);
+  }
+
+  deleteVersion(bucket: string, key: string, versionId: string): Promise<DeletedVersions> {
+    return this.write(() => {
+      const row = this.stmts.getVersionFull.get(bucket, key, versionId) as VersionRow | undefined;
+      if (!row) return { removed: [] };
+      this.stmts.deleteVersionRow.run(bucket, key, versionId);
+      if (row.is_latest === 1) this.stmts.promoteNewest.run(bucket, key);
+      return { removed: [toRecord(row)] };
+    });
+  }
+
+  listCurrent(q: ListObjectsQuery): ObjectVersionRecord[] {
+    const prefix = q.prefix ?? "";
+    const after = q.after ?? "";
+    const upper = prefix === "" ? undefined : prefixUpperBound(prefix);
+    const rows = (
+      upper === undefined
+        ? this.stmts.listCurrentOpen.all(q.bucket, after, prefix, q.limit)
+        : this.stmts.listCurrentBounded.all(q.bucket, after, prefix, upper, q.limit)
+    ) as VersionRow[];
+    return rows.map(toRecord);
+  }
+
+  countVersions(bucket: string): number {
+    return this.stmts.countVersions.get(bucket) as number;
+  }
+
+  isBlobReferenced(blobId: string): boolean {
+    return this.stmts.blobReferenced.get(blobId) !== undefined;
+  }
+
+  putBucketConfig(bucket: string, kind: string, id: string, json: string): Promise<void> {
+    return this.write(() => {
+      this.stmts.putConfig.run(bucket, kind, id, json);
+    });
+  }
+
+  getBucketConfig(bucket: string, kind: string, id: string): string | undefined {
+    return this.stmts.getConfig.get(bucket, kind, id) as string | undefined;
+  }
+
+  listBucketConfigs(bucket: string, kind: string, after: string | undefined, limit: number): { id: string; json: string }[] {
+    return this.stmts.listConfigs.all(bucket, kind, after ?? "", limit) as { id: string; json: string }[];
+  }
+
+  countBucketConfigs(bucket: string, kind: string): number {
+    return this.stmts.countConfigs.get(bucket, kind) as number;
+  }
+
+  deleteBucketConfig(bucket: string, kind: string, id: string): Promise<boolean> {
+    return this.write(() => this.stmts.deleteConfig.run(bucket, kind, id).changes === 1);
+  }
+
+  snapshot<T>(fn: () => T): T {
+    return this.db.transaction(fn).deferred();
+  }
+}
+
+interface AccountRow {
+  account_id: string;
+  canonical_id: string;
+  display_name: string;
+  created_at: number;
+}
+
+function accountFromRow(row: AccountRow): AccountRecord {
+  return { accountId: row.account_id, canonicalId: row.canonical_id, displayName: row.display_name, createdAt: new Date(row.created_at) };
+}
+
+interface BucketRow {
+  name: string;
+  owner: string;
+  region: string;
+  created_at: number;
+  versioning: string | null;
+}
+
+function bucketFromRow(row: BucketRow): BucketRecord {
+  return {
+    name: row.name,
+    ownerAccountId: row.owner,
+    region: row.region,
+    createdAt: new Date(row.created_at),
+    versioning: (row.versioning ?? undefined) as BucketRecord["versioning"],
+  };
+}
+
+function migrate(db: Database.Database): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const current = (db.prepare("SELECT max(version) FROM schema_version").pluck().get() as number | null) ?? 0;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(v + 1);
+    })();
+  }
+}
