@@ -1,0 +1,62 @@
+// Accounts: `stocktake accounts create` adds a usable account while the server runs; root
+// credentials are generated once, shown once, and secrets are not stored in the clear.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { CreateBucketCommand, ListBucketsCommand } from "@aws-sdk/client-s3";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startServer } from "../../src/server/index.js";
+import { silentLogger } from "../../src/log.js";
+
+const run = promisify(execFile);
+
+describe("accounts", () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  it("adds an account from the command line while the server runs", async () => {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "444455556666", "--json"]);
+    const creds = JSON.parse(stdout) as { accountId: string; accessKeyId: string; secretAccessKey: string };
+    assert.equal(creds.accountId, "444455556666");
+    const client = server.clientFor(creds.accessKeyId, creds.secretAccessKey);
+    await client.send(new CreateBucketCommand({ Bucket: "cli-account-bucket" }));
+    const mine = await client.send(new ListBucketsCommand({}));
+    assert.deepEqual(mine.Buckets?.map((b) => b.Name), ["cli-account-bucket"]);
+    client.destroy();
+  });
+
+  it("accepts chosen keys and refuses an account id that is not 12 digits", async () => {
+    const { stdout } = await run(process.execPath, [
+      "--import", "tsx", "src/cli/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--access-key", "CHOSENKEY0000000001", "--secret-key", "chosen-secret", "--json",
+    ]);
+    assert.equal(JSON.parse(stdout).accessKeyId, "CHOSENKEY0000000001");
+    await assert.rejects(run(process.execPath, ["--import", "tsx", "src/cli/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "12345"]));
+  });
+
+  it("stores secrets sealed, in files only their owner can read", () => {
+    const db = readFileSync(join(server.dataDir, "meta", "stocktake.db"));
+    assert.ok(!db.includes(Buffer.from("chosen-secret")), "the secret is not in the database in the clear");
+    assert.equal(statSync(join(server.dataDir, "meta", "stocktake.db")).mode & 0o777, 0o600);
+    assert.equal(statSync(join(server.dataDir, "secrets.key")).mode & 0o777, 0o600);
+  });
+
+  it("generates root credentials on first start and reuses them on the next", async () => {
+    const dir = join(server.dataDir, "generated");
+    const first = await startServer({ host: "127.0.0.1", port: 0, dataDir: dir, log: silentLogger });
+    assert.equal(first.rootGenerated, true);
+    assert.match(first.root.accountId, /^\d{12}$/);
+    await first.close();
+    const second = await startServer({ host: "127.0.0.1", port: 0, dataDir: dir, log: silentLogger });
+    assert.equal(second.rootGenerated, false);
+    assert.deepEqual(second.root, first.root);
+    await second.close();
+  });
+});
