@@ -10,14 +10,20 @@ import { authenticate, decodeBody, signingKey, type AuthInput, type AuthOutcome 
 import { S3Error } from "../errors.js";
 import { checksumBase64 } from "../crypto/checksums.js";
 
+function toBytes(d: string | ArrayBuffer | ArrayBufferView): string | Buffer {
+  if (typeof d === "string") return d;
+  if (d instanceof ArrayBuffer) return Buffer.from(d);
+  return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+}
+
 /** The hash constructor smithy's signer expects, over node's crypto. */
 class NodeSha256 {
   private readonly h;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret ? createHmac("sha256", secret) : createHash("sha256");
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret ? createHmac("sha256", toBytes(secret)) : createHash("sha256");
   }
-  update(data: string | Uint8Array): void {
-    this.h.update(data);
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.h.update(toBytes(data));
   }
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.h.digest());
