@@ -5,6 +5,7 @@ import { elementOf, parseXml, readBody, textOf } from "../xml/codec.js";
 import type { Handler, S3Request } from "../server/types.js";
 import { isValidBucketName } from "./bucket-names.js";
 import { canonicalIdFor } from "../auth/accounts.js";
+import { releaseBodies } from "./object-body.js";
 
 function callerAccount(req: S3Request): string {
   if (req.principal.kind !== "account") throw new S3Error("AccessDenied");
@@ -69,9 +70,9 @@ export const headBucket: Handler = async (req) => ({
 
 export const deleteBucket: Handler = async (req, ctx) => {
   const name = req.bucket!;
-  if (!(await ctx.metadata.deleteBucket(name))) {
-    throw new S3Error("BucketNotEmpty", undefined, { BucketName: name });
-  }
+  const { deleted, parts } = await ctx.metadata.deleteBucket(name);
+  if (!deleted) throw new S3Error("BucketNotEmpty", undefined, { BucketName: name });
+  releaseBodies(ctx, parts.map((p) => ({ body: { kind: "blob" as const, blobId: p.blobId } })), 0);
   ctx.log.info("bucket deleted", { bucket: name });
   return { status: 204 };
 };

@@ -118,9 +118,9 @@ describe("SqliteMetadataStore", () => {
     await store.createBucket({ name: "c", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: undefined });
     await store.putBucketConfig("c", "inventory", "one", "{}");
     await store.putVersion(version("c", "k"));
-    assert.equal(await store.deleteBucket("c"), false);
+    assert.equal((await store.deleteBucket("c")).deleted, false);
     await store.deleteVersion("c", "k", "null");
-    assert.equal(await store.deleteBucket("c"), true);
+    assert.equal((await store.deleteBucket("c")).deleted, true);
     await store.createBucket({ name: "c", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: undefined });
     assert.equal(store.countBucketConfigs("c", "inventory"), 0);
   });

@@ -14,6 +14,10 @@ import type {
   ListObjectsQuery,
   MetadataStore,
   ObjectVersionRecord,
+  ListUploadsQuery,
+  ListVersionsQuery,
+  PartRecord,
+  UploadRecord,
 } from "./types.js";
 
 const MIGRATIONS: string[] = [
@@ -37,6 +41,15 @@ const MIGRATIONS: string[] = [
    CREATE INDEX versions_blob ON versions (blob_id) WHERE blob_id IS NOT NULL;
    CREATE TABLE bucket_configs (
      bucket TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (bucket, kind, id));`,
+  `CREATE TABLE uploads (
+     upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, initiated INTEGER NOT NULL, owner TEXT NOT NULL,
+     storage_class TEXT NOT NULL, content_type TEXT, content_headers TEXT NOT NULL, user_metadata TEXT NOT NULL,
+     checksum_algorithm TEXT, checksum_type TEXT, extra TEXT NOT NULL);
+   CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated, upload_id);
+   CREATE TABLE parts (
+     upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+     last_modified INTEGER NOT NULL, blob_id TEXT NOT NULL, checksum TEXT, PRIMARY KEY (upload_id, part_number));
+   CREATE INDEX parts_blob ON parts (blob_id);`,
 ];
 
 /** Every column but the inline body, which only single-object reads need. */
@@ -149,7 +162,30 @@ export class SqliteMetadataStore implements MetadataStore {
         WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key > ? AND key >= ?
         ORDER BY key LIMIT ?`),
       countVersions: s("SELECT count(*) FROM versions WHERE bucket = ?").pluck(),
-      blobReferenced: s("SELECT 1 FROM versions WHERE blob_id = ? LIMIT 1").pluck(),
+      blobReferenced: s(
+        "SELECT 1 FROM versions WHERE blob_id = ?1 UNION ALL SELECT 1 FROM parts WHERE blob_id = ?1 LIMIT 1",
+      ).pluck(),
+      listVersionsFrom: s(`SELECT ${RECORD_COLUMNS} FROM versions
+        WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key, seq DESC LIMIT ?`),
+      listVersionsOfKeyBefore: s(`SELECT ${RECORD_COLUMNS} FROM versions
+        WHERE bucket = ? AND key = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
+      seqOf: s("SELECT seq FROM versions WHERE bucket = ? AND key = ? AND version_id = ?").pluck(),
+      insertUpload: s(`INSERT INTO uploads (upload_id, bucket, key, initiated, owner, storage_class, content_type, content_headers,
+        user_metadata, checksum_algorithm, checksum_type, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      getUpload: s("SELECT * FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?"),
+      listUploadsFrom: s(`SELECT * FROM uploads WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key, initiated, upload_id LIMIT ?`),
+      listUploadsOfKeyAfter: s(`SELECT * FROM uploads WHERE bucket = ? AND key = ? AND (initiated, upload_id) > (?, ?)
+        ORDER BY initiated, upload_id LIMIT ?`),
+      uploadById: s("SELECT * FROM uploads WHERE upload_id = ?"),
+      uploadsOfBucket: s("SELECT upload_id FROM uploads WHERE bucket = ?").pluck(),
+      deleteUploadRow: s("DELETE FROM uploads WHERE upload_id = ?"),
+      getPart: s("SELECT * FROM parts WHERE upload_id = ? AND part_number = ?"),
+      putPart: s(`INSERT INTO parts (upload_id, part_number, size, etag, last_modified, blob_id, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (upload_id, part_number) DO UPDATE SET size = excluded.size, etag = excluded.etag,
+        last_modified = excluded.last_modified, blob_id = excluded.blob_id, checksum = excluded.checksum`),
+      listParts: s("SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?"),
+      allParts: s("SELECT * FROM parts WHERE upload_id = ? ORDER BY part_number"),
+      deleteParts: s("DELETE FROM parts WHERE upload_id = ?"),
       putConfig: s(
         "INSERT INTO bucket_configs (bucket, kind, id, json) VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind, id) DO UPDATE SET json = excluded.json",
       ),
@@ -269,13 +305,22 @@ export class SqliteMetadataStore implements MetadataStore {
     return (this.stmts.listBuckets.all(ownerAccountId) as BucketRow[]).map(bucketFromRow);
   }
 
-  deleteBucket(name: string): Promise<boolean> {
+  deleteBucket(name: string): Promise<{ deleted: boolean; parts: PartRecord[] }> {
     return this.write(() => {
-      if (this.stmts.bucketHasVersions.get(name) !== undefined) return false;
+      if (this.stmts.bucketHasVersions.get(name) !== undefined) return { deleted: false, parts: [] };
+      const parts: PartRecord[] = [];
+      for (const uploadId of this.stmts.uploadsOfBucket.all(name) as string[]) parts.push(...this.removeUpload(uploadId));
       this.stmts.deleteBucketConfigsOf.run(name);
       this.stmts.deleteBucket.run(name);
-      return true;
+      return { deleted: true, parts };
     });
+  }
+
+  private removeUpload(uploadId: string): PartRecord[] {
+    const parts = (this.stmts.allParts.all(uploadId) as PartRow[]).map(partFromRow);
+    this.stmts.deleteParts.run(uploadId);
+    this.stmts.deleteUploadRow.run(uploadId);
+    return parts;
   }
 
   updateBucket(name: string, patch: Partial<Omit<BucketRecord, "name">>): Promise<void> {
@@ -288,7 +333,11 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   putVersion(r: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions> {
-    return this.write(() => {
+    return this.write(() => this.insertLatest(r));
+  }
+
+  private insertLatest(r: Omit<ObjectVersionRecord, "isLatest">): DeletedVersions {
+    {
       const removed: ObjectVersionRecord[] = [];
       if (r.versionId === "null") {
         const existing = this.stmts.getVersionFull.get(r.bucket, r.key, "null") as VersionRow | undefined;
@@ -317,7 +366,7 @@ export class SqliteMetadataStore implements MetadataStore {
         r.body?.kind === "blob" ? r.body.blobId : null,
       );
       return { removed };
-    });
+    }
   }
 
   getLatest(bucket: string, key: string): ObjectVersionRecord | undefined {
@@ -382,9 +431,140 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.write(() => this.stmts.deleteConfig.run(bucket, kind, id).changes === 1);
   }
 
+  listVersions(q: ListVersionsQuery): ObjectVersionRecord[] {
+    const prefix = q.prefix ?? "";
+    const rows: VersionRow[] = [];
+    const afterKey = q.keyMarker ?? "";
+    if (q.keyMarker !== undefined && q.versionIdMarker !== undefined) {
+      // Continue inside the marker key, with the versions older than the marker version.
+      const seq = this.stmts.seqOf.get(q.bucket, q.keyMarker, q.versionIdMarker) as number | undefined;
+      if (seq !== undefined) rows.push(...(this.stmts.listVersionsOfKeyBefore.all(q.bucket, q.keyMarker, seq, q.limit) as VersionRow[]));
+    }
+    if (rows.length < q.limit) {
+      rows.push(...(this.stmts.listVersionsFrom.all(q.bucket, afterKey, prefix, q.limit - rows.length) as VersionRow[]));
+    }
+    return rows.filter((r) => r.key.startsWith(prefix)).map(toRecord);
+  }
+
+  createUpload(u: UploadRecord): Promise<void> {
+    return this.write(() => {
+      this.stmts.insertUpload.run(
+        u.uploadId,
+        u.bucket,
+        u.key,
+        u.initiated.getTime(),
+        u.ownerAccountId,
+        u.storageClass,
+        u.contentType ?? null,
+        JSON.stringify(u.contentHeaders),
+        JSON.stringify(u.userMetadata),
+        u.checksumAlgorithm ?? null,
+        u.checksumType ?? null,
+        JSON.stringify(u.extra),
+      );
+    });
+  }
+
+  getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined {
+    const row = this.stmts.getUpload.get(uploadId, bucket, key) as UploadRow | undefined;
+    return row && uploadFromRow(row);
+  }
+
+  listUploads(q: ListUploadsQuery): UploadRecord[] {
+    const prefix = q.prefix ?? "";
+    const rows: UploadRow[] = [];
+    if (q.keyMarker !== undefined && q.uploadIdMarker !== undefined) {
+      const marker = this.stmts.uploadById.get(q.uploadIdMarker) as UploadRow | undefined;
+      if (marker && marker.key === q.keyMarker) {
+        rows.push(...(this.stmts.listUploadsOfKeyAfter.all(q.bucket, q.keyMarker, marker.initiated, marker.upload_id, q.limit) as UploadRow[]));
+      }
+    }
+    if (rows.length < q.limit) rows.push(...(this.stmts.listUploadsFrom.all(q.bucket, q.keyMarker ?? "", prefix, q.limit - rows.length) as UploadRow[]));
+    return rows.filter((r) => r.key.startsWith(prefix)).map(uploadFromRow);
+  }
+
+  putPart(p: PartRecord): Promise<{ replaced?: PartRecord }> {
+    return this.write(() => {
+      if (!this.stmts.uploadById.get(p.uploadId)) throw new Error("NoSuchUpload");
+      const old = this.stmts.getPart.get(p.uploadId, p.partNumber) as PartRow | undefined;
+      this.stmts.putPart.run(p.uploadId, p.partNumber, p.size, p.etag, p.lastModified.getTime(), p.blobId, p.checksum ?? null);
+      return { replaced: old && partFromRow(old) };
+    });
+  }
+
+  listParts(uploadId: string, after: number, limit: number): PartRecord[] {
+    return (this.stmts.listParts.all(uploadId, after, limit) as PartRow[]).map(partFromRow);
+  }
+
+  deleteUpload(uploadId: string): Promise<PartRecord[] | undefined> {
+    return this.write(() => (this.stmts.uploadById.get(uploadId) ? this.removeUpload(uploadId) : undefined));
+  }
+
+  completeUpload(uploadId: string, record: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions & { parts: PartRecord[] }> {
+    return this.write(() => {
+      if (!this.stmts.uploadById.get(uploadId)) throw new Error("NoSuchUpload");
+      const parts = this.removeUpload(uploadId);
+      return { ...this.insertLatest(record), parts };
+    });
+  }
+
   snapshot<T>(fn: () => T): T {
     return this.db.transaction(fn).deferred();
   }
+}
+
+interface UploadRow {
+  upload_id: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+  owner: string;
+  storage_class: string;
+  content_type: string | null;
+  content_headers: string;
+  user_metadata: string;
+  checksum_algorithm: string | null;
+  checksum_type: string | null;
+  extra: string;
+}
+
+function uploadFromRow(r: UploadRow): UploadRecord {
+  return {
+    uploadId: r.upload_id,
+    bucket: r.bucket,
+    key: r.key,
+    initiated: new Date(r.initiated),
+    ownerAccountId: r.owner,
+    storageClass: r.storage_class,
+    contentType: r.content_type ?? undefined,
+    contentHeaders: JSON.parse(r.content_headers) as Record<string, string>,
+    userMetadata: JSON.parse(r.user_metadata) as Record<string, string>,
+    checksumAlgorithm: r.checksum_algorithm ?? undefined,
+    checksumType: (r.checksum_type ?? undefined) as UploadRecord["checksumType"],
+    extra: JSON.parse(r.extra) as Record<string, unknown>,
+  };
+}
+
+interface PartRow {
+  upload_id: string;
+  part_number: number;
+  size: number;
+  etag: string;
+  last_modified: number;
+  blob_id: string;
+  checksum: string | null;
+}
+
+function partFromRow(r: PartRow): PartRecord {
+  return {
+    uploadId: r.upload_id,
+    partNumber: r.part_number,
+    size: r.size,
+    etag: r.etag,
+    lastModified: new Date(r.last_modified),
+    blobId: r.blob_id,
+    checksum: r.checksum ?? undefined,
+  };
 }
 
 interface AccountRow {

@@ -57,6 +57,52 @@ export interface ObjectVersionRecord {
   body: BodyLocation | null;
 }
 
+export interface UploadRecord {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  initiated: Date;
+  ownerAccountId: string;
+  storageClass: string;
+  contentType?: string;
+  contentHeaders: Record<string, string>;
+  userMetadata: Record<string, string>;
+  /** The checksum algorithm the upload was created with (x-amz-checksum-algorithm), if any. */
+  checksumAlgorithm?: string;
+  checksumType?: "COMPOSITE" | "FULL_OBJECT";
+  extra: Record<string, unknown>;
+}
+
+export interface PartRecord {
+  uploadId: string;
+  partNumber: number;
+  size: number;
+  /** Quoted MD5 of the part. */
+  etag: string;
+  lastModified: Date;
+  blobId: string;
+  /** Base64 checksum of the part in the upload's algorithm, if it has one. */
+  checksum?: string;
+}
+
+export interface ListUploadsQuery {
+  bucket: string;
+  prefix?: string;
+  /** Uploads of keys after this key, or of this key initiated after uploadIdMarker. */
+  keyMarker?: string;
+  uploadIdMarker?: string;
+  limit: number;
+}
+
+export interface ListVersionsQuery {
+  bucket: string;
+  prefix?: string;
+  /** Versions of keys after this key, or of this key older than versionIdMarker. */
+  keyMarker?: string;
+  versionIdMarker?: string;
+  limit: number;
+}
+
 export interface ListObjectsQuery {
   bucket: string;
   prefix?: string;
@@ -102,8 +148,11 @@ export interface MetadataStore {
   getBucket(name: string): BucketRecord | undefined;
   /** Buckets owned by the account, sorted by name. */
   listBuckets(ownerAccountId: string): BucketRecord[];
-  /** Deletes the bucket when it holds no versions or uploads; returns false when not empty. */
-  deleteBucket(name: string): Promise<boolean>;
+  /**
+   * Deletes the bucket when it holds no versions; its unfinished multipart uploads go with it and
+   * their parts are returned so their blobs can be released. `deleted` is false when not empty.
+   */
+  deleteBucket(name: string): Promise<{ deleted: boolean; parts: PartRecord[] }>;
   updateBucket(name: string, patch: Partial<Omit<BucketRecord, "name">>): Promise<void>;
 
   // Objects
@@ -123,6 +172,28 @@ export interface MetadataStore {
    */
   listCurrent(query: ListObjectsQuery): ObjectVersionRecord[];
   countVersions(bucket: string): number;
+  /**
+   * Every version and delete marker in S3's order: key ascending (UTF-8 bytes), then newest first.
+   * Inline bodies are not loaded.
+   */
+  listVersions(query: ListVersionsQuery): ObjectVersionRecord[];
+
+  // Multipart uploads
+  createUpload(upload: UploadRecord): Promise<void>;
+  getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined;
+  /** Unfinished uploads by key, then by initiation time. */
+  listUploads(query: ListUploadsQuery): UploadRecord[];
+  /** Stores a part, replacing one with the same number (returned so its blob can be released). */
+  putPart(part: PartRecord): Promise<{ replaced?: PartRecord }>;
+  /** Parts with a number above `after`, ascending. */
+  listParts(uploadId: string, after: number, limit: number): PartRecord[];
+  /** Removes the upload and its parts, returning the parts; undefined when there was no upload. */
+  deleteUpload(uploadId: string): Promise<PartRecord[] | undefined>;
+  /**
+   * In one transaction: stores `record` as putVersion does and removes the upload with its parts.
+   * Fails with "NoSuchUpload" when the upload is gone (completed or aborted concurrently).
+   */
+  completeUpload(uploadId: string, record: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions & { parts: PartRecord[] }>;
   /** Runs `fn` inside one read transaction: every read in it sees the same point in time. */
   snapshot<T>(fn: () => T): T;
   /** True when some version or part still references the blob (used by the orphan sweep). */
