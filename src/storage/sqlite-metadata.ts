@@ -163,7 +163,7 @@ export class SqliteMetadataStore implements MetadataStore {
         ORDER BY key LIMIT ?`),
       countVersions: s("SELECT count(*) FROM versions WHERE bucket = ?").pluck(),
       blobReferenced: s(
-        "SELECT 1 FROM versions WHERE blob_id = ?1 UNION ALL SELECT 1 FROM parts WHERE blob_id = ?1 LIMIT 1",
+        "SELECT 1 FROM versions WHERE blob_id = ? UNION ALL SELECT 1 FROM parts WHERE blob_id = ? LIMIT 1",
       ).pluck(),
       listVersionsFrom: s(`SELECT ${RECORD_COLUMNS} FROM versions
         WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key, seq DESC LIMIT ?`),
@@ -406,7 +406,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   isBlobReferenced(blobId: string): boolean {
-    return this.stmts.blobReferenced.get(blobId) !== undefined;
+    return this.stmts.blobReferenced.get(blobId, blobId) !== undefined;
   }
 
   putBucketConfig(bucket: string, kind: string, id: string, json: string): Promise<void> {
