@@ -65,11 +65,11 @@ function listPage(ctx: ServerContext, bucket: string, prefix: string, delimiter:
 }
 
 /** S3's key order: UTF-8 bytes, which differs from JS string order beyond the BMP. */
-function utf8Compare(a: string, b: string): number {
+export function utf8Compare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
-function encoder(req: S3Request): (s: string) => string {
+export function listEncoder(req: S3Request): (s: string) => string {
   const type = req.query.get("encoding-type");
   if (type === null) return (s) => s;
   if (type !== "url") throw new S3Error("InvalidArgument", "Invalid Encoding Method specified in Request", { ArgumentName: "encoding-type", ArgumentValue: type });
@@ -97,19 +97,23 @@ function entryXml(v: ObjectVersionRecord, enc: (s: string) => string, owner: Rec
   };
 }
 
-function ownerXml(ctx: ServerContext, cache: Map<string, Record<string, string>>, accountId: string): Record<string, string> {
-  let owner = cache.get(accountId);
-  if (!owner) {
-    const account = ctx.metadata.getAccount(accountId);
-    owner = { ID: account?.canonicalId ?? accountId, DisplayName: account?.displayName ?? accountId };
-    cache.set(accountId, owner);
-  }
-  return owner;
+/** The Owner element for an account id, looked up once per listing. */
+export function ownerLookup(ctx: ServerContext): (accountId: string) => Record<string, string> {
+  const cache = new Map<string, Record<string, string>>();
+  return (accountId) => {
+    let owner = cache.get(accountId);
+    if (!owner) {
+      const account = ctx.metadata.getAccount(accountId);
+      owner = { ID: account?.canonicalId ?? accountId, DisplayName: account?.displayName ?? accountId };
+      cache.set(accountId, owner);
+    }
+    return owner;
+  };
 }
 
 export const listObjectsV2: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const enc = encoder(req);
+  const enc = listEncoder(req);
   const prefix = req.query.get("prefix") ?? "";
   const delimiter = req.query.get("delimiter") ?? "";
   const maxKeys = maxKeysOf(req);
@@ -123,7 +127,7 @@ export const listObjectsV2: Handler = async (req, ctx) => {
   }
   const page = listPage(ctx, bucket.name, prefix, delimiter, after, maxKeys);
   const fetchOwner = req.query.get("fetch-owner") === "true";
-  const owners = new Map<string, Record<string, string>>();
+  const owner = ownerLookup(ctx);
   return {
     xml: {
       root: "ListBucketResult",
@@ -138,7 +142,7 @@ export const listObjectsV2: Handler = async (req, ctx) => {
         ContinuationToken: token ?? undefined,
         NextContinuationToken: page.truncated && page.last !== undefined ? encodeToken(page.last) : undefined,
         StartAfter: req.query.has("start-after") ? enc(startAfter) : undefined,
-        Contents: page.contents.map((v) => entryXml(v, enc, fetchOwner ? ownerXml(ctx, owners, v.ownerAccountId) : undefined)),
+        Contents: page.contents.map((v) => entryXml(v, enc, fetchOwner ? owner(v.ownerAccountId) : undefined)),
         CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
       },
     },
@@ -147,13 +151,13 @@ export const listObjectsV2: Handler = async (req, ctx) => {
 
 export const listObjects: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const enc = encoder(req);
+  const enc = listEncoder(req);
   const prefix = req.query.get("prefix") ?? "";
   const delimiter = req.query.get("delimiter") ?? "";
   const maxKeys = maxKeysOf(req);
   const marker = req.query.get("marker") ?? "";
   const page = listPage(ctx, bucket.name, prefix, delimiter, marker, maxKeys);
-  const owners = new Map<string, Record<string, string>>();
+  const owner = ownerLookup(ctx);
   return {
     xml: {
       root: "ListBucketResult",
@@ -167,7 +171,7 @@ export const listObjects: Handler = async (req, ctx) => {
         Delimiter: delimiter === "" ? undefined : enc(delimiter),
         EncodingType: req.query.get("encoding-type") ?? undefined,
         IsTruncated: page.truncated,
-        Contents: page.contents.map((v) => entryXml(v, enc, ownerXml(ctx, owners, v.ownerAccountId))),
+        Contents: page.contents.map((v) => entryXml(v, enc, owner(v.ownerAccountId))),
         CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
       },
     },

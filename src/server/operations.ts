@@ -7,6 +7,7 @@ import * as buckets from "../s3/buckets.js";
 import * as objects from "../s3/objects.js";
 import * as listing from "../s3/listing.js";
 import * as inventoryConfig from "../s3/inventory-config.js";
+import * as versioning from "../s3/versioning.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -31,7 +32,7 @@ export const OPERATIONS: Record<string, OperationRow> = {
   GetBucketLocation: row("s3:GetBucketLocation", "bucket", buckets.getBucketLocation),
   ListObjects: row("s3:ListBucket", "bucket", listing.listObjects),
   ListObjectsV2: row("s3:ListBucket", "bucket", listing.listObjectsV2),
-  ListObjectVersions: row("s3:ListBucketVersions", "bucket"),
+  ListObjectVersions: row("s3:ListBucketVersions", "bucket", versioning.listObjectVersions),
   ListMultipartUploads: row("s3:ListBucketMultipartUploads", "bucket"),
   DeleteObjects: row("s3:DeleteObject", "bucket", objects.deleteObjects),
 
@@ -40,8 +41,8 @@ export const OPERATIONS: Record<string, OperationRow> = {
   ListBucketInventoryConfigurations: row("s3:GetInventoryConfiguration", "bucket", inventoryConfig.listBucketInventoryConfigurations),
   DeleteBucketInventoryConfiguration: row("s3:PutInventoryConfiguration", "bucket", inventoryConfig.deleteBucketInventoryConfiguration),
 
-  PutBucketVersioning: row("s3:PutBucketVersioning", "bucket"),
-  GetBucketVersioning: row("s3:GetBucketVersioning", "bucket"),
+  PutBucketVersioning: row("s3:PutBucketVersioning", "bucket", versioning.putBucketVersioning),
+  GetBucketVersioning: row("s3:GetBucketVersioning", "bucket", versioning.getBucketVersioning),
   PutBucketPolicy: row("s3:PutBucketPolicy", "bucket"),
   GetBucketPolicy: row("s3:GetBucketPolicy", "bucket"),
   DeleteBucketPolicy: row("s3:DeleteBucketPolicy", "bucket"),
