@@ -26,7 +26,7 @@ function header(headers: Headers, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function isVersioned(bucket: BucketRecord): boolean {
+export function isVersioned(bucket: BucketRecord): boolean {
   return bucket.versioning !== undefined;
 }
 
@@ -127,7 +127,7 @@ function newVersionId(): string {
 }
 
 /** The version a GET/HEAD/DELETE addresses: ?versionId=… or the latest. */
-function addressedVersion(req: S3Request, ctx: ServerContext): ObjectVersionRecord {
+export function addressedVersion(req: S3Request, ctx: ServerContext): ObjectVersionRecord {
   const bucket = req.bucketRecord!;
   const versionId = req.query.get("versionId");
   if (versionId !== null) {

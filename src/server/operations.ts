@@ -8,6 +8,7 @@ import * as objects from "../s3/objects.js";
 import * as listing from "../s3/listing.js";
 import * as inventoryConfig from "../s3/inventory-config.js";
 import * as versioning from "../s3/versioning.js";
+import { getObjectAttributes } from "../s3/object-attributes.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -101,7 +102,7 @@ export const OPERATIONS: Record<string, OperationRow> = {
   HeadObject: row("s3:GetObject", "object", objects.headObject),
   DeleteObject: row("s3:DeleteObject", "object", objects.deleteObject),
   CopyObject: row("s3:PutObject", "object", objects.copyObject),
-  GetObjectAttributes: row("s3:GetObjectAttributes", "object"),
+  GetObjectAttributes: row("s3:GetObjectAttributes", "object", getObjectAttributes),
   PutObjectAcl: row("s3:PutObjectAcl", "object"),
   GetObjectAcl: row("s3:GetObjectAcl", "object"),
   PutObjectTagging: row("s3:PutObjectTagging", "object"),
