@@ -17,6 +17,23 @@ export type SigningKeyLookup = (accessKeyId: string) => { secretAccessKey: strin
 
 const ignore = () => undefined;
 
+/** Bodies up to this size are read and discarded after an early error, so the client sees the answer. */
+const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * After an error answered before the body was read: discard a small remaining body so the client,
+ * still sending, reads the error and the connection stays usable. Returns false when the body is
+ * too large (or of unknown size) to wait for; the connection is then closed after the answer.
+ */
+function drainRequest(req: IncomingMessage): boolean {
+  const declared = Number(req.headers["content-length"]);
+  if (!Number.isFinite(declared) || declared > DRAIN_MAX_BYTES) return false;
+  req.unpipe();
+  req.on("data", ignore);
+  req.resume();
+  return true;
+}
+
 function newIds(): ResponseIds {
   return {
     requestId: randomBytes(8).toString("hex").toUpperCase(),
@@ -108,9 +125,9 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
     if (err instanceof S3Error && err.code === "NotImplemented" && op === undefined) {
       ctx.log.warn("unknown request", { method: req.method, url: rawUrl });
     }
-    // An unread request body would otherwise be parsed as the next request on this connection.
-    if (!req.complete) res.setHeader("Connection", "close");
+    const closeAfter = !req.complete && !drainRequest(req);
+    if (closeAfter) res.setHeader("Connection", "close");
     sendError(req, res, err, ids, resource, ctx.log);
-    if (!req.complete) res.once("finish", () => req.destroy());
+    if (closeAfter) res.once("finish", () => req.destroy());
   }
 }

@@ -409,9 +409,13 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.stmts.blobReferenced.get(blobId, blobId) !== undefined;
   }
 
-  putBucketConfig(bucket: string, kind: string, id: string, json: string): Promise<void> {
+  putBucketConfig(bucket: string, kind: string, id: string, json: string, maxCount?: number): Promise<boolean> {
     return this.write(() => {
+      if (maxCount !== undefined && this.stmts.getConfig.get(bucket, kind, id) === undefined) {
+        if ((this.stmts.countConfigs.get(bucket, kind) as number) >= maxCount) return false;
+      }
       this.stmts.putConfig.run(bucket, kind, id, json);
+      return true;
     });
   }
 

@@ -202,7 +202,11 @@ export interface MetadataStore {
   // Bucket sub-resource configurations (inventory, policy, lifecycle, ...), stored as the JSON of
   // their validated domain model, never as wire XML. `kind` names the sub-resource ("inventory").
   // Removed together with their bucket.
-  putBucketConfig(bucket: string, kind: string, id: string, json: string): Promise<void>;
+  /**
+   * Creates or replaces a configuration. With `maxCount`, adding a new id to a bucket that already
+   * has that many of this kind changes nothing and resolves false (checked inside the write).
+   */
+  putBucketConfig(bucket: string, kind: string, id: string, json: string, maxCount?: number): Promise<boolean>;
   getBucketConfig(bucket: string, kind: string, id: string): string | undefined;
   /** Configurations with id > `after`, sorted by id (byte order), at most `limit`. */
   listBucketConfigs(

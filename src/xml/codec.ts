@@ -25,20 +25,40 @@ const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: fal
 /** Default cap for configuration-style bodies; S3 refuses larger ones. */
 export const DEFAULT_XML_BODY_LIMIT = 1024 * 1024;
 
-/** Reads a whole request body, refusing more than `limit` bytes. */
-export async function readBody(body: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    total += buf.length;
-    if (total > limit) {
-      body.destroy();
-      throw new S3Error("MalformedXML", "The XML you provided was larger than the maximum allowed size.");
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks, total);
+/**
+ * Reads a whole request body, refusing more than `limit` bytes. On refusal the stream is left
+ * alive (not destroyed) so the edge can drain it and the client still reads the error.
+ */
+export function readBody(body: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const cleanup = () => {
+      body.off("data", onData);
+      body.off("end", onEnd);
+      body.off("error", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        cleanup();
+        reject(new S3Error("MalformedXML", "The XML you provided was larger than the maximum allowed size."));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, total));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    body.on("data", onData);
+    body.on("end", onEnd);
+    body.on("error", onError);
+  });
 }
 
 const ENTITY = /&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z]+);|&/g;
