@@ -4,7 +4,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_InventoryConfiguration.html
 import { S3Error } from "../errors.js";
 import { asArray, elementOf, textOf, type XmlNode } from "../xml/codec.js";
-import { isValidBucketName } from "../s3/bucket-names.js";
+import { isValidBucketName } from "../bucket-names.js";
 import { isOptionalField, type InventoryOptionalField } from "./fields.js";
 
 export const InventoryFormats = ["CSV", "ORC", "Parquet"] as const;

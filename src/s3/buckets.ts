@@ -3,7 +3,7 @@
 import { S3Error } from "../errors.js";
 import { elementOf, parseXml, readBody, textOf } from "../xml/codec.js";
 import type { Handler, S3Request } from "../server/types.js";
-import { isValidBucketName } from "./bucket-names.js";
+import { isValidBucketName } from "../bucket-names.js";
 import { canonicalIdFor } from "../auth/accounts.js";
 import { releaseBodies } from "./object-body.js";
 

@@ -17,7 +17,7 @@ import {
 } from "./object-headers.js";
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
 import { authorize, checkExpectedOwner } from "../auth/authorize.js";
-import { isValidBucketName } from "./bucket-names.js";
+import { isValidBucketName } from "../bucket-names.js";
 
 type Headers = S3Request["headers"];
 

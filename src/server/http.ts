@@ -11,7 +11,7 @@ import { sendError, sendResult, type ResponseIds } from "./respond.js";
 import type { Principal, S3Request, ServerContext } from "./types.js";
 import { authenticate, decodeBody } from "../auth/sigv4.js";
 import { authorize, checkExpectedOwner } from "../auth/authorize.js";
-import { isValidBucketName } from "../s3/bucket-names.js";
+import { isValidBucketName } from "../bucket-names.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => { secretAccessKey: string; accountId: string } | undefined;
 
