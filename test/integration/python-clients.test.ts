@@ -41,6 +41,11 @@ describe("python clients", () => {
     assert.doesNotMatch(stdout, /FAIL/);
   });
 
+  it("passes the boto3 versioning checks (version ids, delete markers, the null version, paginated listing)", async () => {
+    const { stdout } = await run("python3", ["test/clients/boto3_versioning.py"], { env, timeout: 120_000 });
+    assert.match(stdout, /boto3 versioning checks passed/);
+  });
+
   it("works with the aws CLI's s3 and s3api commands", async () => {
     const aws = (...args: string[]) => run("aws", args, { env, timeout: 60_000 });
     await aws("s3", "mb", "s3://cli-bucket");
