@@ -9,27 +9,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { authenticate, decodeBody, signingKey, type AuthInput, type AuthOutcome } from "./sigv4.js";
 import { S3Error } from "../errors.js";
 import { checksumBase64 } from "../crypto/checksums.js";
-
-function toBytes(d: string | ArrayBuffer | ArrayBufferView): string | Buffer {
-  if (typeof d === "string") return d;
-  if (d instanceof ArrayBuffer) return Buffer.from(d);
-  return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-}
-
-/** The hash constructor smithy's signer expects, over node's crypto. */
-class NodeSha256 {
-  private readonly h;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = secret ? createHmac("sha256", toBytes(secret)) : createHash("sha256");
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.h.update(toBytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-  reset(): void {}
-}
+import { NodeSha256 } from "../../test/helpers/raw.js";
 
 const AK = "AKIDSTOCKTAKETEST001";
 const SK = "test/secret/key+with/slashes";

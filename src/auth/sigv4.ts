@@ -168,6 +168,32 @@ function verifySignature(
   return computed;
 }
 
+/** Builds the canonical request and string to sign, and checks the signature against them. */
+function verifyRequest(
+  input: AuthInput,
+  rawPath: string,
+  canonicalQuery: string,
+  signedHeadersText: string,
+  payloadHash: string,
+  cred: Credential,
+  amzDate: string,
+  signature: string,
+  secret: string,
+): { signingKey: Buffer; signature: string; scope: string } {
+  const canonicalRequest = [
+    input.method,
+    canonicalUri(rawPath),
+    canonicalQuery,
+    canonicalHeaders(input.headers, signedHeadersText.split(";")),
+    signedHeadersText,
+    payloadHash,
+  ].join("\n");
+  const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
+  const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+  const sk = signingKey(secret, cred.date, cred.region, cred.service);
+  return { signingKey: sk, signature: verifySignature(sk, stringToSign, signature, { accessKeyId: cred.accessKeyId, canonicalRequest }), scope };
+}
+
 function isValidPayloadHash(value: string): boolean {
   return /^[0-9a-f]{64}$/.test(value) || (Object.values(PAYLOAD_MODES) as string[]).includes(value);
 }
@@ -280,18 +306,7 @@ function authenticateHeader(input: AuthInput, authorization: string, rawPath: st
   const key = input.lookup(cred.accessKeyId);
   if (!key) throw new S3Error("InvalidAccessKeyId", undefined, { AWSAccessKeyId: cred.accessKeyId });
 
-  const canonicalRequest = [
-    input.method,
-    canonicalUri(rawPath),
-    canonicalQueryString(rawQuery),
-    canonicalHeaders(headers, signedHeaders),
-    signedHeadersText,
-    payloadHash,
-  ].join("\n");
-  const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
-  const stringToSign = `${ALGORITHM}\n${dateText}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-  const sk = signingKey(key.secretAccessKey, cred.date, cred.region, cred.service);
-  const verified = verifySignature(sk, stringToSign, signature, { accessKeyId: cred.accessKeyId, canonicalRequest });
+  const { signingKey: sk, signature: verified, scope } = verifyRequest(input, rawPath, canonicalQueryString(rawQuery), signedHeadersText, payloadHash, cred, dateText!, signature, key.secretAccessKey);
   return {
     kind: "signed",
     accessKeyId: cred.accessKeyId,
@@ -341,18 +356,17 @@ function authenticatePresigned(input: AuthInput, query: URLSearchParams, rawPath
   if (!key) throw new S3Error("InvalidAccessKeyId", undefined, { AWSAccessKeyId: cred.accessKeyId });
 
   const payloadHash = query.get("X-Amz-Content-Sha256") ?? header(input.headers, "x-amz-content-sha256") ?? PAYLOAD_MODES.UNSIGNED;
-  const canonicalRequest = [
-    input.method,
-    canonicalUri(rawPath),
+  const { signingKey: sk, signature: verified, scope } = verifyRequest(
+    input,
+    rawPath,
     canonicalQueryString(rawQuery, "X-Amz-Signature"),
-    canonicalHeaders(input.headers, signedHeaders),
     signedHeadersText,
     payloadHash,
-  ].join("\n");
-  const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
-  const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-  const sk = signingKey(key.secretAccessKey, cred.date, cred.region, cred.service);
-  const verified = verifySignature(sk, stringToSign, signature, { accessKeyId: cred.accessKeyId, canonicalRequest });
+    cred,
+    amzDate,
+    signature,
+    key.secretAccessKey,
+  );
   return {
     kind: "signed",
     accessKeyId: cred.accessKeyId,

@@ -8,7 +8,7 @@ import { storedChecksum } from "./object-headers.js";
 
 const MAX_KEYS = 1000;
 /** Larger than any UTF-8 continuation of a prefix: skipping past it skips the whole prefix. */
-const PAST_PREFIX = "\u{10FFFF}";
+export const PAST_PREFIX = "\u{10FFFF}";
 
 interface ListPage {
   contents: ObjectVersionRecord[];
@@ -76,7 +76,7 @@ export function listEncoder(req: S3Request): (s: string) => string {
   return (s) => encodeURIComponent(s).replace(/%2F/g, "/").replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
-function maxKeysOf(req: S3Request): number {
+export function maxKeysOf(req: S3Request): number {
   const raw = req.query.get("max-keys");
   if (raw === null) return MAX_KEYS;
   if (!/^\d+$/.test(raw)) throw new S3Error("InvalidArgument", "Provided max-keys not an integer or within integer range", { ArgumentName: "max-keys", ArgumentValue: raw });

@@ -7,11 +7,12 @@ import { asArray, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.
 import type { Handler, S3Request, ServerContext } from "../server/types.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import { parseStorageClass } from "./storage-classes.js";
-import { receiveBody, releaseBodies, requestedChecksums } from "./object-body.js";
+import { receiveBody, releaseBodies, requestedChecksums, type StoredBody } from "./object-body.js";
 import {
   checkPreconditions,
   contentFromRequest,
   objectResponseHeaders,
+  type DescribedContent,
   parseRange,
   type StoredChecksum,
 } from "./object-headers.js";
@@ -85,24 +86,8 @@ export const putObject: Handler = async (req, ctx) => {
       if (declared !== undefined && declared !== computed) throw checksumMismatch(checksumAlg);
       checksum = { algorithm: checksumAlg, value: computed, type: "FULL_OBJECT" };
     }
-    const versionId = bucket.versioning === "Enabled" ? newVersionId() : "null";
-    const record: Omit<ObjectVersionRecord, "isLatest"> = {
-      bucket: bucket.name,
-      key: req.key!,
-      versionId,
-      isDeleteMarker: false,
-      size: stored.size,
-      etag: `"${stored.md5.toString("hex")}"`,
-      lastModified: ctx.clock.now(),
-      storageClass,
-      contentType: content.contentType,
-      contentHeaders: content.contentHeaders,
-      userMetadata: content.userMetadata,
-      ownerAccountId: ownerAccount(req),
-      partsCount: 0,
-      extra: checksum ? { checksum } : {},
-      body: stored.body,
-    };
+    const record = newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum });
+    const versionId = record.versionId;
     const { removed } = await ctx.metadata.putVersion(record);
     releaseBodies(ctx, removed);
     return {
@@ -118,9 +103,36 @@ export const putObject: Handler = async (req, ctx) => {
   }
 };
 
+/** The record of a new (latest) version holding a body just received, for PutObject and CopyObject. */
+export function newObjectVersion(
+  req: S3Request,
+  ctx: ServerContext,
+  bucket: BucketRecord,
+  stored: StoredBody,
+  opts: { storageClass: string; content: DescribedContent; checksum?: StoredChecksum; partsCount?: number; etag?: string },
+): Omit<ObjectVersionRecord, "isLatest"> {
+  return {
+    bucket: bucket.name,
+    key: req.key!,
+    versionId: bucket.versioning === "Enabled" ? newVersionId() : "null",
+    isDeleteMarker: false,
+    size: stored.size,
+    etag: opts.etag ?? `"${stored.md5.toString("hex")}"`,
+    lastModified: ctx.clock.now(),
+    storageClass: opts.storageClass,
+    contentType: opts.content.contentType,
+    contentHeaders: opts.content.contentHeaders,
+    userMetadata: opts.content.userMetadata,
+    ownerAccountId: ownerAccount(req),
+    partsCount: opts.partsCount ?? 0,
+    extra: opts.checksum ? { checksum: opts.checksum } : {},
+    body: stored.body,
+  };
+}
+
 let versionCounter = 0;
 /** Version ids sort newest-last in creation order and are unique within the process' lifetime. */
-function newVersionId(): string {
+export function newVersionId(): string {
   versionCounter = (versionCounter + 1) % 0x10000;
   const time = Date.now().toString(36).padStart(9, "0");
   return time + versionCounter.toString(36).padStart(4, "0") + createHash("sha256").update(Math.random().toString()).digest("base64url").slice(0, 19);
@@ -399,27 +411,11 @@ export const copyObject: Handler = async (req, ctx) => {
     checksumAlgorithms: sourceChecksum ? [sourceChecksum.algorithm] : [],
     expectedSize: source.size,
   });
-  const versionId = target.versioning === "Enabled" ? newVersionId() : "null";
   const checksum: StoredChecksum | undefined = sourceChecksum
     ? { algorithm: sourceChecksum.algorithm, value: stored.checksums[sourceChecksum.algorithm]!, type: "FULL_OBJECT" }
     : undefined;
-  const record: Omit<ObjectVersionRecord, "isLatest"> = {
-    bucket: target.name,
-    key: req.key!,
-    versionId,
-    isDeleteMarker: false,
-    size: stored.size,
-    etag: `"${stored.md5.toString("hex")}"`,
-    lastModified: ctx.clock.now(),
-    storageClass,
-    contentType: content.contentType,
-    contentHeaders: content.contentHeaders,
-    userMetadata: content.userMetadata,
-    ownerAccountId: ownerAccount(req),
-    partsCount: 0,
-    extra: checksum ? { checksum } : {},
-    body: stored.body,
-  };
+  const record = newObjectVersion(req, ctx, target, stored, { storageClass, content, checksum });
+  const versionId = record.versionId;
   let removed;
   try {
     ({ removed } = await ctx.metadata.putVersion(record));

@@ -4,10 +4,10 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html
 import { S3Error } from "../errors.js";
 import { parseXml, readBody, textOf } from "../xml/codec.js";
-import type { Handler, S3Request, ServerContext } from "../server/types.js";
+import type { Handler, ServerContext } from "../server/types.js";
 import type { ObjectVersionRecord } from "../storage/types.js";
 import { storedChecksum } from "./object-headers.js";
-import { listEncoder, ownerLookup, utf8Compare } from "./listing.js";
+import { PAST_PREFIX, listEncoder, maxKeysOf, ownerLookup, utf8Compare } from "./listing.js";
 
 export const putBucketVersioning: Handler = async (req, ctx) => {
   const doc = parseXml(await readBody(req.body, 64 * 1024), "VersioningConfiguration");
@@ -25,8 +25,6 @@ export const getBucketVersioning: Handler = async (req) => {
   return { xml: { root: "VersioningConfiguration", value: status ? { Status: status } : {} } };
 };
 
-const MAX_KEYS = 1000;
-const PAST_PREFIX = "\u{10FFFF}";
 
 interface VersionPage {
   entries: ObjectVersionRecord[];
@@ -89,13 +87,6 @@ function listVersionPage(
     }
     if (!skippedPrefix && batch.length < Math.min(1000, maxKeys + 1)) return { entries, commonPrefixes, truncated: false };
   }
-}
-
-function maxKeysOf(req: S3Request): number {
-  const raw = req.query.get("max-keys");
-  if (raw === null) return MAX_KEYS;
-  if (!/^\d+$/.test(raw)) throw new S3Error("InvalidArgument", "Provided max-keys not an integer or within integer range", { ArgumentName: "max-keys", ArgumentValue: raw });
-  return Math.min(MAX_KEYS, Number(raw));
 }
 
 export const listObjectVersions: Handler = async (req, ctx) => {

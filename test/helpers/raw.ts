@@ -9,7 +9,8 @@ function toBytes(d: string | ArrayBuffer | ArrayBufferView): string | Buffer {
   return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 }
 
-class NodeSha256 {
+/** The hash constructor the SDK's signer expects, over node's crypto. */
+export class NodeSha256 {
   private readonly h;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     this.h = secret ? createHmac("sha256", toBytes(secret)) : createHash("sha256");

@@ -9,20 +9,11 @@ import {
   ListBucketsCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
+import { rejectsWith } from "../helpers/errors.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createAccount, loadSealingKey } from "../../src/auth/accounts.js";
 
-/** `name` undefined: a body-less answer (HEAD, 304), which the SDK cannot name; only the status counts. */
-async function rejectsWith(promise: Promise<unknown>, name: string | undefined, status: number): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
-    if (name !== undefined) assert.equal(err.name, name);
-    assert.equal(err.$metadata.httpStatusCode, status);
-    return true;
-  });
-}
 
 describe("buckets", () => {
   let server: TestServer;

@@ -12,20 +12,11 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { rejectsWith } from "../helpers/errors.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
-/** `name` undefined: a body-less answer (HEAD, 304), which the SDK cannot name; only the status counts. */
-async function rejectsWith(promise: Promise<unknown>, name: string | undefined, status: number): Promise<void> {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof S3ServiceException, `expected an S3 error, got ${String(err)}`);
-    if (name !== undefined) assert.equal(err.name, name);
-    assert.equal(err.$metadata.httpStatusCode, status);
-    return true;
-  });
-}
 
 const md5hex = (b: Buffer | string) => createHash("md5").update(b).digest("hex");
 
