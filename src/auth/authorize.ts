@@ -1,20 +1,61 @@
-// Authorization of a request against the bucket it addresses. Until bucket policies exist
-// (issue 5), S3's default applies: the bucket owner's account may do everything, anyone else
-// nothing. The action name comes from the operation table so policies can plug in here.
+// Authorization of a request against the bucket it addresses, as S3 decides: an explicit Deny in
+// the bucket policy refuses anyone, the owner included; the bucket owner's account is otherwise
+// allowed; any other account, an anonymous caller or a service principal needs a policy Allow.
+// The action name comes from the operation table's row.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-control.html
 import { S3Error } from "../errors.js";
 import type { BucketRecord } from "../storage/types.js";
 import type { Principal } from "../server/types.js";
+import type { BucketPolicies } from "./bucket-policies.js";
+import { evaluatePolicy, type PolicyRequest } from "./policy.js";
 
 export interface AuthorizationRequest {
   principal: Principal;
   action: string;
   bucket: BucketRecord;
   key?: string;
+  policies: BucketPolicies;
+  /** Condition keys the request carries (aws:SourceIp, s3:prefix, ...). */
+  context: Record<string, string | string[] | undefined>;
 }
+
+function policyPrincipal(p: Principal): PolicyRequest["principal"] {
+  switch (p.kind) {
+    case "account":
+      return { kind: "account", accountId: p.accountId };
+    case "service":
+      return { kind: "service", service: p.service };
+    default:
+      return { kind: "anonymous" };
+  }
+}
+
+/** The owner can always mend its own policy, so a policy can never lock its owner out for good. */
+const OWNER_ALWAYS = new Set(["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"]);
 
 export function authorize(request: AuthorizationRequest): void {
   const { principal, bucket } = request;
-  if (principal.kind === "account" && principal.accountId === bucket.ownerAccountId) return;
+  const isOwner = principal.kind === "account" && principal.accountId === bucket.ownerAccountId;
+  if (isOwner && OWNER_ALWAYS.has(request.action)) return;
+  const policy = request.policies.get(bucket.name);
+  if (!policy) {
+    if (isOwner) return;
+    throw new S3Error("AccessDenied");
+  }
+  const context = { ...request.context };
+  if (principal.kind === "account") context["aws:PrincipalAccount"] = principal.accountId;
+  if (principal.kind === "service") {
+    context["aws:SourceAccount"] = principal.sourceAccount;
+    context["aws:SourceArn"] = principal.sourceArn;
+  }
+  const decision = evaluatePolicy(policy, {
+    principal: policyPrincipal(principal),
+    action: request.action,
+    resource: `arn:aws:s3:::${bucket.name}${request.key === undefined ? "" : "/" + request.key}`,
+    context,
+  });
+  if (decision === "Deny") throw new S3Error("AccessDenied");
+  if (isOwner || decision === "Allow") return;
   throw new S3Error("AccessDenied");
 }
 
@@ -23,4 +64,49 @@ export function checkExpectedOwner(expected: string | string[] | undefined, buck
   if (expected === undefined) return;
   const value = Array.isArray(expected) ? expected[0] : expected;
   if (value !== bucket.ownerAccountId) throw new S3Error("AccessDenied");
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+const HEADER_KEYS: [string, string][] = [
+  ["s3:x-amz-acl", "x-amz-acl"],
+  ["s3:x-amz-server-side-encryption", "x-amz-server-side-encryption"],
+  ["s3:x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-aws-kms-key-id"],
+  ["s3:x-amz-storage-class", "x-amz-storage-class"],
+  ["s3:x-amz-copy-source", "x-amz-copy-source"],
+  ["s3:x-amz-metadata-directive", "x-amz-metadata-directive"],
+  ["s3:x-amz-content-sha256", "x-amz-content-sha256"],
+  ["s3:x-amz-grant-full-control", "x-amz-grant-full-control"],
+  ["s3:x-amz-grant-read", "x-amz-grant-read"],
+  ["s3:if-match", "if-match"],
+  ["s3:if-none-match", "if-none-match"],
+  ["aws:Referer", "referer"],
+  ["aws:UserAgent", "user-agent"],
+];
+
+/** The condition keys a request carries, from its headers, query and connection. */
+export function requestConditionContext(
+  headers: Headers,
+  query: URLSearchParams,
+  sourceIp: string,
+  secureTransport: boolean,
+  now: Date,
+  signed: boolean,
+): Record<string, string | string[] | undefined> {
+  const ctx: Record<string, string | string[] | undefined> = {
+    "aws:SourceIp": sourceIp.replace(/^::ffff:/, ""),
+    "aws:SecureTransport": String(secureTransport),
+    "aws:CurrentTime": now.toISOString(),
+    "aws:EpochTime": String(Math.floor(now.getTime() / 1000)),
+    "s3:authType": signed ? (query.has("X-Amz-Signature") || query.has("Signature") ? "REST-QUERY-STRING" : "REST-HEADER") : undefined,
+    "s3:prefix": query.get("prefix") ?? undefined,
+    "s3:delimiter": query.get("delimiter") ?? undefined,
+    "s3:max-keys": query.get("max-keys") ?? undefined,
+    "s3:VersionId": query.get("versionId") ?? undefined,
+  };
+  for (const [key, header] of HEADER_KEYS) {
+    const v = headers[header];
+    if (v !== undefined) ctx[key] = Array.isArray(v) ? v.join(",") : v;
+  }
+  return ctx;
 }

@@ -72,6 +72,7 @@ export const deleteBucket: Handler = async (req, ctx) => {
   const name = req.bucket!;
   const { deleted, parts } = await ctx.metadata.deleteBucket(name);
   if (!deleted) throw new S3Error("BucketNotEmpty", undefined, { BucketName: name });
+  ctx.policies.forget(name);
   releaseBodies(ctx, parts.map((p) => ({ body: { kind: "blob" as const, blobId: p.blobId } })), 0);
   ctx.log.info("bucket deleted", { bucket: name });
   return { status: 204 };

@@ -17,7 +17,7 @@ import {
   type StoredChecksum,
 } from "./object-headers.js";
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
-import { authorize, checkExpectedOwner } from "../auth/authorize.js";
+import { authorize, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { isValidBucketName } from "../bucket-names.js";
 
 type Headers = S3Request["headers"];
@@ -357,7 +357,14 @@ export const copyObject: Handler = async (req, ctx) => {
   const srcBucket = isValidBucketName(src.bucket) ? ctx.metadata.getBucket(src.bucket) : undefined;
   if (!srcBucket) throw new S3Error("NoSuchBucket", undefined, { BucketName: src.bucket });
   checkExpectedOwner(req.headers["x-amz-source-expected-bucket-owner"], srcBucket);
-  authorize({ principal: req.principal, action: "s3:GetObject", bucket: srcBucket, key: src.key });
+  authorize({
+    principal: req.principal,
+    action: src.versionId === undefined ? "s3:GetObject" : "s3:GetObjectVersion",
+    bucket: srcBucket,
+    key: src.key,
+    policies: ctx.policies,
+    context: requestConditionContext(req.headers, req.query, req.sourceIp, req.secureTransport, ctx.clock.now(), req.principal.kind !== "anonymous"),
+  });
 
   let source: ObjectVersionRecord | undefined;
   if (src.versionId !== undefined) {

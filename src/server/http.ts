@@ -6,11 +6,11 @@ import { randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { resolveAddress } from "./addressing.js";
 import { classify } from "./classify.js";
-import { OPERATIONS } from "./operations.js";
+import { OPERATIONS, actionFor } from "./operations.js";
 import { sendError, sendResult, type ResponseIds } from "./respond.js";
 import type { Principal, S3Request, ServerContext } from "./types.js";
 import { authenticate, decodeBody } from "../auth/sigv4.js";
-import { authorize, checkExpectedOwner } from "../auth/authorize.js";
+import { authorize, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { isValidBucketName } from "../bucket-names.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => { secretAccessKey: string; accountId: string } | undefined;
@@ -94,7 +94,14 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
       bucketRecord = isValidBucketName(name) ? ctx.metadata.getBucket(name) : undefined;
       if (!bucketRecord) throw new S3Error("NoSuchBucket", undefined, { BucketName: name });
       checkExpectedOwner(req.headers["x-amz-expected-bucket-owner"], bucketRecord);
-      authorize({ principal, action: row.action, bucket: bucketRecord, key: address.key });
+      authorize({
+        principal,
+        action: actionFor(row, address.query),
+        bucket: bucketRecord,
+        key: address.key,
+        policies: ctx.policies,
+        context: requestConditionContext(req.headers, address.query, req.socket.remoteAddress ?? "", false, ctx.clock.now(), auth.kind === "signed"),
+      });
     } else if (principal.kind === "anonymous") {
       throw new S3Error("AccessDenied");
     }

@@ -11,6 +11,8 @@ import { FileBlobStore } from "../storage/file-blobs.js";
 import { ensureRootAccount, loadSealingKey, lookupSigningKey, type Credentials } from "../auth/accounts.js";
 import { createHttpServer } from "./http.js";
 import type { ServerContext } from "./types.js";
+import { BucketPolicies } from "../auth/bucket-policies.js";
+import { KNOWN_ACTIONS } from "./operations.js";
 
 export interface StartOptions extends Partial<ServerConfig> {
   clock?: Clock;
@@ -43,7 +45,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const swept = await blobs.sweep((id) => metadata.isBlobReferenced(id));
   if (swept > 0) log.info("removed files left by an earlier crash", { count: swept });
 
-  const context: ServerContext = { config, metadata, blobs, clock, log };
+  const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS) };
   const server = createHttpServer(context, lookupSigningKey(metadata, sealingKey));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

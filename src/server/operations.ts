@@ -9,6 +9,7 @@ import * as listing from "../s3/listing.js";
 import * as inventoryConfig from "../s3/inventory-config.js";
 import * as versioning from "../s3/versioning.js";
 import { getObjectAttributes } from "../s3/object-attributes.js";
+import * as policy from "../s3/policy.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -23,6 +24,14 @@ const row = (action: string, scope: OperationRow["scope"], handler?: Handler): O
   scope,
   handler,
 });
+
+const VERSION_ACTIONS: Record<string, string> = {
+  "s3:GetObject": "s3:GetObjectVersion",
+  "s3:DeleteObject": "s3:DeleteObjectVersion",
+  "s3:GetObjectAcl": "s3:GetObjectVersionAcl",
+  "s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
+  "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
+};
 
 export const OPERATIONS: Record<string, OperationRow> = {
   ListBuckets: row("s3:ListAllMyBuckets", "service", buckets.listBuckets),
@@ -44,10 +53,10 @@ export const OPERATIONS: Record<string, OperationRow> = {
 
   PutBucketVersioning: row("s3:PutBucketVersioning", "bucket", versioning.putBucketVersioning),
   GetBucketVersioning: row("s3:GetBucketVersioning", "bucket", versioning.getBucketVersioning),
-  PutBucketPolicy: row("s3:PutBucketPolicy", "bucket"),
-  GetBucketPolicy: row("s3:GetBucketPolicy", "bucket"),
-  DeleteBucketPolicy: row("s3:DeleteBucketPolicy", "bucket"),
-  GetBucketPolicyStatus: row("s3:GetBucketPolicyStatus", "bucket"),
+  PutBucketPolicy: row("s3:PutBucketPolicy", "bucket", policy.putBucketPolicy),
+  GetBucketPolicy: row("s3:GetBucketPolicy", "bucket", policy.getBucketPolicy),
+  DeleteBucketPolicy: row("s3:DeleteBucketPolicy", "bucket", policy.deleteBucketPolicy),
+  GetBucketPolicyStatus: row("s3:GetBucketPolicyStatus", "bucket", policy.getBucketPolicyStatus),
   PutBucketAcl: row("s3:PutBucketAcl", "bucket"),
   GetBucketAcl: row("s3:GetBucketAcl", "bucket"),
   PutBucketCors: row("s3:PutBucketCORS", "bucket"),
@@ -122,3 +131,23 @@ export const OPERATIONS: Record<string, OperationRow> = {
   AbortMultipartUpload: row("s3:AbortMultipartUpload", "object"),
   ListParts: row("s3:ListMultipartUploadParts", "object"),
 };
+
+/**
+ * Every S3 action name a policy may grant: those our operations use plus the version-specific
+ * ones S3 evaluates for requests with a versionId.
+ */
+export const KNOWN_ACTIONS: ReadonlySet<string> = new Set([
+  ...Object.values(OPERATIONS).map((r) => r.action),
+  ...Object.values(VERSION_ACTIONS),
+  "s3:ListAllMyBuckets",
+  "s3:PutObjectVersionAcl",
+  "s3:PutObjectVersionTagging",
+  "s3:GetObjectVersionTagging",
+  "s3:DeleteObjectVersionTagging",
+  "s3:BypassGovernanceRetention",
+]);
+
+/** The action S3 evaluates instead of the row's when a request names a version. */
+export function actionFor(row: OperationRow, query: URLSearchParams): string {
+  return query.has("versionId") ? (VERSION_ACTIONS[row.action] ?? row.action) : row.action;
+}

@@ -6,6 +6,7 @@ import type { Clock } from "../clock.js";
 import type { BlobStore, BucketRecord, MetadataStore } from "../storage/types.js";
 import type { ServerConfig } from "../config.js";
 import type { Logger } from "../log.js";
+import type { BucketPolicies } from "../auth/bucket-policies.js";
 
 /** Who is making the request, after authentication. */
 export type Principal =
@@ -20,6 +21,7 @@ export interface ServerContext {
   blobs: BlobStore;
   clock: Clock;
   log: Logger;
+  policies: BucketPolicies;
 }
 
 export interface S3Request {

@@ -1,0 +1,53 @@
+// Bucket policies as the server holds them: compiled once when written or first needed, kept in
+// memory, and dropped when the policy or its bucket goes away, so that evaluating a request never
+// reads or parses a policy again.
+import type { MetadataStore } from "../storage/types.js";
+import { compilePolicy, type CompiledPolicy } from "./policy.js";
+
+export const POLICY_CONFIG_KIND = "policy";
+const POLICY_ID = "policy";
+
+export class BucketPolicies {
+  /** null records "this bucket has no policy", which is the common case worth caching too. */
+  private readonly cache = new Map<string, CompiledPolicy | null>();
+
+  constructor(
+    private readonly metadata: MetadataStore,
+    private readonly knownActions: ReadonlySet<string>,
+  ) {}
+
+  compile(bucket: string, text: string): CompiledPolicy {
+    return compilePolicy(text, bucket, this.knownActions);
+  }
+
+  get(bucket: string): CompiledPolicy | undefined {
+    let compiled = this.cache.get(bucket);
+    if (compiled === undefined) {
+      const text = this.text(bucket);
+      compiled = text === undefined ? null : this.compile(bucket, text);
+      this.cache.set(bucket, compiled);
+    }
+    return compiled ?? undefined;
+  }
+
+  text(bucket: string): string | undefined {
+    return this.metadata.getBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID);
+  }
+
+  async put(bucket: string, text: string): Promise<void> {
+    const compiled = this.compile(bucket, text);
+    await this.metadata.putBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID, text);
+    this.cache.set(bucket, compiled);
+  }
+
+  async delete(bucket: string): Promise<boolean> {
+    const deleted = await this.metadata.deleteBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID);
+    this.cache.delete(bucket);
+    return deleted;
+  }
+
+  /** The bucket is gone (its configurations went with it in the store). */
+  forget(bucket: string): void {
+    this.cache.delete(bucket);
+  }
+}

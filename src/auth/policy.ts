@@ -1,0 +1,345 @@
+// Bucket policies: the JSON document validated into a compiled model (MalformedPolicy with a
+// message that says what is wrong), and its evaluation for one request, as S3 evaluates it:
+// an explicit Deny wins, then any Allow, else the policy does not apply.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+import { BlockList, isIPv4, isIPv6 } from "node:net";
+import { S3Error } from "../errors.js";
+
+export const MAX_POLICY_BYTES = 20 * 1024;
+
+type Values = string[];
+
+export type PolicyPrincipal =
+  | { kind: "any" }
+  | { kind: "set"; accounts: Set<string>; services: Set<string>; canonicalIds: Set<string>; anyAws: boolean };
+
+export interface Condition {
+  /** The operator without IfExists / ForAnyValue / ForAllValues. */
+  operator: string;
+  ifExists: boolean;
+  setOperator?: "ForAnyValue" | "ForAllValues";
+  key: string;
+  values: Values;
+  /** Pre-built for IpAddress / NotIpAddress. */
+  blocks?: BlockList;
+  /** Pre-compiled for the Like operators. */
+  patterns?: RegExp[];
+}
+
+export interface Statement {
+  sid?: string;
+  effect: "Allow" | "Deny";
+  principal?: PolicyPrincipal;
+  notPrincipal?: PolicyPrincipal;
+  actions?: RegExp[];
+  notActions?: RegExp[];
+  resources?: RegExp[];
+  notResources?: RegExp[];
+  conditions: Condition[];
+}
+
+export interface CompiledPolicy {
+  statements: Statement[];
+}
+
+/** The request facts a policy is evaluated against. Values of multi-valued keys are arrays. */
+export interface PolicyRequest {
+  principal:
+    | { kind: "anonymous" }
+    | { kind: "account"; accountId: string }
+    | { kind: "service"; service: string };
+  action: string;
+  resource: string;
+  context: Record<string, string | string[] | undefined>;
+}
+
+export type Decision = "Allow" | "Deny" | "NotApplicable";
+
+const STRING_OPS = ["StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike"];
+const ARN_OPS = ["ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"];
+const NUMERIC_OPS = ["NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals"];
+const DATE_OPS = ["DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals"];
+const OTHER_OPS = ["Bool", "IpAddress", "NotIpAddress", "Null", "BinaryEquals"];
+export const CONDITION_OPERATORS = new Set([...STRING_OPS, ...ARN_OPS, ...NUMERIC_OPS, ...DATE_OPS, ...OTHER_OPS]);
+const LIKE_OPS = new Set(["StringLike", "StringNotLike", "ArnLike", "ArnNotLike"]);
+/** Negated operators hold when the key is absent: there is nothing for the value to equal. */
+const NEGATED = new Set(["StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike", "NumericNotEquals", "DateNotEquals", "NotIpAddress"]);
+
+/** Condition keys S3 understands (global aws: keys and the s3: keys), plus tag-key families. */
+const CONDITION_KEYS = new Set([
+  "aws:CurrentTime", "aws:EpochTime", "aws:SecureTransport", "aws:SourceIp", "aws:SourceAccount", "aws:SourceArn",
+  "aws:SourceOwner", "aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalType", "aws:PrincipalOrgID", "aws:PrincipalServiceName",
+  "aws:Referer", "aws:UserAgent", "aws:userid", "aws:username", "aws:SourceVpc", "aws:SourceVpce", "aws:ViaAWSService",
+  "aws:CalledVia", "aws:MultiFactorAuthPresent", "aws:MultiFactorAuthAge", "aws:RequestedRegion", "aws:TokenIssueTime",
+  "s3:prefix", "s3:delimiter", "s3:max-keys", "s3:VersionId", "s3:x-amz-acl", "s3:x-amz-server-side-encryption",
+  "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-storage-class", "s3:x-amz-copy-source", "s3:x-amz-metadata-directive",
+  "s3:x-amz-content-sha256", "s3:authType", "s3:signatureversion", "s3:signatureAge", "s3:TlsVersion", "s3:LocationConstraint",
+  "s3:object-lock-mode", "s3:object-lock-retain-until-date", "s3:object-lock-remaining-retention-days", "s3:object-lock-legal-hold",
+  "s3:ResourceAccount", "s3:AccessPointNetworkOrigin", "s3:DataAccessPointAccount", "s3:DataAccessPointArn", "s3:RequestObjectTagKeys",
+  "s3:x-amz-grant-full-control", "s3:x-amz-grant-read", "s3:x-amz-grant-write", "s3:x-amz-grant-read-acp", "s3:x-amz-grant-write-acp",
+  "s3:if-match", "s3:if-none-match", "s3:ObjectCreationOperation",
+]);
+const CONDITION_KEY_FAMILIES = ["s3:ExistingObjectTag/", "s3:RequestObjectTag/", "aws:RequestTag/", "aws:PrincipalTag/", "aws:ResourceTag/"];
+
+function malformed(message: string): S3Error {
+  return new S3Error("MalformedPolicy", message);
+}
+
+/** IAM wildcards: * any run, ? one character; everything else literal. */
+export function wildcardRegExp(pattern: string, ignoreCase: boolean): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${body}$`, ignoreCase ? "is" : "s");
+}
+
+function asList(v: unknown, what: string): string[] {
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length === 0) throw malformed(`${what} must not be empty`);
+  for (const item of list) if (typeof item !== "string") throw malformed(`${what} must be a string or a list of strings`);
+  return list as string[];
+}
+
+function parsePrincipal(v: unknown): PolicyPrincipal {
+  if (v === "*") return { kind: "any" };
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw malformed("Invalid principal in policy");
+  const p: PolicyPrincipal = { kind: "set", accounts: new Set(), services: new Set(), canonicalIds: new Set(), anyAws: false };
+  for (const [type, raw] of Object.entries(v as Record<string, unknown>)) {
+    const list = asList(raw, `Principal ${type}`);
+    if (type === "AWS") {
+      for (const id of list) {
+        if (id === "*") {
+          p.anyAws = true;
+          continue;
+        }
+        const m = /^(\d{12})$/.exec(id) ?? /^arn:aws:iam::(\d{12}):root$/.exec(id);
+        if (!m) throw malformed(`Invalid principal in policy: ${id} (an account id or arn:aws:iam::<account>:root)`);
+        p.accounts.add(m[1]!);
+      }
+    } else if (type === "Service") {
+      for (const s of list) {
+        if (!/^[a-z0-9.-]+\.amazonaws\.com$/.test(s)) throw malformed(`Invalid principal in policy: service ${s}`);
+        p.services.add(s);
+      }
+    } else if (type === "CanonicalUser") {
+      for (const c of list) p.canonicalIds.add(c);
+    } else {
+      throw malformed(`Invalid principal in policy: unknown principal type ${type}`);
+    }
+  }
+  return p;
+}
+
+function parseActions(v: unknown, knownActions: ReadonlySet<string>): RegExp[] {
+  return asList(v, "Action").map((a) => {
+    if (a === "*") return /^.*$/s;
+    if (!/^s3:[A-Za-z*?]+$/i.test(a)) throw malformed(`Policy has invalid action: ${a}`);
+    const re = wildcardRegExp(a, true);
+    if (!a.includes("*") && !a.includes("?") && ![...knownActions].some((k) => re.test(k))) throw malformed(`Policy has invalid action: ${a}`);
+    return re;
+  });
+}
+
+function parseResources(v: unknown, bucket: string): RegExp[] {
+  return asList(v, "Resource").map((r) => {
+    const re = wildcardRegExp(r, false);
+    const bucketArn = `arn:aws:s3:::${bucket}`;
+    // A resource must be able to name this bucket or objects in it.
+    const applies = r === "*" || re.test(bucketArn) || wildcardRegExp(r.replace(/\/.*$/, ""), false).test(bucketArn);
+    if (!r.startsWith("arn:aws:s3:::") && r !== "*") throw malformed(`Policy has invalid resource: ${r}`);
+    if (!applies) throw malformed(`Policy has invalid resource: ${r} does not name bucket ${bucket} or its objects`);
+    return re;
+  });
+}
+
+function parseConditions(v: unknown): Condition[] {
+  if (v === undefined) return [];
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw malformed("Condition must be an object");
+  const out: Condition[] = [];
+  for (const [rawOp, block] of Object.entries(v as Record<string, unknown>)) {
+    let op = rawOp;
+    let setOperator: Condition["setOperator"];
+    const colon = op.indexOf(":");
+    if (colon !== -1) {
+      const prefix = op.slice(0, colon);
+      if (prefix !== "ForAnyValue" && prefix !== "ForAllValues") throw malformed(`Invalid Condition type: ${rawOp}`);
+      setOperator = prefix;
+      op = op.slice(colon + 1);
+    }
+    const ifExists = op.endsWith("IfExists") && op !== "IfExists";
+    if (ifExists) op = op.slice(0, -"IfExists".length);
+    if (!CONDITION_OPERATORS.has(op)) throw malformed(`Invalid Condition type: ${rawOp}`);
+    if (!block || typeof block !== "object" || Array.isArray(block)) throw malformed(`Condition ${rawOp} must map keys to values`);
+    for (const [key, raw] of Object.entries(block as Record<string, unknown>)) {
+      if (!CONDITION_KEYS.has(key) && !CONDITION_KEY_FAMILIES.some((f) => key.startsWith(f) && key.length > f.length)) {
+        throw malformed(`Policy has an invalid condition key: ${key}`);
+      }
+      const list = (Array.isArray(raw) ? raw : [raw]).map((x) => (typeof x === "boolean" || typeof x === "number" ? String(x) : x));
+      if (list.length === 0 || list.some((x) => typeof x !== "string")) throw malformed(`Condition ${rawOp} ${key} needs string values`);
+      const values = list as string[];
+      const cond: Condition = { operator: op, ifExists, setOperator, key, values };
+      if (op === "IpAddress" || op === "NotIpAddress") cond.blocks = ipBlocks(values);
+      if (LIKE_OPS.has(op)) cond.patterns = values.map((x) => wildcardRegExp(x, false));
+      if (NUMERIC_OPS.includes(op) && values.some((x) => !Number.isFinite(Number(x)))) throw malformed(`Condition ${rawOp} ${key} needs numbers`);
+      if (DATE_OPS.includes(op) && values.some((x) => Number.isNaN(parseDate(x)))) throw malformed(`Condition ${rawOp} ${key} needs dates`);
+      if (op === "Bool" || op === "Null") {
+        if (values.some((x) => x !== "true" && x !== "false")) throw malformed(`Condition ${rawOp} ${key} needs true or false`);
+      }
+      out.push(cond);
+    }
+  }
+  return out;
+}
+
+function ipBlocks(values: string[]): BlockList {
+  const blocks = new BlockList();
+  for (const cidr of values) {
+    const [addr, bits] = cidr.split("/");
+    const family = isIPv4(addr ?? "") ? "ipv4" : isIPv6(addr ?? "") ? "ipv6" : undefined;
+    if (!family) throw malformed(`Condition IpAddress needs CIDR values: ${cidr}`);
+    const prefix = bits === undefined ? (family === "ipv4" ? 32 : 128) : Number(bits);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === "ipv4" ? 32 : 128)) throw malformed(`Condition IpAddress needs CIDR values: ${cidr}`);
+    blocks.addSubnet(addr!, prefix, family);
+  }
+  return blocks;
+}
+
+function parseDate(v: string): number {
+  return /^\d+$/.test(v) ? Number(v) * 1000 : Date.parse(v);
+}
+
+/** Validates a bucket policy for `bucket`; every action must be one of `knownActions` (or a wildcard). */
+export function compilePolicy(text: string, bucket: string, knownActions: ReadonlySet<string>): CompiledPolicy {
+  if (Buffer.byteLength(text) > MAX_POLICY_BYTES) throw malformed(`Policies must not exceed ${MAX_POLICY_BYTES} bytes`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw malformed("Policies must be valid JSON and the first byte must be '{'");
+  }
+  if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw malformed("Policies must be valid JSON and the first byte must be '{'");
+  const d = doc as Record<string, unknown>;
+  for (const k of Object.keys(d)) if (!["Version", "Id", "Statement"].includes(k)) throw malformed(`Unknown field ${k}`);
+  if (d.Version !== undefined && d.Version !== "2012-10-17" && d.Version !== "2008-10-17") throw malformed(`Invalid policy version: ${String(d.Version)}`);
+  if (d.Statement === undefined) throw malformed("Missing required field Statement");
+  const rawStatements = Array.isArray(d.Statement) ? d.Statement : [d.Statement];
+  if (rawStatements.length === 0) throw malformed("Missing required field Statement");
+  const statements = rawStatements.map((raw, i): Statement => {
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw malformed(`Statement ${i} must be an object`);
+    const s = raw as Record<string, unknown>;
+    for (const k of Object.keys(s)) {
+      if (!["Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"].includes(k)) {
+        throw malformed(`Unknown field ${k}`);
+      }
+    }
+    if (s.Effect !== "Allow" && s.Effect !== "Deny") throw malformed(s.Effect === undefined ? "Missing required field Effect" : `Invalid effect: ${String(s.Effect)}`);
+    const one = (a: string, b: string) => {
+      if (s[a] !== undefined && s[b] !== undefined) throw malformed(`Statement ${i} has both ${a} and ${b}`);
+      if (s[a] === undefined && s[b] === undefined) throw malformed(`Missing required field ${a}`);
+    };
+    one("Principal", "NotPrincipal");
+    one("Action", "NotAction");
+    one("Resource", "NotResource");
+    if (s.Sid !== undefined && typeof s.Sid !== "string") throw malformed("Sid must be a string");
+    return {
+      sid: s.Sid as string | undefined,
+      effect: s.Effect,
+      principal: s.Principal !== undefined ? parsePrincipal(s.Principal) : undefined,
+      notPrincipal: s.NotPrincipal !== undefined ? parsePrincipal(s.NotPrincipal) : undefined,
+      actions: s.Action !== undefined ? parseActions(s.Action, knownActions) : undefined,
+      notActions: s.NotAction !== undefined ? parseActions(s.NotAction, knownActions) : undefined,
+      resources: s.Resource !== undefined ? parseResources(s.Resource, bucket) : undefined,
+      notResources: s.NotResource !== undefined ? parseResources(s.NotResource, bucket) : undefined,
+      conditions: parseConditions(s.Condition),
+    };
+  });
+  return { statements };
+}
+
+function principalMatches(p: PolicyPrincipal, who: PolicyRequest["principal"]): boolean {
+  if (p.kind === "any") return true;
+  if (p.anyAws) return who.kind !== "service";
+  if (who.kind === "account") return p.accounts.has(who.accountId);
+  if (who.kind === "service") return p.services.has(who.service);
+  return false;
+}
+
+function compareNumbers(op: string, a: number, b: number): boolean {
+  switch (op.replace(/^(Numeric|Date)/, "")) {
+    case "Equals":
+      return a === b;
+    case "NotEquals":
+      return a !== b;
+    case "LessThan":
+      return a < b;
+    case "LessThanEquals":
+      return a <= b;
+    case "GreaterThan":
+      return a > b;
+    case "GreaterThanEquals":
+      return a >= b;
+  }
+  return false;
+}
+
+/** Does one request value satisfy the operator against one policy value? (negation applied later) */
+function valueMatches(c: Condition, actual: string, expected: string): boolean {
+  const op = c.operator;
+  if (op === "StringEquals" || op === "StringNotEquals" || op === "ArnEquals" || op === "ArnNotEquals" || op === "BinaryEquals") return actual === expected;
+  if (op === "StringEqualsIgnoreCase" || op === "StringNotEqualsIgnoreCase") return actual.toLowerCase() === expected.toLowerCase();
+  if (op.startsWith("Numeric")) return compareNumbers(op.replace("Not", ""), Number(actual), Number(expected));
+  if (op.startsWith("Date")) return compareNumbers(op.replace("Not", ""), parseDate(actual), parseDate(expected));
+  if (op === "Bool") return actual.toLowerCase() === expected;
+  return false;
+}
+
+function conditionHolds(c: Condition, context: PolicyRequest["context"]): boolean {
+  const raw = context[c.key];
+  const present = raw !== undefined && !(Array.isArray(raw) && raw.length === 0);
+  if (c.operator === "Null") return c.values.some((v) => (v === "true") === !present);
+  if (!present) {
+    if (c.ifExists) return true;
+    if (c.setOperator === "ForAllValues") return true;
+    if (c.setOperator === "ForAnyValue") return false;
+    return NEGATED.has(c.operator);
+  }
+  const actuals = Array.isArray(raw) ? raw : [raw!];
+  const negated = NEGATED.has(c.operator);
+  const matchOne = (actual: string): boolean => {
+    if (c.operator === "IpAddress" || c.operator === "NotIpAddress") {
+      const family = isIPv4(actual) ? "ipv4" : isIPv6(actual) ? "ipv6" : undefined;
+      return family !== undefined && c.blocks!.check(actual, family);
+    }
+    if (c.patterns) return c.patterns.some((re) => re.test(actual));
+    return c.values.some((expected) => valueMatches(c, actual, expected));
+  };
+  if (c.setOperator === "ForAllValues") return actuals.every((a) => matchOne(a) !== negated);
+  if (c.setOperator === "ForAnyValue") return actuals.some((a) => matchOne(a) !== negated);
+  const any = actuals.some(matchOne);
+  return negated ? !any : any;
+}
+
+function statementApplies(s: Statement, req: PolicyRequest): boolean {
+  if (s.principal && !principalMatches(s.principal, req.principal)) return false;
+  if (s.notPrincipal && principalMatches(s.notPrincipal, req.principal)) return false;
+  if (s.actions && !s.actions.some((re) => re.test(req.action))) return false;
+  if (s.notActions && s.notActions.some((re) => re.test(req.action))) return false;
+  if (s.resources && !s.resources.some((re) => re.test(req.resource))) return false;
+  if (s.notResources && s.notResources.some((re) => re.test(req.resource))) return false;
+  return s.conditions.every((c) => conditionHolds(c, req.context));
+}
+
+export function evaluatePolicy(policy: CompiledPolicy, req: PolicyRequest): Decision {
+  let allowed = false;
+  for (const s of policy.statements) {
+    if (!statementApplies(s, req)) continue;
+    if (s.effect === "Deny") return "Deny";
+    allowed = true;
+  }
+  return allowed ? "Allow" : "NotApplicable";
+}
+
+/** S3's notion of a public policy: an Allow that anyone, anonymous included, meets without conditions. */
+export function isPublicPolicy(policy: CompiledPolicy): boolean {
+  return policy.statements.some(
+    (s) => s.effect === "Allow" && s.conditions.length === 0 && s.principal !== undefined && (s.principal.kind === "any" || s.principal.anyAws),
+  );
+}
