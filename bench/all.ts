@@ -1,5 +1,6 @@
 // `npm run bench`: the core comparison with s3rver (bench/run.ts, which takes the flags), then the
-// Stocktake-only benchmarks: ListObjectVersions, large-object streaming and multipart upload.
+// Stocktake-only benchmarks: ListObjectVersions, policy evaluation, large-object streaming and
+// multipart upload.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -9,6 +10,7 @@ const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 const stages: [string, string[]][] = [
   ["run.ts", args],
   ["versions.ts", []],
+  ["policy.ts", []],
   ["large-object.ts", []],
   ["multipart.ts", []],
 ];
