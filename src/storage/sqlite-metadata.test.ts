@@ -133,6 +133,29 @@ describe("SqliteMetadataStore", () => {
     assert.equal(await store.deleteBucketConfig("b", "inventory", "b"), false);
   });
 
+  it("scans from one snapshot: writes after the scan opened are not in it", async () => {
+    await store.createBucket({ name: "scan", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
+    for (let i = 0; i < 30; i++) await store.putVersion(version("scan", `k${String(i).padStart(2, "0")}`, `v${i}`));
+    await store.putVersion(version("scan", "k05", "v5b"));
+    await store.putVersion(version("scan", "k06", "m6", { isDeleteMarker: true, body: null }));
+    const current = store.scanVersions("scan", "", true);
+    const all = store.scanVersions("scan", "k0", false);
+    await store.putVersion(version("scan", "k00-late", "late"));
+    const drain = (scan: ReturnType<typeof store.scanVersions>) => {
+      const out: string[] = [];
+      for (let batch = scan.next(7); batch.length > 0; batch = scan.next(7)) out.push(...batch.map((v) => `${v.key}@${v.versionId}`));
+      scan.close();
+      return out;
+    };
+    const cur = drain(current);
+    assert.equal(cur.length, 29, "30 keys less the one whose latest is a delete marker");
+    assert.ok(!cur.some((k) => k.startsWith("k00-late")));
+    assert.ok(cur.includes("k05@v5b") && !cur.includes("k05@v5"));
+    const versions = drain(all);
+    assert.deepEqual(versions.slice(5, 9), ["k05@v5b", "k05@v5", "k06@m6", "k06@v6"], "newest first within a key");
+    assert.equal(versions.length, 12, "k00..k09 plus the extra version and the marker");
+  });
+
   it("keeps everything across close and reopen", () => {
     store.close();
     store = SqliteMetadataStore.open(dir);

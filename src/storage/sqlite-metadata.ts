@@ -15,6 +15,8 @@ import type {
   MetadataStore,
   ObjectVersionRecord,
   ListUploadsQuery,
+  VersionScan,
+  VersionSummary,
   ListVersionsQuery,
   PartRecord,
   UploadRecord,
@@ -124,7 +126,10 @@ export class SqliteMetadataStore implements MetadataStore {
   private flushScheduled = false;
   private readonly stmts;
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly path: string,
+  ) {
     const s = (sql: string) => db.prepare(sql);
     this.stmts = {
       getSetting: s("SELECT value FROM settings WHERE name = ?").pluck(),
@@ -208,7 +213,7 @@ export class SqliteMetadataStore implements MetadataStore {
     db.pragma("busy_timeout = 5000");
     db.pragma("foreign_keys = OFF");
     migrate(db);
-    return new SqliteMetadataStore(db);
+    return new SqliteMetadataStore(db, path);
   }
 
   close(): void {
@@ -512,8 +517,98 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
+  scanVersions(bucket: string, prefix: string, currentOnly: boolean): VersionScan {
+    return new SqliteVersionScan(this.path, bucket, prefix, currentOnly);
+  }
+
   snapshot<T>(fn: () => T): T {
     return this.db.transaction(fn).deferred();
+  }
+}
+
+const SUMMARY_COLUMNS = "seq, key, version_id, is_latest, is_delete_marker, size, etag, last_modified, storage_class, owner, parts_count, extra";
+
+interface SummaryRow {
+  seq: number;
+  key: string;
+  version_id: string;
+  is_latest: number;
+  is_delete_marker: number;
+  size: number;
+  etag: string;
+  last_modified: number;
+  storage_class: string;
+  owner: string;
+  parts_count: number;
+  extra: string;
+}
+
+/**
+ * A scan on its own read-only connection holding one read transaction: WAL mode keeps that
+ * snapshot stable while the server's connection goes on writing, and the scan never competes
+ * with request handling for a statement on the main connection.
+ */
+class SqliteVersionScan implements VersionScan {
+  private readonly db: Database.Database;
+  private readonly batch: Database.Statement;
+  private afterKey: string;
+  private afterSeq = Number.MAX_SAFE_INTEGER;
+  private done = false;
+
+  constructor(path: string, private readonly bucket: string, private readonly prefix: string, currentOnly: boolean) {
+    this.db = new Database(path, { readonly: true });
+    this.db.pragma("busy_timeout = 5000");
+    const upper = prefixUpperBound(prefix);
+    const bound = upper === undefined ? "" : "AND key < CAST(@upper AS TEXT)";
+    this.batch = currentOnly
+      ? this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM versions
+          WHERE bucket = @bucket AND is_latest = 1 AND is_delete_marker = 0 AND key > @afterKey AND key >= @prefix ${bound}
+          ORDER BY key LIMIT @limit`)
+      : this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM versions
+          WHERE bucket = @bucket AND key >= @prefix ${bound} AND (key > @afterKey OR (key = @afterKey AND seq < @afterSeq))
+          ORDER BY key, seq DESC LIMIT @limit`);
+    this.upper = upper;
+    // An empty key never exists, so "" starts before every key; the prefix bound does the rest.
+    this.afterKey = "";
+    this.db.exec("BEGIN");
+    // The snapshot is taken by the first read, so take it now rather than at the first batch.
+    this.db.prepare("SELECT 1 FROM versions LIMIT 1").get();
+  }
+
+  private readonly upper: Buffer | undefined;
+
+  next(limit: number): VersionSummary[] {
+    if (this.done) return [];
+    const params: Record<string, unknown> = { bucket: this.bucket, prefix: this.prefix, afterKey: this.afterKey, limit };
+    if (this.upper !== undefined) params.upper = this.upper;
+    if (this.batch.source.includes("@afterSeq")) params.afterSeq = this.afterSeq;
+    const rows = this.batch.all(params) as SummaryRow[];
+    if (rows.length < limit) this.done = true;
+    if (rows.length > 0) {
+      const last = rows[rows.length - 1]!;
+      this.afterKey = last.key;
+      this.afterSeq = last.seq;
+    }
+    return rows.map((r) => ({
+      key: r.key,
+      versionId: r.version_id,
+      isLatest: r.is_latest === 1,
+      isDeleteMarker: r.is_delete_marker === 1,
+      size: r.size,
+      etag: r.etag,
+      lastModified: r.last_modified,
+      storageClass: r.storage_class,
+      ownerAccountId: r.owner,
+      partsCount: r.parts_count,
+      extra: r.extra === "{}" ? {} : (JSON.parse(r.extra) as Record<string, unknown>),
+    }));
+  }
+
+  close(): void {
+    if (this.db.open) {
+      this.db.exec("COMMIT");
+      this.db.close();
+    }
   }
 }
 

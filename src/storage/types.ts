@@ -103,6 +103,32 @@ export interface ListVersionsQuery {
   limit: number;
 }
 
+/** What an inventory report needs of one version: no bodies, no content headers. */
+export interface VersionSummary {
+  key: string;
+  versionId: string;
+  isLatest: boolean;
+  isDeleteMarker: boolean;
+  size: number;
+  etag: string;
+  /** Epoch milliseconds. */
+  lastModified: number;
+  storageClass: string;
+  ownerAccountId: string;
+  partsCount: number;
+  extra: Record<string, unknown>;
+}
+
+/**
+ * A point-in-time read of one bucket's versions: every batch comes from the same snapshot, however
+ * long the scan takes and whatever is written meanwhile. Must be closed.
+ */
+export interface VersionScan {
+  /** The next versions in key order (newest first within a key); empty when the scan is done. */
+  next(limit: number): VersionSummary[];
+  close(): void;
+}
+
 export interface ListObjectsQuery {
   bucket: string;
   prefix?: string;
@@ -194,6 +220,11 @@ export interface MetadataStore {
    * Fails with "NoSuchUpload" when the upload is gone (completed or aborted concurrently).
    */
   completeUpload(uploadId: string, record: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions & { parts: PartRecord[] }>;
+  /**
+   * Opens a snapshot scan of a bucket's versions under `prefix`: only current objects (latest and
+   * not a delete marker) or every version and delete marker.
+   */
+  scanVersions(bucket: string, prefix: string, currentOnly: boolean): VersionScan;
   /** Runs `fn` inside one read transaction: every read in it sees the same point in time. */
   snapshot<T>(fn: () => T): T;
   /** True when some version or part still references the blob (used by the orphan sweep). */
