@@ -17,6 +17,8 @@ export interface ServerConfig {
   maxClockSkewMs: number;
   /** Allowed idle time while receiving a request body before the connection is dropped. */
   bodyIdleTimeoutMs: number;
+  /** Inventory data files roll over past this size; unset means the engine's default (256 MiB). */
+  inventoryMaxFileBytes?: number;
 }
 
 export const defaultConfig: ServerConfig = {

@@ -124,6 +124,9 @@ export function classify(line: RequestLine): string | undefined {
     return method === "GET" ? "ListBuckets" : undefined;
   }
   if (key === undefined) {
+    // Stocktake's own inventory-run operations (not S3's; S3 has no POST ?inventory).
+    if (method === "POST" && query.has("inventory") && query.has("run")) return "RunBucketInventoryConfiguration";
+    if (method === "GET" && query.has("inventory-runs")) return "ListBucketInventoryRuns";
     if (method === "GET") {
       for (const [name, getOne, list] of BUCKET_CONFIG_GETS) {
         if (query.has(name)) return query.has("id") ? getOne : list;

@@ -10,6 +10,7 @@ import * as inventoryConfig from "../s3/inventory-config.js";
 import * as versioning from "../s3/versioning.js";
 import { getObjectAttributes } from "../s3/object-attributes.js";
 import * as policy from "../s3/policy.js";
+import * as inventoryRuns from "../s3/inventory-runs.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -50,6 +51,9 @@ export const OPERATIONS: Record<string, OperationRow> = {
   GetBucketInventoryConfiguration: row("s3:GetInventoryConfiguration", "bucket", inventoryConfig.getBucketInventoryConfiguration),
   ListBucketInventoryConfigurations: row("s3:GetInventoryConfiguration", "bucket", inventoryConfig.listBucketInventoryConfigurations),
   DeleteBucketInventoryConfiguration: row("s3:PutInventoryConfiguration", "bucket", inventoryConfig.deleteBucketInventoryConfiguration),
+
+  RunBucketInventoryConfiguration: row("s3:PutInventoryConfiguration", "bucket", inventoryRuns.runBucketInventoryConfiguration),
+  ListBucketInventoryRuns: row("s3:GetInventoryConfiguration", "bucket", inventoryRuns.listBucketInventoryRuns),
 
   PutBucketVersioning: row("s3:PutBucketVersioning", "bucket", versioning.putBucketVersioning),
   GetBucketVersioning: row("s3:GetBucketVersioning", "bucket", versioning.getBucketVersioning),

@@ -341,6 +341,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.write(() => this.insertLatest(r));
   }
 
+  putVersions(records: Omit<ObjectVersionRecord, "isLatest">[]): Promise<DeletedVersions> {
+    return this.write(() => ({ removed: records.flatMap((r) => this.insertLatest(r).removed) }));
+  }
+
   private insertLatest(r: Omit<ObjectVersionRecord, "isLatest">): DeletedVersions {
     {
       const removed: ObjectVersionRecord[] = [];
@@ -524,6 +528,11 @@ export class SqliteMetadataStore implements MetadataStore {
   snapshot<T>(fn: () => T): T {
     return this.db.transaction(fn).deferred();
   }
+}
+
+/** A snapshot scan without a store: for a worker thread that reads the database on its own. */
+export function openVersionScan(dataDir: string, bucket: string, prefix: string, currentOnly: boolean): VersionScan {
+  return new SqliteVersionScan(join(dataDir, "meta", "stocktake.db"), bucket, prefix, currentOnly);
 }
 
 const SUMMARY_COLUMNS = "seq, key, version_id, is_latest, is_delete_marker, size, etag, last_modified, storage_class, owner, parts_count, extra";

@@ -187,6 +187,8 @@ export interface MetadataStore {
    * existing "null" version of the key is replaced and returned in `removed`.
    */
   putVersion(record: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions>;
+  /** Stores several new versions in one transaction: all become visible together, or none. */
+  putVersions(records: Omit<ObjectVersionRecord, "isLatest">[]): Promise<DeletedVersions>;
   /** The latest version of the key (possibly a delete marker), or undefined. */
   getLatest(bucket: string, key: string): ObjectVersionRecord | undefined;
   getVersion(bucket: string, key: string, versionId: string): ObjectVersionRecord | undefined;

@@ -1,0 +1,181 @@
+// One inventory run: destination checks -> the write stage in a worker thread (snapshot scan,
+// projection, format, data files) -> publish (one commit) -> the run's record. Records are kept in
+// the metadata store (kind "inventory-run"), newest last by id, and survive restarts.
+import { Worker } from "node:worker_threads";
+import { randomBytes } from "node:crypto";
+import type { ServerContext } from "../server/types.js";
+import type { BucketRecord } from "../storage/types.js";
+import { inventoryConfigurationFromJson, type InventoryConfiguration } from "./config.js";
+import { reportColumns } from "./fields.js";
+import { checkDestination, DeliveryRefused, publishReport } from "./publish.js";
+import type { WorkerMessage, WriteJob } from "./write-worker.js";
+
+export const RUN_KIND = "inventory-run";
+/** Data files roll over past this size (S3 documents no bound; any split works for consumers). */
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+export interface InventoryRun {
+  runId: string;
+  bucket: string;
+  configId: string;
+  trigger: "schedule" | "on-demand";
+  status: "running" | "succeeded" | "failed";
+  startedAt: string;
+  finishedAt?: string;
+  rows: number;
+  bytes: number;
+  files: number;
+  manifestKey?: string;
+  error?: string;
+}
+
+/** Run ids sort by start time, so listing them by id lists them in order. */
+function newRunId(now: Date): string {
+  return now.toISOString().replace(/[-:.]/g, "") + "-" + randomBytes(4).toString("hex");
+}
+
+async function save(ctx: ServerContext, run: InventoryRun): Promise<void> {
+  await ctx.metadata.putBucketConfig(run.bucket, RUN_KIND, run.runId, JSON.stringify(run));
+}
+
+export function getRun(ctx: ServerContext, bucket: string, runId: string): InventoryRun | undefined {
+  const json = ctx.metadata.getBucketConfig(bucket, RUN_KIND, runId);
+  return json === undefined ? undefined : (JSON.parse(json) as InventoryRun);
+}
+
+export function listRuns(ctx: ServerContext, bucket: string, configId?: string): InventoryRun[] {
+  const runs: InventoryRun[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = ctx.metadata.listBucketConfigs(bucket, RUN_KIND, after, 1000);
+    for (const row of page) {
+      const run = JSON.parse(row.json) as InventoryRun;
+      if (configId === undefined || run.configId === configId) runs.push(run);
+    }
+    if (page.length < 1000) return runs;
+    after = page[page.length - 1]!.id;
+  }
+}
+
+/**
+ * Built, the worker is the .js beside us. Under tsx (tests, development) it is the .ts source, and
+ * a worker thread does not inherit tsx's loader: a small bootstrap registers it first.
+ */
+function workerEntry(): URL {
+  if (!import.meta.url.endsWith(".ts")) return new URL("./write-worker.js", import.meta.url);
+  const source = new URL("./write-worker.ts", import.meta.url).href;
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(source)});`;
+  return new URL("data:text/javascript," + encodeURIComponent(bootstrap));
+}
+
+function runWriteStage(job: WriteJob, onProgress: (rows: number, bytes: number) => void): Promise<Extract<WorkerMessage, { type: "done" }>["files"]> {
+  const worker = new Worker(workerEntry(), { workerData: job });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    worker.on("message", (m: WorkerMessage) => {
+      if (m.type === "progress") onProgress(m.rows, m.bytes);
+      else if (m.type === "done") {
+        settled = true;
+        resolve(m.files);
+      } else {
+        settled = true;
+        reject(new Error(m.message));
+      }
+    });
+    worker.on("error", (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.on("exit", (code) => {
+      if (!settled) reject(new Error(`the report writer stopped (exit code ${code})`));
+    });
+  });
+}
+
+export interface StartedRun {
+  run: InventoryRun;
+  /** Settles when the run has succeeded or failed (never rejects). */
+  finished: Promise<InventoryRun>;
+}
+
+/**
+ * Starts a run of one configuration and returns at once with its record; the work goes on in the
+ * background. A refused destination or a disabled configuration fails the run with the reason.
+ */
+export async function startRun(
+  ctx: ServerContext,
+  source: BucketRecord,
+  configId: string,
+  trigger: InventoryRun["trigger"],
+  onProgress?: (run: InventoryRun) => void,
+): Promise<StartedRun> {
+  const json = ctx.metadata.getBucketConfig(source.name, "inventory", configId);
+  if (json === undefined) throw new Error(`no inventory configuration ${configId} on ${source.name}`);
+  const config = inventoryConfigurationFromJson(json);
+  const startedAt = ctx.clock.now();
+  const run: InventoryRun = {
+    runId: newRunId(startedAt),
+    bucket: source.name,
+    configId,
+    trigger,
+    status: "running",
+    startedAt: startedAt.toISOString(),
+    rows: 0,
+    bytes: 0,
+    files: 0,
+  };
+  await save(ctx, run);
+  const finished = execute(ctx, source, config, run, startedAt, onProgress);
+  return { run: { ...run }, finished };
+}
+
+async function execute(
+  ctx: ServerContext,
+  source: BucketRecord,
+  config: InventoryConfiguration,
+  run: InventoryRun,
+  startedAt: Date,
+  onProgress?: (run: InventoryRun) => void,
+): Promise<InventoryRun> {
+  try {
+    if (!config.isEnabled) throw new DeliveryRefused(`inventory configuration ${config.id} is disabled`);
+    checkDestination(ctx, source, config);
+    const columns = reportColumns(config.includedObjectVersions, config.optionalFields ?? []);
+    const files = await runWriteStage(
+      {
+        dataDir: ctx.config.dataDir,
+        bucket: source.name,
+        prefix: config.filterPrefix ?? "",
+        currentOnly: config.includedObjectVersions === "Current",
+        columns: columns.map((c) => c.name),
+        format: config.destination.format,
+        maxFileBytes: ctx.config.inventoryMaxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+      },
+      (rows, bytes) => {
+        run.rows = rows;
+        run.bytes = bytes;
+        onProgress?.({ ...run });
+      },
+    );
+    try {
+      const published = await publishReport(ctx, source, config, columns, files, startedAt);
+      run.manifestKey = published.manifestKey;
+    } catch (err) {
+      await Promise.all(files.map((f) => ctx.blobs.delete(f.blobId)));
+      throw err;
+    }
+    run.rows = files.reduce((n, f) => n + f.rows, 0);
+    run.bytes = files.reduce((n, f) => n + f.size, 0);
+    run.files = files.length;
+    run.status = "succeeded";
+  } catch (err) {
+    run.status = "failed";
+    run.error = err instanceof Error ? err.message : String(err);
+    ctx.log.warn("inventory run failed", { bucket: run.bucket, id: run.configId, runId: run.runId, error: run.error });
+  }
+  run.finishedAt = ctx.clock.now().toISOString();
+  await save(ctx, run).catch((err: unknown) => ctx.log.error("could not record an inventory run", { runId: run.runId, error: String(err) }));
+  onProgress?.({ ...run });
+  return { ...run };
+}

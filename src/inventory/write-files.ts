@@ -1,0 +1,89 @@
+// The write stage of a run: snapshot scan -> projection onto the report's columns -> the format's
+// writer, rolling to a new data file past a size bound. Each data file is a durable blob that no
+// record references yet; publishing them is the next stage's job (publish.ts).
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import type { BlobStore, VersionScan } from "../storage/types.js";
+import type { InventoryFormat } from "./config.js";
+import type { InventoryField } from "./fields.js";
+import { projector, type ProjectionContext } from "./values.js";
+import { createCsvWriter } from "./writers/csv.js";
+import type { ReportWriterFactory } from "./writers/types.js";
+
+export interface DataFile {
+  blobId: string;
+  size: number;
+  md5: string;
+  rows: number;
+}
+
+export interface WriteProgress {
+  rows: number;
+  bytes: number;
+}
+
+const SCAN_BATCH = 2000;
+
+/** Writers by format; Parquet and ORC join as they are built. */
+export const WRITERS: Partial<Record<InventoryFormat, ReportWriterFactory>> = {
+  CSV: createCsvWriter,
+};
+
+export async function writeDataFiles(opts: {
+  scan: VersionScan;
+  blobs: BlobStore;
+  columns: readonly InventoryField[];
+  format: InventoryFormat;
+  projection: ProjectionContext;
+  /** A data file is closed once it passes this many bytes. */
+  maxFileBytes: number;
+  onProgress?: (p: WriteProgress) => void;
+}): Promise<DataFile[]> {
+  const factory = WRITERS[opts.format];
+  if (!factory) throw new Error(`${opts.format} reports are not supported yet`);
+  const project = projector(opts.columns, opts.projection);
+  const files: DataFile[] = [];
+  let totalRows = 0;
+  let totalBytes = 0;
+
+  let current: { blob: ReturnType<BlobStore["create"]>; md5: ReturnType<typeof createHash>; writer: ReturnType<ReportWriterFactory> } | undefined;
+  const open = () => {
+    const blob = opts.blobs.create();
+    const md5 = createHash("md5");
+    const writer = factory({
+      columns: opts.columns,
+      sink: async (chunk) => {
+        md5.update(chunk);
+        if (!blob.stream.write(chunk)) await once(blob.stream, "drain");
+      },
+    });
+    return { blob, md5, writer };
+  };
+  const close = async () => {
+    if (!current) return;
+    await current.writer.finish();
+    const blobId = await current.blob.commit();
+    files.push({ blobId, size: current.writer.bytesWritten, md5: current.md5.digest("hex"), rows: current.writer.rowsWritten });
+    totalBytes += current.writer.bytesWritten;
+    current = undefined;
+  };
+  try {
+    for (let batch = opts.scan.next(SCAN_BATCH); batch.length > 0; batch = opts.scan.next(SCAN_BATCH)) {
+      current ??= open();
+      await current.writer.writeRows(batch.map(project));
+      totalRows += batch.length;
+      opts.onProgress?.({ rows: totalRows, bytes: totalBytes + current.writer.bytesWritten });
+      if (current.writer.bytesWritten >= opts.maxFileBytes) await close();
+    }
+    // An empty bucket still gets one (empty) data file, as S3 delivers one.
+    current ??= open();
+    await close();
+    return files;
+  } catch (err) {
+    await current?.blob.abort();
+    await Promise.all(files.map((f) => opts.blobs.delete(f.blobId)));
+    throw err;
+  } finally {
+    opts.scan.close();
+  }
+}
