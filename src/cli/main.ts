@@ -8,6 +8,7 @@ import { defaultConfig } from "../config.js";
 import { startServer } from "../server/index.js";
 import { SqliteMetadataStore } from "../storage/sqlite-metadata.js";
 import { createAccount, loadSealingKey } from "../auth/accounts.js";
+import { listInventoryRuns, runInventoryNow, type ClientOptions } from "./inventory.js";
 
 const program = new Command();
 program
@@ -95,6 +96,54 @@ accounts
         );
     } finally {
       metadata.close();
+    }
+  });
+
+const inventory = program.command("inventory").description("inventory reports on demand, from a running server");
+
+function clientOptions(opts: { endpoint: string; region: string }): ClientOptions {
+  const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) throw new Error("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to the bucket owner's keys");
+  return { endpoint: opts.endpoint, region: opts.region, credentials: { accessKeyId, secretAccessKey } };
+}
+
+const endpointOption = () =>
+  new Option("--endpoint <url>", "the running server").env("STOCKTAKE_ENDPOINT").default("http://127.0.0.1:9000");
+const regionOption = () => new Option("--region <region>", "the server's region").env("STOCKTAKE_REGION").default(defaultConfig.region);
+
+inventory
+  .command("run")
+  .description("produce a report now; waits, prints the manifest's key, exits non-zero with the reason on failure")
+  .requiredOption("--bucket <bucket>", "the source bucket")
+  .requiredOption("--id <id>", "the inventory configuration id")
+  .addOption(endpointOption())
+  .addOption(regionOption())
+  .action(async (opts: { bucket: string; id: string; endpoint: string; region: string }) => {
+    const run = await runInventoryNow(clientOptions(opts), opts.bucket, opts.id, process.stderr);
+    if (run.status !== "succeeded") throw new Error(`inventory run ${run.runId} failed: ${run.error ?? run.status}`);
+    process.stderr.write(`${run.rows.toLocaleString()} rows in ${run.files} file(s), ${run.bytes.toLocaleString()} bytes\n`);
+    process.stdout.write(`${run.manifestKey}\n`);
+  });
+
+inventory
+  .command("runs")
+  .description("list a bucket's inventory runs with status, rows, bytes, files and any error")
+  .requiredOption("--bucket <bucket>", "the source bucket")
+  .option("--id <id>", "only runs of this configuration")
+  .addOption(endpointOption())
+  .addOption(regionOption())
+  .option("--json", "print the runs as JSON")
+  .action(async (opts: { bucket: string; id?: string; endpoint: string; region: string; json?: boolean }) => {
+    const runs = await listInventoryRuns(clientOptions(opts), opts.bucket, opts.id);
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(runs, null, 2) + "\n");
+      return;
+    }
+    for (const r of runs) {
+      process.stdout.write(
+        [r.runId, r.id, r.status, `${r.rows} rows`, `${r.bytes} bytes`, `${r.files} files`, r.manifestKey ?? r.error ?? ""].join("  ") + "\n",
+      );
     }
   });
 

@@ -39,6 +39,8 @@ async function save(ctx: ServerContext, run: InventoryRun): Promise<void> {
 }
 
 export function getRun(ctx: ServerContext, bucket: string, runId: string): InventoryRun | undefined {
+  const active = ctx.activeRuns.get(runId);
+  if (active && active.bucket === bucket) return { ...active };
   const json = ctx.metadata.getBucketConfig(bucket, RUN_KIND, runId);
   return json === undefined ? undefined : (JSON.parse(json) as InventoryRun);
 }
@@ -126,7 +128,8 @@ export async function startRun(
     files: 0,
   };
   await save(ctx, run);
-  const finished = execute(ctx, source, config, run, startedAt, onProgress);
+  ctx.activeRuns.set(run.runId, run);
+  const finished = execute(ctx, source, config, run, startedAt, onProgress).finally(() => ctx.activeRuns.delete(run.runId));
   return { run: { ...run }, finished };
 }
 

@@ -45,7 +45,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const swept = await blobs.sweep((id) => metadata.isBlobReferenced(id));
   if (swept > 0) log.info("removed files left by an earlier crash", { count: swept });
 
-  const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS) };
+  const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS), activeRuns: new Map() };
   const server = createHttpServer(context, lookupSigningKey(metadata, sealingKey));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

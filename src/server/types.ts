@@ -7,6 +7,7 @@ import type { BlobStore, BucketRecord, MetadataStore } from "../storage/types.js
 import type { ServerConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import type { BucketPolicies } from "../auth/bucket-policies.js";
+import type { InventoryRun } from "../inventory/run.js";
 
 /** Who is making the request, after authentication. */
 export type Principal =
@@ -22,6 +23,8 @@ export interface ServerContext {
   clock: Clock;
   log: Logger;
   policies: BucketPolicies;
+  /** Inventory runs in progress, by run id, with their live row and byte counts. */
+  activeRuns: Map<string, InventoryRun>;
 }
 
 export interface S3Request {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -240,6 +240,40 @@ describe("inventory reports (CSV)", () => {
     assert.equal(afterCount, before, "nothing was published");
     const runs = await signedFetch(server.url, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, "GET", `/${B}`, { "inventory-runs": "" });
     assert.equal((runs.text.match(/<Status>failed<\/Status>/g) ?? []).length, 4);
+  });
+
+  it("runs a report from the command line, printing the manifest key, and lists runs", async () => {
+    // Asynchronously: the server runs in this process, so a synchronous spawn would starve it.
+    const cli = (...args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ["--import", "tsx", "src/cli/main.ts", "inventory", ...args, "--endpoint", server.url],
+          { encoding: "utf8", env: { ...process.env, AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: TEST_SECRET_KEY } },
+          (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+        );
+      });
+    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: destinationPolicy(server.root.accountId) }));
+    const ok = await cli("run", "--bucket", SOURCE, "--id", "daily-csv");
+    assert.equal(ok.status, 0, ok.stderr);
+    const manifestKey = ok.stdout.trim();
+    assert.match(manifestKey, /^reports\/inventory-source\/daily-csv\/.*\/manifest\.json$/);
+    assert.ok((await getBytes(s3, DEST, manifestKey)).length > 0);
+    assert.match(ok.stderr, /6 rows in 1 file/);
+
+    await s3.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "cli-disabled", InventoryConfiguration: config("cli-disabled", { IsEnabled: false }) }));
+    const failed = await cli("run", "--bucket", SOURCE, "--id", "cli-disabled");
+    assert.notEqual(failed.status, 0);
+    assert.match(failed.stderr, /disabled/);
+    const missing = await cli("run", "--bucket", SOURCE, "--id", "no-such-config");
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /NoSuchConfiguration/);
+
+    const listed = await cli("runs", "--bucket", SOURCE, "--json");
+    assert.equal(listed.status, 0, listed.stderr);
+    const runs = JSON.parse(listed.stdout) as { id: string; status: string; manifestKey?: string }[];
+    assert.ok(runs.some((r) => r.id === "daily-csv" && r.status === "succeeded" && r.manifestKey === manifestKey));
+    assert.ok(runs.some((r) => r.id === "cli-disabled" && r.status === "failed"));
   });
 
   it("rolls a large report over into several data files, all listed in the manifest and the symlink", async () => {
