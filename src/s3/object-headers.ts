@@ -84,6 +84,36 @@ export function objectResponseHeaders(
   if (opts.versioned) out["x-amz-version-id"] = v.versionId;
   if (v.partsCount > 0) out["x-amz-mp-parts-count"] = v.partsCount;
   if (opts.checksumMode) Object.assign(out, checksumHeaders(v));
+  Object.assign(out, encryptionHeaders(v));
+  return out;
+}
+
+/** How a version is encrypted at rest, as recorded when it was written. */
+export interface StoredEncryption {
+  kind: "SSE-S3" | "SSE-KMS" | "DSSE-KMS" | "SSE-C";
+  /** The KMS key's ARN, for SSE-KMS and DSSE-KMS. */
+  keyId?: string;
+  bucketKeyEnabled?: boolean;
+}
+
+const SSE_HEADER_VALUE: Record<StoredEncryption["kind"], string | undefined> = {
+  "SSE-S3": "AES256",
+  "SSE-KMS": "aws:kms",
+  "DSSE-KMS": "aws:kms:dsse",
+  // SSE-C answers with the customer-algorithm header instead.
+  "SSE-C": undefined,
+};
+
+/** The x-amz-server-side-encryption* headers S3 returns for a version on PUT, GET and HEAD. */
+export function encryptionHeaders(v: Pick<ObjectVersionRecord, "extra">): Record<string, string> {
+  const enc = v.extra.encryption as StoredEncryption | undefined;
+  if (!enc) return {};
+  const out: Record<string, string> = {};
+  const value = SSE_HEADER_VALUE[enc.kind];
+  if (value) out["x-amz-server-side-encryption"] = value;
+  if (enc.kind === "SSE-C") out["x-amz-server-side-encryption-customer-algorithm"] = "AES256";
+  if (enc.keyId !== undefined) out["x-amz-server-side-encryption-aws-kms-key-id"] = enc.keyId;
+  if (enc.bucketKeyEnabled) out["x-amz-server-side-encryption-bucket-key-enabled"] = "true";
   return out;
 }
 

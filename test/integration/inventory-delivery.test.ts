@@ -1,0 +1,139 @@
+// How reports are delivered into the destination: encrypted as the configuration asks (the
+// headers S3 returns for the report's objects), and refused when the destination is in another
+// region than the source.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CreateBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketInventoryConfigurationCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  S3Client,
+  type InventoryConfiguration,
+  type InventoryEncryption,
+} from "@aws-sdk/client-s3";
+import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
+import { signedFetch } from "../helpers/raw.js";
+
+const SOURCE = "delivery-source";
+const DEST = "delivery-dest";
+const KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+function openPolicy(): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "s3:PutObject", Resource: `arn:aws:s3:::${DEST}/*` },
+    ],
+  });
+}
+
+function config(id: string, encryption?: InventoryEncryption): InventoryConfiguration {
+  return {
+    Id: id,
+    IsEnabled: true,
+    IncludedObjectVersions: "Current",
+    Schedule: { Frequency: "Daily" },
+    Destination: { S3BucketDestination: { Bucket: `arn:aws:s3:::${DEST}`, Format: "CSV", Prefix: id, Encryption: encryption } },
+  };
+}
+
+async function runNow(server: TestServer, id: string): Promise<{ status: string; error?: string }> {
+  const res = await signedFetch(server.url, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, "POST", `/${SOURCE}`, { inventory: "", id, run: "", wait: "" });
+  assert.equal(res.status, 200, res.text);
+  const tag = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(res.text)?.[1];
+  return { status: tag("Status")!, error: tag("Error") };
+}
+
+describe("inventory report delivery", () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer();
+    const s3 = server.client;
+    await s3.send(new CreateBucketCommand({ Bucket: SOURCE }));
+    await s3.send(new CreateBucketCommand({ Bucket: DEST }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: openPolicy() }));
+    await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: "k", Body: "v" }));
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  /** Every object of one report, with the encryption headers a HEAD returns for it. */
+  async function reportHeads(prefix: string) {
+    const s3 = server.client;
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: DEST, Prefix: `${prefix}/` }));
+    assert.equal(listed.KeyCount, 4, "data file, manifest.json, manifest.checksum and symlink.txt");
+    return Promise.all(listed.Contents!.map(async (o) => ({ key: o.Key!, head: await s3.send(new HeadObjectCommand({ Bucket: DEST, Key: o.Key! })) })));
+  }
+
+  it("writes every report object with SSE-S3 when the configuration asks for it", async () => {
+    await server.client.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "sse-s3", InventoryConfiguration: config("sse-s3", { SSES3: {} }) }));
+    assert.equal((await runNow(server, "sse-s3")).status, "succeeded");
+    for (const { key, head } of await reportHeads("sse-s3")) {
+      assert.equal(head.ServerSideEncryption, "AES256", key);
+      assert.equal(head.SSEKMSKeyId, undefined, key);
+    }
+  });
+
+  it("writes every report object with SSE-KMS under the configured key", async () => {
+    await server.client.send(
+      new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "sse-kms", InventoryConfiguration: config("sse-kms", { SSEKMS: { KeyId: KMS_KEY } }) }),
+    );
+    assert.equal((await runNow(server, "sse-kms")).status, "succeeded");
+    for (const { key, head } of await reportHeads("sse-kms")) {
+      assert.equal(head.ServerSideEncryption, "aws:kms", key);
+      assert.equal(head.SSEKMSKeyId, KMS_KEY, key);
+    }
+  });
+
+  it("leaves report objects unencrypted without an Encryption element", async () => {
+    await server.client.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "plain", InventoryConfiguration: config("plain") }));
+    assert.equal((await runNow(server, "plain")).status, "succeeded");
+    for (const { head } of await reportHeads("plain")) assert.equal(head.ServerSideEncryption, undefined);
+  });
+});
+
+describe("inventory report delivery across regions", () => {
+  it("refuses a destination bucket in another region than the source and publishes nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stocktake-region-"));
+    try {
+      // A bucket keeps the region it was created in; the server's region decides new buckets'.
+      const west = await startTestServer({ region: "eu-west-1" }, dir);
+      const westClient = new S3Client({
+        endpoint: west.url,
+        region: "eu-west-1",
+        forcePathStyle: true,
+        credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY },
+      });
+      try {
+        await westClient.send(new CreateBucketCommand({ Bucket: DEST, CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } }));
+        await westClient.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: openPolicy() }));
+      } finally {
+        westClient.destroy();
+        await west.stop();
+      }
+
+      const east = await startTestServer({ region: "us-east-1" }, dir);
+      try {
+        await east.client.send(new CreateBucketCommand({ Bucket: SOURCE }));
+        await east.client.send(new PutObjectCommand({ Bucket: SOURCE, Key: "k", Body: "v" }));
+        await east.client.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "cross", InventoryConfiguration: config("cross") }));
+        const run = await runNow(east, "cross");
+        assert.equal(run.status, "failed");
+        assert.match(run.error!, /is in eu-west-1, not us-east-1/);
+        assert.deepEqual(east.context.metadata.listCurrent({ bucket: DEST, limit: 10 }), [], "nothing was published");
+      } finally {
+        await east.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
