@@ -55,6 +55,7 @@ export const S3Errors = {
     status: 400,
     message: "The list of parts was not in ascending order. Parts must be ordered by part number.",
   },
+  InvalidPartNumber: { status: 416, message: "The requested partnumber is not satisfiable" },
   InvalidRange: { status: 416, message: "The requested range is not satisfiable" },
   InvalidRequest: { status: 400, message: "Invalid Request" },
   InvalidS3DestinationBucket: { status: 400, message: "Invalid bucket ARN." },

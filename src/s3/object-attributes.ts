@@ -8,13 +8,6 @@ import { httpDate, storedChecksum } from "./object-headers.js";
 const ATTRIBUTES = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"] as const;
 type Attribute = (typeof ATTRIBUTES)[number];
 
-/** Per-part facts a multipart object keeps in record.extra.parts (size and checksum of each part). */
-interface StoredPart {
-  partNumber: number;
-  size: number;
-  checksum?: string;
-}
-
 export const getObjectAttributes: Handler = async (req, ctx) => {
   const raw = req.headers["x-amz-object-attributes"];
   const requested = (Array.isArray(raw) ? raw.join(",") : (raw ?? ""))
@@ -30,7 +23,8 @@ export const getObjectAttributes: Handler = async (req, ctx) => {
   const want = (a: Attribute) => requested.includes(a);
   const v = addressedVersion(req, ctx);
   const sum = storedChecksum(v);
-  const storedParts = (v.extra.parts as StoredPart[] | undefined) ?? [];
+  // A multipart object's body lists its parts with their sizes and checksums.
+  const storedParts = v.body?.kind === "parts" ? v.body.parts : [];
   let objectParts: Record<string, unknown> | undefined;
   if (want("ObjectParts") && v.partsCount > 0) {
     const maxParts = Math.min(1000, Number(req.headers["x-amz-max-parts"] ?? 1000) || 1000);
@@ -38,7 +32,8 @@ export const getObjectAttributes: Handler = async (req, ctx) => {
     const after = storedParts.filter((p) => p.partNumber > marker);
     const page = after.slice(0, maxParts);
     objectParts = {
-      TotalPartsCount: v.partsCount,
+      // The wire name of the TotalPartsCount member is PartsCount.
+      PartsCount: v.partsCount,
       PartNumberMarker: marker,
       NextPartNumberMarker: page.length ? page[page.length - 1]!.partNumber : marker,
       MaxParts: maxParts,

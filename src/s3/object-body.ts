@@ -1,9 +1,10 @@
 // Receiving an object body: streamed once through MD5 (the ETag) and any requested checksums,
 // kept inline when small (one metadata transaction, no file) or streamed into a blob file when
-// not. Memory is bounded by the inline threshold, whatever the body's size.
+// not. Memory is bounded by the inline threshold, whatever the body's size. Also reading a stored
+// body back as one stream, whichever way it is stored, and freeing the blobs of removed bodies.
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { S3Error } from "../errors.js";
 import type { BlobStore, BlobWriter, BodyLocation } from "../storage/types.js";
 import { ChecksumAlgorithms, createChecksum, type ChecksumAlgorithm } from "../crypto/checksums.js";
@@ -22,6 +23,8 @@ export interface ReceiveOptions {
   blobs: BlobStore;
   inlineMaxBytes: number;
   checksumAlgorithms?: ChecksumAlgorithm[];
+  /** Always store the bytes in a blob, even an empty body (multipart parts are blobs). */
+  toBlob?: boolean;
   /** When known, a body of another length is IncompleteBody. */
   expectedSize?: number;
   maxBytes?: number;
@@ -33,7 +36,7 @@ export async function receiveBody(source: Readable, opts: ReceiveOptions): Promi
   const maxBytes = opts.maxBytes ?? MAX_OBJECT_BYTES;
   const held: Buffer[] = [];
   let size = 0;
-  let writer: BlobWriter | undefined;
+  let writer: BlobWriter | undefined = opts.toBlob ? opts.blobs.create() : undefined;
   try {
     for await (const chunk of source) {
       const buf = chunk as Buffer;
@@ -87,7 +90,7 @@ export function releaseBodies(
   removed: { body: BodyLocation | null }[],
   graceMs = 30_000,
 ): void {
-  const ids = removed.flatMap((r) => (r.body?.kind === "blob" ? [r.body.blobId] : []));
+  const ids = removed.flatMap((r) => blobIdsOf(r.body));
   if (ids.length === 0) return;
   const timer = setTimeout(() => {
     for (const id of ids) {
@@ -95,4 +98,42 @@ export function releaseBodies(
     }
   }, graceMs);
   timer.unref();
+}
+
+function blobIdsOf(body: BodyLocation | null): string[] {
+  if (body?.kind === "blob") return [body.blobId];
+  if (body?.kind === "parts") return body.parts.map((p) => p.blobId);
+  return [];
+}
+
+/**
+ * The bytes [range.start, range.end] of a stored body of `size` bytes (all of it without a range)
+ * as one stream. A multipart body is read part after part, each blob opened only when the reader
+ * gets to it, so a GET holds one open file and its stream buffers whatever the number of parts.
+ */
+export function openBody(blobs: BlobStore, body: BodyLocation, size: number, range?: { start: number; end: number }): Readable {
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  if (end < start) return Readable.from([]);
+  switch (body.kind) {
+    case "inline":
+      return Readable.from([body.data.subarray(start, end + 1)]);
+    case "blob":
+      return blobs.read(body.blobId, { start, end });
+    case "parts":
+      return Readable.from(readParts(blobs, body.parts, start, end), { objectMode: false });
+  }
+}
+
+async function* readParts(blobs: BlobStore, parts: { blobId: string; size: number }[], start: number, end: number): AsyncGenerator<Buffer> {
+  let offset = 0;
+  for (const part of parts) {
+    const partStart = offset;
+    offset += part.size;
+    if (offset <= start || part.size === 0) continue;
+    if (partStart > end) return;
+    const from = Math.max(start, partStart) - partStart;
+    const to = Math.min(end, offset - 1) - partStart;
+    // Returning early (the client went away) closes the open blob stream through for-await.
+    for await (const chunk of blobs.read(part.blobId, { start: from, end: to })) yield chunk as Buffer;
+  }
 }

@@ -1,19 +1,20 @@
 // Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html (and siblings)
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { S3Error } from "../errors.js";
 import { asArray, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
 import type { Handler, S3Request, ServerContext } from "../server/types.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import { parseStorageClass } from "./storage-classes.js";
-import { receiveBody, releaseBodies, requestedChecksums, type StoredBody } from "./object-body.js";
+import { openBody, receiveBody, releaseBodies, requestedChecksums, type StoredBody } from "./object-body.js";
 import {
   checkPreconditions,
   contentFromRequest,
   objectResponseHeaders,
   type DescribedContent,
   parseRange,
+  type ByteRange,
   type StoredChecksum,
 } from "./object-headers.js";
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
@@ -22,7 +23,7 @@ import { isValidBucketName } from "../bucket-names.js";
 
 type Headers = S3Request["headers"];
 
-function header(headers: Headers, name: string): string | undefined {
+export function header(headers: Headers, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
@@ -31,12 +32,12 @@ export function isVersioned(bucket: BucketRecord): boolean {
   return bucket.versioning !== undefined;
 }
 
-function ownerAccount(req: S3Request): string {
+export function ownerAccount(req: S3Request): string {
   return req.principal.kind === "account" ? req.principal.accountId : req.bucketRecord!.ownerAccountId;
 }
 
 /** Content-MD5 as S3 checks it: present means 16 bytes of base64 that must match the body. */
-function expectedMd5(headers: Headers): Buffer | undefined {
+export function expectedMd5(headers: Headers): Buffer | undefined {
   const value = header(headers, "content-md5");
   if (value === undefined) return undefined;
   const md5 = Buffer.from(value, "base64");
@@ -45,7 +46,7 @@ function expectedMd5(headers: Headers): Buffer | undefined {
 }
 
 /** The checksum the client asserts for the body: a header now, or a trailer after the body. */
-function declaredChecksumAlgorithm(headers: Headers): ChecksumAlgorithm | undefined {
+export function declaredChecksumAlgorithm(headers: Headers): ChecksumAlgorithm | undefined {
   const trailer = header(headers, "x-amz-trailer")?.trim().toLowerCase();
   for (const [alg, def] of Object.entries(ChecksumAlgorithms) as [ChecksumAlgorithm, { header: string }][]) {
     if (trailer === def.header || headers[def.header] !== undefined) return alg;
@@ -59,16 +60,30 @@ function checksumMismatch(alg: ChecksumAlgorithm): S3Error {
   return new S3Error("BadDigest", `The ${alg} you specified did not match the calculated checksum.`);
 }
 
-export const putObject: Handler = async (req, ctx) => {
-  const bucket = req.bucketRecord!;
-  const md5Expected = expectedMd5(req.headers);
-  const storageClass = parseStorageClass(req.headers["x-amz-storage-class"]);
-  const content = contentFromRequest(req.headers);
+/**
+ * Checks the checksum the client sent for a body (header, or aws-chunked trailer known once the
+ * body has been read) against the one computed while storing it: BadDigest when they differ.
+ */
+export function checkDeclaredChecksum(req: S3Request, alg: ChecksumAlgorithm, stored: StoredBody): void {
+  const declared = requestedChecksums(req.headers)[alg] ?? req.trailers()[ChecksumAlgorithms[alg].header];
+  if (declared !== undefined && declared !== stored.checksums[alg]) throw checksumMismatch(alg);
+}
+
+/** PutObject and UploadPart need a declared length (or chunked transfer) that is a byte count. */
+export function checkContentLength(req: S3Request): void {
   const transferEncoding = header(req.headers, "transfer-encoding");
   if (req.contentLength === undefined && transferEncoding === undefined) throw new S3Error("MissingContentLength");
   if (req.contentLength !== undefined && !(Number.isInteger(req.contentLength) && req.contentLength >= 0)) {
     throw new S3Error("InvalidArgument", "Content-Length must be a non-negative integer.");
   }
+}
+
+export const putObject: Handler = async (req, ctx) => {
+  const bucket = req.bucketRecord!;
+  const md5Expected = expectedMd5(req.headers);
+  const storageClass = parseStorageClass(req.headers["x-amz-storage-class"]);
+  const content = contentFromRequest(req.headers);
+  checkContentLength(req);
   const checksumAlg = declaredChecksumAlgorithm(req.headers);
   const stored = await receiveBody(req.body, {
     blobs: ctx.blobs,
@@ -81,10 +96,8 @@ export const putObject: Handler = async (req, ctx) => {
     if (md5Expected && !md5Expected.equals(stored.md5)) throw new S3Error("BadDigest");
     let checksum: StoredChecksum | undefined;
     if (checksumAlg) {
-      const computed = stored.checksums[checksumAlg]!;
-      const declared = requestedChecksums(req.headers)[checksumAlg] ?? req.trailers()[ChecksumAlgorithms[checksumAlg].header];
-      if (declared !== undefined && declared !== computed) throw checksumMismatch(checksumAlg);
-      checksum = { algorithm: checksumAlg, value: computed, type: "FULL_OBJECT" };
+      checkDeclaredChecksum(req, checksumAlg, stored);
+      checksum = { algorithm: checksumAlg, value: stored.checksums[checksumAlg]!, type: "FULL_OBJECT" };
     }
     const record = newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum });
     const versionId = record.versionId;
@@ -201,24 +214,64 @@ function readObject(req: S3Request, ctx: ServerContext, withBody: boolean) {
       headers[name] = value;
     }
   }
-  const range = parseRange(header(req.headers, "range"), v.size);
+  const partNumber = req.query.get("partNumber");
+  let range: ByteRange | undefined;
+  if (partNumber !== null) {
+    if (header(req.headers, "range") !== undefined) throw new S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter");
+    range = partRange(v, parsePartNumber(partNumber));
+    // S3 names the parts count only to a reader of one part.
+    if (v.partsCount > 0) headers["x-amz-mp-parts-count"] = v.partsCount;
+  } else {
+    delete headers["x-amz-mp-parts-count"];
+    range = parseRange(header(req.headers, "range"), v.size);
+  }
   let status = 200;
-  if (range) {
+  if (range && range.end >= range.start) {
     status = 206;
     headers["Content-Range"] = `bytes ${range.start}-${range.end}/${v.size}`;
     headers["Content-Length"] = range.end - range.start + 1;
-    // A range's bytes do not match the whole object's checksum.
-    for (const name of Object.keys(headers)) if (name.startsWith("x-amz-checksum-")) delete headers[name];
   } else {
-    headers["Content-Length"] = v.size;
+    // An empty part has no byte range to name: it is answered as an empty body.
+    headers["Content-Length"] = range ? 0 : v.size;
+  }
+  if (range) {
+    // A range's (or a part's) bytes do not match the whole object's checksum.
+    for (const name of Object.keys(headers)) if (name.startsWith("x-amz-checksum-")) delete headers[name];
   }
   let body: Readable | Buffer | undefined;
-  if (withBody && v.size > 0) {
+  if (withBody && headers["Content-Length"] !== 0) {
     const loc = v.body!;
+    // Small bodies go out as one buffer: cheaper than a stream for the many-small-GETs case.
     if (loc.kind === "inline") body = range ? loc.data.subarray(range.start, range.end + 1) : loc.data;
-    else body = ctx.blobs.read(loc.blobId, range ?? { start: 0, end: v.size - 1 });
+    else body = openBody(ctx.blobs, loc, v.size, range);
   }
   return { status, headers, body };
+}
+
+/** A partNumber query value: an integer from 1 to 10,000, as for UploadPart. */
+export function parsePartNumber(raw: string): number {
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 10_000) {
+    throw new S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive", { ArgumentName: "partNumber", ArgumentValue: raw });
+  }
+  return Number(raw);
+}
+
+/**
+ * The bytes of part `n` of a multipart object (by the number it was uploaded with); `end` is
+ * `start - 1` for an empty part. An object from a single PUT is its own part 1, as on S3.
+ */
+function partRange(v: ObjectVersionRecord, n: number): ByteRange {
+  const unsatisfiable = () => new S3Error("InvalidPartNumber", undefined, { PartNumberRequested: n, ActualPartCount: Math.max(1, v.partsCount) });
+  if (v.body?.kind !== "parts") {
+    if (n !== 1) throw unsatisfiable();
+    return { start: 0, end: v.size - 1 };
+  }
+  let offset = 0;
+  for (const part of v.body.parts) {
+    if (part.partNumber === n) return { start: offset, end: offset + part.size - 1 };
+    offset += part.size;
+  }
+  throw unsatisfiable();
 }
 
 export const getObject: Handler = async (req, ctx) => readObject(req, ctx, true);
@@ -351,8 +404,20 @@ function parseCopySource(raw: string): { bucket: string; key: string; versionId?
   return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), versionId };
 }
 
-export const copyObject: Handler = async (req, ctx) => {
-  const target = req.bucketRecord!;
+export interface CopySource {
+  bucket: BucketRecord;
+  key: string;
+  /** The version the request named, if it named one. */
+  versionId?: string;
+  version: ObjectVersionRecord;
+}
+
+/**
+ * The object x-amz-copy-source names, for CopyObject and UploadPartCopy: its bucket must exist and
+ * match x-amz-source-expected-bucket-owner, the caller must be allowed to read it, and the
+ * x-amz-copy-source-if-* conditions must hold.
+ */
+export function resolveCopySource(req: S3Request, ctx: ServerContext): CopySource {
   const src = parseCopySource(header(req.headers, "x-amz-copy-source")!);
   const srcBucket = isValidBucketName(src.bucket) ? ctx.metadata.getBucket(src.bucket) : undefined;
   if (!srcBucket) throw new S3Error("NoSuchBucket", undefined, { BucketName: src.bucket });
@@ -385,6 +450,12 @@ export const copyObject: Handler = async (req, ctx) => {
     },
     "412",
   );
+  return { bucket: srcBucket, key: src.key, versionId: src.versionId, version: source };
+}
+
+export const copyObject: Handler = async (req, ctx) => {
+  const target = req.bucketRecord!;
+  const { bucket: srcBucket, key: srcKey, versionId: srcVersionId, version: source } = resolveCopySource(req, ctx);
 
   const directive = header(req.headers, "x-amz-metadata-directive") ?? "COPY";
   if (directive !== "COPY" && directive !== "REPLACE") {
@@ -392,8 +463,8 @@ export const copyObject: Handler = async (req, ctx) => {
   }
   const storageClassHeader = req.headers["x-amz-storage-class"];
   const storageClass = storageClassHeader === undefined ? source.storageClass : parseStorageClass(storageClassHeader);
-  const sameObject = srcBucket.name === target.name && src.key === req.key;
-  if (sameObject && directive === "COPY" && storageClassHeader === undefined && src.versionId === undefined) {
+  const sameObject = srcBucket.name === target.name && srcKey === req.key;
+  if (sameObject && directive === "COPY" && storageClassHeader === undefined && srcVersionId === undefined) {
     throw new S3Error(
       "InvalidRequest",
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -405,12 +476,7 @@ export const copyObject: Handler = async (req, ctx) => {
       : { contentType: source.contentType ?? "binary/octet-stream", contentHeaders: source.contentHeaders, userMetadata: source.userMetadata };
 
   // The bytes are copied, not shared, so deleting the source can never pull them from under us.
-  const sourceBody: Readable =
-    source.size === 0
-      ? Readable.from([])
-      : source.body!.kind === "inline"
-        ? Readable.from([source.body!.data])
-        : ctx.blobs.read(source.body!.blobId);
+  const sourceBody = openBody(ctx.blobs, source.body!, source.size);
   const sourceChecksum = source.extra.checksum as StoredChecksum | undefined;
   const stored = await receiveBody(sourceBody, {
     blobs: ctx.blobs,

@@ -11,6 +11,7 @@ import * as versioning from "../s3/versioning.js";
 import { getObjectAttributes } from "../s3/object-attributes.js";
 import * as policy from "../s3/policy.js";
 import * as inventoryRuns from "../s3/inventory-runs.js";
+import * as multipart from "../s3/multipart.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -44,7 +45,7 @@ export const OPERATIONS: Record<string, OperationRow> = {
   ListObjects: row("s3:ListBucket", "bucket", listing.listObjects),
   ListObjectsV2: row("s3:ListBucket", "bucket", listing.listObjectsV2),
   ListObjectVersions: row("s3:ListBucketVersions", "bucket", versioning.listObjectVersions),
-  ListMultipartUploads: row("s3:ListBucketMultipartUploads", "bucket"),
+  ListMultipartUploads: row("s3:ListBucketMultipartUploads", "bucket", multipart.listMultipartUploads),
   DeleteObjects: row("s3:DeleteObject", "bucket", objects.deleteObjects),
 
   PutBucketInventoryConfiguration: row("s3:PutInventoryConfiguration", "bucket", inventoryConfig.putBucketInventoryConfiguration),
@@ -128,12 +129,12 @@ export const OPERATIONS: Record<string, OperationRow> = {
   GetObjectTorrent: row("s3:GetObject", "object"),
   RestoreObject: row("s3:RestoreObject", "object"),
   SelectObjectContent: row("s3:GetObject", "object"),
-  CreateMultipartUpload: row("s3:PutObject", "object"),
-  UploadPart: row("s3:PutObject", "object"),
-  UploadPartCopy: row("s3:PutObject", "object"),
-  CompleteMultipartUpload: row("s3:PutObject", "object"),
-  AbortMultipartUpload: row("s3:AbortMultipartUpload", "object"),
-  ListParts: row("s3:ListMultipartUploadParts", "object"),
+  CreateMultipartUpload: row("s3:PutObject", "object", multipart.createMultipartUpload),
+  UploadPart: row("s3:PutObject", "object", multipart.uploadPart),
+  UploadPartCopy: row("s3:PutObject", "object", multipart.uploadPartCopy),
+  CompleteMultipartUpload: row("s3:PutObject", "object", multipart.completeMultipartUpload),
+  AbortMultipartUpload: row("s3:AbortMultipartUpload", "object", multipart.abortMultipartUpload),
+  ListParts: row("s3:ListMultipartUploadParts", "object", multipart.listParts),
 };
 
 /**

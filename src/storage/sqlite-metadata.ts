@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type {
   AccessKeyRecord,
   AccountRecord,
+  BodyPart,
   BucketRecord,
   DeletedVersions,
   ListObjectsQuery,
@@ -17,6 +18,7 @@ import type {
   ListUploadsQuery,
   VersionScan,
   VersionSummary,
+  VersionTuple,
   ListVersionsQuery,
   PartRecord,
   UploadRecord,
@@ -52,6 +54,14 @@ const MIGRATIONS: string[] = [
      upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
      last_modified INTEGER NOT NULL, blob_id TEXT NOT NULL, checksum TEXT, PRIMARY KEY (upload_id, part_number));
    CREATE INDEX parts_blob ON parts (blob_id);`,
+  // The body of a version made by CompleteMultipartUpload: its parts' blobs, in part-number order.
+  // Such a version has parts_count > 0 and no blob_id. Indexed by blob id for isBlobReferenced.
+  `CREATE TABLE version_parts (
+     version_seq INTEGER NOT NULL, part_number INTEGER NOT NULL, blob_id TEXT NOT NULL, size INTEGER NOT NULL, checksum TEXT,
+     PRIMARY KEY (version_seq, part_number));
+   CREATE INDEX version_parts_blob ON version_parts (blob_id);`,
+  // Configurations of one kind across buckets (listConfigsOfKind), for the inventory scheduler.
+  `CREATE INDEX bucket_configs_by_kind ON bucket_configs (kind, bucket, id);`,
 ];
 
 /** Every column but the inline body, which only single-object reads need. */
@@ -59,6 +69,8 @@ const RECORD_COLUMNS = `bucket, key, version_id, is_latest, is_delete_marker, si
   content_type, content_headers, user_metadata, owner, parts_count, extra, blob_id`;
 
 interface VersionRow {
+  /** Selected by single-version reads only: the key of the version's parts in version_parts. */
+  seq?: number;
   bucket: string;
   key: string;
   version_id: string;
@@ -78,9 +90,16 @@ interface VersionRow {
   inline_body?: Buffer | null;
 }
 
-function toRecord(row: VersionRow): ObjectVersionRecord {
+/** True when the version's body lives in version_parts (see the migration that adds it). */
+function hasPartsBody(row: VersionRow): boolean {
+  return row.blob_id === null && row.parts_count > 0 && row.is_delete_marker === 0;
+}
+
+/** `parts` is the version's multipart body, for single-version reads of such a version. */
+function toRecord(row: VersionRow, parts?: BodyPart[]): ObjectVersionRecord {
   let body: ObjectVersionRecord["body"] = null;
   if (row.blob_id !== null) body = { kind: "blob", blobId: row.blob_id };
+  else if (parts !== undefined) body = { kind: "parts", parts };
   else if (row.inline_body !== undefined && row.is_delete_marker === 0) body = { kind: "inline", data: row.inline_body ?? Buffer.alloc(0) };
   return {
     bucket: row.bucket,
@@ -151,8 +170,11 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteBucketConfigsOf: s("DELETE FROM bucket_configs WHERE bucket = ?"),
       updateBucket: s("UPDATE buckets SET owner = ?, region = ?, created_at = ?, versioning = ? WHERE name = ?"),
       clearLatest: s("UPDATE versions SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1"),
-      getVersionFull: s(`SELECT ${RECORD_COLUMNS}, inline_body FROM versions WHERE bucket = ? AND key = ? AND version_id = ?`),
-      getLatestFull: s(`SELECT ${RECORD_COLUMNS}, inline_body FROM versions WHERE bucket = ? AND key = ? AND is_latest = 1`),
+      getVersionFull: s(`SELECT seq, ${RECORD_COLUMNS}, inline_body FROM versions WHERE bucket = ? AND key = ? AND version_id = ?`),
+      getLatestFull: s(`SELECT seq, ${RECORD_COLUMNS}, inline_body FROM versions WHERE bucket = ? AND key = ? AND is_latest = 1`),
+      versionParts: s("SELECT part_number, blob_id, size, checksum FROM version_parts WHERE version_seq = ? ORDER BY part_number"),
+      insertVersionPart: s("INSERT INTO version_parts (version_seq, part_number, blob_id, size, checksum) VALUES (?, ?, ?, ?, ?)"),
+      deleteVersionParts: s("DELETE FROM version_parts WHERE version_seq = ?"),
       deleteVersionRow: s("DELETE FROM versions WHERE bucket = ? AND key = ? AND version_id = ?"),
       promoteNewest: s(
         "UPDATE versions SET is_latest = 1 WHERE seq = (SELECT seq FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1)",
@@ -168,7 +190,8 @@ export class SqliteMetadataStore implements MetadataStore {
         ORDER BY key LIMIT ?`),
       countVersions: s("SELECT count(*) FROM versions WHERE bucket = ?").pluck(),
       blobReferenced: s(
-        "SELECT 1 FROM versions WHERE blob_id = ? UNION ALL SELECT 1 FROM parts WHERE blob_id = ? LIMIT 1",
+        `SELECT 1 FROM versions WHERE blob_id = ? UNION ALL SELECT 1 FROM parts WHERE blob_id = ?
+         UNION ALL SELECT 1 FROM version_parts WHERE blob_id = ? LIMIT 1`,
       ).pluck(),
       listVersionsFrom: s(`SELECT ${RECORD_COLUMNS} FROM versions
         WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key, seq DESC LIMIT ?`),
@@ -198,6 +221,7 @@ export class SqliteMetadataStore implements MetadataStore {
       listConfigs: s("SELECT id, json FROM bucket_configs WHERE bucket = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?"),
       countConfigs: s("SELECT count(*) FROM bucket_configs WHERE bucket = ? AND kind = ?").pluck(),
       deleteConfig: s("DELETE FROM bucket_configs WHERE bucket = ? AND kind = ? AND id = ?"),
+      listConfigsOfKind: s("SELECT bucket, id, json FROM bucket_configs WHERE kind = ? AND (bucket, id) > (?, ?) ORDER BY bucket, id LIMIT ?"),
     };
   }
 
@@ -350,13 +374,11 @@ export class SqliteMetadataStore implements MetadataStore {
       const removed: ObjectVersionRecord[] = [];
       if (r.versionId === "null") {
         const existing = this.stmts.getVersionFull.get(r.bucket, r.key, "null") as VersionRow | undefined;
-        if (existing) {
-          removed.push(toRecord(existing));
-          this.stmts.deleteVersionRow.run(r.bucket, r.key, "null");
-        }
+        if (existing) removed.push(this.removeVersionRow(existing));
       }
+      if (r.body?.kind === "parts" && r.partsCount === 0) throw new Error("a multipart body needs partsCount > 0");
       this.stmts.clearLatest.run(r.bucket, r.key);
-      this.stmts.insertVersion.run(
+      const { lastInsertRowid } = this.stmts.insertVersion.run(
         r.bucket,
         r.key,
         r.versionId,
@@ -374,27 +396,48 @@ export class SqliteMetadataStore implements MetadataStore {
         r.body?.kind === "inline" ? r.body.data : null,
         r.body?.kind === "blob" ? r.body.blobId : null,
       );
+      if (r.body?.kind === "parts") {
+        for (const p of r.body.parts) this.stmts.insertVersionPart.run(lastInsertRowid, p.partNumber, p.blobId, p.size, p.checksum ?? null);
+      }
       return { removed };
     }
   }
 
+  /** A full record for a row read by a single-version statement (which selects seq). */
+  private fullRecord(row: VersionRow): ObjectVersionRecord {
+    if (!hasPartsBody(row)) return toRecord(row);
+    const rows = this.stmts.versionParts.all(row.seq) as { part_number: number; blob_id: string; size: number; checksum: string | null }[];
+    return toRecord(
+      row,
+      rows.map((p) => ({ partNumber: p.part_number, blobId: p.blob_id, size: p.size, ...(p.checksum === null ? {} : { checksum: p.checksum }) })),
+    );
+  }
+
+  /** Deletes a version row read by a single-version statement, with its parts; returns its record. */
+  private removeVersionRow(row: VersionRow): ObjectVersionRecord {
+    const record = this.fullRecord(row);
+    this.stmts.deleteVersionRow.run(row.bucket, row.key, row.version_id);
+    this.stmts.deleteVersionParts.run(row.seq);
+    return record;
+  }
+
   getLatest(bucket: string, key: string): ObjectVersionRecord | undefined {
     const row = this.stmts.getLatestFull.get(bucket, key) as VersionRow | undefined;
-    return row && toRecord(row);
+    return row && this.fullRecord(row);
   }
 
   getVersion(bucket: string, key: string, versionId: string): ObjectVersionRecord | undefined {
     const row = this.stmts.getVersionFull.get(bucket, key, versionId) as VersionRow | undefined;
-    return row && toRecord(row);
+    return row && this.fullRecord(row);
   }
 
   deleteVersion(bucket: string, key: string, versionId: string): Promise<DeletedVersions> {
     return this.write(() => {
       const row = this.stmts.getVersionFull.get(bucket, key, versionId) as VersionRow | undefined;
       if (!row) return { removed: [] };
-      this.stmts.deleteVersionRow.run(bucket, key, versionId);
+      const removed = this.removeVersionRow(row);
       if (row.is_latest === 1) this.stmts.promoteNewest.run(bucket, key);
-      return { removed: [toRecord(row)] };
+      return { removed: [removed] };
     });
   }
 
@@ -407,7 +450,7 @@ export class SqliteMetadataStore implements MetadataStore {
         ? this.stmts.listCurrentOpen.all(q.bucket, after, prefix, q.limit)
         : this.stmts.listCurrentBounded.all(q.bucket, after, prefix, upper, q.limit)
     ) as VersionRow[];
-    return rows.map(toRecord);
+    return rows.map((r) => toRecord(r));
   }
 
   countVersions(bucket: string): number {
@@ -415,7 +458,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   isBlobReferenced(blobId: string): boolean {
-    return this.stmts.blobReferenced.get(blobId, blobId) !== undefined;
+    return this.stmts.blobReferenced.get(blobId, blobId, blobId) !== undefined;
   }
 
   putBucketConfig(bucket: string, kind: string, id: string, json: string, maxCount?: number): Promise<boolean> {
@@ -444,6 +487,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.write(() => this.stmts.deleteConfig.run(bucket, kind, id).changes === 1);
   }
 
+  listConfigsOfKind(kind: string, after: { bucket: string; id: string } | undefined, limit: number): { bucket: string; id: string; json: string }[] {
+    return this.stmts.listConfigsOfKind.all(kind, after?.bucket ?? "", after?.id ?? "", limit) as { bucket: string; id: string; json: string }[];
+  }
+
   listVersions(q: ListVersionsQuery): ObjectVersionRecord[] {
     const prefix = q.prefix ?? "";
     const rows: VersionRow[] = [];
@@ -456,7 +503,7 @@ export class SqliteMetadataStore implements MetadataStore {
     if (rows.length < q.limit) {
       rows.push(...(this.stmts.listVersionsFrom.all(q.bucket, afterKey, prefix, q.limit - rows.length) as VersionRow[]));
     }
-    return rows.filter((r) => r.key.startsWith(prefix)).map(toRecord);
+    return rows.filter((r) => r.key.startsWith(prefix)).map((r) => toRecord(r));
   }
 
   createUpload(u: UploadRecord): Promise<void> {
@@ -530,91 +577,194 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 }
 
+/** A key range of a scan: keys >= from (when given) and < to (when given). */
+export interface KeyRange {
+  from?: string;
+  to?: string;
+}
+
+const dbPath = (dataDir: string): string => join(dataDir, "meta", "stocktake.db");
+
 /** A snapshot scan without a store: for a worker thread that reads the database on its own. */
-export function openVersionScan(dataDir: string, bucket: string, prefix: string, currentOnly: boolean): VersionScan {
-  return new SqliteVersionScan(join(dataDir, "meta", "stocktake.db"), bucket, prefix, currentOnly);
+export function openVersionScan(dataDir: string, bucket: string, prefix: string, currentOnly: boolean, range: KeyRange = {}): VersionScan {
+  return new SqliteVersionScan(dbPath(dataDir), bucket, prefix, currentOnly, range);
 }
 
-const SUMMARY_COLUMNS = "seq, key, version_id, is_latest, is_delete_marker, size, etag, last_modified, storage_class, owner, parts_count, extra";
-
-interface SummaryRow {
-  seq: number;
-  key: string;
-  version_id: string;
-  is_latest: number;
-  is_delete_marker: number;
-  size: number;
-  etag: string;
-  last_modified: number;
-  storage_class: string;
-  owner: string;
-  parts_count: number;
-  extra: string;
+/**
+ * Keys that cut a scan (bucket, prefix, current or all versions) into `parts` ranges of about the
+ * same number of rows, for scanning them in parallel; empty when the scan has fewer than
+ * `minRows` rows (not worth it). Costs a walk of the key index (no table reads), about a fifth
+ * of a second per million versions, and reads the database as it is now: the scans themselves
+ * must share one snapshot (see watchCommits).
+ */
+export function splitKeyRange(dataDir: string, bucket: string, prefix: string, currentOnly: boolean, parts: number, minRows: number): string[] {
+  const db = new Database(dbPath(dataDir), { readonly: true });
+  try {
+    db.pragma("busy_timeout = 5000");
+    const upper = prefixUpperBound(prefix);
+    const where = `bucket = @bucket AND key >= @prefix ${upper === undefined ? "" : "AND key < CAST(@upper AS TEXT)"} ${currentOnly ? "AND is_latest = 1 AND is_delete_marker = 0" : ""}`;
+    const params: Record<string, unknown> = { bucket, prefix, minRows };
+    if (upper !== undefined) params.upper = upper;
+    const enough = db.prepare(`SELECT count(*) FROM (SELECT 1 FROM versions WHERE ${where} LIMIT @minRows)`).pluck().get(params) as number;
+    if (enough < minRows || parts < 2) return [];
+    const total = db.prepare(`SELECT count(*) FROM versions WHERE ${where}`).pluck().get(params) as number;
+    const at = db.prepare(`SELECT key FROM versions WHERE ${where} ORDER BY key LIMIT 1 OFFSET @offset`).pluck();
+    const cuts: string[] = [];
+    for (let i = 1; i < parts; i++) {
+      const key = at.get({ ...params, offset: Math.floor((total * i) / parts) }) as string | undefined;
+      // Cuts are keys (a key's versions stay together), ascending as the offsets are; a key with
+      // many versions can come twice.
+      if (key !== undefined && key !== cuts[cuts.length - 1]) cuts.push(key);
+    }
+    return cuts;
+  } finally {
+    db.close();
+  }
 }
+
+/**
+ * Watches for commits by any connection: `mark()` changes between two calls exactly when some
+ * other connection committed in between (PRAGMA data_version on a connection of its own, never
+ * inside a transaction). Scans opened between two equal marks read the same snapshot, which is
+ * how parallel scans check that they agree, without holding up writers.
+ */
+export function watchCommits(dataDir: string): { mark(): number; close(): void } {
+  const db = new Database(dbPath(dataDir), { readonly: true });
+  db.pragma("busy_timeout = 5000");
+  const version = db.prepare("PRAGMA data_version").pluck();
+  return {
+    mark: () => version.get() as number,
+    close: () => db.close(),
+  };
+}
+
+/** In VersionTuple order. */
+const TUPLE_COLUMNS = "key, version_id, is_latest, is_delete_marker, size, etag, last_modified, storage_class, owner, parts_count, extra";
+
+/** Page cache of a scan's own connection, in KiB: enough for the index and table paths it walks, a bounded part of the process's memory. */
+const SCAN_CACHE_KIB = 16 * 1024;
 
 /**
  * A scan on its own read-only connection holding one read transaction: WAL mode keeps that
  * snapshot stable while the server's connection goes on writing, and the scan never competes
  * with request handling for a statement on the main connection.
+ *
+ * One statement is stepped through from first row to last (no re-seek per batch), with raw rows.
+ * All versions come in index order, key then seq ascending, and each key's run of versions is
+ * reversed here: asking SQLite for `seq DESC` would add a sort step to every row.
  */
 class SqliteVersionScan implements VersionScan {
   private readonly db: Database.Database;
-  private readonly batch: Database.Statement;
-  private afterKey: string;
-  private afterSeq = Number.MAX_SAFE_INTEGER;
-  private done = false;
+  private rows: IterableIterator<unknown[]> | undefined;
+  /** All versions: the versions of `groupKey` read so far, oldest first. */
+  private group: VersionTuple[] = [];
+  private groupKey: string | undefined;
+  /** Versions read and ordered but not yet returned (a group larger than the batch). */
+  private carry: VersionTuple[] = [];
 
-  constructor(path: string, private readonly bucket: string, private readonly prefix: string, currentOnly: boolean) {
+  constructor(path: string, bucket: string, prefix: string, private readonly currentOnly: boolean, range: KeyRange = {}) {
     this.db = new Database(path, { readonly: true });
     this.db.pragma("busy_timeout = 5000");
+    this.db.pragma(`cache_size = -${SCAN_CACHE_KIB}`);
     const upper = prefixUpperBound(prefix);
-    const bound = upper === undefined ? "" : "AND key < CAST(@upper AS TEXT)";
-    this.batch = currentOnly
-      ? this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM versions
-          WHERE bucket = @bucket AND is_latest = 1 AND is_delete_marker = 0 AND key > @afterKey AND key >= @prefix ${bound}
-          ORDER BY key LIMIT @limit`)
-      : this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM versions
-          WHERE bucket = @bucket AND key >= @prefix ${bound} AND (key > @afterKey OR (key = @afterKey AND seq < @afterSeq))
-          ORDER BY key, seq DESC LIMIT @limit`);
-    this.upper = upper;
-    // An empty key never exists, so "" starts before every key; the prefix bound does the rest.
-    this.afterKey = "";
+    let bound = upper === undefined ? "" : "AND key < CAST(@upper AS TEXT)";
+    if (range.from !== undefined) bound += " AND key >= @from";
+    if (range.to !== undefined) bound += " AND key < @to";
+    const stmt = currentOnly
+      ? this.db.prepare(`SELECT ${TUPLE_COLUMNS} FROM versions
+          WHERE bucket = @bucket AND is_latest = 1 AND is_delete_marker = 0 AND key >= @prefix ${bound}
+          ORDER BY key`)
+      : this.db.prepare(`SELECT ${TUPLE_COLUMNS} FROM versions
+          WHERE bucket = @bucket AND key >= @prefix ${bound}
+          ORDER BY key, seq`);
+    const params: Record<string, unknown> = { bucket, prefix };
+    if (upper !== undefined) params.upper = upper;
+    if (range.from !== undefined) params.from = range.from;
+    if (range.to !== undefined) params.to = range.to;
     this.db.exec("BEGIN");
     // The snapshot is taken by the first read, so take it now rather than at the first batch.
     this.db.prepare("SELECT 1 FROM versions LIMIT 1").get();
+    this.rows = stmt.raw().iterate(params) as IterableIterator<unknown[]>;
   }
 
-  private readonly upper: Buffer | undefined;
+  nextTuples(limit: number): VersionTuple[] {
+    let out = this.carry;
+    if (out.length >= limit) {
+      this.carry = out.slice(limit);
+      return out.slice(0, limit);
+    }
+    this.carry = [];
+    const rows = this.rows;
+    if (rows === undefined) return out;
+    if (this.currentOnly) {
+      while (out.length < limit) {
+        const r = rows.next();
+        if (r.done) return this.end(out);
+        out.push(r.value as VersionTuple);
+      }
+      return out;
+    }
+    let group = this.group;
+    let groupKey = this.groupKey;
+    while (out.length < limit) {
+      const r = rows.next();
+      if (r.done) break;
+      const t = r.value as VersionTuple;
+      if (t[0] === groupKey) {
+        group.push(t);
+        continue;
+      }
+      // A new key: the previous key's versions are complete; emit them newest first.
+      if (group.length === 1) out.push(group[0]!);
+      else if (group.length > 1) out = this.emitReversed(out, group, limit);
+      group = [t];
+      groupKey = t[0];
+    }
+    this.group = group;
+    this.groupKey = groupKey;
+    if (out.length < limit) {
+      // The statement is done: so is the last key.
+      out = this.emitReversed(out, group, limit);
+      this.group = [];
+      return this.end(out);
+    }
+    return out;
+  }
+
+  private emitReversed(out: VersionTuple[], group: VersionTuple[], limit: number): VersionTuple[] {
+    for (let i = group.length - 1; i >= 0; i--) {
+      if (out.length < limit) out.push(group[i]!);
+      else this.carry.push(group[i]!);
+    }
+    return out;
+  }
+
+  private end(out: VersionTuple[]): VersionTuple[] {
+    this.rows = undefined;
+    return out;
+  }
 
   next(limit: number): VersionSummary[] {
-    if (this.done) return [];
-    const params: Record<string, unknown> = { bucket: this.bucket, prefix: this.prefix, afterKey: this.afterKey, limit };
-    if (this.upper !== undefined) params.upper = this.upper;
-    if (this.batch.source.includes("@afterSeq")) params.afterSeq = this.afterSeq;
-    const rows = this.batch.all(params) as SummaryRow[];
-    if (rows.length < limit) this.done = true;
-    if (rows.length > 0) {
-      const last = rows[rows.length - 1]!;
-      this.afterKey = last.key;
-      this.afterSeq = last.seq;
-    }
-    return rows.map((r) => ({
-      key: r.key,
-      versionId: r.version_id,
-      isLatest: r.is_latest === 1,
-      isDeleteMarker: r.is_delete_marker === 1,
-      size: r.size,
-      etag: r.etag,
-      lastModified: r.last_modified,
-      storageClass: r.storage_class,
-      ownerAccountId: r.owner,
-      partsCount: r.parts_count,
-      extra: r.extra === "{}" ? {} : (JSON.parse(r.extra) as Record<string, unknown>),
+    return this.nextTuples(limit).map((t) => ({
+      key: t[0],
+      versionId: t[1],
+      isLatest: t[2] === 1,
+      isDeleteMarker: t[3] === 1,
+      size: t[4],
+      etag: t[5],
+      lastModified: t[6],
+      storageClass: t[7],
+      ownerAccountId: t[8],
+      partsCount: t[9],
+      extra: typeof t[10] !== "string" ? t[10] : t[10] === "{}" ? {} : (JSON.parse(t[10]) as Record<string, unknown>),
     }));
   }
 
   close(): void {
     if (this.db.open) {
+      // An unfinished iterator holds the statement; ending it frees the connection for COMMIT.
+      this.rows?.return?.();
+      this.rows = undefined;
       this.db.exec("COMMIT");
       this.db.close();
     }

@@ -29,8 +29,25 @@ export interface BucketRecord {
   versioning: VersioningStatus;
 }
 
-/** Where an object's bytes live: inline in the metadata store (small objects) or in a blob file. */
-export type BodyLocation = { kind: "inline"; data: Buffer } | { kind: "blob"; blobId: string };
+/** One part of a multipart object's body: a blob of its own, read in part-number order. */
+export interface BodyPart {
+  /** The number the part was uploaded with (numbers may have gaps; order is ascending). */
+  partNumber: number;
+  blobId: string;
+  size: number;
+  /** Base64 checksum of the part in the object's checksum algorithm, if it has one. */
+  checksum?: string;
+}
+
+/**
+ * Where an object's bytes live: inline in the metadata store (small objects), in one blob file,
+ * or, for an object made by CompleteMultipartUpload, in its parts' blob files one after another
+ * (completion links the parts' blobs instead of copying their bytes).
+ */
+export type BodyLocation =
+  | { kind: "inline"; data: Buffer }
+  | { kind: "blob"; blobId: string }
+  | { kind: "parts"; parts: BodyPart[] };
 
 export interface ObjectVersionRecord {
   bucket: string;
@@ -120,12 +137,49 @@ export interface VersionSummary {
 }
 
 /**
+ * The facts of a VersionSummary packed into an array, for scans that read millions of versions
+ * (an inventory report): no object per version and `extra` left as its stored JSON text until a
+ * reader needs it. Index with the VT_* constants. A reader that parses `extra` may store the
+ * parsed object back in its slot (see extraOf in inventory/values.ts).
+ */
+export type VersionTuple = [
+  key: string,
+  versionId: string,
+  /** 1 or 0 */
+  isLatest: number,
+  /** 1 or 0 */
+  isDeleteMarker: number,
+  size: number,
+  etag: string,
+  /** Epoch milliseconds. */
+  lastModified: number,
+  storageClass: string,
+  ownerAccountId: string,
+  partsCount: number,
+  extra: string | Record<string, unknown>,
+];
+
+export const VT_KEY = 0;
+export const VT_VERSION_ID = 1;
+export const VT_IS_LATEST = 2;
+export const VT_IS_DELETE_MARKER = 3;
+export const VT_SIZE = 4;
+export const VT_ETAG = 5;
+export const VT_LAST_MODIFIED = 6;
+export const VT_STORAGE_CLASS = 7;
+export const VT_OWNER = 8;
+export const VT_PARTS_COUNT = 9;
+export const VT_EXTRA = 10;
+
+/**
  * A point-in-time read of one bucket's versions: every batch comes from the same snapshot, however
  * long the scan takes and whatever is written meanwhile. Must be closed.
  */
 export interface VersionScan {
-  /** The next versions in key order (newest first within a key); empty when the scan is done. */
+  /** The next versions (at most `limit`) in key order, newest first within a key; empty when the scan is done. */
   next(limit: number): VersionSummary[];
+  /** As next(), packed (the two may be mixed; each version comes once). */
+  nextTuples(limit: number): VersionTuple[];
   close(): void;
 }
 
@@ -195,14 +249,14 @@ export interface MetadataStore {
   /** Removes one version permanently; the previous one becomes latest. */
   deleteVersion(bucket: string, key: string, versionId: string): Promise<DeletedVersions>;
   /**
-   * Current (latest, non-delete-marker) objects in key order. Inline bodies are not loaded:
-   * records carry `body: null` unless the body is a blob.
+   * Current (latest, non-delete-marker) objects in key order. Inline and multipart bodies are not
+   * loaded: records carry `body: null` unless the body is a single blob.
    */
   listCurrent(query: ListObjectsQuery): ObjectVersionRecord[];
   countVersions(bucket: string): number;
   /**
    * Every version and delete marker in S3's order: key ascending (UTF-8 bytes), then newest first.
-   * Inline bodies are not loaded.
+   * Inline and multipart bodies are not loaded (as listCurrent).
    */
   listVersions(query: ListVersionsQuery): ObjectVersionRecord[];
 
@@ -229,7 +283,10 @@ export interface MetadataStore {
   scanVersions(bucket: string, prefix: string, currentOnly: boolean): VersionScan;
   /** Runs `fn` inside one read transaction: every read in it sees the same point in time. */
   snapshot<T>(fn: () => T): T;
-  /** True when some version or part still references the blob (used by the orphan sweep). */
+  /**
+   * True when some version (as its single blob or as one of its parts) or some unfinished upload's
+   * part still references the blob (used by the orphan sweep and before freeing a blob).
+   */
   isBlobReferenced(blobId: string): boolean;
 
   // Bucket sub-resource configurations (inventory, policy, lifecycle, ...), stored as the JSON of
@@ -251,6 +308,16 @@ export interface MetadataStore {
   countBucketConfigs(bucket: string, kind: string): number;
   /** Returns false when no such configuration existed. */
   deleteBucketConfig(bucket: string, kind: string, id: string): Promise<boolean>;
+  /**
+   * Configurations of one kind across every bucket, after the pair `after`, sorted by bucket then
+   * id (byte order), at most `limit`. Costs in proportion to the rows of that kind, not to the
+   * number of buckets or of other configurations (the inventory scheduler's scan).
+   */
+  listConfigsOfKind(
+    kind: string,
+    after: { bucket: string; id: string } | undefined,
+    limit: number,
+  ): { bucket: string; id: string; json: string }[];
 }
 
 export interface BlobWriter {
