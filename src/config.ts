@@ -19,6 +19,11 @@ export interface ServerConfig {
   bodyIdleTimeoutMs: number;
   /** Inventory data files roll over past this size; unset means the engine's default (256 MiB). */
   inventoryMaxFileBytes?: number;
+  /**
+   * The time of day (HH:MM, UTC) scheduled inventory reports are due: Daily reports every day at
+   * this time, Weekly reports on Sundays at this time.
+   */
+  inventoryTime: string;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -30,4 +35,5 @@ export const defaultConfig: ServerConfig = {
   inlineObjectMaxBytes: 64 * 1024,
   maxClockSkewMs: 15 * 60 * 1000,
   bodyIdleTimeoutMs: 60 * 1000,
+  inventoryTime: "00:00",
 };

@@ -34,6 +34,11 @@ program
   .addOption(new Option("--root-access-key <key>", "root account access key id (generated when unset)").env("STOCKTAKE_ROOT_ACCESS_KEY"))
   .addOption(new Option("--root-secret-key <secret>", "root account secret key (generated when unset)").env("STOCKTAKE_ROOT_SECRET_KEY"))
   .addOption(new Option("--root-account-id <id>", "root account's 12-digit id (generated when unset)").env("STOCKTAKE_ROOT_ACCOUNT_ID"))
+  .addOption(
+    new Option("--inventory-time <HH:MM>", "time of day (UTC) scheduled inventory reports are due; Weekly ones on Sundays")
+      .env("STOCKTAKE_INVENTORY_TIME")
+      .default(defaultConfig.inventoryTime),
+  )
   .action(async (opts: Record<string, string | undefined>) => {
     const port = Number(opts.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${opts.port}`);
@@ -46,6 +51,7 @@ program
       rootAccessKey: opts.rootAccessKey,
       rootSecretKey: opts.rootSecretKey,
       rootAccountId: opts.rootAccountId,
+      inventoryTime: opts.inventoryTime,
     });
     if (server.rootGenerated) {
       // Shown once: later starts read the keys from the data directory and never print the secret.

@@ -11,6 +11,13 @@ import { checkDestination, DeliveryRefused, publishReport } from "./publish.js";
 import type { WorkerMessage, WriteJob } from "./write-worker.js";
 
 export const RUN_KIND = "inventory-run";
+/**
+ * One marker per run in progress (same bucket, keyed by run id), written and removed in the same
+ * commit as the run's record: what a restart reads to find runs a crash interrupted, without
+ * reading every run record ever kept.
+ */
+export const ACTIVE_RUN_KIND = "inventory-run-active";
+export const INTERRUPTED_ERROR = "interrupted by a server restart";
 /** Data files roll over past this size (S3 documents no bound; any split works for consumers). */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
@@ -56,6 +63,35 @@ export function listRuns(ctx: ServerContext, bucket: string, configId?: string):
     }
     if (page.length < 1000) return runs;
     after = page[page.length - 1]!.id;
+  }
+}
+
+/**
+ * At start-up, before any run starts: every run a crash (or a stop) left "running" becomes
+ * "failed" with INTERRUPTED_ERROR. Its data files were never published, so no record references
+ * their blobs and the start-up orphan sweep has already removed them. Returns the runs it failed.
+ */
+export async function failInterruptedRuns(ctx: ServerContext): Promise<InventoryRun[]> {
+  const failed: InventoryRun[] = [];
+  let after: { bucket: string; id: string } | undefined;
+  for (;;) {
+    const page = ctx.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, after, 1000);
+    const writes: Promise<unknown>[] = [];
+    for (const marker of page) {
+      const json = ctx.metadata.getBucketConfig(marker.bucket, RUN_KIND, marker.id);
+      const run = json === undefined ? undefined : (JSON.parse(json) as InventoryRun);
+      if (run?.status === "running") {
+        run.status = "failed";
+        run.error = INTERRUPTED_ERROR;
+        run.finishedAt = ctx.clock.now().toISOString();
+        failed.push(run);
+        writes.push(save(ctx, run));
+      }
+      writes.push(ctx.metadata.deleteBucketConfig(marker.bucket, ACTIVE_RUN_KIND, marker.id));
+    }
+    await Promise.all(writes);
+    if (page.length < 1000) return failed;
+    after = page[page.length - 1]!;
   }
 }
 
@@ -127,7 +163,8 @@ export async function startRun(
     bytes: 0,
     files: 0,
   };
-  await save(ctx, run);
+  // Same event-loop turn: one group commit holds the record and its marker.
+  await Promise.all([save(ctx, run), ctx.metadata.putBucketConfig(run.bucket, ACTIVE_RUN_KIND, run.runId, "{}")]);
   ctx.activeRuns.set(run.runId, run);
   const finished = execute(ctx, source, config, run, startedAt, onProgress).finally(() => ctx.activeRuns.delete(run.runId));
   return { run: { ...run }, finished };
@@ -178,7 +215,9 @@ async function execute(
     ctx.log.warn("inventory run failed", { bucket: run.bucket, id: run.configId, runId: run.runId, error: run.error });
   }
   run.finishedAt = ctx.clock.now().toISOString();
-  await save(ctx, run).catch((err: unknown) => ctx.log.error("could not record an inventory run", { runId: run.runId, error: String(err) }));
+  await Promise.all([save(ctx, run), ctx.metadata.deleteBucketConfig(run.bucket, ACTIVE_RUN_KIND, run.runId)]).catch((err: unknown) =>
+    ctx.log.error("could not record an inventory run", { runId: run.runId, error: String(err) }),
+  );
   onProgress?.({ ...run });
   return { ...run };
 }
