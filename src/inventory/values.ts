@@ -1,8 +1,23 @@
 // How each report column is read from a version: one reader per field of the catalogue (the
 // Record type makes a missing one a compile error), and the projection of a version onto a
 // report's columns. Values follow the catalogue's kinds (see writers/types.ts).
+// Versions come packed (VersionTuple, straight from the scan), and `extra` is parsed only when a
+// column that needs it is in the report, once per version.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory.html#storage-inventory-contents
-import type { VersionSummary } from "../storage/types.js";
+import {
+  VT_ETAG,
+  VT_EXTRA,
+  VT_IS_DELETE_MARKER,
+  VT_IS_LATEST,
+  VT_KEY,
+  VT_LAST_MODIFIED,
+  VT_OWNER,
+  VT_PARTS_COUNT,
+  VT_SIZE,
+  VT_STORAGE_CLASS,
+  VT_VERSION_ID,
+  type VersionTuple,
+} from "../storage/types.js";
 import type { InventoryField } from "./fields.js";
 import type { InventoryValue } from "./writers/types.js";
 
@@ -12,9 +27,35 @@ export interface ProjectionContext {
   canonicalId(accountId: string): string;
 }
 
-type Reader = (v: VersionSummary, ctx: ProjectionContext) => InventoryValue;
+type Reader = (v: VersionTuple, ctx: ProjectionContext) => InventoryValue;
 
-const ifObject = (read: Reader): Reader => (v, ctx) => (v.isDeleteMarker ? null : read(v, ctx));
+const ifObject = (read: Reader): Reader => (v, ctx) => (v[VT_IS_DELETE_MARKER] === 1 ? null : read(v, ctx));
+
+const NO_EXTRA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/**
+ * Recently parsed `extra` texts. Many versions carry the very same text (the same encryption and
+ * checksum settings), and a lookup costs far less than JSON.parse. Readers never modify the
+ * parsed objects, so versions may share them.
+ */
+const parsedExtras = new Map<string, Record<string, unknown>>();
+const PARSED_EXTRAS_MAX = 4096;
+
+/** The version's `extra`, parsed on first use and kept in the tuple for the next column. */
+export function extraOf(v: VersionTuple): Record<string, unknown> {
+  const x = v[VT_EXTRA];
+  if (typeof x !== "string") return x;
+  let parsed = x === "{}" ? NO_EXTRA : parsedExtras.get(x);
+  if (parsed === undefined) {
+    parsed = JSON.parse(x) as Record<string, unknown>;
+    if (x.length <= 512) {
+      if (parsedExtras.size >= PARSED_EXTRAS_MAX) parsedExtras.clear();
+      parsedExtras.set(x, parsed);
+    }
+  }
+  v[VT_EXTRA] = parsed;
+  return parsed;
+}
 
 interface StoredEncryption {
   kind?: "SSE-S3" | "SSE-KMS" | "SSE-C" | "DSSE-KMS";
@@ -28,56 +69,100 @@ interface StoredLock {
   eventHold?: { status?: string; duration?: string };
 }
 
-const encryption = (v: VersionSummary) => v.extra.encryption as StoredEncryption | undefined;
-const lock = (v: VersionSummary) => v.extra.lock as StoredLock | undefined;
+const encryption = (v: VersionTuple) => extraOf(v).encryption as StoredEncryption | undefined;
+const lock = (v: VersionTuple) => extraOf(v).lock as StoredLock | undefined;
 
 /** The ACL column: S3 writes a base64 JSON document of the object's grants. */
-function aclDocument(v: VersionSummary, ctx: ProjectionContext): string {
+export function aclDocument(canonicalId: string): string {
   const doc = {
     version: "2022-11-10",
     status: "AVAILABLE",
-    grants: [{ canonicalId: ctx.canonicalId(v.ownerAccountId), type: "CanonicalUser", permission: "FULL_CONTROL" }],
+    grants: [{ canonicalId, type: "CanonicalUser", permission: "FULL_CONTROL" }],
   };
   return Buffer.from(JSON.stringify(doc)).toString("base64");
 }
 
 export const FIELD_READERS: Record<InventoryField["name"], Reader> = {
   Bucket: (_v, ctx) => ctx.bucket,
-  Key: (v) => v.key,
+  Key: (v) => v[VT_KEY],
   // The null version has no version id in a report.
-  VersionId: (v) => (v.versionId === "null" ? null : v.versionId),
-  IsLatest: (v) => v.isLatest,
-  IsDeleteMarker: (v) => v.isDeleteMarker,
-  Size: ifObject((v) => v.size),
-  LastModifiedDate: (v) => v.lastModified,
-  ETag: ifObject((v) => v.etag.replace(/"/g, "")),
-  StorageClass: ifObject((v) => v.storageClass),
-  IsMultipartUploaded: ifObject((v) => v.partsCount > 0),
-  ReplicationStatus: ifObject((v) => (v.extra.replicationStatus as string | undefined) ?? null),
+  VersionId: (v) => (v[VT_VERSION_ID] === "null" ? null : v[VT_VERSION_ID]),
+  IsLatest: (v) => v[VT_IS_LATEST] === 1,
+  IsDeleteMarker: (v) => v[VT_IS_DELETE_MARKER] === 1,
+  Size: ifObject((v) => v[VT_SIZE]),
+  LastModifiedDate: (v) => v[VT_LAST_MODIFIED],
+  ETag: ifObject((v) => {
+    // Stored quoted ("\"abc\""): the usual case is a slice rather than a regex replace.
+    const etag = v[VT_ETAG];
+    const last = etag.length - 1;
+    if (last > 0 && etag.charCodeAt(0) === 0x22 && etag.indexOf('"', 1) === last) return etag.slice(1, last);
+    return etag.replace(/"/g, "");
+  }),
+  StorageClass: ifObject((v) => v[VT_STORAGE_CLASS]),
+  IsMultipartUploaded: ifObject((v) => v[VT_PARTS_COUNT] > 0),
+  ReplicationStatus: ifObject((v) => (extraOf(v).replicationStatus as string | undefined) ?? null),
   EncryptionStatus: ifObject((v) => encryption(v)?.kind ?? "NOT-SSE"),
   ObjectLockRetainUntilDate: ifObject((v) => lock(v)?.retainUntil ?? null),
   ObjectLockMode: ifObject((v) => lock(v)?.mode ?? null),
   ObjectLockLegalHoldStatus: ifObject((v) => lock(v)?.legalHold ?? null),
   IntelligentTieringAccessTier: ifObject((v) =>
-    v.storageClass === "INTELLIGENT_TIERING" ? ((v.extra.accessTier as string | undefined) ?? "FREQUENT") : null,
+    v[VT_STORAGE_CLASS] === "INTELLIGENT_TIERING" ? ((extraOf(v).accessTier as string | undefined) ?? "FREQUENT") : null,
   ),
   BucketKeyStatus: ifObject((v) => {
     const e = encryption(v);
     return e?.kind === "SSE-KMS" || e?.kind === "DSSE-KMS" ? (e.bucketKeyEnabled ? "ENABLED" : "DISABLED") : null;
   }),
-  ChecksumAlgorithm: ifObject((v) => ((v.extra.checksum as { algorithm?: string } | undefined)?.algorithm ?? null)),
-  ObjectAccessControlList: ifObject(aclDocument),
-  ObjectOwner: (v, ctx) => ctx.canonicalId(v.ownerAccountId),
-  LifecycleExpirationDate: ifObject((v) => (v.extra.lifecycleExpiration as number | undefined) ?? null),
+  ChecksumAlgorithm: ifObject((v) => ((extraOf(v).checksum as { algorithm?: string } | undefined)?.algorithm ?? null)),
+  ObjectAccessControlList: ifObject((v, ctx) => aclDocument(ctx.canonicalId(v[VT_OWNER]))),
+  ObjectOwner: (v, ctx) => ctx.canonicalId(v[VT_OWNER]),
+  LifecycleExpirationDate: ifObject((v) => (extraOf(v).lifecycleExpiration as number | undefined) ?? null),
   ObjectLockEventHoldStatus: ifObject((v) => lock(v)?.eventHold?.status ?? null),
   ObjectLockEventHoldDuration: ifObject((v) => lock(v)?.eventHold?.duration ?? null),
   IntelligentTieringReferenceDate: ifObject((v) =>
-    v.storageClass === "INTELLIGENT_TIERING" ? ((v.extra.tieringReferenceDate as number | undefined) ?? v.lastModified) : null,
+    v[VT_STORAGE_CLASS] === "INTELLIGENT_TIERING" ? ((extraOf(v).tieringReferenceDate as number | undefined) ?? v[VT_LAST_MODIFIED]) : null,
   ),
 };
 
+/**
+ * A context whose canonical ids (a SHA-256 each) and ACL documents are computed once per owner:
+ * a bucket has few owners and a report may have millions of rows.
+ */
+function memoized(ctx: ProjectionContext): ProjectionContext {
+  const ids = new Map<string, string>();
+  return {
+    bucket: ctx.bucket,
+    canonicalId(accountId) {
+      let id = ids.get(accountId);
+      if (id === undefined) {
+        id = ctx.canonicalId(accountId);
+        if (ids.size < 10_000) ids.set(accountId, id);
+      }
+      return id;
+    },
+  };
+}
+
 /** Turns versions into rows of the given columns. */
-export function projector(columns: readonly InventoryField[], ctx: ProjectionContext): (v: VersionSummary) => InventoryValue[] {
-  const readers = columns.map((c) => FIELD_READERS[c.name]);
-  return (v) => readers.map((read) => read(v, ctx));
+export function projector(columns: readonly InventoryField[], ctx: ProjectionContext): (v: VersionTuple) => InventoryValue[] {
+  const memo = memoized(ctx);
+  const acls = new Map<string, string>();
+  const readers = columns.map((c): Reader => {
+    if (c.name !== "ObjectAccessControlList") return FIELD_READERS[c.name];
+    return (v, cx) => {
+      if (v[VT_IS_DELETE_MARKER] === 1) return null;
+      const id = cx.canonicalId(v[VT_OWNER]);
+      let doc = acls.get(id);
+      if (doc === undefined) {
+        doc = aclDocument(id);
+        if (acls.size < 10_000) acls.set(id, doc);
+      }
+      return doc;
+    };
+  });
+  const n = readers.length;
+  return (v) => {
+    const row = new Array<InventoryValue>(n);
+    for (let i = 0; i < n; i++) row[i] = readers[i]!(v, memo);
+    return row;
+  };
 }

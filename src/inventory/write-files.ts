@@ -8,6 +8,8 @@ import type { InventoryFormat } from "./config.js";
 import type { InventoryField } from "./fields.js";
 import { projector, type ProjectionContext } from "./values.js";
 import { createCsvWriter } from "./writers/csv.js";
+import { createOrcWriter } from "./writers/orc/index.js";
+import { createParquetWriter } from "./writers/parquet.js";
 import type { ReportWriterFactory } from "./writers/types.js";
 
 export interface DataFile {
@@ -27,6 +29,8 @@ const SCAN_BATCH = 2000;
 /** Writers by format; Parquet and ORC join as they are built. */
 export const WRITERS: Partial<Record<InventoryFormat, ReportWriterFactory>> = {
   CSV: createCsvWriter,
+  ORC: createOrcWriter,
+  Parquet: createParquetWriter,
 };
 
 export async function writeDataFiles(opts: {
@@ -38,8 +42,12 @@ export async function writeDataFiles(opts: {
   /** A data file is closed once it passes this many bytes. */
   maxFileBytes: number;
   onProgress?: (p: WriteProgress) => void;
+  /** The writer to use instead of the format's registered one (WRITERS). */
+  writerFactory?: ReportWriterFactory;
+  /** Stops the write between batches (its files are removed, as on any failure). */
+  signal?: AbortSignal;
 }): Promise<DataFile[]> {
-  const factory = WRITERS[opts.format];
+  const factory = opts.writerFactory ?? WRITERS[opts.format];
   if (!factory) throw new Error(`${opts.format} reports are not supported yet`);
   const project = projector(opts.columns, opts.projection);
   const files: DataFile[] = [];
@@ -52,6 +60,7 @@ export async function writeDataFiles(opts: {
     const md5 = createHash("md5");
     const writer = factory({
       columns: opts.columns,
+      maxFileBytes: opts.maxFileBytes,
       sink: async (chunk) => {
         md5.update(chunk);
         if (!blob.stream.write(chunk)) await once(blob.stream, "drain");
@@ -68,15 +77,17 @@ export async function writeDataFiles(opts: {
     current = undefined;
   };
   try {
-    for (let batch = opts.scan.next(SCAN_BATCH); batch.length > 0; batch = opts.scan.next(SCAN_BATCH)) {
+    for (let batch = opts.scan.nextTuples(SCAN_BATCH); batch.length > 0; batch = opts.scan.nextTuples(SCAN_BATCH)) {
+      opts.signal?.throwIfAborted();
       current ??= open();
       await current.writer.writeRows(batch.map(project));
       totalRows += batch.length;
       opts.onProgress?.({ rows: totalRows, bytes: totalBytes + current.writer.bytesWritten });
       if (current.writer.bytesWritten >= opts.maxFileBytes) await close();
     }
-    // An empty bucket still gets one (empty) data file, as S3 delivers one.
-    current ??= open();
+    // An empty bucket still gets one (empty) data file, as S3 delivers one; a report whose last
+    // batch filled a file gets no empty file after it.
+    if (files.length === 0) current ??= open();
     await close();
     return files;
   } catch (err) {

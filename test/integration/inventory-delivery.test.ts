@@ -18,20 +18,11 @@ import {
   type InventoryEncryption,
 } from "@aws-sdk/client-s3";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
-import { signedFetch } from "../helpers/raw.js";
+import { reportDeliveryPolicy, runInventory } from "../helpers/inventory.js";
 
 const SOURCE = "delivery-source";
 const DEST = "delivery-dest";
 const KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-
-function openPolicy(): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      { Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "s3:PutObject", Resource: `arn:aws:s3:::${DEST}/*` },
-    ],
-  });
-}
 
 function config(id: string, encryption?: InventoryEncryption): InventoryConfiguration {
   return {
@@ -43,13 +34,6 @@ function config(id: string, encryption?: InventoryEncryption): InventoryConfigur
   };
 }
 
-async function runNow(server: TestServer, id: string): Promise<{ status: string; error?: string }> {
-  const res = await signedFetch(server.url, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, "POST", `/${SOURCE}`, { inventory: "", id, run: "", wait: "" });
-  assert.equal(res.status, 200, res.text);
-  const tag = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(res.text)?.[1];
-  return { status: tag("Status")!, error: tag("Error") };
-}
-
 describe("inventory report delivery", () => {
   let server: TestServer;
 
@@ -58,7 +42,7 @@ describe("inventory report delivery", () => {
     const s3 = server.client;
     await s3.send(new CreateBucketCommand({ Bucket: SOURCE }));
     await s3.send(new CreateBucketCommand({ Bucket: DEST }));
-    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: openPolicy() }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: reportDeliveryPolicy(DEST) }));
     await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: "k", Body: "v" }));
   });
   after(async () => {
@@ -75,7 +59,7 @@ describe("inventory report delivery", () => {
 
   it("writes every report object with SSE-S3 when the configuration asks for it", async () => {
     await server.client.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "sse-s3", InventoryConfiguration: config("sse-s3", { SSES3: {} }) }));
-    assert.equal((await runNow(server, "sse-s3")).status, "succeeded");
+    assert.equal((await runInventory(server, SOURCE, "sse-s3")).status, "succeeded");
     for (const { key, head } of await reportHeads("sse-s3")) {
       assert.equal(head.ServerSideEncryption, "AES256", key);
       assert.equal(head.SSEKMSKeyId, undefined, key);
@@ -86,7 +70,7 @@ describe("inventory report delivery", () => {
     await server.client.send(
       new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "sse-kms", InventoryConfiguration: config("sse-kms", { SSEKMS: { KeyId: KMS_KEY } }) }),
     );
-    assert.equal((await runNow(server, "sse-kms")).status, "succeeded");
+    assert.equal((await runInventory(server, SOURCE, "sse-kms")).status, "succeeded");
     for (const { key, head } of await reportHeads("sse-kms")) {
       assert.equal(head.ServerSideEncryption, "aws:kms", key);
       assert.equal(head.SSEKMSKeyId, KMS_KEY, key);
@@ -95,7 +79,7 @@ describe("inventory report delivery", () => {
 
   it("leaves report objects unencrypted without an Encryption element", async () => {
     await server.client.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "plain", InventoryConfiguration: config("plain") }));
-    assert.equal((await runNow(server, "plain")).status, "succeeded");
+    assert.equal((await runInventory(server, SOURCE, "plain")).status, "succeeded");
     for (const { head } of await reportHeads("plain")) assert.equal(head.ServerSideEncryption, undefined);
   });
 });
@@ -114,7 +98,7 @@ describe("inventory report delivery across regions", () => {
       });
       try {
         await westClient.send(new CreateBucketCommand({ Bucket: DEST, CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } }));
-        await westClient.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: openPolicy() }));
+        await westClient.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: reportDeliveryPolicy(DEST) }));
       } finally {
         westClient.destroy();
         await west.stop();
@@ -125,7 +109,7 @@ describe("inventory report delivery across regions", () => {
         await east.client.send(new CreateBucketCommand({ Bucket: SOURCE }));
         await east.client.send(new PutObjectCommand({ Bucket: SOURCE, Key: "k", Body: "v" }));
         await east.client.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "cross", InventoryConfiguration: config("cross") }));
-        const run = await runNow(east, "cross");
+        const run = await runInventory(east, SOURCE, "cross");
         assert.equal(run.status, "failed");
         assert.match(run.error!, /is in eu-west-1, not us-east-1/);
         assert.deepEqual(east.context.metadata.listCurrent({ bucket: DEST, limit: 10 }), [], "nothing was published");

@@ -6,14 +6,13 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
-  GetObjectCommand,
   ListObjectsV2Command,
   PutBucketInventoryConfigurationCommand,
   PutBucketPolicyCommand,
@@ -24,28 +23,10 @@ import {
 } from "@aws-sdk/client-s3";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { signedFetch } from "../helpers/raw.js";
+import { getObjectBytes, python, reportDeliveryPolicy, runInventory } from "../helpers/inventory.js";
 
 const SOURCE = "inventory-source";
 const DEST = "inventory-dest";
-
-function destinationPolicy(accountId: string, source = SOURCE): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "InventoryExamplePolicy",
-        Effect: "Allow",
-        Principal: { Service: "s3.amazonaws.com" },
-        Action: "s3:PutObject",
-        Resource: [`arn:aws:s3:::${DEST}/*`],
-        Condition: {
-          ArnLike: { "aws:SourceArn": `arn:aws:s3:::${source}` },
-          StringEquals: { "aws:SourceAccount": accountId, "s3:x-amz-acl": "bucket-owner-full-control" },
-        },
-      },
-    ],
-  });
-}
 
 function config(id: string, extra: Partial<InventoryConfiguration> = {}): InventoryConfiguration {
   return {
@@ -56,31 +37,6 @@ function config(id: string, extra: Partial<InventoryConfiguration> = {}): Invent
     Destination: { S3BucketDestination: { Bucket: `arn:aws:s3:::${DEST}`, Format: "CSV", Prefix: "reports" } },
     ...extra,
   };
-}
-
-interface RunResult {
-  status: string;
-  manifestKey?: string;
-  error?: string;
-  rows: number;
-}
-
-async function runNow(server: TestServer, bucket: string, id: string): Promise<RunResult> {
-  const res = await signedFetch(server.url, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, "POST", `/${bucket}`, { inventory: "", id, run: "", wait: "" });
-  assert.equal(res.status, 200, res.text);
-  const tag = (name: string) => /<(\w+)>/.test(res.text) ? new RegExp(`<${name}>([^<]*)</${name}>`).exec(res.text)?.[1] : undefined;
-  return { status: tag("Status")!, manifestKey: tag("ManifestKey"), error: tag("Error"), rows: Number(tag("Rows")) };
-}
-
-async function getBytes(s3: S3Client, Bucket: string, Key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket, Key }));
-  return Buffer.from(await got.Body!.transformToByteArray());
-}
-
-function python(script: string): string {
-  const res = spawnSync("python3", ["-c", script], { encoding: "utf8" });
-  assert.equal(res.status, 0, res.stderr);
-  return res.stdout;
 }
 
 /** Parses our CSV: every field quoted, no embedded newlines in our values. */
@@ -103,7 +59,7 @@ describe("inventory reports (CSV)", () => {
     work = mkdtempSync(join(tmpdir(), "stocktake-report-"));
     await s3.send(new CreateBucketCommand({ Bucket: SOURCE }));
     await s3.send(new CreateBucketCommand({ Bucket: DEST }));
-    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: destinationPolicy(server.root.accountId) }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: reportDeliveryPolicy(DEST, { sourceAccount: server.root.accountId, sources: [SOURCE] }) }));
     for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key, Body: `body of ${Key}`, StorageClass: Key.endsWith(".log") ? "STANDARD_IA" : undefined }));
   });
   after(async () => {
@@ -119,12 +75,12 @@ describe("inventory reports (CSV)", () => {
         InventoryConfiguration: config("daily-csv", { OptionalFields: ["ETag", "Size", "StorageClass", "IsMultipartUploaded", "ChecksumAlgorithm", "LastModifiedDate", "EncryptionStatus"] }),
       }),
     );
-    const run = await runNow(server, SOURCE, "daily-csv");
+    const run = await runInventory(server, SOURCE, "daily-csv");
     assert.equal(run.status, "succeeded", run.error);
     assert.equal(run.rows, keys.length);
     assert.match(run.manifestKey!, /^reports\/inventory-source\/daily-csv\/\d{4}-\d\d-\d\dT\d\d-\d\dZ\/manifest\.json$/);
 
-    const manifestBytes = await getBytes(s3, DEST, run.manifestKey!);
+    const manifestBytes = await getObjectBytes(s3, DEST, run.manifestKey!);
     const manifest = JSON.parse(manifestBytes.toString());
     assert.equal(manifest.sourceBucket, SOURCE);
     assert.equal(manifest.destinationBucket, `arn:aws:s3:::${DEST}`);
@@ -132,19 +88,19 @@ describe("inventory reports (CSV)", () => {
     assert.equal(manifest.fileFormat, "CSV");
     assert.match(manifest.creationTimestamp, /^\d{13}$/);
     assert.equal(manifest.fileSchema, "Bucket, Key, Size, LastModifiedDate, ETag, StorageClass, IsMultipartUploaded, EncryptionStatus, ChecksumAlgorithm");
-    const checksum = (await getBytes(s3, DEST, run.manifestKey!.replace("manifest.json", "manifest.checksum"))).toString().trim();
+    const checksum = (await getObjectBytes(s3, DEST, run.manifestKey!.replace("manifest.json", "manifest.checksum"))).toString().trim();
     assert.equal(checksum, createHash("md5").update(manifestBytes).digest("hex"));
 
     assert.equal(manifest.files.length, 1);
     const file = manifest.files[0];
     assert.match(file.key, /^reports\/inventory-source\/daily-csv\/data\/[0-9a-f-]{36}\.csv\.gz$/);
-    const data = await getBytes(s3, DEST, file.key);
+    const data = await getObjectBytes(s3, DEST, file.key);
     assert.equal(data.length, file.size);
     assert.equal(createHash("md5").update(data).digest("hex"), file.MD5checksum);
 
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: DEST, Prefix: "reports/inventory-source/daily-csv/hive/" }));
     assert.equal(listed.KeyCount, 1);
-    const symlink = (await getBytes(s3, DEST, listed.Contents![0]!.Key!)).toString();
+    const symlink = (await getObjectBytes(s3, DEST, listed.Contents![0]!.Key!)).toString();
     assert.match(listed.Contents![0]!.Key!, /hive\/dt=\d{4}-\d\d-\d\d-\d\d-\d\d\/symlink\.txt$/);
     assert.equal(symlink, `s3://${DEST}/${file.key}\n`);
 
@@ -168,12 +124,12 @@ describe("inventory reports (CSV)", () => {
 
     const local = join(work, "report.csv.gz");
     writeFileSync(local, data);
-    const duck = python(
+    const duck = await python(
       `import duckdb; r = duckdb.sql("select count(*), sum(column2::bigint), min(column5) from read_csv('${local}', header=false, columns={'column0':'VARCHAR','column1':'VARCHAR','column2':'VARCHAR','column3':'VARCHAR','column4':'VARCHAR','column5':'VARCHAR','column6':'VARCHAR','column7':'VARCHAR','column8':'VARCHAR'})").fetchone(); print(r[0], r[1], r[2])`,
     );
     const totalSize = keys.reduce((n, k) => n + Buffer.byteLength(`body of ${k}`), 0);
     assert.equal(duck.trim(), `${keys.length} ${totalSize} STANDARD`);
-    const arrow = python(
+    const arrow = await python(
       `import pyarrow.csv as pc; t = pc.read_csv('${local}', read_options=pc.ReadOptions(autogenerate_column_names=True)); print(t.num_rows, t.num_columns)`,
     );
     assert.equal(arrow.trim(), `${keys.length} 9`);
@@ -187,7 +143,7 @@ describe("inventory reports (CSV)", () => {
     const v2 = await s3.send(new PutObjectCommand({ Bucket: B, Key: "logs/a", Body: "22" }));
     const marker = await s3.send(new DeleteObjectCommand({ Bucket: B, Key: "logs/a" }));
     await s3.send(new PutObjectCommand({ Bucket: B, Key: "other/b", Body: "x" }));
-    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: destinationPolicy(server.root.accountId, "*") }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: reportDeliveryPolicy(DEST, { sourceAccount: server.root.accountId, sources: ["*"] }) }));
     await s3.send(
       new PutBucketInventoryConfigurationCommand({
         Bucket: B,
@@ -195,11 +151,11 @@ describe("inventory reports (CSV)", () => {
         InventoryConfiguration: config("all-versions", { IncludedObjectVersions: "All", Filter: { Prefix: "logs/" }, OptionalFields: ["Size"] }),
       }),
     );
-    const run = await runNow(server, B, "all-versions");
+    const run = await runInventory(server, B, "all-versions");
     assert.equal(run.status, "succeeded", run.error);
-    const manifest = JSON.parse((await getBytes(s3, DEST, run.manifestKey!)).toString());
+    const manifest = JSON.parse((await getObjectBytes(s3, DEST, run.manifestKey!)).toString());
     assert.equal(manifest.fileSchema, "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size");
-    const rows = parseCsv(gunzipSync(await getBytes(s3, DEST, manifest.files[0].key)).toString());
+    const rows = parseCsv(gunzipSync(await getObjectBytes(s3, DEST, manifest.files[0].key)).toString());
     assert.deepEqual(rows, [
       [B, "logs%2Fa", marker.VersionId!, "true", "true", ""],
       [B, "logs%2Fa", v2.VersionId!, "false", "false", "2"],
@@ -212,29 +168,29 @@ describe("inventory reports (CSV)", () => {
     await s3.send(new CreateBucketCommand({ Bucket: B }));
     await s3.send(new PutObjectCommand({ Bucket: B, Key: "k", Body: "v" }));
     const before = (await s3.send(new ListObjectsV2Command({ Bucket: DEST }))).KeyCount;
-    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: destinationPolicy(server.root.accountId) }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: reportDeliveryPolicy(DEST, { sourceAccount: server.root.accountId, sources: [SOURCE] }) }));
     await s3.send(new PutBucketInventoryConfigurationCommand({ Bucket: B, Id: "no-policy", InventoryConfiguration: config("no-policy") }));
-    const denied = await runNow(server, B, "no-policy");
+    const denied = await runInventory(server, B, "no-policy");
     assert.equal(denied.status, "failed");
     assert.match(denied.error!, /bucket policy/);
 
-    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: destinationPolicy(server.root.accountId, B) }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: reportDeliveryPolicy(DEST, { sourceAccount: server.root.accountId, sources: [B] }) }));
     const wrongAccount = config("wrong-account");
     wrongAccount.Destination!.S3BucketDestination!.AccountId = "999999999999";
     await s3.send(new PutBucketInventoryConfigurationCommand({ Bucket: B, Id: "wrong-account", InventoryConfiguration: wrongAccount }));
-    const refused = await runNow(server, B, "wrong-account");
+    const refused = await runInventory(server, B, "wrong-account");
     assert.equal(refused.status, "failed");
     assert.match(refused.error!, /not owned by account 999999999999/);
 
     await s3.send(new PutBucketInventoryConfigurationCommand({ Bucket: B, Id: "disabled", InventoryConfiguration: config("disabled", { IsEnabled: false }) }));
-    const disabled = await runNow(server, B, "disabled");
+    const disabled = await runInventory(server, B, "disabled");
     assert.equal(disabled.status, "failed");
     assert.match(disabled.error!, /disabled/);
 
     const missingDest = config("missing-dest");
     missingDest.Destination!.S3BucketDestination!.Bucket = "arn:aws:s3:::no-such-destination";
     await s3.send(new PutBucketInventoryConfigurationCommand({ Bucket: B, Id: "missing-dest", InventoryConfiguration: missingDest }));
-    assert.match((await runNow(server, B, "missing-dest")).error!, /does not exist/);
+    assert.match((await runInventory(server, B, "missing-dest")).error!, /does not exist/);
 
     const afterCount = (await s3.send(new ListObjectsV2Command({ Bucket: DEST }))).KeyCount;
     assert.equal(afterCount, before, "nothing was published");
@@ -253,12 +209,12 @@ describe("inventory reports (CSV)", () => {
           (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
         );
       });
-    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: destinationPolicy(server.root.accountId) }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: reportDeliveryPolicy(DEST, { sourceAccount: server.root.accountId, sources: [SOURCE] }) }));
     const ok = await cli("run", "--bucket", SOURCE, "--id", "daily-csv");
     assert.equal(ok.status, 0, ok.stderr);
     const manifestKey = ok.stdout.trim();
     assert.match(manifestKey, /^reports\/inventory-source\/daily-csv\/.*\/manifest\.json$/);
-    assert.ok((await getBytes(s3, DEST, manifestKey)).length > 0);
+    assert.ok((await getObjectBytes(s3, DEST, manifestKey)).length > 0);
     assert.match(ok.stderr, /6 rows in 1 file/);
 
     await s3.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "cli-disabled", InventoryConfiguration: config("cli-disabled", { IsEnabled: false }) }));
@@ -282,17 +238,17 @@ describe("inventory reports (CSV)", () => {
       const c = rolling.client;
       await c.send(new CreateBucketCommand({ Bucket: SOURCE }));
       await c.send(new CreateBucketCommand({ Bucket: DEST }));
-      await c.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: destinationPolicy(rolling.root.accountId) }));
+      await c.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: reportDeliveryPolicy(DEST, { sourceAccount: rolling.root.accountId, sources: [SOURCE] }) }));
       await Promise.all(Array.from({ length: 3000 }, (_, i) => c.send(new PutObjectCommand({ Bucket: SOURCE, Key: `many/${String(i).padStart(5, "0")}-${createHash("sha1").update(String(i)).digest("hex")}`, Body: "" }))));
       await c.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "rolling", InventoryConfiguration: config("rolling", { OptionalFields: ["ETag"] }) }));
-      const run = await runNow(rolling, SOURCE, "rolling");
+      const run = await runInventory(rolling, SOURCE, "rolling");
       assert.equal(run.status, "succeeded", run.error);
-      const manifest = JSON.parse((await getBytes(c, DEST, run.manifestKey!)).toString());
+      const manifest = JSON.parse((await getObjectBytes(c, DEST, run.manifestKey!)).toString());
       assert.ok(manifest.files.length > 1, `${manifest.files.length} files`);
       let total = 0;
       let lastKey = "";
       for (const f of manifest.files) {
-        const body = await getBytes(c, DEST, f.key);
+        const body = await getObjectBytes(c, DEST, f.key);
         assert.equal(createHash("md5").update(body).digest("hex"), f.MD5checksum);
         const rows = parseCsv(gunzipSync(body).toString());
         assert.ok(rows[0]![1]! > lastKey, "files follow key order");

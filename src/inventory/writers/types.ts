@@ -27,6 +27,12 @@ export interface ReportWriterOptions {
   /** The report's columns, in file order (from reportColumns()). */
   columns: readonly InventoryField[];
   sink: ByteSink;
+  /**
+   * Optional hint: the run starts a new data file once bytesWritten passes this. A writer that
+   * holds data back (compression blocks, row groups) may use it to size its blocks so that a file
+   * ends near the bound; ignoring it is correct too.
+   */
+  maxFileBytes?: number;
 }
 
 export type ReportWriterFactory = (options: ReportWriterOptions) => ReportWriter;

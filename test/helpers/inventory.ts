@@ -1,0 +1,61 @@
+// What the inventory report tests share: the destination policy S3 documents for report delivery,
+// a run started on demand through Stocktake's endpoint, an object's bytes, and python3 (pyarrow,
+// DuckDB) run asynchronously — the server under test runs in the test process, so a synchronous
+// child would starve it.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "./server.js";
+import { signedFetch } from "./raw.js";
+
+/**
+ * A destination bucket policy letting the S3 service principal write reports, as in S3's
+ * documented example; with `sources`, only for those source buckets of `sourceAccount`.
+ */
+export function reportDeliveryPolicy(destination: string, opts: { sourceAccount?: string; sources?: string[] } = {}): string {
+  const condition: Record<string, Record<string, string | string[]>> = {};
+  if (opts.sources) condition.ArnLike = { "aws:SourceArn": opts.sources.map((s) => `arn:aws:s3:::${s}`) };
+  if (opts.sourceAccount) condition.StringEquals = { "aws:SourceAccount": opts.sourceAccount, "s3:x-amz-acl": "bucket-owner-full-control" };
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "InventoryExamplePolicy",
+        Effect: "Allow",
+        Principal: { Service: "s3.amazonaws.com" },
+        Action: "s3:PutObject",
+        Resource: [`arn:aws:s3:::${destination}/*`],
+        ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}),
+      },
+    ],
+  });
+}
+
+export interface FinishedRun {
+  status: string;
+  manifestKey?: string;
+  error?: string;
+  rows: number;
+}
+
+/** Runs a configuration on demand (POST /{bucket}?inventory&id=…&run&wait) and waits for the outcome. */
+export async function runInventory(server: TestServer, bucket: string, id: string): Promise<FinishedRun> {
+  const res = await signedFetch(server.url, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, "POST", `/${bucket}`, { inventory: "", id, run: "", wait: "" });
+  assert.equal(res.status, 200, res.text);
+  const tag = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(res.text)?.[1];
+  return { status: tag("Status")!, manifestKey: tag("ManifestKey"), error: tag("Error"), rows: Number(tag("Rows")) };
+}
+
+export async function getObjectBytes(s3: S3Client, Bucket: string, Key: string): Promise<Buffer> {
+  const got = await s3.send(new GetObjectCommand({ Bucket, Key }));
+  return Buffer.from(await got.Body!.transformToByteArray());
+}
+
+/** Runs a python3 script with arguments and resolves with its standard output. */
+export function python(script: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("python3", ["-c", script, ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+}
