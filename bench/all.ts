@@ -1,6 +1,6 @@
 // `npm run bench`: the core comparison with s3rver (bench/run.ts, which takes the flags), then the
 // Stocktake-only benchmarks: ListObjectVersions, policy evaluation, large-object streaming and
-// multipart upload.
+// multipart upload, then inventory reports (bench/inventory.ts).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,7 @@ const stages: [string, string[]][] = [
   ["policy.ts", []],
   ["large-object.ts", []],
   ["multipart.ts", []],
+  ["inventory.ts", []],
 ];
 let failed = false;
 for (const [script, stageArgs] of stages) {
