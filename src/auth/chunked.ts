@@ -31,7 +31,10 @@ export interface ChunkedOptions {
 type State = "size-line" | "data" | "data-crlf" | "trailer" | "done";
 
 function sameHex(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  // Byte lengths: a trailer signature may hold any characters, and timingSafeEqual throws on unequal lengths.
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export class ChunkedDecoder extends Transform {

@@ -23,7 +23,7 @@ export interface Condition {
   /** Pre-built for IpAddress / NotIpAddress. */
   blocks?: BlockList;
   /** Pre-compiled for the Like operators. */
-  patterns?: RegExp[];
+  patterns?: Wildcard[];
 }
 
 export interface Statement {
@@ -31,10 +31,10 @@ export interface Statement {
   effect: "Allow" | "Deny";
   principal?: PolicyPrincipal;
   notPrincipal?: PolicyPrincipal;
-  actions?: RegExp[];
-  notActions?: RegExp[];
-  resources?: RegExp[];
-  notResources?: RegExp[];
+  actions?: Wildcard[];
+  notActions?: Wildcard[];
+  resources?: Wildcard[];
+  notResources?: Wildcard[];
   conditions: Condition[];
 }
 
@@ -85,10 +85,43 @@ function malformed(message: string): S3Error {
   return new S3Error("MalformedPolicy", message);
 }
 
-/** IAM wildcards: * any run, ? one character; everything else literal. */
-export function wildcardRegExp(pattern: string, ignoreCase: boolean): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${body}$`, ignoreCase ? "is" : "s");
+/** A compiled IAM wildcard: test() says whether a whole string matches it. */
+export interface Wildcard {
+  test(text: string): boolean;
+}
+
+/**
+ * IAM wildcards: * any run, ? one character; everything else literal. Matched by a two-pointer
+ * scan, not a regular expression: a pattern with several stars compiled to `.*` runs backtracks
+ * polynomially, and a long key or header could then stall the server for minutes.
+ */
+export function wildcardPattern(pattern: string, ignoreCase: boolean): Wildcard {
+  const p = ignoreCase ? pattern.toLowerCase() : pattern;
+  return { test: (text) => wildcardMatch(p, ignoreCase ? text.toLowerCase() : text) };
+}
+
+/** Linear in practice and O(pattern × text) at worst: on a mismatch only the last star advances. */
+function wildcardMatch(p: string, s: string): boolean {
+  let pi = 0;
+  let si = 0;
+  let star = -1;
+  let mark = 0;
+  while (si < s.length) {
+    if (pi < p.length && (p[pi] === "?" || (p[pi] !== "*" && p[pi] === s[si]))) {
+      pi++;
+      si++;
+    } else if (pi < p.length && p[pi] === "*") {
+      star = pi++;
+      mark = si;
+    } else if (star !== -1) {
+      pi = star + 1;
+      si = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.length && p[pi] === "*") pi++;
+  return pi === p.length;
 }
 
 function asList(v: unknown, what: string): string[] {
@@ -128,22 +161,22 @@ function parsePrincipal(v: unknown): PolicyPrincipal {
   return p;
 }
 
-function parseActions(v: unknown, knownActions: ReadonlySet<string>): RegExp[] {
+function parseActions(v: unknown, knownActions: ReadonlySet<string>): Wildcard[] {
   return asList(v, "Action").map((a) => {
     if (a === "*") return /^.*$/s;
     if (!/^s3:[A-Za-z*?]+$/i.test(a)) throw malformed(`Policy has invalid action: ${a}`);
-    const re = wildcardRegExp(a, true);
+    const re = wildcardPattern(a, true);
     if (!a.includes("*") && !a.includes("?") && ![...knownActions].some((k) => re.test(k))) throw malformed(`Policy has invalid action: ${a}`);
     return re;
   });
 }
 
-function parseResources(v: unknown, bucket: string): RegExp[] {
+function parseResources(v: unknown, bucket: string): Wildcard[] {
   return asList(v, "Resource").map((r) => {
-    const re = wildcardRegExp(r, false);
+    const re = wildcardPattern(r, false);
     const bucketArn = `arn:aws:s3:::${bucket}`;
     // A resource must be able to name this bucket or objects in it.
-    const applies = r === "*" || re.test(bucketArn) || wildcardRegExp(r.replace(/\/.*$/, ""), false).test(bucketArn);
+    const applies = r === "*" || re.test(bucketArn) || wildcardPattern(r.replace(/\/.*$/, ""), false).test(bucketArn);
     if (!r.startsWith("arn:aws:s3:::") && r !== "*") throw malformed(`Policy has invalid resource: ${r}`);
     if (!applies) throw malformed(`Policy has invalid resource: ${r} does not name bucket ${bucket} or its objects`);
     return re;
@@ -177,7 +210,7 @@ function parseConditions(v: unknown): Condition[] {
       const values = list as string[];
       const cond: Condition = { operator: op, ifExists, setOperator, key, values };
       if (op === "IpAddress" || op === "NotIpAddress") cond.blocks = ipBlocks(values);
-      if (LIKE_OPS.has(op)) cond.patterns = values.map((x) => wildcardRegExp(x, false));
+      if (LIKE_OPS.has(op)) cond.patterns = values.map((x) => wildcardPattern(x, false));
       if (NUMERIC_OPS.includes(op) && values.some((x) => !Number.isFinite(Number(x)))) throw malformed(`Condition ${rawOp} ${key} needs numbers`);
       if (DATE_OPS.includes(op) && values.some((x) => Number.isNaN(parseDate(x)))) throw malformed(`Condition ${rawOp} ${key} needs dates`);
       if (op === "Bool" || op === "Null") {

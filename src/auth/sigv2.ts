@@ -69,7 +69,9 @@ export function signV2(secret: string, stringToSign: string): string {
 
 export function verifyV2(secret: string, stringToSign: string, provided: string, accessKeyId: string): void {
   const computed = signV2(secret, stringToSign);
-  const ok = computed.length === provided.length && timingSafeEqual(Buffer.from(computed), Buffer.from(provided));
+  // Compare bytes, not characters: a same-length signature in multi-byte characters must not throw.
+  const providedBytes = Buffer.from(provided);
+  const ok = providedBytes.length === computed.length && timingSafeEqual(Buffer.from(computed), providedBytes);
   if (!ok) {
     throw new S3Error("SignatureDoesNotMatch", undefined, { AWSAccessKeyId: accessKeyId, StringToSign: stringToSign, SignatureProvided: provided });
   }

@@ -156,7 +156,9 @@ function verifySignature(
   details: { accessKeyId: string; canonicalRequest: string },
 ): string {
   const computed = createHmac("sha256", expectedKey).update(stringToSign).digest("hex");
-  const ok = provided.length === computed.length && timingSafeEqual(Buffer.from(provided), Buffer.from(computed));
+  // Compare bytes, not characters: a same-length signature in multi-byte characters must not throw.
+  const providedBytes = Buffer.from(provided);
+  const ok = providedBytes.length === computed.length && timingSafeEqual(providedBytes, Buffer.from(computed));
   if (!ok) {
     throw new S3Error("SignatureDoesNotMatch", undefined, {
       AWSAccessKeyId: details.accessKeyId,

@@ -67,6 +67,11 @@ export function sendError(
   let s3err: S3Error;
   if (err instanceof S3Error) {
     s3err = err;
+  } else if (clientWentAway(req, err)) {
+    // The client closed the connection (mid-body or mid-download): nobody reads an answer, and it
+    // is not a server fault. S3 counts it as an incomplete body.
+    log.warn("client closed the connection", { requestId: ids.requestId, method: req.method, url: req.url, error: String(err) });
+    s3err = new S3Error("IncompleteBody");
   } else {
     log.error("internal error", {
       requestId: ids.requestId,
@@ -106,6 +111,13 @@ export function sendError(
   res.setHeader("Content-Type", "application/xml");
   res.setHeader("Content-Length", body.length);
   res.end(body);
+}
+
+/** Errors node raises when the peer goes away, on a connection that is indeed closed. */
+function clientWentAway(req: IncomingMessage, err: unknown): boolean {
+  if (!req.socket.destroyed || !(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return err.message === "aborted" || code === "ECONNRESET" || code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE";
 }
 
 export function isKnownCode(code: string): boolean {
