@@ -25,7 +25,8 @@ import { percentile, runLoad } from "./load.js";
 import { BenchS3Client, canonicalQuery, SigV4Signer } from "./sigv4-client.js";
 import { buildStocktake, defaultBaseDir, freePort, repoRoot, startS3rver, stocktakeBuilt, stocktakeEntry, stopAll, type Target } from "./targets.js";
 
-const TARGETS = { rowsPerSec: 150_000, peakRssMiB: 300, naiveOwn: 3, naiveS3rver: 20, latency: 2 } as const;
+/** The issue's targets; its peak RSS target is 300 MB, i.e. 286 MiB. */
+const TARGETS = { rowsPerSec: 150_000, peakRssMiB: 286, naiveOwn: 3, naiveS3rver: 20, latency: 2 } as const;
 const ACCOUNT = "123456789012";
 const SOURCE = "inventory-bench";
 const DEST = "inventory-bench-reports";
@@ -486,8 +487,11 @@ function report(
   let failed = false;
   for (const r of reports) {
     const rssOk = r.peakRssBytes === undefined || r.peakRssBytes < TARGETS.peakRssMiB * 1048576;
-    const rateTarget = r.versions === "All" && (r.format === "CSV" || r.format === "Parquet");
+    const rateTarget = r.versions === "All";
     const rateOk = !rateTarget || r.rowsPerSec >= TARGETS.rowsPerSec;
+    // ORC files must be smaller than the gzip CSV of the same report.
+    const csv = r.format === "ORC" ? reports.find((c) => c.format === "CSV" && c.versions === r.versions && c.bucketRows === r.bucketRows && !c.error) : undefined;
+    const sizeNote = csv ? `, < CSV ${r.bytes < csv.bytes ? "ok" : "MISS"}` : "";
     if (r.error) failed = true;
     lines.push([
       `${r.format} ${r.versions === "All" ? "all versions" : "current (ListObjectsV2 columns)"}`,
@@ -497,7 +501,7 @@ function report(
       int(r.rowsPerSec),
       mib(r.bytes),
       mib(r.peakRssBytes),
-      r.error ? `FAILED ${r.error.slice(0, 80)}` : `${rateTarget ? `≥${int(TARGETS.rowsPerSec)}/s ${rateOk ? "ok" : "MISS"}, ` : ""}RSS <${TARGETS.peakRssMiB} MiB ${rssOk ? "ok" : "MISS"}`,
+      r.error ? `FAILED ${r.error.slice(0, 80)}` : `${rateTarget ? `≥${int(TARGETS.rowsPerSec)}/s ${rateOk ? "ok" : "MISS"}, ` : ""}RSS <${TARGETS.peakRssMiB} MiB ${rssOk ? "ok" : "MISS"}${sizeNote}`,
     ]);
   }
   const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));

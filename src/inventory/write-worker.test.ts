@@ -71,6 +71,22 @@ describe("inventory write worker", () => {
     assert.deepEqual(splitKeyRange(dir, "w", "zzz", false, 2, 1), [], "nothing under the prefix");
   });
 
+  it("falls back to one thread when every attempt at a common snapshot sees a commit", async () => {
+    // The helper commits each time it opens its scan (a real commit by another connection), so
+    // the two scans never read one snapshot: after its attempts the leader writes alone.
+    const job: WriteJob = { dataDir: dir, bucket: "w", prefix: "", currentOnly: false, columns: ["Bucket", "Key", "VersionId", "Size", "ETag"], format: "CSV", maxFileBytes: 1 << 30 };
+    const one = await runWorker({ ...job, parallelMinRows: Number.MAX_SAFE_INTEGER });
+    const fallback = await runWorker({ ...job, parallelMinRows: 10, commitWhileOpeningForTests: true });
+    assert.equal(fallback.files.length, 1, "one thread, one data file");
+    assert.equal(await read(fallback.files), await read(one.files));
+    const store = SqliteMetadataStore.open(dir);
+    try {
+      assert.ok(store.getSetting("write-worker.test-commit") !== undefined, "the helper did commit while the scans were opened");
+    } finally {
+      store.close();
+    }
+  });
+
   for (const currentOnly of [false, true]) {
     it(`writes the same report on two threads as on one (${currentOnly ? "current" : "all"} versions)`, async () => {
       const job: WriteJob = { dataDir: dir, bucket: "w", prefix: "", currentOnly, columns: ["Bucket", "Key", "VersionId", "Size", "ETag"], format: "CSV", maxFileBytes: 1 << 30 };

@@ -1,6 +1,6 @@
 // The Parquet report writer: the schema S3 writes (derived from the field catalogue, as
 // parquetFileSchema() prints it), Snappy-compressed pages, row groups flushed to the sink at a
-// bound (32,768 rows or 8 Mi string characters) so memory never grows with the bucket. Strings
+// bound (16,384 rows or 8 Mi string characters) so memory never grows with the bucket. Strings
 // are dictionary-encoded where a column repeats (bucket, storage class…) and PLAIN where it does
 // not (key, ETag); every column chunk carries min/max/null-count statistics. Why a writer of our
 // own: docs/parquet-writer.md.
@@ -44,7 +44,9 @@ export interface ParquetLimits {
 }
 
 export const DEFAULT_PARQUET_LIMITS: ParquetLimits = {
-  rowGroupRows: 32_768,
+  // 16,384 rather than 32,768: rows kept for a row group outlive young-generation collections, and
+  // half as many of them took ~25 MiB off a two-thread report's peak RSS (files 0.1% bigger).
+  rowGroupRows: 16_384,
   rowGroupChars: 8 * 1024 * 1024,
   pageBytes: 1024 * 1024,
   pageRows: 20_000,

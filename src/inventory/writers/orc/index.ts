@@ -6,5 +6,9 @@ import { createOrcWriterWith } from "./writer.js";
 
 export { createOrcWriterWith, type OrcWriterOptions } from "./writer.js";
 
-/** ZLIB-compressed ORC with the default stripe size, as S3 delivers ORC reports. */
-export const createOrcWriter: ReportWriterFactory = ({ columns, sink }) => createOrcWriterWith({ columns, sink });
+/** ZLIB-compressed ORC with the default stripe size, as S3 delivers ORC reports; `inline`: see OrcWriterOptions. */
+export function orcWriterFactory(opts: { inline?: boolean } = {}): ReportWriterFactory {
+  return ({ columns, sink }) => createOrcWriterWith({ columns, sink, inline: opts.inline });
+}
+
+export const createOrcWriter: ReportWriterFactory = orcWriterFactory();

@@ -410,6 +410,17 @@ for (const compression of ["ZLIB", "NONE"] as const) {
   });
 }
 
+for (const compression of ["ZLIB", "NONE"] as const) {
+  test(`inline compression (a report split across threads) writes the same bytes (${compression})`, async () => {
+    const rows = 25_000;
+    const options = { columns: ALL_COLUMNS, compression, stripeBytes: 1 << 20, compressionBlockSize: 16 * 1024 };
+    const pooled = await writeFile(options, rows);
+    const inline = await writeFile({ ...options, inline: true }, rows);
+    assert.ok(readFileSync(inline.path).equals(readFileSync(pooled.path)), "identical files");
+    verify(inline.path, ALL_COLUMNS, rows, compression);
+  });
+}
+
 test("0 rows and 1 row", async () => {
   for (const rows of [0, 1]) {
     const { path } = await writeFile({ columns: ALL_COLUMNS }, rows);
