@@ -24,6 +24,13 @@ export interface ServerConfig {
    * this time, Weekly reports on Sundays at this time.
    */
   inventoryTime: string;
+  /**
+   * The encryption of objects written without SSE headers into a bucket without a default
+   * encryption configuration: "SSE-S3" (as S3 does since January 2023) or "none" (stored in the clear).
+   */
+  defaultEncryption: "SSE-S3" | "none";
+  /** The master key (base64 or hex, 32 bytes) instead of `<data>/master.key`. */
+  masterKey?: string;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -36,4 +43,5 @@ export const defaultConfig: ServerConfig = {
   maxClockSkewMs: 15 * 60 * 1000,
   bodyIdleTimeoutMs: 60 * 1000,
   inventoryTime: "00:00",
+  defaultEncryption: "SSE-S3",
 };

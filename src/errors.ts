@@ -44,6 +44,10 @@ export const S3Errors = {
   InvalidArgument: { status: 400, message: "Invalid Argument" },
   InvalidBucketName: { status: 400, message: "The specified bucket is not valid." },
   InvalidDigest: { status: 400, message: "The Content-MD5 you specified is not valid." },
+  InvalidEncryptionAlgorithmError: {
+    status: 400,
+    message: "The encryption request you specified is not valid. The valid value is AES256.",
+  },
   InvalidLocationConstraint: { status: 400, message: "The specified location-constraint is not valid" },
   InvalidObjectState: { status: 403, message: "The operation is not valid for the object's storage class" },
   InvalidPart: {
@@ -61,6 +65,7 @@ export const S3Errors = {
   InvalidS3DestinationBucket: { status: 400, message: "Invalid bucket ARN." },
   InvalidStorageClass: { status: 400, message: "The storage class you specified is not valid" },
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
+  "KMS.NotFoundException": { status: 400, message: "Invalid keyId" },
   KeyTooLongError: { status: 400, message: "Your key is too long" },
   MalformedPolicy: { status: 400, message: "Policy has invalid resource" },
   MalformedXML: {
@@ -104,6 +109,10 @@ export const S3Errors = {
   RequestTimeTooSkewed: {
     status: 403,
     message: "The difference between the request time and the server's time is too large.",
+  },
+  ServerSideEncryptionConfigurationNotFoundError: {
+    status: 404,
+    message: "The server side encryption configuration was not found",
   },
   SignatureDoesNotMatch: {
     status: 403,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `stocktake` command: `serve` runs the server; `accounts create` adds an account and keys,
-// also while a server runs on the same data directory. Every flag has an equal STOCKTAKE_*
+// The `stocktake` command: `serve` runs the server; `accounts create` adds an account and keys and
+// `kms create-key` / `kms list-keys` manage the local key service's keys for SSE-KMS, also while a
+// server runs on the same data directory. Every flag has an equal STOCKTAKE_*
 // environment variable; a flag wins over the environment.
 import { Command, Option } from "commander";
 import { mkdirSync } from "node:fs";
@@ -9,12 +10,17 @@ import { startServer } from "../server/index.js";
 import { SqliteMetadataStore } from "../storage/sqlite-metadata.js";
 import { createAccount, loadSealingKey } from "../auth/accounts.js";
 import { listInventoryRuns, runInventoryNow, type ClientOptions } from "./inventory.js";
+import { KeyService, loadMasterKey } from "../crypto/kms.js";
 
 const program = new Command();
 program
   .name("stocktake")
   .description("An S3-compatible object storage server with S3 Inventory reports.")
   .version("0.1.0");
+
+const masterKeyOption = () =>
+  new Option("--master-key <key>", "the 32-byte master key for server-side encryption, base64 or hex (default: <data-dir>/master.key, created on first start); prefer the environment variable")
+    .env("STOCKTAKE_MASTER_KEY");
 
 const dataDirOption = () =>
   new Option("--data-dir <dir>", "where metadata and object data are kept").env("STOCKTAKE_DATA_DIR").default(defaultConfig.dataDir);
@@ -39,6 +45,13 @@ program
       .env("STOCKTAKE_INVENTORY_TIME")
       .default(defaultConfig.inventoryTime),
   )
+  .addOption(
+    new Option("--default-encryption <mode>", "encryption of objects written without SSE headers into a bucket without default encryption")
+      .choices(["SSE-S3", "none"])
+      .env("STOCKTAKE_DEFAULT_ENCRYPTION")
+      .default(defaultConfig.defaultEncryption),
+  )
+  .addOption(masterKeyOption())
   .action(async (opts: Record<string, string | undefined>) => {
     const port = Number(opts.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${opts.port}`);
@@ -52,6 +65,8 @@ program
       rootSecretKey: opts.rootSecretKey,
       rootAccountId: opts.rootAccountId,
       inventoryTime: opts.inventoryTime,
+      defaultEncryption: opts.defaultEncryption as "SSE-S3" | "none",
+      masterKey: opts.masterKey,
     });
     if (server.rootGenerated) {
       // Shown once: later starts read the keys from the data directory and never print the secret.
@@ -103,6 +118,57 @@ accounts
     } finally {
       metadata.close();
     }
+  });
+
+const kms = program.command("kms").description("the local key service's KMS keys, for SSE-KMS and DSSE-KMS");
+
+/** Opens the key service of a data directory (the server may be running on it) for `fn`. */
+async function withKeys<T>(opts: { dataDir: string; region: string; masterKey?: string }, fn: (keys: KeyService, rootAccount: string | undefined) => Promise<T>): Promise<T> {
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const metadata = SqliteMetadataStore.open(opts.dataDir);
+  try {
+    const keys = new KeyService(metadata, loadMasterKey(opts.dataDir, metadata, opts.masterKey), opts.region);
+    return await fn(keys, metadata.getSetting("root-account-id"));
+  } finally {
+    metadata.close();
+  }
+}
+
+kms
+  .command("create-key")
+  .description("create a KMS key (and an alias for it), printing its key id and ARN")
+  .addOption(dataDirOption())
+  .addOption(masterKeyOption())
+  .addOption(new Option("--region <region>", "the server's region (part of the key's ARN)").env("STOCKTAKE_REGION").default(defaultConfig.region))
+  .option("--alias <alias>", "an alias for the key: alias/<name>")
+  .option("--account <accountId>", "the account that owns the key (default: the root account)")
+  .option("--description <text>", "a description of the key")
+  .option("--json", "print the key as JSON")
+  .action(async (opts: { dataDir: string; region: string; masterKey?: string; alias?: string; account?: string; description?: string; json?: boolean }) => {
+    await withKeys(opts, async (keys, root) => {
+      const account = opts.account ?? root;
+      if (account === undefined) throw new Error("no root account yet: start the server once, or give --account");
+      const key = await keys.createKey(account, { alias: opts.alias, description: opts.description });
+      const shown = { KeyId: key.keyId, Arn: key.arn, AccountId: key.accountId, Aliases: key.aliases };
+      if (opts.json) process.stdout.write(JSON.stringify(shown) + "\n");
+      else process.stdout.write(`key id:  ${key.keyId}\narn:     ${key.arn}\n${key.aliases.map((a) => `alias:   ${a}\n`).join("")}`);
+    });
+  });
+
+kms
+  .command("list-keys")
+  .description("list the KMS keys (of one account, or all)")
+  .addOption(dataDirOption())
+  .addOption(masterKeyOption())
+  .addOption(new Option("--region <region>", "the server's region").env("STOCKTAKE_REGION").default(defaultConfig.region))
+  .option("--account <accountId>", "only this account's keys")
+  .option("--json", "print the keys as JSON")
+  .action(async (opts: { dataDir: string; region: string; masterKey?: string; account?: string; json?: boolean }) => {
+    await withKeys(opts, async (keys) => {
+      const list = keys.listKeys(opts.account).map((k) => ({ KeyId: k.keyId, Arn: k.arn, AccountId: k.accountId, Aliases: k.aliases, CreationDate: k.createdAt, Description: k.description }));
+      if (opts.json) process.stdout.write(JSON.stringify(list, null, 2) + "\n");
+      else for (const k of list) process.stdout.write([k.KeyId, k.Arn, k.Aliases.join(",") || "-"].join("  ") + "\n");
+    });
   });
 
 const inventory = program.command("inventory").description("inventory reports on demand, from a running server");

@@ -1,7 +1,8 @@
 // Delivery of a report, as S3 delivers it: the destination checks (exists, same region, owned by
 // Destination.AccountId when given, its bucket policy lets the S3 service principal write), then
 // the data files, manifest.json, the hive symlink.txt and manifest.checksum, committed in ONE
-// metadata transaction so that no partial report is ever visible.
+// metadata transaction so that no partial report is ever visible. Every file is encrypted at rest
+// as the configuration's Encryption asks, or else as the destination bucket's default encryption.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html
 import { createHash } from "node:crypto";
 import { randomUUID } from "node:crypto";
@@ -14,6 +15,9 @@ import { releaseBodies } from "../s3/object-body.js";
 import type { InventoryConfiguration, InventoryFormat } from "./config.js";
 import { csvFileSchema, orcFileSchema, parquetFileSchema, type InventoryField } from "./fields.js";
 import type { DataFile } from "./write-files.js";
+import { bucketEncryption, type WriteEncryption } from "../s3/encryption.js";
+import { KmsKeyNotFound } from "../crypto/kms.js";
+import { sealBuffer } from "../crypto/sse.js";
 
 export class DeliveryRefused extends Error {}
 
@@ -61,6 +65,30 @@ export function checkDestination(ctx: ServerContext, source: BucketRecord, confi
   return dest;
 }
 
+/**
+ * How a report's files are encrypted: SSE-S3 or SSE-KMS (a key of the source bucket owner's) as
+ * its configuration says, else the destination bucket's default encryption, as S3 delivers them.
+ */
+export async function reportEncryption(ctx: ServerContext, source: BucketRecord, config: InventoryConfiguration, dest: BucketRecord): Promise<WriteEncryption | undefined> {
+  const wanted = config.destination.encryption;
+  const byDefault = bucketEncryption(ctx, dest.name);
+  const kind = wanted ? wanted.kind : byDefault?.algorithm === "AES256" ? "SSE-S3" : byDefault ? "KMS" : undefined;
+  if (kind === undefined) return undefined;
+  if (kind === "SSE-S3") return { stored: { kind: "SSE-S3" }, wrapping: { mode: "SSE-S3", kek: ctx.keys.masterKey } };
+  const dsse = !wanted && byDefault?.algorithm === "aws:kms:dsse";
+  const keyName = wanted?.kind === "SSE-KMS" ? wanted.keyId : byDefault?.kmsMasterKeyId;
+  const account = wanted ? source.ownerAccountId : dest.ownerAccountId;
+  try {
+    const key = keyName === undefined ? await ctx.keys.awsManagedKey(account) : await ctx.keys.resolve(account, keyName);
+    const mode = dsse ? "DSSE-KMS" : "SSE-KMS";
+    const bucketKey = !wanted && !dsse && byDefault?.bucketKeyEnabled;
+    return { stored: { kind: mode, keyId: key.arn, ...(bucketKey ? { bucketKeyEnabled: true } : {}) }, wrapping: { mode, kek: key.material, kmsKeyId: key.keyId } };
+  } catch (err) {
+    if (err instanceof KmsKeyNotFound) throw new DeliveryRefused(`the KMS key ${err.requested} for the report's encryption does not exist`);
+    throw err;
+  }
+}
+
 function pad(n: number): string {
   return String(n).padStart(2, "0");
 }
@@ -77,6 +105,13 @@ export async function publishReport(
   columns: readonly InventoryField[],
   files: DataFile[],
   scanStarted: Date,
+  /** The encryption the data files were written with (reportEncryption); the other files get it too. */
+  encryption: WriteEncryption | undefined,
+  /**
+   * Called in the same event-loop turn as the report's metadata write is queued: metadata writes
+   * it queues share that group commit, so a crash keeps both or neither (the run's outcome).
+   */
+  alongside?: (manifestKey: string) => void,
 ): Promise<PublishedReport> {
   const dest = checkDestination(ctx, source, config);
   const base = reportBase(source.name, config);
@@ -85,9 +120,8 @@ export async function publishReport(
   const stamp = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}T${pad(t.getUTCHours())}-${pad(t.getUTCMinutes())}Z`;
   const dt = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}-${pad(t.getUTCHours())}-${pad(t.getUTCMinutes())}`;
   const now = ctx.clock.now();
-  const encryption = config.destination.encryption;
   const extra: Record<string, unknown> = { acl: "bucket-owner-full-control" };
-  if (encryption) extra.encryption = encryption.kind === "SSE-KMS" ? { kind: "SSE-KMS", keyId: encryption.keyId } : { kind: "SSE-S3" };
+  if (encryption) extra.encryption = encryption.stored;
 
   const record = (key: string, body: ObjectVersionRecord["body"], size: number, md5hex: string, contentType: string): Omit<ObjectVersionRecord, "isLatest"> => ({
     bucket: dest.name,
@@ -108,7 +142,8 @@ export async function publishReport(
   });
   const inline = (key: string, text: string, contentType: string) => {
     const data = Buffer.from(text);
-    return record(key, { kind: "inline", data }, data.length, createHash("md5").update(data).digest("hex"), contentType);
+    const stored = encryption ? sealBuffer(encryption.wrapping, data) : data;
+    return record(key, { kind: "inline", data: stored }, data.length, createHash("md5").update(data).digest("hex"), contentType);
   };
 
   const dataRecords = files.map((f) => record(`${base}/data/${randomUUID()}.${format.extension}`, { kind: "blob", blobId: f.blobId }, f.size, f.md5, format.contentType));
@@ -131,7 +166,9 @@ export async function publishReport(
     // Last: its arrival is what tells consumers the report is complete.
     inline(`${base}/${stamp}/manifest.checksum`, createHash("md5").update(manifestText).digest("hex") + "\n", "text/plain"),
   ];
-  const { removed } = await ctx.metadata.putVersions(records);
+  const committed = ctx.metadata.putVersions(records);
+  alongside?.(manifestKey);
+  const { removed } = await committed;
   releaseBodies(ctx, removed);
   return { manifestKey, keys: records.map((r) => r.key) };
 }

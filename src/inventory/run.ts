@@ -7,7 +7,8 @@ import type { ServerContext } from "../server/types.js";
 import type { BucketRecord } from "../storage/types.js";
 import { inventoryConfigurationFromJson, type InventoryConfiguration } from "./config.js";
 import { reportColumns } from "./fields.js";
-import { checkDestination, DeliveryRefused, publishReport } from "./publish.js";
+import { checkDestination, DeliveryRefused, publishReport, reportEncryption } from "./publish.js";
+import { REPORT_THREAD_LIMITS } from "./thread-limits.js";
 import type { WorkerMessage, WriteJob } from "./write-worker.js";
 
 export const RUN_KIND = "inventory-run";
@@ -108,7 +109,7 @@ function workerEntry(): URL {
 }
 
 function runWriteStage(job: WriteJob, onProgress: (rows: number, bytes: number) => void): Promise<Extract<WorkerMessage, { type: "done" }>["files"]> {
-  const worker = new Worker(workerEntry(), { workerData: job });
+  const worker = new Worker(workerEntry(), { workerData: job, resourceLimits: REPORT_THREAD_LIMITS });
   return new Promise((resolve, reject) => {
     let settled = false;
     worker.on("message", (m: WorkerMessage) => {
@@ -178,9 +179,11 @@ async function execute(
   startedAt: Date,
   onProgress?: (run: InventoryRun) => void,
 ): Promise<InventoryRun> {
+  let recorded: Promise<unknown> | undefined;
   try {
     if (!config.isEnabled) throw new DeliveryRefused(`inventory configuration ${config.id} is disabled`);
-    checkDestination(ctx, source, config);
+    const dest = checkDestination(ctx, source, config);
+    const encryption = await reportEncryption(ctx, source, config, dest);
     const columns = reportColumns(config.includedObjectVersions, config.optionalFields ?? []);
     const files = await runWriteStage(
       {
@@ -191,6 +194,7 @@ async function execute(
         columns: columns.map((c) => c.name),
         format: config.destination.format,
         maxFileBytes: ctx.config.inventoryMaxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+        seal: encryption?.wrapping,
       },
       (rows, bytes) => {
         run.rows = rows;
@@ -198,26 +202,45 @@ async function execute(
         onProgress?.({ ...run });
       },
     );
+    let succeeded: InventoryRun | undefined;
     try {
-      const published = await publishReport(ctx, source, config, columns, files, startedAt);
-      run.manifestKey = published.manifestKey;
+      await publishReport(ctx, source, config, columns, files, startedAt, encryption, (manifestKey) => {
+        // The outcome joins the report's own commit: a kill cannot leave a published report whose
+        // run says "interrupted by a server restart".
+        succeeded = {
+          ...run,
+          status: "succeeded",
+          manifestKey,
+          rows: files.reduce((n, f) => n + f.rows, 0),
+          bytes: files.reduce((n, f) => n + f.size, 0),
+          files: files.length,
+          finishedAt: ctx.clock.now().toISOString(),
+        };
+        recorded = record(ctx, succeeded);
+      });
     } catch (err) {
       await Promise.all(files.map((f) => ctx.blobs.delete(f.blobId)));
       throw err;
     }
-    run.rows = files.reduce((n, f) => n + f.rows, 0);
-    run.bytes = files.reduce((n, f) => n + f.size, 0);
-    run.files = files.length;
-    run.status = "succeeded";
+    if (!succeeded) throw new Error("the report was published without its outcome");
+    Object.assign(run, succeeded);
   } catch (err) {
     run.status = "failed";
     run.error = err instanceof Error ? err.message : String(err);
     ctx.log.warn("inventory run failed", { bucket: run.bucket, id: run.configId, runId: run.runId, error: run.error });
   }
-  run.finishedAt = ctx.clock.now().toISOString();
-  await Promise.all([save(ctx, run), ctx.metadata.deleteBucketConfig(run.bucket, ACTIVE_RUN_KIND, run.runId)]).catch((err: unknown) =>
-    ctx.log.error("could not record an inventory run", { runId: run.runId, error: String(err) }),
-  );
+  if (run.status !== "succeeded" || recorded === undefined) {
+    run.finishedAt = ctx.clock.now().toISOString();
+    recorded = record(ctx, run);
+  }
+  await recorded;
   onProgress?.({ ...run });
   return { ...run };
+}
+
+/** The run's final record, and its in-progress marker gone, in one commit. Never rejects (logs). */
+function record(ctx: ServerContext, run: InventoryRun): Promise<unknown> {
+  return Promise.all([save(ctx, run), ctx.metadata.deleteBucketConfig(run.bucket, ACTIVE_RUN_KIND, run.runId)]).catch((err: unknown) =>
+    ctx.log.error("could not record an inventory run", { runId: run.runId, error: String(err) }),
+  );
 }

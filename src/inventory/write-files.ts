@@ -11,6 +11,7 @@ import { createCsvWriter } from "./writers/csv.js";
 import { createOrcWriter } from "./writers/orc/index.js";
 import { createParquetWriter } from "./writers/parquet.js";
 import type { ReportWriterFactory } from "./writers/types.js";
+import { BodySealer, type Wrapping } from "../crypto/sse.js";
 
 export interface DataFile {
   blobId: string;
@@ -46,6 +47,8 @@ export async function writeDataFiles(opts: {
   writerFactory?: ReportWriterFactory;
   /** Stops the write between batches (its files are removed, as on any failure). */
   signal?: AbortSignal;
+  /** Encrypts each data file at rest (the report's SSE-S3 or SSE-KMS): a data key per file. */
+  seal?: Wrapping;
 }): Promise<DataFile[]> {
   const factory = opts.writerFactory ?? WRITERS[opts.format];
   if (!factory) throw new Error(`${opts.format} reports are not supported yet`);
@@ -54,23 +57,29 @@ export async function writeDataFiles(opts: {
   let totalRows = 0;
   let totalBytes = 0;
 
-  let current: { blob: ReturnType<BlobStore["create"]>; md5: ReturnType<typeof createHash>; writer: ReturnType<ReportWriterFactory> } | undefined;
+  let current: { blob: ReturnType<BlobStore["create"]>; md5: ReturnType<typeof createHash>; writer: ReturnType<ReportWriterFactory>; sealer?: BodySealer } | undefined;
   const open = () => {
     const blob = opts.blobs.create();
     const md5 = createHash("md5");
+    const sealer = opts.seal ? new BodySealer(opts.seal) : undefined;
     const writer = factory({
       columns: opts.columns,
       maxFileBytes: opts.maxFileBytes,
       sink: async (chunk) => {
         md5.update(chunk);
-        if (!blob.stream.write(chunk)) await once(blob.stream, "drain");
+        if (!sealer) {
+          if (!blob.stream.write(chunk)) await once(blob.stream, "drain");
+          return;
+        }
+        for (const b of sealer.update(chunk)) if (!blob.stream.write(b)) await once(blob.stream, "drain");
       },
     });
-    return { blob, md5, writer };
+    return { blob, md5, writer, sealer };
   };
   const close = async () => {
     if (!current) return;
     await current.writer.finish();
+    for (const b of current.sealer?.final() ?? []) if (!current.blob.stream.write(b)) await once(current.blob.stream, "drain");
     const blobId = await current.blob.commit();
     files.push({ blobId, size: current.writer.bytesWritten, md5: current.md5.digest("hex"), rows: current.writer.rowsWritten });
     totalBytes += current.writer.bytesWritten;

@@ -2,23 +2,27 @@
 // large bucket never holds up the server's event loop. It reads the database on its own
 // read-only connection and writes data files straight into the blob store.
 //
-// A big CSV report is cut in two key ranges, each scanned and formatted by a thread of its own
-// (this one and a helper it starts) into data files of its own, listed in key order: reading
-// SQLite and formatting rows is most of a report's work, and one thread would leave the second
-// core to compression alone. The two scans must read the very same snapshot: they are opened one
-// after the other and kept only if no commit came in between (PRAGMA data_version), otherwise
-// opened again (a few times, then the report runs on one thread). Writers are never held up.
+// A big report (CSV, ORC or Parquet) is cut in two key ranges, each scanned and formatted by a
+// thread of its own (this one and a helper it starts) into data files of its own, listed in key
+// order: reading SQLite and formatting rows is most of a report's work, and one thread would
+// leave the second core to compression alone. The two scans must read the very same snapshot:
+// they are opened one after the other and kept only if no commit came in between (PRAGMA
+// data_version), otherwise opened again (a few times, then the report runs on one thread).
+// Writers are never held up.
 import { readlinkSync } from "node:fs";
 import { availableParallelism, setPriority } from "node:os";
 import { parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { FileBlobStore } from "../storage/file-blobs.js";
-import { openVersionScan, splitKeyRange, watchCommits, type KeyRange } from "../storage/sqlite-metadata.js";
+import { openVersionScan, splitKeyRange, SqliteMetadataStore, watchCommits, type KeyRange } from "../storage/sqlite-metadata.js";
 import { canonicalIdFor } from "../auth/accounts.js";
 import { INVENTORY_FIELDS } from "./fields.js";
+import { REPORT_THREAD_LIMITS } from "./thread-limits.js";
 import type { InventoryFormat } from "./config.js";
 import { writeDataFiles, type DataFile } from "./write-files.js";
 import { csvWriterFactory } from "./writers/csv.js";
+import { orcWriterFactory } from "./writers/orc/index.js";
 import type { ReportWriterFactory } from "./writers/types.js";
+import type { Wrapping } from "../crypto/sse.js";
 
 export interface WriteJob {
   dataDir: string;
@@ -28,8 +32,15 @@ export interface WriteJob {
   columns: string[];
   format: InventoryFormat;
   maxFileBytes: number;
+  /** Encrypts the data files at rest (the report's encryption); see write-files.ts. */
+  seal?: Wrapping;
   /** Rows from which a report is split across two threads (default PARALLEL_MIN_ROWS; tests lower it). */
   parallelMinRows?: number;
+  /**
+   * Tests only: the helper commits a write to the database each time it opens its scan, so that
+   * no attempt at a common snapshot succeeds and the report falls back to one thread.
+   */
+  commitWhileOpeningForTests?: boolean;
 }
 
 export type WorkerMessage =
@@ -37,16 +48,14 @@ export type WorkerMessage =
   | { type: "done"; files: { blobId: string; size: number; md5: string; rows: number }[] }
   | { type: "failed"; message: string };
 
-/** Formats whose runs are split across two threads. Each thread holds a writer's buffers, so a format whose writer buffers a lot (row groups, stripes) stays on one until measured. */
-const PARALLEL_FORMATS: ReadonlySet<InventoryFormat> = new Set(["CSV"]);
+/**
+ * Formats whose runs are split across two threads. Each thread holds a writer's buffers: CSV a
+ * few gzip members, Parquet a row group of rows, ORC about three 8 MiB stripes (one filling, one
+ * encoded, one compressed); measured with bench:inventory to stay under the report's memory target.
+ */
+const PARALLEL_FORMATS: ReadonlySet<InventoryFormat> = new Set(["CSV", "ORC", "Parquet"]);
 /** Below this many rows a second thread costs more (its start, the key count) than it saves. */
 const PARALLEL_MIN_ROWS = 200_000;
-
-/**
- * The helper's heap: a smaller young generation than V8's default (its rows die young anyway)
- * keeps the second thread's share of the server's memory down.
- */
-const HELPER_LIMITS = { maxYoungGenerationSizeMb: 16 };
 
 /** A helper's job: the leader's, for the keys from `range.from` on. */
 interface HelperJob extends WriteJob {
@@ -97,8 +106,15 @@ function lowerThreadPriority(): void {
   }
 }
 
-/** A run split across threads keeps every core busy itself: its CSV members compress on the thread that formats them (see csvWriterFactory). */
-const CSV_INLINE = csvWriterFactory({ inline: true });
+/**
+ * A run split across threads keeps every core busy itself: its CSV members and ORC stripes
+ * compress on the thread that formats them (see csvWriterFactory, OrcWriterOptions.inline).
+ * Parquet compresses on its own thread anyway.
+ */
+const INLINE_WRITERS: Partial<Record<InventoryFormat, ReportWriterFactory>> = {
+  CSV: csvWriterFactory({ inline: true }),
+  ORC: orcWriterFactory({ inline: true }),
+};
 
 function write(scan: ReturnType<typeof openVersionScan>, blobs: FileBlobStore, onProgress: (rows: number, bytes: number) => void, signal?: AbortSignal, writerFactory?: ReportWriterFactory): Promise<DataFile[]> {
   return writeDataFiles({
@@ -109,6 +125,7 @@ function write(scan: ReturnType<typeof openVersionScan>, blobs: FileBlobStore, o
     format: job.format,
     projection: { bucket: job.bucket, canonicalId: canonicalIdFor },
     maxFileBytes: job.maxFileBytes,
+    seal: job.seal,
     onProgress: (p) => onProgress(p.rows, p.bytes),
     signal,
   });
@@ -124,6 +141,7 @@ async function helperMain(h: HelperJob, leader: MessagePort): Promise<void> {
     if (m.type === "begin") {
       scan?.close();
       scan = openVersionScan(h.dataDir, h.bucket, h.prefix, h.currentOnly, h.range);
+      if (h.commitWhileOpeningForTests) commitForTests(h.dataDir);
       leader.postMessage({ type: "begun" } satisfies HelperMessage);
     } else if (m.type === "go") go();
     else {
@@ -138,14 +156,24 @@ async function helperMain(h: HelperJob, leader: MessagePort): Promise<void> {
     leader.close();
     return;
   }
-  const files = await write(scan, blobs, progressReporter((rows, bytes) => leader.postMessage({ type: "progress", rows, bytes } satisfies HelperMessage)), abort.signal, h.format === "CSV" ? CSV_INLINE : undefined);
+  const files = await write(scan, blobs, progressReporter((rows, bytes) => leader.postMessage({ type: "progress", rows, bytes } satisfies HelperMessage)), abort.signal, INLINE_WRITERS[h.format]);
   leader.postMessage({ type: "done", files } satisfies HelperMessage);
   leader.close();
 }
 
+/** A real commit by another connection (a setting nothing reads), as a concurrent PUT would make. */
+function commitForTests(dataDir: string): void {
+  const store = SqliteMetadataStore.open(dataDir);
+  try {
+    store.putSetting("write-worker.test-commit", String(Date.now()));
+  } finally {
+    store.close();
+  }
+}
+
 /** Starts the helper for keys from `from` on and resolves once it is loaded and waiting for "begin". */
 async function startHelper(from: string): Promise<{ worker: Worker; next: () => Promise<HelperMessage> }> {
-  const worker = new Worker(selfEntry(), { workerData: { ...job, helper: true, range: { from } } satisfies HelperJob, resourceLimits: HELPER_LIMITS });
+  const worker = new Worker(selfEntry(), { workerData: { ...job, helper: true, range: { from } } satisfies HelperJob, resourceLimits: REPORT_THREAD_LIMITS });
   const queue: HelperMessage[] = [];
   let wake: (() => void) | undefined;
   let ended: Error | undefined;
@@ -232,7 +260,7 @@ async function leaderMain(): Promise<DataFile[]> {
   })();
   // A failed helper stops this half too (its own files it has removed already).
   helperFiles.catch(() => abort.abort(new Error("the report's helper thread failed")));
-  const own = write(scan, blobs, onA, abort.signal, job.format === "CSV" ? CSV_INLINE : undefined).catch((err: unknown) => {
+  const own = write(scan, blobs, onA, abort.signal, INLINE_WRITERS[job.format]).catch((err: unknown) => {
     helper.worker.postMessage({ type: "abort" } satisfies LeaderMessage);
     throw err;
   });

@@ -12,7 +12,9 @@ import type { BodyPart, PartRecord, UploadRecord } from "../storage/types.js";
 import { ChecksumAlgorithms, createChecksum, type ChecksumAlgorithm } from "../crypto/checksums.js";
 import { CrcCombiner, isCombinable } from "../crypto/crc-combine.js";
 import { parseStorageClass } from "./storage-classes.js";
-import { contentFromRequest, type StoredChecksum } from "./object-headers.js";
+import { contentFromRequest, encryptionHeaders, type StoredChecksum, type StoredEncryption } from "./object-headers.js";
+import { COPY_SOURCE_CUSTOMER, CUSTOMER, customerKey, readKeys, wrappingOf, writeEncryption } from "./encryption.js";
+import type { Wrapping } from "../crypto/sse.js";
 import { openBody, receiveBody, releaseBodies, type StoredBody } from "./object-body.js";
 import {
   checkContentLength,
@@ -93,6 +95,8 @@ export const createMultipartUpload: Handler = async (req, ctx) => {
   const storageClass = parseStorageClass(req.headers["x-amz-storage-class"]);
   const content = contentFromRequest(req.headers);
   const { algorithm, type } = uploadChecksum(req);
+  // Every part is sealed under the encryption chosen here (SSE-C: each part brings the same key).
+  const encryption = await writeEncryption(req, ctx, bucket);
   const upload: UploadRecord = {
     uploadId: newUploadId(),
     bucket: bucket.name,
@@ -105,11 +109,11 @@ export const createMultipartUpload: Handler = async (req, ctx) => {
     userMetadata: content.userMetadata,
     checksumAlgorithm: algorithm,
     checksumType: type,
-    extra: {},
+    extra: encryption ? { encryption: encryption.stored } : {},
   };
   await ctx.metadata.createUpload(upload);
   return {
-    headers: { "x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": type },
+    headers: { "x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": type, ...encryptionHeaders(upload) },
     xml: { root: "InitiateMultipartUploadResult", value: { Bucket: bucket.name, Key: req.key!, UploadId: upload.uploadId } },
   };
 };
@@ -154,6 +158,18 @@ async function storePart(ctx: ServerContext, upload: UploadRecord, partNumber: n
   return { part, checksum: alg ? stored.checksums[alg] : undefined };
 }
 
+/** What seals a part of this upload: the upload's encryption (SSE-C: with the key the request repeats). */
+function partWrapping(req: S3Request, ctx: ServerContext, upload: UploadRecord): Wrapping | undefined {
+  const enc = upload.extra.encryption as StoredEncryption | undefined;
+  const customer = customerKey(req.headers, CUSTOMER);
+  if (!enc) {
+    if (customer) throw new S3Error("InvalidRequest", "The encryption parameters are not applicable to this upload.");
+    return undefined;
+  }
+  if (enc.kind !== "SSE-C" && customer) throw new S3Error("InvalidRequest", "The encryption parameters are not applicable to this upload.");
+  return wrappingOf(ctx, enc, customer);
+}
+
 function partBody(p: PartRecord) {
   return { body: { kind: "blob" as const, blobId: p.blobId } };
 }
@@ -164,12 +180,14 @@ export const uploadPart: Handler = async (req, ctx) => {
   const md5Expected = expectedMd5(req.headers);
   checkContentLength(req);
   const alg = partAlgorithm(req, upload);
+  const seal = partWrapping(req, ctx, upload);
   const stored = await receiveBody(req.body, {
     blobs: ctx.blobs,
     inlineMaxBytes: 0,
     toBlob: true,
     checksumAlgorithms: alg ? [alg] : [],
     expectedSize: req.contentLength,
+    seal,
   });
   try {
     if (md5Expected && !md5Expected.equals(stored.md5)) throw new S3Error("BadDigest");
@@ -180,7 +198,7 @@ export const uploadPart: Handler = async (req, ctx) => {
   }
   const { part, checksum } = await storePart(ctx, upload, partNumber, stored, alg);
   return {
-    headers: { ETag: part.etag, ...(alg && checksum ? { [ChecksumAlgorithms[alg].header]: checksum } : {}) },
+    headers: { ETag: part.etag, ...(alg && checksum ? { [ChecksumAlgorithms[alg].header]: checksum } : {}), ...encryptionHeaders(upload) },
   };
 };
 
@@ -212,16 +230,19 @@ export const uploadPartCopy: Handler = async (req, ctx) => {
   const source = resolveCopySource(req, ctx);
   const range = copySourceRange(header(req.headers, "x-amz-copy-source-range"), source.version.size);
   const alg = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
-  const stored = await receiveBody(openBody(ctx.blobs, source.version.body!, source.version.size, range), {
+  const sourceKeys = readKeys(req, ctx, source.version.extra, COPY_SOURCE_CUSTOMER);
+  const seal = partWrapping(req, ctx, upload);
+  const stored = await receiveBody(openBody(ctx.blobs, source.version.body!, source.version.size, range, sourceKeys), {
     blobs: ctx.blobs,
     inlineMaxBytes: 0,
     toBlob: true,
     checksumAlgorithms: alg ? [alg] : [],
     expectedSize: range ? range.end - range.start + 1 : source.version.size,
+    seal,
   });
   const { part, checksum } = await storePart(ctx, upload, partNumber, stored, alg);
   return {
-    headers: { "x-amz-copy-source-version-id": isVersioned(source.bucket) ? source.version.versionId : undefined },
+    headers: { "x-amz-copy-source-version-id": isVersioned(source.bucket) ? source.version.versionId : undefined, ...encryptionHeaders(upload) },
     xml: {
       root: "CopyPartResult",
       value: { ETag: part.etag, LastModified: part.lastModified.toISOString(), ...checksumElement(alg, checksum) },
@@ -363,6 +384,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
         checksum: stored,
         partsCount: parts.length,
         etag: `"${partsMd5.toString("hex")}-${parts.length}"`,
+        encryption: upload.extra.encryption as StoredEncryption | undefined,
       },
     ),
     // S3 dates a multipart object by the start of its upload, and it belongs to the initiator.
@@ -381,7 +403,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
   releaseBodies(ctx, result.parts.filter((p) => !used.has(p.blobId)).map(partBody), 0);
   const host = header(req.headers, "host") ?? "localhost";
   return {
-    headers: { "x-amz-version-id": isVersioned(bucket) ? record.versionId : undefined },
+    headers: { "x-amz-version-id": isVersioned(bucket) ? record.versionId : undefined, ...encryptionHeaders(record) },
     xml: {
       root: "CompleteMultipartUploadResult",
       value: {

@@ -94,6 +94,8 @@ export interface StoredEncryption {
   /** The KMS key's ARN, for SSE-KMS and DSSE-KMS. */
   keyId?: string;
   bucketKeyEnabled?: boolean;
+  /** SSE-C: the base64 MD5 of the customer's key (the key itself is never stored). */
+  customerKeyMd5?: string;
 }
 
 const SSE_HEADER_VALUE: Record<StoredEncryption["kind"], string | undefined> = {
@@ -111,7 +113,10 @@ export function encryptionHeaders(v: Pick<ObjectVersionRecord, "extra">): Record
   const out: Record<string, string> = {};
   const value = SSE_HEADER_VALUE[enc.kind];
   if (value) out["x-amz-server-side-encryption"] = value;
-  if (enc.kind === "SSE-C") out["x-amz-server-side-encryption-customer-algorithm"] = "AES256";
+  if (enc.kind === "SSE-C") {
+    out["x-amz-server-side-encryption-customer-algorithm"] = "AES256";
+    if (enc.customerKeyMd5 !== undefined) out["x-amz-server-side-encryption-customer-key-MD5"] = enc.customerKeyMd5;
+  }
   if (enc.keyId !== undefined) out["x-amz-server-side-encryption-aws-kms-key-id"] = enc.keyId;
   if (enc.bucketKeyEnabled) out["x-amz-server-side-encryption-bucket-key-enabled"] = "true";
   return out;

@@ -7,11 +7,14 @@ import { asArray, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.
 import type { Handler, S3Request, ServerContext } from "../server/types.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import { parseStorageClass } from "./storage-classes.js";
-import { openBody, receiveBody, releaseBodies, requestedChecksums, type StoredBody } from "./object-body.js";
+import { MAX_OBJECT_BYTES, openBody, openInline, receiveBody, releaseBodies, requestedChecksums, type StoredBody } from "./object-body.js";
+import { COPY_SOURCE_CUSTOMER, CUSTOMER, readKeys, writeEncryption } from "./encryption.js";
 import {
   checkPreconditions,
   contentFromRequest,
+  encryptionHeaders,
   objectResponseHeaders,
+  type StoredEncryption,
   type DescribedContent,
   parseRange,
   type ByteRange,
@@ -76,6 +79,8 @@ export function checkContentLength(req: S3Request): void {
   if (req.contentLength !== undefined && !(Number.isInteger(req.contentLength) && req.contentLength >= 0)) {
     throw new S3Error("InvalidArgument", "Content-Length must be a non-negative integer.");
   }
+  // Refused before a byte is read: a client declaring 6 GiB learns at once, not after 5 GiB.
+  if (req.contentLength !== undefined && req.contentLength > MAX_OBJECT_BYTES) throw new S3Error("EntityTooLarge");
 }
 
 export const putObject: Handler = async (req, ctx) => {
@@ -85,11 +90,13 @@ export const putObject: Handler = async (req, ctx) => {
   const content = contentFromRequest(req.headers);
   checkContentLength(req);
   const checksumAlg = declaredChecksumAlgorithm(req.headers);
+  const encryption = await writeEncryption(req, ctx, bucket);
   const stored = await receiveBody(req.body, {
     blobs: ctx.blobs,
     inlineMaxBytes: ctx.config.inlineObjectMaxBytes,
     checksumAlgorithms: checksumAlg ? [checksumAlg] : [],
     expectedSize: req.contentLength,
+    seal: encryption?.wrapping,
   });
   const release = () => releaseBodies(ctx, [{ body: stored.body }], 0);
   try {
@@ -99,7 +106,7 @@ export const putObject: Handler = async (req, ctx) => {
       checkDeclaredChecksum(req, checksumAlg, stored);
       checksum = { algorithm: checksumAlg, value: stored.checksums[checksumAlg]!, type: "FULL_OBJECT" };
     }
-    const record = newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum });
+    const record = newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum, encryption: encryption?.stored });
     const versionId = record.versionId;
     const { removed } = await ctx.metadata.putVersion(record);
     releaseBodies(ctx, removed);
@@ -108,6 +115,7 @@ export const putObject: Handler = async (req, ctx) => {
         ETag: record.etag,
         "x-amz-version-id": isVersioned(bucket) ? versionId : undefined,
         ...(checksum ? { [ChecksumAlgorithms[checksum.algorithm].header]: checksum.value, "x-amz-checksum-type": checksum.type } : {}),
+        ...encryptionHeaders(record),
       },
     };
   } catch (err) {
@@ -122,7 +130,15 @@ export function newObjectVersion(
   ctx: ServerContext,
   bucket: BucketRecord,
   stored: StoredBody,
-  opts: { storageClass: string; content: DescribedContent; checksum?: StoredChecksum; partsCount?: number; etag?: string },
+  opts: {
+    storageClass: string;
+    content: DescribedContent;
+    checksum?: StoredChecksum;
+    partsCount?: number;
+    etag?: string;
+    /** How the body was sealed (receiveBody's `seal`), recorded for reads, headers and inventory. */
+    encryption?: StoredEncryption;
+  },
 ): Omit<ObjectVersionRecord, "isLatest"> {
   return {
     bucket: bucket.name,
@@ -138,7 +154,7 @@ export function newObjectVersion(
     userMetadata: opts.content.userMetadata,
     ownerAccountId: ownerAccount(req),
     partsCount: opts.partsCount ?? 0,
-    extra: opts.checksum ? { checksum: opts.checksum } : {},
+    extra: { ...(opts.checksum ? { checksum: opts.checksum } : {}), ...(opts.encryption ? { encryption: opts.encryption } : {}) },
     body: stored.body,
   };
 }
@@ -202,6 +218,7 @@ function readObject(req: S3Request, ctx: ServerContext, withBody: boolean) {
     },
     "304",
   );
+  const keys = readKeys(req, ctx, v.extra);
   const headers: Record<string, string | number | undefined> = objectResponseHeaders(v, {
     versioned: isVersioned(req.bucketRecord!),
     checksumMode: header(req.headers, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
@@ -242,8 +259,8 @@ function readObject(req: S3Request, ctx: ServerContext, withBody: boolean) {
   if (withBody && headers["Content-Length"] !== 0) {
     const loc = v.body!;
     // Small bodies go out as one buffer: cheaper than a stream for the many-small-GETs case.
-    if (loc.kind === "inline") body = range ? loc.data.subarray(range.start, range.end + 1) : loc.data;
-    else body = openBody(ctx.blobs, loc, v.size, range);
+    if (loc.kind === "inline") body = openInline(loc.data, v.size, range, keys);
+    else body = openBody(ctx.blobs, loc, v.size, range, keys);
   }
   return { status, headers, body };
 }
@@ -464,7 +481,9 @@ export const copyObject: Handler = async (req, ctx) => {
   const storageClassHeader = req.headers["x-amz-storage-class"];
   const storageClass = storageClassHeader === undefined ? source.storageClass : parseStorageClass(storageClassHeader);
   const sameObject = srcBucket.name === target.name && srcKey === req.key;
-  if (sameObject && directive === "COPY" && storageClassHeader === undefined && srcVersionId === undefined) {
+  const sourceKeys = readKeys(req, ctx, source.extra, COPY_SOURCE_CUSTOMER);
+  const changesEncryption = req.headers["x-amz-server-side-encryption"] !== undefined || req.headers[CUSTOMER + "algorithm"] !== undefined;
+  if (sameObject && directive === "COPY" && storageClassHeader === undefined && srcVersionId === undefined && !changesEncryption) {
     throw new S3Error(
       "InvalidRequest",
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -475,19 +494,22 @@ export const copyObject: Handler = async (req, ctx) => {
       ? contentFromRequest(req.headers)
       : { contentType: source.contentType ?? "binary/octet-stream", contentHeaders: source.contentHeaders, userMetadata: source.userMetadata };
 
+  // The copy gets the request's encryption or the target bucket's default, never the source's.
+  const encryption = await writeEncryption(req, ctx, target);
   // The bytes are copied, not shared, so deleting the source can never pull them from under us.
-  const sourceBody = openBody(ctx.blobs, source.body!, source.size);
+  const sourceBody = openBody(ctx.blobs, source.body!, source.size, undefined, sourceKeys);
   const sourceChecksum = source.extra.checksum as StoredChecksum | undefined;
   const stored = await receiveBody(sourceBody, {
     blobs: ctx.blobs,
     inlineMaxBytes: ctx.config.inlineObjectMaxBytes,
     checksumAlgorithms: sourceChecksum ? [sourceChecksum.algorithm] : [],
     expectedSize: source.size,
+    seal: encryption?.wrapping,
   });
   const checksum: StoredChecksum | undefined = sourceChecksum
     ? { algorithm: sourceChecksum.algorithm, value: stored.checksums[sourceChecksum.algorithm]!, type: "FULL_OBJECT" }
     : undefined;
-  const record = newObjectVersion(req, ctx, target, stored, { storageClass, content, checksum });
+  const record = newObjectVersion(req, ctx, target, stored, { storageClass, content, checksum, encryption: encryption?.stored });
   const versionId = record.versionId;
   let removed;
   try {
@@ -501,6 +523,7 @@ export const copyObject: Handler = async (req, ctx) => {
     headers: {
       "x-amz-version-id": isVersioned(target) ? versionId : undefined,
       "x-amz-copy-source-version-id": isVersioned(srcBucket) ? source.versionId : undefined,
+      ...encryptionHeaders(record),
     },
     xml: {
       root: "CopyObjectResult",

@@ -15,6 +15,7 @@ import { BucketPolicies } from "../auth/bucket-policies.js";
 import { KNOWN_ACTIONS } from "./operations.js";
 import { failInterruptedRuns } from "../inventory/run.js";
 import { InventoryScheduler, parseTimeOfDay } from "../inventory/scheduler.js";
+import { KeyService, loadMasterKey } from "../crypto/kms.js";
 
 export interface StartOptions extends Partial<ServerConfig> {
   clock?: Clock;
@@ -37,6 +38,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const { clock = systemClock, log = consoleLogger(), ...overrides } = options;
   const config: ServerConfig = { ...defaultConfig, ...stripUndefined(overrides) };
   const inventoryMinuteOfDay = parseTimeOfDay(config.inventoryTime);
+  if (config.defaultEncryption !== "SSE-S3" && config.defaultEncryption !== "none") {
+    throw new Error(`default encryption must be SSE-S3 or none: ${String(config.defaultEncryption)}`);
+  }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const metadata = SqliteMetadataStore.open(config.dataDir);
   const blobs = await FileBlobStore.open(config.dataDir);
@@ -47,10 +51,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     { accountId: config.rootAccountId, accessKeyId: config.rootAccessKey, secretAccessKey: config.rootSecretKey },
     clock.now(),
   );
+  let keys: KeyService;
+  try {
+    keys = new KeyService(metadata, loadMasterKey(config.dataDir, metadata, config.masterKey), config.region);
+  } catch (err) {
+    metadata.close();
+    throw err;
+  }
   const swept = await blobs.sweep((id) => metadata.isBlobReferenced(id));
   if (swept > 0) log.info("removed files left by an earlier crash", { count: swept });
 
-  const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS), activeRuns: new Map() };
+  const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS), keys, activeRuns: new Map() };
   // Before any request or new run: runs a crash left "running" are failed (their files were swept above).
   const interrupted = await failInterruptedRuns(context);
   if (interrupted.length > 0) log.warn("inventory runs interrupted by a restart marked failed", { count: interrupted.length });

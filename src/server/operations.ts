@@ -12,6 +12,7 @@ import { getObjectAttributes } from "../s3/object-attributes.js";
 import * as policy from "../s3/policy.js";
 import * as inventoryRuns from "../s3/inventory-runs.js";
 import * as multipart from "../s3/multipart.js";
+import * as encryption from "../s3/encryption.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -67,9 +68,9 @@ export const OPERATIONS: Record<string, OperationRow> = {
   PutBucketCors: row("s3:PutBucketCORS", "bucket"),
   GetBucketCors: row("s3:GetBucketCORS", "bucket"),
   DeleteBucketCors: row("s3:PutBucketCORS", "bucket"),
-  PutBucketEncryption: row("s3:PutEncryptionConfiguration", "bucket"),
-  GetBucketEncryption: row("s3:GetEncryptionConfiguration", "bucket"),
-  DeleteBucketEncryption: row("s3:PutEncryptionConfiguration", "bucket"),
+  PutBucketEncryption: row("s3:PutEncryptionConfiguration", "bucket", encryption.putBucketEncryption),
+  GetBucketEncryption: row("s3:GetEncryptionConfiguration", "bucket", encryption.getBucketEncryption),
+  DeleteBucketEncryption: row("s3:PutEncryptionConfiguration", "bucket", encryption.deleteBucketEncryption),
   PutBucketLifecycleConfiguration: row("s3:PutLifecycleConfiguration", "bucket"),
   GetBucketLifecycleConfiguration: row("s3:GetLifecycleConfiguration", "bucket"),
   DeleteBucketLifecycle: row("s3:PutLifecycleConfiguration", "bucket"),

@@ -8,6 +8,7 @@ import type { ServerConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import type { BucketPolicies } from "../auth/bucket-policies.js";
 import type { InventoryRun } from "../inventory/run.js";
+import type { KeyService } from "../crypto/kms.js";
 
 /** Who is making the request, after authentication. */
 export type Principal =
@@ -23,6 +24,8 @@ export interface ServerContext {
   clock: Clock;
   log: Logger;
   policies: BucketPolicies;
+  /** The master key and the local KMS, for server-side encryption. */
+  keys: KeyService;
   /** Inventory runs in progress, by run id, with their live row and byte counts. */
   activeRuns: Map<string, InventoryRun>;
 }

@@ -17,12 +17,13 @@ import {
   type InventoryConfiguration,
   type InventoryEncryption,
 } from "@aws-sdk/client-s3";
-import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
+import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { reportDeliveryPolicy, runInventory } from "../helpers/inventory.js";
 
 const SOURCE = "delivery-source";
 const DEST = "delivery-dest";
-const KMS_KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+/** A key of the source bucket owner's, made in the server's local key service. */
+let KMS_KEY = "";
 
 function config(id: string, encryption?: InventoryEncryption): InventoryConfiguration {
   return {
@@ -39,6 +40,7 @@ describe("inventory report delivery", () => {
 
   before(async () => {
     server = await startTestServer();
+    KMS_KEY = (await server.context.keys.createKey(TEST_ACCOUNT_ID)).arn;
     const s3 = server.client;
     await s3.send(new CreateBucketCommand({ Bucket: SOURCE }));
     await s3.send(new CreateBucketCommand({ Bucket: DEST }));
@@ -77,10 +79,22 @@ describe("inventory report delivery", () => {
     }
   });
 
-  it("leaves report objects unencrypted without an Encryption element", async () => {
+  it("gives report objects the destination bucket's default encryption without an Encryption element (SSE-S3 unless set)", async () => {
     await server.client.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "plain", InventoryConfiguration: config("plain") }));
     assert.equal((await runInventory(server, SOURCE, "plain")).status, "succeeded");
-    for (const { head } of await reportHeads("plain")) assert.equal(head.ServerSideEncryption, undefined);
+    for (const { head } of await reportHeads("plain")) assert.equal(head.ServerSideEncryption, "AES256");
+  });
+
+  it("fails the run, publishing nothing, when the configured KMS key does not exist", async () => {
+    const missing = `arn:aws:kms:us-east-1:${TEST_ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    await server.client.send(
+      new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "no-key", InventoryConfiguration: config("no-key", { SSEKMS: { KeyId: missing } }) }),
+    );
+    const run = await runInventory(server, SOURCE, "no-key");
+    assert.equal(run.status, "failed");
+    assert.match(run.error ?? "", /KMS key .* does not exist/);
+    const listed = await server.client.send(new ListObjectsV2Command({ Bucket: DEST, Prefix: "no-key/" }));
+    assert.equal(listed.KeyCount, 0);
   });
 });
 

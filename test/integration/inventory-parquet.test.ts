@@ -137,7 +137,7 @@ describe("inventory reports (Parquet)", () => {
       assert.equal(r[4], createHash("md5").update(body).digest("hex"));
       assert.equal(r[5], key.endsWith(".log") ? "STANDARD_IA" : "STANDARD");
       assert.equal(r[6], false);
-      assert.equal(r[7], "NOT-SSE");
+      assert.equal(r[7], "SSE-S3", "every object is SSE-S3 by default, as on S3 since 2023");
       assert.equal(r[8], null, "no object lock: a null timestamp");
       assert.equal(r[9], "CRC32", "the SDK's default trailing checksum");
       assert.match(r[10] as string, /^[0-9a-f]{64}$/, "the owner's canonical id");

@@ -118,7 +118,7 @@ describe("inventory reports (CSV)", () => {
       assert.equal(r[4], createHash("md5").update(`body of ${key}`).digest("hex"));
       assert.equal(r[5], key.endsWith(".log") ? "STANDARD_IA" : "STANDARD");
       assert.equal(r[6], "false");
-      assert.equal(r[7], "NOT-SSE");
+      assert.equal(r[7], "SSE-S3", "every object is SSE-S3 by default, as on S3 since 2023");
       assert.equal(r[8], "CRC32", "the SDK's default trailing checksum is recorded");
     }
 
