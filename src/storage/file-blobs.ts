@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { BlobStore, BlobWriter } from "./types.js";
@@ -53,9 +53,13 @@ export class FileBlobStore implements BlobStore {
           await fh.close();
         }
         const dir = this.dirOf(id);
-        await mkdir(dir, { recursive: true, mode: 0o700 });
+        const created = await mkdir(dir, { recursive: true, mode: 0o700 });
         await rename(tmpPath, join(dir, id));
         await syncDir(dir);
+        // A fan-out directory made just now lives only in its parent's entries: make those durable too.
+        if (created !== undefined) {
+          for (let d = dir; d !== this.blobDir; d = dirname(d)) await syncDir(dirname(d));
+        }
         return id;
       },
       abort: async () => {
