@@ -1,13 +1,13 @@
 // The HTTP edge: every request passes addressing → authentication → classification → the
 // operation row's checks (bucket exists, expected owner, authorization) → the handler → the
 // responder. This is the only module that sees node's req/res.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { resolveAddress } from "./addressing.js";
 import { classify } from "./classify.js";
 import { OPERATIONS, actionFor } from "./operations.js";
-import { sendError, sendResult, type ResponseIds } from "./respond.js";
+import { rawErrorResponse, sendError, sendResult, type ResponseIds } from "./respond.js";
 import type { Principal, S3Request, ServerContext } from "./types.js";
 import { authenticate, decodeBody } from "../auth/sigv4.js";
 import { authorize, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
@@ -47,11 +47,26 @@ export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup): 
   });
   // A body that stalls longer than this drops the connection instead of holding it forever.
   server.timeout = ctx.config.bodyIdleTimeoutMs;
-  server.on("clientError", (err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    else socket.destroy(err);
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) {
+      socket.destroy(err);
+      return;
+    }
+    socket.end(rawErrorResponse(parserError(err), newIds()));
   });
   return server;
+}
+
+/** The S3 error for a request node's HTTP parser refused. */
+function parserError(err: NodeJS.ErrnoException): S3Error {
+  switch (err.code) {
+    case "HPE_HEADER_OVERFLOW":
+      return new S3Error("RequestHeaderSectionTooLarge", undefined, { MaxSizeAllowed: String(maxHeaderSize) });
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return new S3Error("RequestTimeout");
+    default:
+      return new S3Error("InvalidRequest", "The HTTP request could not be parsed.");
+  }
 }
 
 async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: IncomingMessage, res: ServerResponse): Promise<void> {

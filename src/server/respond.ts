@@ -1,6 +1,6 @@
 // The responder: the one place that writes status, headers and bodies — results and S3 error
 // documents alike. Handlers return data; this turns it into HTTP.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { S3Error, S3Errors } from "../errors.js";
@@ -122,4 +122,24 @@ function clientWentAway(req: IncomingMessage, err: unknown): boolean {
 
 export function isKnownCode(code: string): boolean {
   return Object.prototype.hasOwnProperty.call(S3Errors, code);
+}
+
+/**
+ * A whole HTTP response carrying S3's <Error> document, for errors node's HTTP parser meets before
+ * any request object exists (oversized headers, an unparseable request line, a header timeout):
+ * it is written straight to the socket, and the connection closes after it.
+ */
+export function rawErrorResponse(err: S3Error, ids: ResponseIds): string {
+  const body = toXml("Error", { Code: err.code, Message: err.message, ...err.details, RequestId: ids.requestId, HostId: ids.hostId }, null);
+  return [
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ""}`,
+    `x-amz-request-id: ${ids.requestId}`,
+    `x-amz-id-2: ${ids.hostId}`,
+    "Server: Stocktake",
+    "Content-Type: application/xml",
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    "Connection: close",
+    "",
+    body,
+  ].join("\r\n");
 }

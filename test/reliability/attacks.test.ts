@@ -92,9 +92,14 @@ describe("attacks", () => {
   });
 
   describe("oversized input", () => {
-    it("answers 400 to a header section over node's 16 KiB limit, and keeps serving", async () => {
+    it("answers RequestHeaderSectionTooLarge to a header section over node's 16 KiB limit, and keeps serving", async () => {
       const reply = await sendRaw(s.port, plainHead(s.port, "GET", `/${B}`, { "x-amz-meta-big": "a".repeat(20 * 1024) }));
-      assert.equal(reply.status, 400);
+      assertS3ClientError(reply, ["RequestHeaderSectionTooLarge"]);
+      await s.assertAlive();
+    });
+
+    it("answers InvalidRequest with an S3 error body to a request line HTTP cannot parse", async () => {
+      assertS3ClientError(await sendRaw(s.port, "GET /a b c HTTP/9.9\r\n\r\n"), ["InvalidRequest"]);
       await s.assertAlive();
     });
 
