@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `stocktake` command: `serve` runs the server; `accounts create` adds an account and keys and
 // `kms create-key` / `kms list-keys` manage the local key service's keys for SSE-KMS, also while a
-// server runs on the same data directory. Every flag has an equal STOCKTAKE_*
-// environment variable; a flag wins over the environment.
+// server runs on the same data directory; `inventory run` / `inventory runs` ask a running server
+// for reports on demand. Every flag has an equal STOCKTAKE_* environment variable; a flag wins
+// over the environment.
 import { Command, Option } from "commander";
 import { mkdirSync } from "node:fs";
 import { defaultConfig } from "../config.js";
