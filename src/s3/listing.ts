@@ -1,6 +1,7 @@
 // ListObjects (v1) and ListObjectsV2: keys in UTF-8 byte order, with prefix, delimiter
 // (CommonPrefixes), markers and continuation tokens, and encoding-type=url.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+import { compareUtf8 } from "../utf8.js";
 import { S3Error } from "../errors.js";
 import type { Handler, S3Request, ServerContext } from "../server/types.js";
 import type { ObjectVersionRecord } from "../storage/types.js";
@@ -41,7 +42,7 @@ function listPage(ctx: ServerContext, bucket: string, prefix: string, delimiter:
       }
       if (common !== undefined) {
         // A prefix at or before the marker was returned by an earlier page.
-        if (commonPrefixes[commonPrefixes.length - 1] === common || utf8Compare(common, after) <= 0) {
+        if (commonPrefixes[commonPrefixes.length - 1] === common || compareUtf8(common, after) <= 0) {
           cursor = common + PAST_PREFIX;
           break;
         }
@@ -62,11 +63,6 @@ function listPage(ctx: ServerContext, bucket: string, prefix: string, delimiter:
       return { contents, commonPrefixes, truncated: false, last };
     }
   }
-}
-
-/** S3's key order: UTF-8 bytes, which differs from JS string order beyond the BMP. */
-export function utf8Compare(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
 export function listEncoder(req: S3Request): (s: string) => string {

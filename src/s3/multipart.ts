@@ -4,6 +4,7 @@
 // copies their bytes, so completing 5 TiB costs what completing 5 MiB does.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html (and siblings)
+import { compareUtf8 } from "../utf8.js";
 import { createHash, randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { asArray, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
@@ -28,7 +29,7 @@ import {
   parsePartNumber,
   resolveCopySource,
 } from "./objects.js";
-import { listEncoder, ownerLookup, PAST_PREFIX, utf8Compare } from "./listing.js";
+import { listEncoder, ownerLookup, PAST_PREFIX } from "./listing.js";
 
 /** Every part but the last must be at least this large. */
 const MIN_PART_BYTES = 5 * 1024 ** 2;
@@ -506,7 +507,7 @@ function uploadsPage(ctx: ServerContext, bucket: string, prefix: string, delimit
       if (at !== -1) {
         const common = u.key.slice(0, at + delimiter.length);
         // A prefix at or before the key marker was returned by an earlier page.
-        if (keyMarker === "" || utf8Compare(common, keyMarker) > 0) {
+        if (keyMarker === "" || compareUtf8(common, keyMarker) > 0) {
           commonPrefixes.push(common);
           lastKey = common;
           lastId = undefined;

@@ -2,12 +2,13 @@
 // and deletes create versions and delete markers lives with the object operations (objects.ts);
 // this module owns the bucket's state and the version listing.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html
+import { compareUtf8 } from "../utf8.js";
 import { S3Error } from "../errors.js";
 import { parseXml, readBody, textOf } from "../xml/codec.js";
 import type { Handler, ServerContext } from "../server/types.js";
 import type { ObjectVersionRecord } from "../storage/types.js";
 import { storedChecksum } from "./object-headers.js";
-import { PAST_PREFIX, listEncoder, maxKeysOf, ownerLookup, utf8Compare } from "./listing.js";
+import { PAST_PREFIX, listEncoder, maxKeysOf, ownerLookup } from "./listing.js";
 
 export const putBucketVersioning: Handler = async (req, ctx) => {
   const doc = parseXml(await readBody(req.body, 64 * 1024), "VersioningConfiguration");
@@ -63,7 +64,7 @@ function listVersionPage(
       if (entries.length + commonPrefixes.length === maxKeys) {
         return { entries, commonPrefixes, truncated: true, nextKeyMarker: lastKey, nextVersionIdMarker: lastVersion };
       }
-      if (common !== undefined && keyMarker !== undefined && utf8Compare(common, keyMarker) <= 0) {
+      if (common !== undefined && keyMarker !== undefined && compareUtf8(common, keyMarker) <= 0) {
         // This prefix was returned by an earlier page: step over all of its keys.
         cursorKey = common + PAST_PREFIX;
         cursorVersion = undefined;

@@ -6,6 +6,7 @@
 // own: docs/parquet-writer.md.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory.html#storage-inventory-contents
 // https://parquet.apache.org/docs/file-format/
+import { compareUtf8 } from "../../utf8.js";
 import type { FieldKind, InventoryField } from "../fields.js";
 import { compress } from "./snappy.js";
 import { ByteBuilder, CompactWriter } from "./thrift-compact.js";
@@ -168,23 +169,6 @@ function appendPlainString(out: ByteBuilder, s: string): void {
   const n = writeUtf8(out.buf, out.length + 4, s);
   writeUint32(out.buf, out.length, n);
   out.length += 4 + n;
-}
-
-/** Orders strings by their UTF-8 bytes (= code points), as Parquet's statistics compare BYTE_ARRAY. */
-export function compareUtf8(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) {
-      // Surrogates (code points past U+FFFF) sort after U+E000..U+FFFF in code point order.
-      const fx = x >= 0xd800 ? (x >= 0xe000 ? x - 0x800 : x + 0x2000) : x;
-      const fy = y >= 0xd800 ? (y >= 0xe000 ? y - 0x800 : y + 0x2000) : y;
-      return fx - fy;
-    }
-  }
-  return a.length - b.length;
 }
 
 function int64Bytes(v: number): Buffer {

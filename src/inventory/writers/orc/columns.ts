@@ -8,7 +8,8 @@ import type { InventoryValue } from "../types.js";
 import { BooleanRleEncoder } from "./byte-rle.js";
 import { ByteBuffer } from "./bytes.js";
 import { IntRleV2Encoder } from "./rle-v2.js";
-import { ColumnStats, compareUtf8, type StatsKind } from "./statistics.js";
+import { compareUtf8 } from "../../../utf8.js";
+import { ColumnStats, type StatsKind } from "./statistics.js";
 
 /** Rows per row group (the footer's rowIndexStride), as the reference writers default. */
 export const ROW_INDEX_STRIDE = 10_000;

@@ -9,7 +9,7 @@ import { encodeNanos } from "./columns.js";
 import { createCodec } from "./compression.js";
 import { ProtoWriter } from "./protobuf.js";
 import { alignedWidth, IntRleV2Encoder, widthCode } from "./rle-v2.js";
-import { compareUtf8 } from "./statistics.js";
+import { compareUtf8 } from "../../../utf8.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { inflateRawSync } from "node:zlib";
 import { INVENTORY_FIELDS, orcFileSchema, reportColumns, type InventoryField } from "../../fields.js";
 import type { InventoryValue } from "../types.js";
-import { compareUtf8 } from "./statistics.js";
+import { compareUtf8 } from "../../../utf8.js";
 import { createOrcWriter, createOrcWriterWith, type OrcWriterOptions } from "./index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "orc-test-"));

@@ -2,28 +2,13 @@
 // non-null values, hasNull, and by type min/max/sum (integers), min/max/total UTF-8 length
 // (strings), the count of true values (booleans), min/max epoch milliseconds (timestamps).
 // https://orc.apache.org/specification/ORCv1/#column-statistics
+import { compareUtf8 } from "../../../utf8.js";
 import { ProtoWriter } from "./protobuf.js";
 
 export type StatsKind = "struct" | "string" | "boolean" | "long" | "timestamp";
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-
-/** Order of strings by their UTF-8 bytes (JavaScript's < orders UTF-16 code units). */
-export function compareUtf8(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) {
-      // Surrogates (code points above U+FFFF) sort after U+E000..U+FFFF in UTF-8.
-      if (x >= 0xd800 && y >= 0xd800) return (x >= 0xe000 ? x - 0x800 : x + 0x2000) - (y >= 0xe000 ? y - 0x800 : y + 0x2000);
-      return x - y;
-    }
-  }
-  return a.length - b.length;
-}
 
 export class ColumnStats {
   count = 0;
