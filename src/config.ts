@@ -15,7 +15,7 @@ export interface ServerConfig {
   inlineObjectMaxBytes: number;
   /** How far a request's signing time may be from the server's clock. */
   maxClockSkewMs: number;
-  /** Allowed idle time while receiving a request body before the connection is dropped. */
+  /** Allowed idle time while receiving a request body before it is answered RequestTimeout and closed. */
   bodyIdleTimeoutMs: number;
   /** Inventory data files roll over past this size; unset means the engine's default (256 MiB). */
   inventoryMaxFileBytes?: number;

@@ -45,7 +45,7 @@ export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup): 
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
     void handle(ctx, lookup, req, res);
   });
-  // A body that stalls longer than this drops the connection instead of holding it forever.
+  // A body that stalls longer than this is answered RequestTimeout and closed (see handle).
   server.timeout = ctx.config.bodyIdleTimeoutMs;
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) {
@@ -74,6 +74,19 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
   const rawUrl = req.url ?? "/";
   let resource = rawUrl.split("?")[0] ?? "/";
   let op: string | undefined;
+  // A body that stalls past the idle timeout gets S3's RequestTimeout and the connection closes;
+  // the handler still reading it then fails on the closed socket and answers nothing more. Node
+  // emits this only while the request body is incomplete, and without a listener it would drop
+  // the connection with no answer at all.
+  req.on("timeout", () => {
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    res.setHeader("Connection", "close");
+    sendError(req, res, new S3Error("RequestTimeout"), ids, resource, ctx.log);
+    res.once("finish", () => req.destroy());
+  });
   try {
     const address = resolveAddress(rawUrl, req.headers.host, ctx.config.baseDomains);
     resource = address.bucket === undefined ? "/" : "/" + address.bucket + (address.key === undefined ? "" : "/" + address.key);
@@ -125,6 +138,7 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
     // A handler that answers without reading the body leaves its decoder to fail when the
     // connection closes; that failure is expected and must not become an uncaught error.
     decoded.body.on("error", ignore);
+
     const declared = req.headers["x-amz-decoded-content-length"] ?? req.headers["content-length"];
     const s3req: S3Request = {
       requestId: ids.requestId,
@@ -147,7 +161,7 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
     if (err instanceof S3Error && err.code === "NotImplemented" && op === undefined) {
       ctx.log.warn("unknown request", { method: req.method, url: rawUrl });
     }
-    const closeAfter = !req.complete && !drainRequest(req);
+    const closeAfter = !res.headersSent && !req.complete && !drainRequest(req);
     if (closeAfter) res.setHeader("Connection", "close");
     sendError(req, res, err, ids, resource, ctx.log);
     if (closeAfter) res.once("finish", () => req.destroy());
