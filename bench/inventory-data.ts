@@ -4,8 +4,11 @@
 import { SqliteMetadataStore } from "../src/storage/sqlite-metadata.js";
 import type { ObjectVersionRecord } from "../src/storage/types.js";
 
-/** A small fast PRNG (mulberry32); seeded per object so any slice of the bucket can be regenerated. */
-function rng(seed: number): () => number {
+/**
+ * A small fast seeded PRNG (mulberry32): seeded per object here, so any slice of the bucket can be
+ * regenerated; the reliability harness uses it so a failing run can be repeated with its seed.
+ */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -36,8 +39,8 @@ const CLASSES = ["STANDARD", "STANDARD", "STANDARD", "STANDARD", "STANDARD", "ST
  */
 export function benchKey(i: number): string {
   const block = Math.floor(i / 1000);
-  const d = rng(block * 2654435761 + 7);
-  const r = rng(i * 2246822519 + 3);
+  const d = seededRandom(block * 2654435761 + 7);
+  const r = seededRandom(i * 2246822519 + 3);
   const n = String(i).padStart(9, "0");
   const day = `2026/${String(1 + ((d() * 12) | 0)).padStart(2, "0")}/${String(1 + ((d() * 28) | 0)).padStart(2, "0")}`;
   switch (block % 4) {
@@ -75,7 +78,7 @@ export async function seedBucket(dataDir: string, bucket: string, owner: string,
     while (rows < count) {
       const batch: Omit<ObjectVersionRecord, "isLatest">[] = [];
       while (batch.length < BATCH && rows + batch.length < count) {
-        const r = rng(i * 40503 + 17);
+        const r = seededRandom(i * 40503 + 17);
         const key = benchKey(i);
         const versions = r() < 0.1 ? Math.min(count - rows - batch.length, r() < 0.02 ? 3 : 2) : 1;
         for (let v = 0; v < versions; v++) {

@@ -18,6 +18,7 @@ import {
   VT_VERSION_ID,
   type VersionTuple,
 } from "../storage/types.js";
+import type { StoredEncryption } from "../storage/types.js";
 import type { InventoryField } from "./fields.js";
 import type { InventoryValue } from "./writers/types.js";
 
@@ -55,11 +56,6 @@ export function extraOf(v: VersionTuple): Record<string, unknown> {
   }
   v[VT_EXTRA] = parsed;
   return parsed;
-}
-
-interface StoredEncryption {
-  kind?: "SSE-S3" | "SSE-KMS" | "SSE-C" | "DSSE-KMS";
-  bucketKeyEnabled?: boolean;
 }
 
 interface StoredLock {

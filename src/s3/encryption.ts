@@ -11,7 +11,7 @@ import type { Handler, S3Request, ServerContext } from "../server/types.js";
 import type { BucketRecord } from "../storage/types.js";
 import type { KekResolver, Wrapping } from "../crypto/sse.js";
 import { KmsKeyNotFound, type KmsKey } from "../crypto/kms.js";
-import type { StoredEncryption } from "./object-headers.js";
+import type { StoredEncryption } from "../storage/types.js";
 
 type Headers = S3Request["headers"];
 

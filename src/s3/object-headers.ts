@@ -2,7 +2,7 @@
 // headers that describe a stored object in GET/HEAD responses. Also the conditional-request rules
 // (If-Match & co.) shared by GetObject, HeadObject and CopyObject's x-amz-copy-source-if-*.
 import { S3Error } from "../errors.js";
-import type { ObjectVersionRecord } from "../storage/types.js";
+import type { ObjectVersionRecord, StoredEncryption } from "../storage/types.js";
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -88,15 +88,6 @@ export function objectResponseHeaders(
   return out;
 }
 
-/** How a version is encrypted at rest, as recorded when it was written. */
-export interface StoredEncryption {
-  kind: "SSE-S3" | "SSE-KMS" | "DSSE-KMS" | "SSE-C";
-  /** The KMS key's ARN, for SSE-KMS and DSSE-KMS. */
-  keyId?: string;
-  bucketKeyEnabled?: boolean;
-  /** SSE-C: the base64 MD5 of the customer's key (the key itself is never stored). */
-  customerKeyMd5?: string;
-}
 
 const SSE_HEADER_VALUE: Record<StoredEncryption["kind"], string | undefined> = {
   "SSE-S3": "AES256",

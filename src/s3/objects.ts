@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import { S3Error } from "../errors.js";
 import { asArray, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
 import type { Handler, S3Request, ServerContext } from "../server/types.js";
-import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
+import type { BucketRecord, ObjectVersionRecord, StoredEncryption } from "../storage/types.js";
 import { parseStorageClass } from "./storage-classes.js";
 import { MAX_OBJECT_BYTES, openBody, openInline, receiveBody, releaseBodies, requestedChecksums, type StoredBody } from "./object-body.js";
 import { COPY_SOURCE_CUSTOMER, CUSTOMER, readKeys, writeEncryption } from "./encryption.js";
@@ -14,7 +14,6 @@ import {
   contentFromRequest,
   encryptionHeaders,
   objectResponseHeaders,
-  type StoredEncryption,
   type DescribedContent,
   parseRange,
   type ByteRange,

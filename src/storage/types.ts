@@ -49,6 +49,19 @@ export type BodyLocation =
   | { kind: "blob"; blobId: string }
   | { kind: "parts"; parts: BodyPart[] };
 
+/**
+ * How a version is encrypted at rest, as recorded in its `extra.encryption` when it was written;
+ * response headers and the inventory's EncryptionStatus/BucketKeyStatus columns read it.
+ */
+export interface StoredEncryption {
+  kind: "SSE-S3" | "SSE-KMS" | "DSSE-KMS" | "SSE-C";
+  /** The KMS key's ARN, for SSE-KMS and DSSE-KMS. */
+  keyId?: string;
+  bucketKeyEnabled?: boolean;
+  /** SSE-C: the base64 MD5 of the customer's key (the key itself is never stored). */
+  customerKeyMd5?: string;
+}
+
 export interface ObjectVersionRecord {
   bucket: string;
   key: string;

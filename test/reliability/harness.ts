@@ -12,7 +12,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import {
@@ -33,31 +32,13 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY } from "../helpers/server.js";
+import { seededRandom as prng } from "../../bench/inventory-data.js";
+import { freePort } from "../../bench/targets.js";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A small seeded PRNG (mulberry32), so a failing run can be repeated with its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the crash tests draw from, so a failing run can be repeated with its seed. */
+export { prng };
 
 // ---------------------------------------------------------------------------------------------
 // The server child
