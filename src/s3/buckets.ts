@@ -6,6 +6,7 @@ import type { Handler, S3Request } from "../server/types.js";
 import { isValidBucketName } from "../bucket-names.js";
 import { canonicalIdFor } from "../auth/accounts.js";
 import { releaseBodies } from "./object-body.js";
+import { bucketCreation } from "./capability-hooks.js";
 
 function callerAccount(req: S3Request): string {
   if (req.principal.kind !== "account") throw new S3Error("AccessDenied");
@@ -30,6 +31,7 @@ export const createBucket: Handler = async (req, ctx) => {
   const name = req.bucket!;
   if (!isValidBucketName(name)) throw new S3Error("InvalidBucketName", undefined, { BucketName: name });
   const region = ctx.config.region;
+  const creation = bucketCreation(req);
   const location = await requestedLocation(req);
   if (location !== undefined && !REGION_NAME.test(location) && location !== "EU") {
     throw new S3Error("InvalidLocationConstraint", undefined, { LocationConstraint: location });
@@ -53,13 +55,15 @@ export const createBucket: Handler = async (req, ctx) => {
     ownerAccountId: owner,
     region,
     createdAt: ctx.clock.now(),
-    versioning: undefined,
+    versioning: creation.versioning,
   });
   if (!created) {
     const existing = ctx.metadata.getBucket(name);
     if (existing?.ownerAccountId === owner) throw new S3Error("BucketAlreadyOwnedByYou", undefined, { BucketName: name });
     throw new S3Error("BucketAlreadyExists", undefined, { BucketName: name });
   }
+  ctx.settings.forget(name);
+  await creation.afterCreate(ctx, name);
   ctx.log.info("bucket created", { bucket: name, owner });
   return { headers: { Location: "/" + name } };
 };
@@ -73,6 +77,7 @@ export const deleteBucket: Handler = async (req, ctx) => {
   const { deleted, parts } = await ctx.metadata.deleteBucket(name);
   if (!deleted) throw new S3Error("BucketNotEmpty", undefined, { BucketName: name });
   ctx.policies.forget(name);
+  ctx.settings.forget(name);
   releaseBodies(ctx, parts.map((p) => ({ body: { kind: "blob" as const, blobId: p.blobId } })), 0);
   ctx.log.info("bucket deleted", { bucket: name });
   return { status: 204 };

@@ -29,6 +29,7 @@ import {
   parsePartNumber,
   resolveCopySource,
 } from "./objects.js";
+import { requestFacts, versionCommitted, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
 import { listEncoder, ownerLookup, PAST_PREFIX } from "./listing.js";
 
 /** Every part but the last must be at least this large. */
@@ -96,6 +97,8 @@ export const createMultipartUpload: Handler = async (req, ctx) => {
   const storageClass = parseStorageClass(req.headers["x-amz-storage-class"]);
   const content = contentFromRequest(req.headers);
   const { algorithm, type } = uploadChecksum(req);
+  // Lock, ACL and tagging headers come with the initiation; the object gets them at completion.
+  const facts = requestFacts(req, ctx, bucket);
   // Every part is sealed under the encryption chosen here (SSE-C: each part brings the same key).
   const encryption = await writeEncryption(req, ctx, bucket);
   const upload: UploadRecord = {
@@ -110,7 +113,7 @@ export const createMultipartUpload: Handler = async (req, ctx) => {
     userMetadata: content.userMetadata,
     checksumAlgorithm: algorithm,
     checksumType: type,
-    extra: encryption ? { encryption: encryption.stored } : {},
+    extra: { ...(encryption ? { encryption: encryption.stored } : {}), facts },
   };
   await ctx.metadata.createUpload(upload);
   return {
@@ -386,11 +389,12 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
         partsCount: parts.length,
         etag: `"${partsMd5.toString("hex")}-${parts.length}"`,
         encryption: upload.extra.encryption as StoredEncryption | undefined,
+        // Uploads begun before these facts were kept belong to their initiator, with no others.
+        facts: (upload.extra.facts as RequestFacts | undefined) ?? { extra: {}, ownerAccountId: upload.ownerAccountId },
       },
     ),
-    // S3 dates a multipart object by the start of its upload, and it belongs to the initiator.
+    // S3 dates a multipart object by the start of its upload.
     lastModified: upload.initiated,
-    ownerAccountId: upload.ownerAccountId,
   };
   let result;
   try {
@@ -398,13 +402,18 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
   } catch (err) {
     throw noSuchUploadFrom(err, upload.uploadId);
   }
+  versionCommitted(ctx, bucket, record);
   releaseBodies(ctx, result.removed);
   // Parts uploaded but not listed are discarded, as on S3.
   const used = new Set(parts.map((p) => p.blobId));
   releaseBodies(ctx, result.parts.filter((p) => !used.has(p.blobId)).map(partBody), 0);
   const host = header(req.headers, "host") ?? "localhost";
   return {
-    headers: { "x-amz-version-id": isVersioned(bucket) ? record.versionId : undefined, ...encryptionHeaders(record) },
+    headers: {
+      "x-amz-version-id": isVersioned(bucket) ? record.versionId : undefined,
+      ...encryptionHeaders(record),
+      ...writeResponseHeaders(ctx, bucket, record),
+    },
     xml: {
       root: "CompleteMultipartUploadResult",
       value: {

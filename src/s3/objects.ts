@@ -22,6 +22,7 @@ import {
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
 import { authorize, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { isValidBucketName } from "../bucket-names.js";
+import { beforeBodyRead, commitFacts, deleteGuard, readResponseHeaders, requestFacts, versionCommitted, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
 
 type Headers = S3Request["headers"];
 
@@ -89,6 +90,7 @@ export const putObject: Handler = async (req, ctx) => {
   const content = contentFromRequest(req.headers);
   checkContentLength(req);
   const checksumAlg = declaredChecksumAlgorithm(req.headers);
+  const facts = requestFacts(req, ctx, bucket);
   const encryption = await writeEncryption(req, ctx, bucket);
   const stored = await receiveBody(req.body, {
     blobs: ctx.blobs,
@@ -105,9 +107,10 @@ export const putObject: Handler = async (req, ctx) => {
       checkDeclaredChecksum(req, checksumAlg, stored);
       checksum = { algorithm: checksumAlg, value: stored.checksums[checksumAlg]!, type: "FULL_OBJECT" };
     }
-    const record = newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum, encryption: encryption?.stored });
+    const record = newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
     const versionId = record.versionId;
     const { removed } = await ctx.metadata.putVersion(record);
+    versionCommitted(ctx, bucket, record);
     releaseBodies(ctx, removed);
     return {
       headers: {
@@ -115,6 +118,7 @@ export const putObject: Handler = async (req, ctx) => {
         "x-amz-version-id": isVersioned(bucket) ? versionId : undefined,
         ...(checksum ? { [ChecksumAlgorithms[checksum.algorithm].header]: checksum.value, "x-amz-checksum-type": checksum.type } : {}),
         ...encryptionHeaders(record),
+        ...writeResponseHeaders(ctx, bucket, record),
       },
     };
   } catch (err) {
@@ -137,9 +141,11 @@ export function newObjectVersion(
     etag?: string;
     /** How the body was sealed (receiveBody's `seal`), recorded for reads, headers and inventory. */
     encryption?: StoredEncryption;
+    /** What the request's lock, ACL and tagging headers decided (requestFacts). */
+    facts: RequestFacts;
   },
 ): Omit<ObjectVersionRecord, "isLatest"> {
-  return {
+  const record: Omit<ObjectVersionRecord, "isLatest"> = {
     bucket: bucket.name,
     key: req.key!,
     versionId: bucket.versioning === "Enabled" ? newVersionId() : "null",
@@ -151,11 +157,17 @@ export function newObjectVersion(
     contentType: opts.content.contentType,
     contentHeaders: opts.content.contentHeaders,
     userMetadata: opts.content.userMetadata,
-    ownerAccountId: ownerAccount(req),
+    ownerAccountId: opts.facts.ownerAccountId,
     partsCount: opts.partsCount ?? 0,
-    extra: { ...(opts.checksum ? { checksum: opts.checksum } : {}), ...(opts.encryption ? { encryption: opts.encryption } : {}) },
+    extra: {
+      ...opts.facts.extra,
+      ...(opts.checksum ? { checksum: opts.checksum } : {}),
+      ...(opts.encryption ? { encryption: opts.encryption } : {}),
+    },
     body: stored.body,
   };
+  commitFacts(ctx, bucket, record);
+  return record;
 }
 
 let versionCounter = 0;
@@ -218,10 +230,15 @@ function readObject(req: S3Request, ctx: ServerContext, withBody: boolean) {
     "304",
   );
   const keys = readKeys(req, ctx, v.extra);
-  const headers: Record<string, string | number | undefined> = objectResponseHeaders(v, {
-    versioned: isVersioned(req.bucketRecord!),
-    checksumMode: header(req.headers, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
-  });
+  const bucket = req.bucketRecord!;
+  if (withBody) beforeBodyRead(ctx, bucket, v);
+  const headers: Record<string, string | number | undefined> = {
+    ...objectResponseHeaders(v, {
+      versioned: isVersioned(bucket),
+      checksumMode: header(req.headers, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
+    }),
+    ...readResponseHeaders(ctx, bucket, v),
+  };
   for (const [param, name] of RESPONSE_OVERRIDES) {
     const value = req.query.get(param);
     if (value !== null) {
@@ -293,8 +310,13 @@ function partRange(v: ObjectVersionRecord, n: number): ByteRange {
 export const getObject: Handler = async (req, ctx) => readObject(req, ctx, true);
 export const headObject: Handler = async (req, ctx) => readObject(req, ctx, false);
 
-/** Deletes one key (or one version of it) as DeleteObject does; shared by DeleteObjects. */
-async function deleteOne(
+/**
+ * Deletes one key (or one version of it) as DeleteObject does; shared by DeleteObjects and by
+ * lifecycle expiration (which passes no request: it acts as the bucket's owner and never bypasses
+ * a lock).
+ */
+export async function deleteOne(
+  req: S3Request | undefined,
   ctx: ServerContext,
   bucket: BucketRecord,
   key: string,
@@ -304,21 +326,21 @@ async function deleteOne(
   if (versionId !== undefined) {
     const existing = ctx.metadata.getVersion(bucket.name, key, versionId);
     if (!existing) return { versionId, deleteMarker: false };
-    const { removed } = await ctx.metadata.deleteVersion(bucket.name, key, versionId);
+    const { removed } = await ctx.metadata.deleteVersion(bucket.name, key, versionId, deleteGuard(req, ctx, bucket));
     releaseBodies(ctx, removed);
     return { versionId, deleteMarker: existing.isDeleteMarker };
   }
   if (bucket.versioning === undefined) {
     const existing = ctx.metadata.getVersion(bucket.name, key, "null");
     if (existing) {
-      const { removed } = await ctx.metadata.deleteVersion(bucket.name, key, "null");
+      const { removed } = await ctx.metadata.deleteVersion(bucket.name, key, "null", deleteGuard(req, ctx, bucket));
       releaseBodies(ctx, removed);
     }
     return { deleteMarker: false };
   }
   // Versioned: a delete marker becomes the latest version.
   const markerId = bucket.versioning === "Enabled" ? newVersionId() : "null";
-  const { removed } = await ctx.metadata.putVersion({
+  const marker: Omit<ObjectVersionRecord, "isLatest"> = {
     bucket: bucket.name,
     key,
     versionId: markerId,
@@ -333,14 +355,17 @@ async function deleteOne(
     partsCount: 0,
     extra: {},
     body: null,
-  });
+  };
+  commitFacts(ctx, bucket, marker);
+  const { removed } = await ctx.metadata.putVersion(marker);
+  versionCommitted(ctx, bucket, marker);
   releaseBodies(ctx, removed);
   return { versionId: markerId, deleteMarker: true };
 }
 
 export const deleteObject: Handler = async (req, ctx) => {
   const versionId = req.query.get("versionId") ?? undefined;
-  const result = await deleteOne(ctx, req.bucketRecord!, req.key!, versionId, ownerAccount(req));
+  const result = await deleteOne(req, ctx, req.bucketRecord!, req.key!, versionId, ownerAccount(req));
   return {
     status: 204,
     headers: {
@@ -377,7 +402,7 @@ export const deleteObjects: Handler = async (req, ctx) => {
     targets.map(async ({ key, versionId }) => {
       try {
         if (Buffer.byteLength(key) > 1024 || key === "") throw new S3Error("InvalidArgument", "Invalid key");
-        const r = await deleteOne(ctx, req.bucketRecord!, key, versionId, owner);
+        const r = await deleteOne(req, ctx, req.bucketRecord!, key, versionId, owner);
         if (quiet) return;
         deleted.push({
           Key: key,
@@ -488,6 +513,7 @@ export const copyObject: Handler = async (req, ctx) => {
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
+  const facts = requestFacts(req, ctx, target, source);
   const content =
     directive === "REPLACE"
       ? contentFromRequest(req.headers)
@@ -508,7 +534,7 @@ export const copyObject: Handler = async (req, ctx) => {
   const checksum: StoredChecksum | undefined = sourceChecksum
     ? { algorithm: sourceChecksum.algorithm, value: stored.checksums[sourceChecksum.algorithm]!, type: "FULL_OBJECT" }
     : undefined;
-  const record = newObjectVersion(req, ctx, target, stored, { storageClass, content, checksum, encryption: encryption?.stored });
+  const record = newObjectVersion(req, ctx, target, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
   const versionId = record.versionId;
   let removed;
   try {
@@ -517,12 +543,14 @@ export const copyObject: Handler = async (req, ctx) => {
     releaseBodies(ctx, [{ body: stored.body }], 0);
     throw err;
   }
+  versionCommitted(ctx, target, record);
   releaseBodies(ctx, removed);
   return {
     headers: {
       "x-amz-version-id": isVersioned(target) ? versionId : undefined,
       "x-amz-copy-source-version-id": isVersioned(srcBucket) ? source.versionId : undefined,
       ...encryptionHeaders(record),
+      ...writeResponseHeaders(ctx, target, record),
     },
     xml: {
       root: "CopyObjectResult",

@@ -12,10 +12,14 @@ import { ensureRootAccount, loadSealingKey, lookupSigningKey, type Credentials }
 import { createHttpServer } from "./http.js";
 import type { ServerContext } from "./types.js";
 import { BucketPolicies } from "../auth/bucket-policies.js";
+import { BucketSettings } from "../storage/bucket-settings.js";
 import { KNOWN_ACTIONS } from "./operations.js";
 import { failInterruptedRuns } from "../inventory/run.js";
 import { InventoryScheduler, parseTimeOfDay } from "../inventory/scheduler.js";
 import { KeyService, loadMasterKey } from "../crypto/kms.js";
+import { LifecyclePass } from "../lifecycle/pass.js";
+import { TieringPass } from "../tiering/pass.js";
+import { Replicator } from "../replication/replicator.js";
 
 export interface StartOptions extends Partial<ServerConfig> {
   clock?: Clock;
@@ -31,6 +35,10 @@ export interface RunningServer {
   context: ServerContext;
   /** Starts scheduled inventory runs; checkNow() makes it look at the clock at once. */
   scheduler: InventoryScheduler;
+  /** Background work on the clock; runOnce() does a pass at once (tests with a ManualClock). */
+  lifecycle: LifecyclePass;
+  tiering: TieringPass;
+  replication: Replicator;
   close(): Promise<void>;
 }
 
@@ -61,11 +69,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const swept = await blobs.sweep((id) => metadata.isBlobReferenced(id));
   if (swept > 0) log.info("removed files left by an earlier crash", { count: swept });
 
-  const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS), keys, activeRuns: new Map() };
+  const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS),
+    settings: new BucketSettings(metadata),
+    keys,
+    activeRuns: new Map(),
+  };
   // Before any request or new run: runs a crash left "running" are failed (their files were swept above).
   const interrupted = await failInterruptedRuns(context);
   if (interrupted.length > 0) log.warn("inventory runs interrupted by a restart marked failed", { count: interrupted.length });
   const scheduler = new InventoryScheduler(context, { minuteOfDay: inventoryMinuteOfDay });
+  const lifecycle = new LifecyclePass(context);
+  const tiering = new TieringPass(context);
+  const replication = new Replicator(context);
   const server = createHttpServer(context, lookupSigningKey(metadata, sealingKey));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -76,6 +91,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   });
   try {
     await scheduler.start();
+    lifecycle.start();
+    tiering.start();
+    replication.start();
   } catch (err) {
     await scheduler.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -91,8 +109,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     rootGenerated: root.generated,
     context,
     scheduler,
+    lifecycle,
+    tiering,
+    replication,
     async close() {
-      await scheduler.stop();
+      await Promise.all([scheduler.stop(), lifecycle.stop(), tiering.stop(), replication.stop()]);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

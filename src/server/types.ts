@@ -9,6 +9,7 @@ import type { Logger } from "../log.js";
 import type { BucketPolicies } from "../auth/bucket-policies.js";
 import type { InventoryRun } from "../inventory/run.js";
 import type { KeyService } from "../crypto/kms.js";
+import type { BucketSettings } from "../storage/bucket-settings.js";
 
 /** Who is making the request, after authentication. */
 export type Principal =
@@ -24,6 +25,8 @@ export interface ServerContext {
   clock: Clock;
   log: Logger;
   policies: BucketPolicies;
+  /** Single-instance bucket configurations (lock, ownership, ACL, lifecycle, replication), cached. */
+  settings: BucketSettings;
   /** The master key and the local KMS, for server-side encryption. */
   keys: KeyService;
   /** Inventory runs in progress, by run id, with their live row and byte counts. */

@@ -156,6 +156,31 @@ describe("SqliteMetadataStore", () => {
     assert.equal(versions.length, 12, "k00..k09 plus the extra version and the marker");
   });
 
+  it("updates a version's facts and storage class in place, without changing which version is latest", async () => {
+    await store.putVersion(version("b", "upd", "null", { extra: { tags: { a: "1" } } }));
+    const updated = await store.updateVersion("b", "upd", "null", (cur) => ({ extra: { ...cur.extra, legalHold: "ON" }, storageClass: "GLACIER" }));
+    assert.deepEqual(updated?.extra, { tags: { a: "1" }, legalHold: "ON" });
+    const read = store.getVersion("b", "upd", "null")!;
+    assert.equal(read.storageClass, "GLACIER");
+    assert.equal(read.isLatest, true);
+    assert.deepEqual(read.body, { kind: "inline", data: Buffer.from("upd") });
+    assert.equal(await store.updateVersion("b", "missing", "null", () => ({ extra: {} })), undefined);
+    await assert.rejects(store.updateVersion("b", "upd", "null", () => {
+      throw new Error("refused");
+    }), /refused/);
+    assert.deepEqual(store.getVersion("b", "upd", "null")!.extra, { tags: { a: "1" }, legalHold: "ON" }, "a refused update changes nothing");
+  });
+
+  it("lets a guard refuse a version's deletion inside the write", async () => {
+    await store.putVersion(version("b", "guarded"));
+    await assert.rejects(store.deleteVersion("b", "guarded", "null", () => {
+      throw new Error("locked");
+    }), /locked/);
+    assert.ok(store.getVersion("b", "guarded", "null"), "still there");
+    const { removed } = await store.deleteVersion("b", "guarded", "null", () => undefined);
+    assert.equal(removed.length, 1);
+  });
+
   it("keeps everything across close and reopen", () => {
     store.close();
     store = SqliteMetadataStore.open(dir);

@@ -22,6 +22,7 @@ import type {
   ListVersionsQuery,
   PartRecord,
   UploadRecord,
+  VersionPatch,
 } from "./types.js";
 
 const MIGRATIONS: string[] = [
@@ -175,6 +176,7 @@ export class SqliteMetadataStore implements MetadataStore {
       versionParts: s("SELECT part_number, blob_id, size, checksum FROM version_parts WHERE version_seq = ? ORDER BY part_number"),
       insertVersionPart: s("INSERT INTO version_parts (version_seq, part_number, blob_id, size, checksum) VALUES (?, ?, ?, ?, ?)"),
       deleteVersionParts: s("DELETE FROM version_parts WHERE version_seq = ?"),
+      updateVersionFacts: s("UPDATE versions SET extra = ?, storage_class = ? WHERE seq = ?"),
       deleteVersionRow: s("DELETE FROM versions WHERE bucket = ? AND key = ? AND version_id = ?"),
       promoteNewest: s(
         "UPDATE versions SET is_latest = 1 WHERE seq = (SELECT seq FROM versions WHERE bucket = ? AND key = ? ORDER BY seq DESC LIMIT 1)",
@@ -431,13 +433,32 @@ export class SqliteMetadataStore implements MetadataStore {
     return row && this.fullRecord(row);
   }
 
-  deleteVersion(bucket: string, key: string, versionId: string): Promise<DeletedVersions> {
+  deleteVersion(bucket: string, key: string, versionId: string, guard?: (current: ObjectVersionRecord) => void): Promise<DeletedVersions> {
     return this.write(() => {
       const row = this.stmts.getVersionFull.get(bucket, key, versionId) as VersionRow | undefined;
       if (!row) return { removed: [] };
+      if (guard) guard(this.fullRecord(row));
       const removed = this.removeVersionRow(row);
       if (row.is_latest === 1) this.stmts.promoteNewest.run(bucket, key);
       return { removed: [removed] };
+    });
+  }
+
+  updateVersion(
+    bucket: string,
+    key: string,
+    versionId: string,
+    update: (current: ObjectVersionRecord) => VersionPatch | undefined,
+  ): Promise<ObjectVersionRecord | undefined> {
+    return this.write(() => {
+      const row = this.stmts.getVersionFull.get(bucket, key, versionId) as VersionRow | undefined;
+      if (!row) return undefined;
+      const current = this.fullRecord(row);
+      const patch = update(current);
+      if (patch === undefined) return current;
+      const next = { ...current, ...patch };
+      this.stmts.updateVersionFacts.run(JSON.stringify(next.extra), next.storageClass, row.seq);
+      return next;
     });
   }
 

@@ -209,6 +209,17 @@ export interface PutVersionInput {
   record: Omit<ObjectVersionRecord, "isLatest">;
 }
 
+/**
+ * What updateVersion may change on an existing version: the facts later capabilities keep in
+ * `extra` (retention, legal hold, ACL, tags, replication status, access tier...) and its storage
+ * class (tiering, restore). Key, version id, body and dates never change after a write.
+ */
+export interface VersionPatch {
+  /** Replaces the version's `extra` as a whole (read the current one in the update function). */
+  extra?: Record<string, unknown>;
+  storageClass?: string;
+}
+
 export interface DeletedVersions {
   /** Records removed from the store: their bodies are garbage and must be released. */
   removed: ObjectVersionRecord[];
@@ -259,8 +270,23 @@ export interface MetadataStore {
   /** The latest version of the key (possibly a delete marker), or undefined. */
   getLatest(bucket: string, key: string): ObjectVersionRecord | undefined;
   getVersion(bucket: string, key: string, versionId: string): ObjectVersionRecord | undefined;
-  /** Removes one version permanently; the previous one becomes latest. */
-  deleteVersion(bucket: string, key: string, versionId: string): Promise<DeletedVersions>;
+  /**
+   * Removes one version permanently; the previous one becomes latest. `guard`, when given, sees
+   * the version inside the write transaction and may throw to refuse the delete (object lock).
+   */
+  deleteVersion(bucket: string, key: string, versionId: string, guard?: (current: ObjectVersionRecord) => void): Promise<DeletedVersions>;
+  /**
+   * Changes an existing version in one atomic read-modify-write: `update` sees the current record
+   * inside the write transaction and returns the patch (or undefined to change nothing; it may
+   * throw to refuse). Resolves with the record as stored afterwards, or undefined when there is
+   * no such version. Never changes which version is latest.
+   */
+  updateVersion(
+    bucket: string,
+    key: string,
+    versionId: string,
+    update: (current: ObjectVersionRecord) => VersionPatch | undefined,
+  ): Promise<ObjectVersionRecord | undefined>;
   /**
    * Current (latest, non-delete-marker) objects in key order. Inline and multipart bodies are not
    * loaded: records carry `body: null` unless the body is a single blob.

@@ -1,0 +1,37 @@
+// BucketSettings: reads through to the store once, sees its own writes and deletes, forgets a bucket.
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteMetadataStore } from "./sqlite-metadata.js";
+import { BucketSettings } from "./bucket-settings.js";
+
+describe("BucketSettings", () => {
+  const dir = mkdtempSync(join(tmpdir(), "stocktake-settings-"));
+  const store = SqliteMetadataStore.open(dir);
+  after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("returns what was put, undefined after delete, and survives a new cache over the same store", async () => {
+    const settings = new BucketSettings(store);
+    assert.equal(settings.get("b", "lifecycle"), undefined);
+    await settings.put("b", "lifecycle", { rules: [1] });
+    assert.deepEqual(settings.get("b", "lifecycle"), { rules: [1] });
+    assert.deepEqual(new BucketSettings(store).get("b", "lifecycle"), { rules: [1] });
+    assert.equal(await settings.delete("b", "lifecycle"), true);
+    assert.equal(settings.get("b", "lifecycle"), undefined);
+    assert.equal(await settings.delete("b", "lifecycle"), false);
+  });
+
+  it("reads the store again after forget", async () => {
+    const settings = new BucketSettings(store);
+    assert.equal(settings.get("c", "ownership"), undefined);
+    await store.putBucketConfig("c", "ownership", "", JSON.stringify("ObjectWriter"));
+    assert.equal(settings.get("c", "ownership"), undefined, "cached absence");
+    settings.forget("c");
+    assert.equal(settings.get("c", "ownership"), "ObjectWriter");
+  });
+});
