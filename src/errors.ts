@@ -4,6 +4,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
 
 export const S3Errors = {
+  AccessControlListNotSupported: { status: 400, message: "The bucket does not allow ACLs" },
   AccessDenied: { status: 403, message: "Access Denied" },
   AuthorizationHeaderMalformed: { status: 400, message: "The authorization header is malformed." },
   AuthorizationQueryParametersError: {
@@ -43,6 +44,7 @@ export const S3Errors = {
   },
   InvalidArgument: { status: 400, message: "Invalid Argument" },
   InvalidBucketName: { status: 400, message: "The specified bucket is not valid." },
+  InvalidBucketState: { status: 409, message: "The request is not valid with the current state of the bucket." },
   InvalidDigest: { status: 400, message: "The Content-MD5 you specified is not valid." },
   InvalidEncryptionAlgorithmError: {
     status: 400,
@@ -64,9 +66,11 @@ export const S3Errors = {
   InvalidRequest: { status: 400, message: "Invalid Request" },
   InvalidS3DestinationBucket: { status: 400, message: "Invalid bucket ARN." },
   InvalidStorageClass: { status: 400, message: "The storage class you specified is not valid" },
+  InvalidTag: { status: 400, message: "The tag provided was not a valid tag." },
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
   "KMS.NotFoundException": { status: 400, message: "Invalid keyId" },
   KeyTooLongError: { status: 400, message: "Your key is too long" },
+  MalformedACLError: { status: 400, message: "The XML you provided was not well-formed or did not validate against our published schema." },
   MalformedPolicy: { status: 400, message: "Policy has invalid resource" },
   MalformedXML: {
     status: 400,
@@ -84,6 +88,9 @@ export const S3Errors = {
   NoSuchBucketPolicy: { status: 404, message: "The bucket policy does not exist" },
   NoSuchConfiguration: { status: 404, message: "The specified configuration does not exist." },
   NoSuchKey: { status: 404, message: "The specified key does not exist." },
+  NoSuchLifecycleConfiguration: { status: 404, message: "The lifecycle configuration does not exist" },
+  NoSuchObjectLockConfiguration: { status: 404, message: "The specified object does not have a ObjectLock configuration" },
+  NoSuchTagSet: { status: 404, message: "The TagSet does not exist" },
   NoSuchUpload: {
     status: 404,
     message:
@@ -98,10 +105,13 @@ export const S3Errors = {
     message: "A header you provided implies functionality that is not implemented.",
   },
   NotModified: { status: 304, message: "Not Modified" },
+  ObjectLockConfigurationNotFoundError: { status: 404, message: "Object Lock configuration does not exist for this bucket" },
+  OwnershipControlsNotFoundError: { status: 404, message: "The bucket ownership controls were not found" },
   PreconditionFailed: {
     status: 412,
     message: "At least one of the pre-conditions you specified did not hold",
   },
+  ReplicationConfigurationNotFoundError: { status: 404, message: "The replication configuration was not found" },
   RequestHeaderSectionTooLarge: { status: 400, message: "Your request header section exceeds the maximum allowed size." },
   RequestTimeout: {
     status: 400,
@@ -111,6 +121,7 @@ export const S3Errors = {
     status: 403,
     message: "The difference between the request time and the server's time is too large.",
   },
+  RestoreAlreadyInProgress: { status: 409, message: "Object restore is already in progress" },
   ServerSideEncryptionConfigurationNotFoundError: {
     status: 404,
     message: "The server side encryption configuration was not found",
