@@ -9,3 +9,5 @@ export function onVersionCommitted(_ctx: ServerContext, _bucket: BucketRecord, _
 export function replicationHeaders(_v: ObjectVersionRecord): Record<string, string> {
   return {};
 }
+
+export function checkVersioningChange(_ctx: ServerContext, _bucket: BucketRecord, _status: "Enabled" | "Suspended"): void {}

@@ -35,6 +35,15 @@ export function bucketCreation(req: S3Request): BucketCreation {
   };
 }
 
+/**
+ * Before PutBucketVersioning changes the bucket's status: object lock and replication both need
+ * versioning to stay enabled (InvalidBucketState otherwise).
+ */
+export function checkVersioningChange(ctx: ServerContext, bucket: BucketRecord, status: "Enabled" | "Suspended"): void {
+  lock.checkVersioningChange(ctx, bucket, status);
+  replication.checkVersioningChange(ctx, bucket, status);
+}
+
 /** What the request decides about a new version beyond its body and content headers. */
 export interface RequestFacts {
   /** Merged into the version's `extra`. */

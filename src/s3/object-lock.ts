@@ -17,3 +17,5 @@ export function lockHeaders(_v: ObjectVersionRecord): Record<string, string> {
 export function deleteGuard(_req: S3Request | undefined, _ctx: ServerContext, _bucket: BucketRecord): (v: ObjectVersionRecord) => void {
   return () => undefined;
 }
+
+export function checkVersioningChange(_ctx: ServerContext, _bucket: BucketRecord, _status: "Enabled" | "Suspended"): void {}

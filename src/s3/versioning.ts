@@ -3,6 +3,7 @@
 // this module owns the bucket's state and the version listing.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html
 import { compareUtf8 } from "../utf8.js";
+import { checkVersioningChange } from "./capability-hooks.js";
 import { S3Error } from "../errors.js";
 import { parseXml, readBody, textOf } from "../xml/codec.js";
 import type { Handler, ServerContext } from "../server/types.js";
@@ -17,7 +18,10 @@ export const putBucketVersioning: Handler = async (req, ctx) => {
   if (status !== undefined && status !== "Enabled" && status !== "Suspended") throw new S3Error("MalformedXML");
   if (mfaDelete !== undefined && mfaDelete !== "Enabled" && mfaDelete !== "Disabled") throw new S3Error("MalformedXML");
   if (mfaDelete === "Enabled") throw new S3Error("NotImplemented", "MFA delete is not supported by Stocktake.");
-  if (status !== undefined) await ctx.metadata.updateBucket(req.bucketRecord!.name, { versioning: status });
+  if (status !== undefined) {
+    checkVersioningChange(ctx, req.bucketRecord!, status);
+    await ctx.metadata.updateBucket(req.bucketRecord!.name, { versioning: status });
+  }
   return {};
 };
 
