@@ -12,6 +12,7 @@ export const S3Errors = {
     message: "Error parsing the X-Amz-Credential parameter.",
   },
   BadDigest: { status: 400, message: "The Content-MD5 you specified did not match what we received." },
+  BadRequest: { status: 400, message: "Bad Request" },
   BucketAlreadyExists: {
     status: 409,
     message:
@@ -43,6 +44,7 @@ export const S3Errors = {
     message: "The AWS Access Key Id you provided does not exist in our records.",
   },
   InvalidArgument: { status: 400, message: "Invalid Argument" },
+  InvalidBucketAclWithObjectOwnership: { status: 400, message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting" },
   InvalidBucketName: { status: 400, message: "The specified bucket is not valid." },
   InvalidBucketState: { status: 409, message: "The request is not valid with the current state of the bucket." },
   InvalidDigest: { status: 400, message: "The Content-MD5 you specified is not valid." },
@@ -135,6 +137,8 @@ export const S3Errors = {
     status: 400,
     message: "You are attempting to create a new configuration but have already reached the 1,000-configuration limit.",
   },
+  UnexpectedContent: { status: 400, message: "This request does not support content" },
+  UnresolvableGrantByEmailAddress: { status: 400, message: "The email address you provided does not match any account on record." },
   XAmzContentSHA256Mismatch: {
     status: 400,
     message: "The provided 'x-amz-content-sha256' header does not match what was computed.",

@@ -17,6 +17,11 @@ export interface AuthorizationRequest {
   policies: BucketPolicies;
   /** Condition keys the request carries (aws:SourceIp, s3:prefix, ...). */
   context: Record<string, string | string[] | undefined>;
+  /**
+   * Whether the bucket's or object's ACL grants the action (src/s3/acl.ts). Asked last, only when
+   * neither ownership nor the policy allowed and no Deny refused, so owners never read an ACL.
+   */
+  aclGrants?: (action: string) => boolean;
 }
 
 function policyPrincipal(p: Principal): PolicyRequest["principal"] {
@@ -39,7 +44,7 @@ export function authorize(request: AuthorizationRequest): void {
   if (isOwner && OWNER_ALWAYS.has(request.action)) return;
   const policy = request.policies.get(bucket.name);
   if (!policy) {
-    if (isOwner) return;
+    if (isOwner || request.aclGrants?.(request.action)) return;
     throw new S3Error("AccessDenied");
   }
   const context = { ...request.context };
@@ -55,7 +60,7 @@ export function authorize(request: AuthorizationRequest): void {
     context,
   });
   if (decision === "Deny") throw new S3Error("AccessDenied");
-  if (isOwner || decision === "Allow") return;
+  if (isOwner || decision === "Allow" || request.aclGrants?.(request.action)) return;
   throw new S3Error("AccessDenied");
 }
 

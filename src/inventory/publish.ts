@@ -120,7 +120,9 @@ export async function publishReport(
   const stamp = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}T${pad(t.getUTCHours())}-${pad(t.getUTCMinutes())}Z`;
   const dt = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}-${pad(t.getUTCHours())}-${pad(t.getUTCMinutes())}`;
   const now = ctx.clock.now();
-  const extra: Record<string, unknown> = { acl: "bucket-owner-full-control" };
+  // S3 delivers reports with bucket-owner-full-control; the destination owner owns them here, so
+  // that is the default ACL (owner FULL_CONTROL), which a version stores as no `extra.acl`.
+  const extra: Record<string, unknown> = {};
   if (encryption) extra.encryption = encryption.stored;
 
   const record = (key: string, body: ObjectVersionRecord["body"], size: number, md5hex: string, contentType: string): Omit<ObjectVersionRecord, "isLatest"> => ({

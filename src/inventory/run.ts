@@ -10,6 +10,7 @@ import { reportColumns } from "./fields.js";
 import { checkDestination, DeliveryRefused, publishReport, reportEncryption } from "./publish.js";
 import { REPORT_THREAD_LIMITS } from "./thread-limits.js";
 import type { WorkerMessage, WriteJob } from "./write-worker.js";
+import { LIFECYCLE_KIND, type LifecycleConfiguration } from "../lifecycle/rules.js";
 
 export const RUN_KIND = "inventory-run";
 /**
@@ -195,6 +196,7 @@ async function execute(
         format: config.destination.format,
         maxFileBytes: ctx.config.inventoryMaxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
         seal: encryption?.wrapping,
+        lifecycle: ctx.settings.get<LifecycleConfiguration>(source.name, LIFECYCLE_KIND),
       },
       (rows, bytes) => {
         run.rows = rows;

@@ -26,6 +26,12 @@ export interface ProjectionContext {
   bucket: string;
   /** Canonical user id of an account, for ObjectOwner and the ACL column. */
   canonicalId(accountId: string): string;
+  /**
+   * When the bucket's lifecycle rules will expire the version (epoch ms), or null; absent when the
+   * bucket has no lifecycle configuration. Stateful: it must see every version of the scan in
+   * order (it learns when a noncurrent version stopped being current from the one before it).
+   */
+  lifecycleExpiration?: (v: VersionTuple) => number | null;
 }
 
 type Reader = (v: VersionTuple, ctx: ProjectionContext) => InventoryValue;
@@ -65,17 +71,51 @@ interface StoredLock {
   eventHold?: { status?: string; duration?: string };
 }
 
+/**
+ * The opt-in archive tiers keep their API names (ARCHIVE_ACCESS, as in x-amz-archive-status) on
+ * the version, but reports name them ARCHIVE and DEEP_ARCHIVE (INVENTORY-SPEC's value list).
+ */
+const REPORTED_TIER: Record<string, string> = { ARCHIVE_ACCESS: "ARCHIVE", DEEP_ARCHIVE_ACCESS: "DEEP_ARCHIVE" };
+
 const encryption = (v: VersionTuple) => extraOf(v).encryption as StoredEncryption | undefined;
 const lock = (v: VersionTuple) => extraOf(v).lock as StoredLock | undefined;
 
-/** The ACL column: S3 writes a base64 JSON document of the object's grants. */
-export function aclDocument(canonicalId: string): string {
+/** A grant as src/s3/acl.ts stores it in `extra.acl`: a canonical user id or a group's URI. */
+export interface StoredGrant {
+  id?: string;
+  uri?: string;
+  permission: string;
+}
+
+/**
+ * The grants a version stores, or undefined for the default ACL (its owner's FULL_CONTROL alone).
+ * Most versions have none: their `extra` text is not parsed for this column.
+ */
+function storedGrants(v: VersionTuple): readonly StoredGrant[] | undefined {
+  const x = v[VT_EXTRA];
+  if (typeof x === "string" && !x.includes('"acl"')) return undefined;
+  return extraOf(v).acl as StoredGrant[] | undefined;
+}
+
+/**
+ * The ACL column: S3 writes a base64 JSON document of the object's grants (users by canonical id,
+ * groups by URI).
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/objectacl.html
+ */
+export function grantsDocument(grants: readonly StoredGrant[]): string {
   const doc = {
     version: "2022-11-10",
     status: "AVAILABLE",
-    grants: [{ canonicalId, type: "CanonicalUser", permission: "FULL_CONTROL" }],
+    grants: grants.map((g) =>
+      g.uri !== undefined ? { uri: g.uri, type: "Group", permission: g.permission } : { canonicalId: g.id, type: "CanonicalUser", permission: g.permission },
+    ),
   };
   return Buffer.from(JSON.stringify(doc)).toString("base64");
+}
+
+/** The ACL column of a version with the default ACL: its owner's FULL_CONTROL. */
+export function aclDocument(ownerCanonicalId: string): string {
+  return grantsDocument([{ id: ownerCanonicalId, permission: "FULL_CONTROL" }]);
 }
 
 export const FIELD_READERS: Record<InventoryField["name"], Reader> = {
@@ -101,17 +141,22 @@ export const FIELD_READERS: Record<InventoryField["name"], Reader> = {
   ObjectLockRetainUntilDate: ifObject((v) => lock(v)?.retainUntil ?? null),
   ObjectLockMode: ifObject((v) => lock(v)?.mode ?? null),
   ObjectLockLegalHoldStatus: ifObject((v) => lock(v)?.legalHold ?? null),
-  IntelligentTieringAccessTier: ifObject((v) =>
-    v[VT_STORAGE_CLASS] === "INTELLIGENT_TIERING" ? ((extraOf(v).accessTier as string | undefined) ?? "FREQUENT") : null,
-  ),
+  IntelligentTieringAccessTier: ifObject((v) => {
+    if (v[VT_STORAGE_CLASS] !== "INTELLIGENT_TIERING") return null;
+    const tier = (extraOf(v).accessTier as string | undefined) ?? "FREQUENT";
+    return REPORTED_TIER[tier] ?? tier;
+  }),
   BucketKeyStatus: ifObject((v) => {
     const e = encryption(v);
     return e?.kind === "SSE-KMS" || e?.kind === "DSSE-KMS" ? (e.bucketKeyEnabled ? "ENABLED" : "DISABLED") : null;
   }),
   ChecksumAlgorithm: ifObject((v) => ((extraOf(v).checksum as { algorithm?: string } | undefined)?.algorithm ?? null)),
-  ObjectAccessControlList: ifObject((v, ctx) => aclDocument(ctx.canonicalId(v[VT_OWNER]))),
+  ObjectAccessControlList: ifObject((v, ctx) => {
+    const grants = storedGrants(v);
+    return grants ? grantsDocument(grants) : aclDocument(ctx.canonicalId(v[VT_OWNER]));
+  }),
   ObjectOwner: (v, ctx) => ctx.canonicalId(v[VT_OWNER]),
-  LifecycleExpirationDate: ifObject((v) => (extraOf(v).lifecycleExpiration as number | undefined) ?? null),
+  LifecycleExpirationDate: (v, ctx) => (ctx.lifecycleExpiration === undefined ? null : ctx.lifecycleExpiration(v)),
   ObjectLockEventHoldStatus: ifObject((v) => lock(v)?.eventHold?.status ?? null),
   ObjectLockEventHoldDuration: ifObject((v) => lock(v)?.eventHold?.duration ?? null),
   IntelligentTieringReferenceDate: ifObject((v) =>
@@ -127,6 +172,7 @@ function memoized(ctx: ProjectionContext): ProjectionContext {
   const ids = new Map<string, string>();
   return {
     bucket: ctx.bucket,
+    lifecycleExpiration: ctx.lifecycleExpiration,
     canonicalId(accountId) {
       let id = ids.get(accountId);
       if (id === undefined) {
@@ -142,10 +188,21 @@ function memoized(ctx: ProjectionContext): ProjectionContext {
 export function projector(columns: readonly InventoryField[], ctx: ProjectionContext): (v: VersionTuple) => InventoryValue[] {
   const memo = memoized(ctx);
   const acls = new Map<string, string>();
+  // Versions with the same `extra` text share one parsed object (extraOf), so their grants too.
+  const granted = new WeakMap<readonly StoredGrant[], string>();
   const readers = columns.map((c): Reader => {
     if (c.name !== "ObjectAccessControlList") return FIELD_READERS[c.name];
     return (v, cx) => {
       if (v[VT_IS_DELETE_MARKER] === 1) return null;
+      const grants = storedGrants(v);
+      if (grants) {
+        let doc = granted.get(grants);
+        if (doc === undefined) {
+          doc = grantsDocument(grants);
+          granted.set(grants, doc);
+        }
+        return doc;
+      }
       const id = cx.canonicalId(v[VT_OWNER]);
       let doc = acls.get(id);
       if (doc === undefined) {

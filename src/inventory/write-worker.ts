@@ -23,6 +23,8 @@ import { csvWriterFactory } from "./writers/csv.js";
 import { orcWriterFactory } from "./writers/orc/index.js";
 import type { ReportWriterFactory } from "./writers/types.js";
 import type { Wrapping } from "../crypto/sse.js";
+import type { LifecycleConfiguration } from "../lifecycle/rules.js";
+import { lifecycleExpirationReader } from "./lifecycle-column.js";
 
 export interface WriteJob {
   dataDir: string;
@@ -34,6 +36,8 @@ export interface WriteJob {
   maxFileBytes: number;
   /** Encrypts the data files at rest (the report's encryption); see write-files.ts. */
   seal?: Wrapping;
+  /** The source bucket's lifecycle configuration at report time, for the LifecycleExpirationDate column. */
+  lifecycle?: LifecycleConfiguration;
   /** Rows from which a report is split across two threads (default PARALLEL_MIN_ROWS; tests lower it). */
   parallelMinRows?: number;
   /**
@@ -123,7 +127,7 @@ function write(scan: ReturnType<typeof openVersionScan>, blobs: FileBlobStore, o
     blobs,
     columns: job.columns.map((name) => INVENTORY_FIELDS.find((f) => f.name === name)!),
     format: job.format,
-    projection: { bucket: job.bucket, canonicalId: canonicalIdFor },
+    projection: { bucket: job.bucket, canonicalId: canonicalIdFor, lifecycleExpiration: lifecycleExpirationReader(job.lifecycle) },
     maxFileBytes: job.maxFileBytes,
     seal: job.seal,
     onProgress: (p) => onProgress(p.rows, p.bytes),

@@ -31,7 +31,7 @@ export const createBucket: Handler = async (req, ctx) => {
   const name = req.bucket!;
   if (!isValidBucketName(name)) throw new S3Error("InvalidBucketName", undefined, { BucketName: name });
   const region = ctx.config.region;
-  const creation = bucketCreation(req);
+  const creation = bucketCreation(req, ctx);
   const location = await requestedLocation(req);
   if (location !== undefined && !REGION_NAME.test(location) && location !== "EU") {
     throw new S3Error("InvalidLocationConstraint", undefined, { LocationConstraint: location });

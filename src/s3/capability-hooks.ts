@@ -3,8 +3,8 @@
 // PutObject, CopyObject, the multipart operations, GET/HEAD and deletes call these hooks and
 // nothing else of those capabilities, so each capability stays in its own module and a newcomer
 // finds every place one of them touches a write or a read here.
-import type { S3Request, ServerContext } from "../server/types.js";
-import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
+import type { Principal, S3Request, ServerContext } from "../server/types.js";
+import type { BucketRecord, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
 import * as lock from "./object-lock.js";
 import * as acl from "./acl.js";
 import * as tagging from "./tagging.js";
@@ -23,9 +23,10 @@ export interface BucketCreation {
 }
 
 /** Validates CreateBucket's x-amz-bucket-object-lock-enabled, x-amz-object-ownership and ACL headers. */
-export function bucketCreation(req: S3Request): BucketCreation {
+export function bucketCreation(req: S3Request, ctx: ServerContext): BucketCreation {
   const fromLock = lock.lockOnCreateBucket(req);
-  const fromAcl = acl.aclOnCreateBucket(req);
+  // Grants by id name accounts, which only the store can confirm.
+  const fromAcl = acl.aclOnCreateBucket(req, ctx);
   return {
     versioning: fromLock.versioning,
     async afterCreate(ctx, bucket) {
@@ -64,6 +65,11 @@ export function requestFacts(req: S3Request, ctx: ServerContext, bucket: BucketR
     extra: { ...lock.lockFactsForWrite(req, ctx, bucket), ...owned.extra, ...tagging.tagFactsForWrite(req, copySource) },
     ownerAccountId: owned.ownerAccountId,
   };
+}
+
+/** Before UploadPart reads a part: an upload with object lock parameters needs a checksum on every part. */
+export function beforePartUpload(req: S3Request, upload: UploadRecord): void {
+  lock.checkPartChecksum(req, upload);
 }
 
 /**
@@ -114,4 +120,12 @@ export function beforeBodyRead(ctx: ServerContext, bucket: BucketRecord, v: Obje
  */
 export function deleteGuard(req: S3Request | undefined, ctx: ServerContext, bucket: BucketRecord): (v: ObjectVersionRecord) => void {
   return lock.deleteGuard(req, ctx, bucket);
+}
+
+/**
+ * For authorize(): whether the bucket's or the addressed object's ACL grants an action that
+ * neither owning the bucket nor its policy allowed (false while ACLs are disabled).
+ */
+export function aclGrants(ctx: ServerContext, principal: Principal, bucket: BucketRecord, key: string | undefined, versionId: string | null | undefined): (action: string) => boolean {
+  return acl.aclGrants(ctx, principal, bucket, key, versionId);
 }

@@ -29,7 +29,7 @@ import {
   parsePartNumber,
   resolveCopySource,
 } from "./objects.js";
-import { requestFacts, versionCommitted, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
+import { beforeBodyRead, beforePartUpload, requestFacts, versionCommitted, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
 import { listEncoder, ownerLookup, PAST_PREFIX } from "./listing.js";
 
 /** Every part but the last must be at least this large. */
@@ -181,6 +181,7 @@ function partBody(p: PartRecord) {
 export const uploadPart: Handler = async (req, ctx) => {
   const partNumber = parsePartNumber(req.query.get("partNumber")!);
   const upload = addressedUpload(req, ctx);
+  beforePartUpload(req, upload);
   const md5Expected = expectedMd5(req.headers);
   checkContentLength(req);
   const alg = partAlgorithm(req, upload);
@@ -232,6 +233,7 @@ export const uploadPartCopy: Handler = async (req, ctx) => {
   const partNumber = parsePartNumber(req.query.get("partNumber")!);
   const upload = addressedUpload(req, ctx);
   const source = resolveCopySource(req, ctx);
+  beforeBodyRead(ctx, source.bucket, source.version);
   const range = copySourceRange(header(req.headers, "x-amz-copy-source-range"), source.version.size);
   const alg = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
   const sourceKeys = readKeys(req, ctx, source.version.extra, COPY_SOURCE_CUSTOMER);

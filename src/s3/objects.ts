@@ -22,7 +22,7 @@ import {
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
 import { authorize, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { isValidBucketName } from "../bucket-names.js";
-import { beforeBodyRead, commitFacts, deleteGuard, readResponseHeaders, requestFacts, versionCommitted, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
+import { aclGrants, beforeBodyRead, commitFacts, deleteGuard, readResponseHeaders, requestFacts, versionCommitted, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
 
 type Headers = S3Request["headers"];
 
@@ -310,6 +310,9 @@ function partRange(v: ObjectVersionRecord, n: number): ByteRange {
 export const getObject: Handler = async (req, ctx) => readObject(req, ctx, true);
 export const headObject: Handler = async (req, ctx) => readObject(req, ctx, false);
 
+/** Set in the `extra` of a delete marker that lifecycle expiration (not a request) added. */
+export const EXPIRED_BY_LIFECYCLE = "expiredByLifecycle";
+
 /**
  * Deletes one key (or one version of it) as DeleteObject does; shared by DeleteObjects and by
  * lifecycle expiration (which passes no request: it acts as the bucket's owner and never bypasses
@@ -353,7 +356,8 @@ export async function deleteOne(
     userMetadata: {},
     ownerAccountId: owner,
     partsCount: 0,
-    extra: {},
+    // S3 does not replicate the delete markers lifecycle expiration adds (no request: lifecycle).
+    extra: req === undefined ? { [EXPIRED_BY_LIFECYCLE]: true } : {},
     body: null,
   };
   commitFacts(ctx, bucket, marker);
@@ -470,6 +474,7 @@ export function resolveCopySource(req: S3Request, ctx: ServerContext): CopySourc
     key: src.key,
     policies: ctx.policies,
     context: requestConditionContext(req.headers, req.query, req.sourceIp, req.secureTransport, ctx.clock.now(), req.principal.kind !== "anonymous"),
+    aclGrants: aclGrants(ctx, req.principal, srcBucket, src.key, src.versionId),
   });
 
   let source: ObjectVersionRecord | undefined;
@@ -521,6 +526,8 @@ export const copyObject: Handler = async (req, ctx) => {
 
   // The copy gets the request's encryption or the target bucket's default, never the source's.
   const encryption = await writeEncryption(req, ctx, target);
+  // Reading the source is a read of its bytes: refused while archived, an access for tiering.
+  beforeBodyRead(ctx, srcBucket, source);
   // The bytes are copied, not shared, so deleting the source can never pull them from under us.
   const sourceBody = openBody(ctx.blobs, source.body!, source.size, undefined, sourceKeys);
   const sourceChecksum = source.extra.checksum as StoredChecksum | undefined;

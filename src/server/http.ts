@@ -11,6 +11,7 @@ import { rawErrorResponse, sendError, sendResult, type ResponseIds } from "./res
 import type { Principal, S3Request, ServerContext } from "./types.js";
 import { authenticate, decodeBody } from "../auth/sigv4.js";
 import { authorize, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
+import { aclGrants } from "../s3/capability-hooks.js";
 import { isValidBucketName } from "../bucket-names.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => { secretAccessKey: string; accountId: string } | undefined;
@@ -129,6 +130,7 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
         key: address.key,
         policies: ctx.policies,
         context: requestConditionContext(req.headers, address.query, req.socket.remoteAddress ?? "", false, ctx.clock.now(), auth.kind === "signed"),
+        aclGrants: aclGrants(ctx, principal, bucketRecord, address.key, address.query.get("versionId")),
       });
     } else if (principal.kind === "anonymous") {
       throw new S3Error("AccessDenied");

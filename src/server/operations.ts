@@ -13,6 +13,14 @@ import * as policy from "../s3/policy.js";
 import * as inventoryRuns from "../s3/inventory-runs.js";
 import * as multipart from "../s3/multipart.js";
 import * as encryption from "../s3/encryption.js";
+import * as acl from "../s3/acl.js";
+import * as ownership from "../s3/ownership.js";
+import * as tagging from "../s3/tagging.js";
+import * as lifecycle from "../s3/lifecycle.js";
+import * as objectLock from "../s3/object-lock.js";
+import * as replication from "../s3/replication.js";
+import * as intelligentTiering from "../s3/intelligent-tiering.js";
+import { restoreObject } from "../s3/restore.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -63,32 +71,32 @@ export const OPERATIONS: Record<string, OperationRow> = {
   GetBucketPolicy: row("s3:GetBucketPolicy", "bucket", policy.getBucketPolicy),
   DeleteBucketPolicy: row("s3:DeleteBucketPolicy", "bucket", policy.deleteBucketPolicy),
   GetBucketPolicyStatus: row("s3:GetBucketPolicyStatus", "bucket", policy.getBucketPolicyStatus),
-  PutBucketAcl: row("s3:PutBucketAcl", "bucket"),
-  GetBucketAcl: row("s3:GetBucketAcl", "bucket"),
+  PutBucketAcl: row("s3:PutBucketAcl", "bucket", acl.putBucketAcl),
+  GetBucketAcl: row("s3:GetBucketAcl", "bucket", acl.getBucketAcl),
   PutBucketCors: row("s3:PutBucketCORS", "bucket"),
   GetBucketCors: row("s3:GetBucketCORS", "bucket"),
   DeleteBucketCors: row("s3:PutBucketCORS", "bucket"),
   PutBucketEncryption: row("s3:PutEncryptionConfiguration", "bucket", encryption.putBucketEncryption),
   GetBucketEncryption: row("s3:GetEncryptionConfiguration", "bucket", encryption.getBucketEncryption),
   DeleteBucketEncryption: row("s3:PutEncryptionConfiguration", "bucket", encryption.deleteBucketEncryption),
-  PutBucketLifecycleConfiguration: row("s3:PutLifecycleConfiguration", "bucket"),
-  GetBucketLifecycleConfiguration: row("s3:GetLifecycleConfiguration", "bucket"),
-  DeleteBucketLifecycle: row("s3:PutLifecycleConfiguration", "bucket"),
-  PutBucketTagging: row("s3:PutBucketTagging", "bucket"),
-  GetBucketTagging: row("s3:GetBucketTagging", "bucket"),
-  DeleteBucketTagging: row("s3:PutBucketTagging", "bucket"),
-  PutBucketOwnershipControls: row("s3:PutBucketOwnershipControls", "bucket"),
-  GetBucketOwnershipControls: row("s3:GetBucketOwnershipControls", "bucket"),
-  DeleteBucketOwnershipControls: row("s3:PutBucketOwnershipControls", "bucket"),
-  PutObjectLockConfiguration: row("s3:PutBucketObjectLockConfiguration", "bucket"),
-  GetObjectLockConfiguration: row("s3:GetBucketObjectLockConfiguration", "bucket"),
-  PutBucketIntelligentTieringConfiguration: row("s3:PutIntelligentTieringConfiguration", "bucket"),
-  GetBucketIntelligentTieringConfiguration: row("s3:GetIntelligentTieringConfiguration", "bucket"),
-  ListBucketIntelligentTieringConfigurations: row("s3:GetIntelligentTieringConfiguration", "bucket"),
-  DeleteBucketIntelligentTieringConfiguration: row("s3:PutIntelligentTieringConfiguration", "bucket"),
-  PutBucketReplication: row("s3:PutReplicationConfiguration", "bucket"),
-  GetBucketReplication: row("s3:GetReplicationConfiguration", "bucket"),
-  DeleteBucketReplication: row("s3:PutReplicationConfiguration", "bucket"),
+  PutBucketLifecycleConfiguration: row("s3:PutLifecycleConfiguration", "bucket", lifecycle.putBucketLifecycleConfiguration),
+  GetBucketLifecycleConfiguration: row("s3:GetLifecycleConfiguration", "bucket", lifecycle.getBucketLifecycleConfiguration),
+  DeleteBucketLifecycle: row("s3:PutLifecycleConfiguration", "bucket", lifecycle.deleteBucketLifecycle),
+  PutBucketTagging: row("s3:PutBucketTagging", "bucket", tagging.putBucketTagging),
+  GetBucketTagging: row("s3:GetBucketTagging", "bucket", tagging.getBucketTagging),
+  DeleteBucketTagging: row("s3:PutBucketTagging", "bucket", tagging.deleteBucketTagging),
+  PutBucketOwnershipControls: row("s3:PutBucketOwnershipControls", "bucket", acl.putBucketOwnershipControls),
+  GetBucketOwnershipControls: row("s3:GetBucketOwnershipControls", "bucket", ownership.getBucketOwnershipControls),
+  DeleteBucketOwnershipControls: row("s3:PutBucketOwnershipControls", "bucket", ownership.deleteBucketOwnershipControls),
+  PutObjectLockConfiguration: row("s3:PutBucketObjectLockConfiguration", "bucket", objectLock.putObjectLockConfiguration),
+  GetObjectLockConfiguration: row("s3:GetBucketObjectLockConfiguration", "bucket", objectLock.getObjectLockConfiguration),
+  PutBucketIntelligentTieringConfiguration: row("s3:PutIntelligentTieringConfiguration", "bucket", intelligentTiering.putBucketIntelligentTieringConfiguration),
+  GetBucketIntelligentTieringConfiguration: row("s3:GetIntelligentTieringConfiguration", "bucket", intelligentTiering.getBucketIntelligentTieringConfiguration),
+  ListBucketIntelligentTieringConfigurations: row("s3:GetIntelligentTieringConfiguration", "bucket", intelligentTiering.listBucketIntelligentTieringConfigurations),
+  DeleteBucketIntelligentTieringConfiguration: row("s3:PutIntelligentTieringConfiguration", "bucket", intelligentTiering.deleteBucketIntelligentTieringConfiguration),
+  PutBucketReplication: row("s3:PutReplicationConfiguration", "bucket", replication.putBucketReplication),
+  GetBucketReplication: row("s3:GetReplicationConfiguration", "bucket", replication.getBucketReplication),
+  DeleteBucketReplication: row("s3:PutReplicationConfiguration", "bucket", replication.deleteBucketReplication),
   PutPublicAccessBlock: row("s3:PutBucketPublicAccessBlock", "bucket"),
   GetPublicAccessBlock: row("s3:GetBucketPublicAccessBlock", "bucket"),
   DeletePublicAccessBlock: row("s3:PutBucketPublicAccessBlock", "bucket"),
@@ -118,17 +126,17 @@ export const OPERATIONS: Record<string, OperationRow> = {
   DeleteObject: row("s3:DeleteObject", "object", objects.deleteObject),
   CopyObject: row("s3:PutObject", "object", objects.copyObject),
   GetObjectAttributes: row("s3:GetObjectAttributes", "object", getObjectAttributes),
-  PutObjectAcl: row("s3:PutObjectAcl", "object"),
-  GetObjectAcl: row("s3:GetObjectAcl", "object"),
-  PutObjectTagging: row("s3:PutObjectTagging", "object"),
-  GetObjectTagging: row("s3:GetObjectTagging", "object"),
-  DeleteObjectTagging: row("s3:DeleteObjectTagging", "object"),
-  PutObjectRetention: row("s3:PutObjectRetention", "object"),
-  GetObjectRetention: row("s3:GetObjectRetention", "object"),
-  PutObjectLegalHold: row("s3:PutObjectLegalHold", "object"),
-  GetObjectLegalHold: row("s3:GetObjectLegalHold", "object"),
+  PutObjectAcl: row("s3:PutObjectAcl", "object", acl.putObjectAcl),
+  GetObjectAcl: row("s3:GetObjectAcl", "object", acl.getObjectAcl),
+  PutObjectTagging: row("s3:PutObjectTagging", "object", tagging.putObjectTagging),
+  GetObjectTagging: row("s3:GetObjectTagging", "object", tagging.getObjectTagging),
+  DeleteObjectTagging: row("s3:DeleteObjectTagging", "object", tagging.deleteObjectTagging),
+  PutObjectRetention: row("s3:PutObjectRetention", "object", objectLock.putObjectRetention),
+  GetObjectRetention: row("s3:GetObjectRetention", "object", objectLock.getObjectRetention),
+  PutObjectLegalHold: row("s3:PutObjectLegalHold", "object", objectLock.putObjectLegalHold),
+  GetObjectLegalHold: row("s3:GetObjectLegalHold", "object", objectLock.getObjectLegalHold),
   GetObjectTorrent: row("s3:GetObject", "object"),
-  RestoreObject: row("s3:RestoreObject", "object"),
+  RestoreObject: row("s3:RestoreObject", "object", restoreObject),
   SelectObjectContent: row("s3:GetObject", "object"),
   CreateMultipartUpload: row("s3:PutObject", "object", multipart.createMultipartUpload),
   UploadPart: row("s3:PutObject", "object", multipart.uploadPart),
@@ -151,6 +159,10 @@ export const KNOWN_ACTIONS: ReadonlySet<string> = new Set([
   "s3:GetObjectVersionTagging",
   "s3:DeleteObjectVersionTagging",
   "s3:BypassGovernanceRetention",
+  // What a destination bucket policy grants a replicating account (docs/replication.md).
+  "s3:ReplicateObject",
+  "s3:ReplicateDelete",
+  "s3:ReplicateTags",
 ]);
 
 /** The action S3 evaluates instead of the row's when a request names a version. */

@@ -1,16 +1,110 @@
-// Intelligent-Tiering tier moves and restore expiry — STUB awaiting implementation: the background task the server starts and stops.
+// The tiering pass: on a timer (hourly), moves Intelligent-Tiering objects down their access tiers,
+// completes restores whose retrieval time has come and expires restored copies, all against the
+// injectable clock. It walks only the buckets marked as holding such objects (hooks.ts), a page of
+// versions at a time, so memory stays flat whatever the bucket's size.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/intelligent-tiering-overview.html
+import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { ServerContext } from "../server/types.js";
+import type { ObjectVersionRecord } from "../storage/types.js";
+import { MAX_TIERING_CONFIGURATIONS, TIERING_CONFIG_KIND, archiveDaysFor, tieringConfigurationFromJson, type TieringConfiguration } from "./config.js";
+import { TIERED_OBJECTS_KIND } from "./hooks.js";
+import { HOUR_MS, advance, type TieringFacts } from "./tiers.js";
+
+const VERSIONS_PAGE = 1000;
+const BUCKETS_PAGE = 100;
+
+function factsOf(v: ObjectVersionRecord): TieringFacts {
+  return { key: v.key, size: v.size, storageClass: v.storageClass, lastModified: v.lastModified.getTime(), extra: v.extra };
+}
 
 export class TieringPass {
-  constructor(private readonly ctx: ServerContext) {}
+  private timer?: NodeJS.Timeout;
+  private current?: Promise<void>;
+  private stopped = false;
 
-  start(): void {}
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly intervalMs = HOUR_MS,
+  ) {}
 
-  /** Does one pass now, as the timer would (tests drive it with a ManualClock). */
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.runOnce()
+        .catch((err: unknown) => this.ctx.log.error("tiering pass failed", { error: String(err) }))
+        .finally(() => this.schedule());
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Does one pass now, as the timer would (tests drive it with a ManualClock); passes never overlap. */
   async runOnce(): Promise<void> {
-    void this.ctx;
+    const previous = this.current ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.pass());
+    this.current = next;
+    try {
+      await next;
+    } finally {
+      if (this.current === next) this.current = undefined;
+    }
   }
 
   /** Stops the timer and waits for a pass in progress. */
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.current?.catch(() => undefined);
+  }
+
+  private async pass(): Promise<void> {
+    const now = this.ctx.clock.now().getTime();
+    let after: { bucket: string; id: string } | undefined;
+    for (;;) {
+      const marked = this.ctx.metadata.listConfigsOfKind(TIERED_OBJECTS_KIND, after, BUCKETS_PAGE);
+      for (const { bucket } of marked) {
+        if (this.stopped) return;
+        await this.passBucket(bucket, now);
+      }
+      if (marked.length < BUCKETS_PAGE) return;
+      const last = marked[marked.length - 1]!;
+      after = { bucket: last.bucket, id: last.id };
+    }
+  }
+
+  private configurations(bucket: string): TieringConfiguration[] {
+    return this.ctx.metadata
+      .listBucketConfigs(bucket, TIERING_CONFIG_KIND, undefined, MAX_TIERING_CONFIGURATIONS)
+      .map((row) => tieringConfigurationFromJson(row.json))
+      .filter((c) => c.status === "Enabled");
+  }
+
+  private async passBucket(bucket: string, now: number): Promise<void> {
+    const configs = this.configurations(bucket);
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      const page = this.ctx.metadata.listVersions({ bucket, keyMarker, versionIdMarker, limit: VERSIONS_PAGE });
+      for (const v of page) {
+        if (v.isDeleteMarker) continue;
+        const facts = factsOf(v);
+        if (advance(facts, now, archiveDaysFor(configs, facts)) === undefined) continue;
+        // Decided again on the stored record: a GET or a RestoreObject may have changed it since the page was read.
+        await this.ctx.metadata.updateVersion(bucket, v.key, v.versionId, (current) => {
+          const currentFacts = factsOf(current);
+          const extra = advance(currentFacts, now, archiveDaysFor(configs, currentFacts));
+          return extra === undefined ? undefined : { extra };
+        });
+      }
+      if (page.length < VERSIONS_PAGE || this.stopped) return;
+      const last = page[page.length - 1]!;
+      keyMarker = last.key;
+      versionIdMarker = last.versionId;
+      await yieldToRequests();
+    }
+  }
 }
