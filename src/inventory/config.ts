@@ -3,7 +3,7 @@
 // kept in the metadata store. Shared by the configuration API and the report engine.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_InventoryConfiguration.html
 import { S3Error } from "../errors.js";
-import { asArray, elementOf, textOf, type XmlNode } from "../xml/codec.js";
+import { asArray, elementOf, onlyChildren, requiredText, schemaError, textOf, type XmlNode } from "../xml/codec.js";
 import { isValidBucketName } from "../bucket-names.js";
 import { isOptionalField, type InventoryOptionalField } from "./fields.js";
 
@@ -44,22 +44,9 @@ const BUCKET_ARN = /^arn:(aws|aws-cn|aws-us-gov):s3:::([^/]+)$/;
 
 type Element = Record<string, XmlNode | XmlNode[]>;
 
-const malformed = (why: string) => new S3Error("MalformedXML", `The XML you provided was not well-formed or did not validate against our published schema: ${why}`);
-
-function onlyChildren(el: Element, allowed: string[], where: string): void {
-  for (const name of Object.keys(el)) {
-    if (!allowed.includes(name)) throw malformed(`unexpected element ${name} in ${where}`);
-  }
-}
-
-function required(el: Element, name: string, where: string): string {
-  const v = textOf(el, name);
-  if (v === undefined) throw malformed(`${where} requires ${name}`);
-  return v;
-}
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw malformed(`${name} must be one of ${allowed.join(", ")}`);
+  if (!(allowed as readonly string[]).includes(value)) throw schemaError(`${name} must be one of ${allowed.join(", ")}`);
   return value as T;
 }
 
@@ -70,22 +57,22 @@ export function isValidInventoryId(id: string): boolean {
 /** Validates the children of an <InventoryConfiguration> element into the domain model. */
 export function parseInventoryConfiguration(doc: Element): InventoryConfiguration {
   onlyChildren(doc, ["Destination", "IsEnabled", "Filter", "Id", "IncludedObjectVersions", "OptionalFields", "Schedule"], "InventoryConfiguration");
-  const id = required(doc, "Id", "InventoryConfiguration");
-  if (!isValidInventoryId(id)) throw malformed("Id must be 1 to 64 characters from A-Z a-z 0-9 . _ -");
-  const isEnabledText = required(doc, "IsEnabled", "InventoryConfiguration");
-  if (isEnabledText !== "true" && isEnabledText !== "false") throw malformed("IsEnabled must be true or false");
-  const includedObjectVersions = oneOf(required(doc, "IncludedObjectVersions", "InventoryConfiguration"), IncludedObjectVersionsValues, "IncludedObjectVersions");
+  const id = requiredText(doc, "Id", "InventoryConfiguration");
+  if (!isValidInventoryId(id)) throw schemaError("Id must be 1 to 64 characters from A-Z a-z 0-9 . _ -");
+  const isEnabledText = requiredText(doc, "IsEnabled", "InventoryConfiguration");
+  if (isEnabledText !== "true" && isEnabledText !== "false") throw schemaError("IsEnabled must be true or false");
+  const includedObjectVersions = oneOf(requiredText(doc, "IncludedObjectVersions", "InventoryConfiguration"), IncludedObjectVersionsValues, "IncludedObjectVersions");
 
   const schedule = elementOf(doc, "Schedule");
-  if (!schedule) throw malformed("InventoryConfiguration requires Schedule");
+  if (!schedule) throw schemaError("InventoryConfiguration requires Schedule");
   onlyChildren(schedule, ["Frequency"], "Schedule");
-  const frequency = oneOf(required(schedule, "Frequency", "Schedule"), InventoryFrequencies, "Frequency");
+  const frequency = oneOf(requiredText(schedule, "Frequency", "Schedule"), InventoryFrequencies, "Frequency");
 
   let filterPrefix: string | undefined;
   const filter = elementOf(doc, "Filter");
   if (filter) {
     onlyChildren(filter, ["Prefix"], "Filter");
-    filterPrefix = required(filter, "Prefix", "Filter");
+    filterPrefix = requiredText(filter, "Prefix", "Filter");
   }
 
   let optionalFields: InventoryOptionalField[] | undefined;
@@ -94,17 +81,17 @@ export function parseInventoryConfiguration(doc: Element): InventoryConfiguratio
     onlyChildren(fields, ["Field"], "OptionalFields");
     optionalFields = [];
     for (const f of asArray(fields.Field as XmlNode | XmlNode[] | undefined)) {
-      if (typeof f !== "string" || !isOptionalField(f)) throw malformed(`unknown optional field ${typeof f === "string" ? f : "(element)"}`);
+      if (typeof f !== "string" || !isOptionalField(f)) throw schemaError(`unknown optional field ${typeof f === "string" ? f : "(element)"}`);
       if (optionalFields.includes(f)) throw new S3Error("InvalidArgument", `The optional field ${f} is listed more than once.`, { ArgumentName: "OptionalFields", ArgumentValue: f });
       optionalFields.push(f);
     }
   }
 
   const destinationEl = elementOf(doc, "Destination");
-  if (!destinationEl) throw malformed("InventoryConfiguration requires Destination");
+  if (!destinationEl) throw schemaError("InventoryConfiguration requires Destination");
   onlyChildren(destinationEl, ["S3BucketDestination"], "Destination");
   const s3dest = elementOf(destinationEl, "S3BucketDestination");
-  if (!s3dest) throw malformed("Destination requires S3BucketDestination");
+  if (!s3dest) throw schemaError("Destination requires S3BucketDestination");
   const destination = parseDestination(s3dest);
 
   return {
@@ -120,8 +107,8 @@ export function parseInventoryConfiguration(doc: Element): InventoryConfiguratio
 
 function parseDestination(el: Element): InventoryDestination {
   onlyChildren(el, ["AccountId", "Bucket", "Format", "Prefix", "Encryption"], "S3BucketDestination");
-  const bucketArn = required(el, "Bucket", "S3BucketDestination");
-  const format = oneOf(required(el, "Format", "S3BucketDestination"), InventoryFormats, "Format");
+  const bucketArn = requiredText(el, "Bucket", "S3BucketDestination");
+  const format = oneOf(requiredText(el, "Format", "S3BucketDestination"), InventoryFormats, "Format");
   const m = BUCKET_ARN.exec(bucketArn);
   if (!m || !isValidBucketName(m[2]!)) throw new S3Error("InvalidS3DestinationBucket", undefined, { ArgumentName: "Bucket", ArgumentValue: bucketArn });
   const accountId = textOf(el, "AccountId");
@@ -136,16 +123,16 @@ function parseDestination(el: Element): InventoryDestination {
     const ssekms = elementOf(enc, "SSE-KMS");
     if (sses3 && ssekms) throw new S3Error("InvalidArgument", "Specify only one of SSE-S3 and SSE-KMS for inventory encryption.", { ArgumentName: "Encryption" });
     if (sses3) {
-      if (elementOf(enc, "SSE-S3") === undefined) throw malformed("SSE-S3 takes no value");
-      if (Object.keys(elementOf(enc, "SSE-S3")!).length > 0) throw malformed("SSE-S3 takes no children");
+      if (elementOf(enc, "SSE-S3") === undefined) throw schemaError("SSE-S3 takes no value");
+      if (Object.keys(elementOf(enc, "SSE-S3")!).length > 0) throw schemaError("SSE-S3 takes no children");
       encryption = { kind: "SSE-S3" };
     } else if (ssekms) {
       onlyChildren(ssekms, ["KeyId"], "SSE-KMS");
-      const keyId = required(ssekms, "KeyId", "SSE-KMS");
+      const keyId = requiredText(ssekms, "KeyId", "SSE-KMS");
       if (keyId === "") throw new S3Error("InvalidArgument", "SSE-KMS requires a KeyId.", { ArgumentName: "KeyId" });
       encryption = { kind: "SSE-KMS", keyId };
     } else {
-      throw malformed("Encryption requires SSE-S3 or SSE-KMS");
+      throw schemaError("Encryption requires SSE-S3 or SSE-KMS");
     }
   }
   return { bucketArn, bucketName: m[2]!, accountId, format, prefix: textOf(el, "Prefix"), encryption };

@@ -5,7 +5,8 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketIntelligentTieringConfiguration.html
 import { S3Error } from "../errors.js";
 import { parseXml, readBody } from "../xml/codec.js";
-import type { Handler, S3Request } from "../server/types.js";
+import type { Handler } from "../server/types.js";
+import { configPage, requiredId } from "./config-pages.js";
 import {
   MAX_TIERING_CONFIGURATIONS,
   TIERING_CONFIG_KIND,
@@ -14,16 +15,9 @@ import {
   tieringConfigurationToXml,
 } from "../tiering/config.js";
 
-const PAGE_SIZE = 100;
-const TOKEN_PREFIX = "it1:";
 /** Far above any valid configuration (two tierings and a filter of a few tags). */
 const MAX_BODY_BYTES = 64 * 1024;
 
-function requiredId(req: S3Request): string {
-  const id = req.query.get("id");
-  if (id === null || id === "") throw new S3Error("InvalidArgument", "Missing required parameter: id", { ArgumentName: "id" });
-  return id;
-}
 
 export const putBucketIntelligentTieringConfiguration: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!.name;
@@ -48,27 +42,11 @@ export const deleteBucketIntelligentTieringConfiguration: Handler = async (req, 
 };
 
 export const listBucketIntelligentTieringConfigurations: Handler = async (req, ctx) => {
-  const token = req.query.get("continuation-token");
-  let after: string | undefined;
-  if (token !== null) {
-    const decoded = Buffer.from(token, "base64url").toString("utf8");
-    if (!decoded.startsWith(TOKEN_PREFIX)) {
-      throw new S3Error("InvalidArgument", "The continuation token provided is incorrect", { ArgumentName: "continuation-token" });
-    }
-    after = decoded.slice(TOKEN_PREFIX.length);
-  }
-  const rows = ctx.metadata.listBucketConfigs(req.bucketRecord!.name, TIERING_CONFIG_KIND, after, PAGE_SIZE + 1);
-  const page = rows.slice(0, PAGE_SIZE);
-  const truncated = rows.length > PAGE_SIZE;
+  const { jsons, ...tokens } = configPage(req, ctx, TIERING_CONFIG_KIND, "it1:");
   return {
     xml: {
       root: "ListBucketIntelligentTieringConfigurationsOutput",
-      value: {
-        IsTruncated: truncated,
-        ContinuationToken: token ?? undefined,
-        NextContinuationToken: truncated ? Buffer.from(TOKEN_PREFIX + page[page.length - 1]!.id).toString("base64url") : undefined,
-        IntelligentTieringConfiguration: page.map((r) => tieringConfigurationToXml(tieringConfigurationFromJson(r.json))),
-      },
+      value: { ...tokens, IntelligentTieringConfiguration: jsons.map((j) => tieringConfigurationToXml(tieringConfigurationFromJson(j))) },
     },
   };
 };

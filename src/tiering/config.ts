@@ -2,7 +2,7 @@
 // model back to the wire shape, and which configurations apply to an object.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_IntelligentTieringConfiguration.html
 import { S3Error } from "../errors.js";
-import { asArray, elementOf, textOf, type XmlNode } from "../xml/codec.js";
+import { asArray, elementOf, onlyChildren, requiredText, schemaError, textOf, type XmlNode } from "../xml/codec.js";
 import { ARCHIVE_DAYS_RANGE, ArchiveTiers, tagsOf, type ArchiveDays, type ArchiveTier, type TieringFacts } from "./tiers.js";
 
 export const MAX_TIERING_CONFIGURATIONS = 1000;
@@ -32,25 +32,12 @@ type Element = Record<string, XmlNode | XmlNode[]>;
 
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
-const malformed = (why: string) => new S3Error("MalformedXML", `The XML you provided was not well-formed or did not validate against our published schema: ${why}`);
-
-function onlyChildren(el: Element, allowed: string[], where: string): void {
-  for (const name of Object.keys(el)) {
-    if (!allowed.includes(name)) throw malformed(`unexpected element ${name} in ${where}`);
-  }
-}
-
-function required(el: Element, name: string, where: string): string {
-  const v = textOf(el, name);
-  if (v === undefined) throw malformed(`${where} requires ${name}`);
-  return v;
-}
 
 function parseTag(node: XmlNode): TieringTag {
-  if (typeof node !== "object" || Array.isArray(node)) throw malformed("Tag requires Key and Value");
+  if (typeof node !== "object" || Array.isArray(node)) throw schemaError("Tag requires Key and Value");
   onlyChildren(node, ["Key", "Value"], "Tag");
-  const key = required(node, "Key", "Tag");
-  const value = required(node, "Value", "Tag");
+  const key = requiredText(node, "Key", "Tag");
+  const value = requiredText(node, "Value", "Tag");
   if (key.length < 1 || key.length > 128) throw new S3Error("InvalidTag", "The TagKey you have provided is invalid");
   if (value.length > 256) throw new S3Error("InvalidTag", "The TagValue you have provided is invalid");
   return { key, value };
@@ -59,10 +46,10 @@ function parseTag(node: XmlNode): TieringTag {
 function parseFilter(el: Element): TieringFilter {
   onlyChildren(el, ["Prefix", "Tag", "And"], "Filter");
   const present = ["Prefix", "Tag", "And"].filter((n) => el[n] !== undefined);
-  if (present.length > 1) throw malformed("Filter takes one of Prefix, Tag or And");
+  if (present.length > 1) throw schemaError("Filter takes one of Prefix, Tag or And");
   if (el.Prefix !== undefined) return { kind: "prefix", prefix: textOf(el, "Prefix")! };
   if (el.Tag !== undefined) {
-    if (Array.isArray(el.Tag)) throw malformed("more than one Tag needs And");
+    if (Array.isArray(el.Tag)) throw schemaError("more than one Tag needs And");
     return { kind: "tag", tag: parseTag(el.Tag) };
   }
   const and = elementOf(el, "And");
@@ -72,18 +59,18 @@ function parseFilter(el: Element): TieringFilter {
   const keys = new Set(tags.map((t) => t.key));
   if (keys.size !== tags.length) throw new S3Error("InvalidArgument", "Duplicate Tag Keys are not allowed.", { ArgumentName: "Tag" });
   const prefix = textOf(and, "Prefix");
-  if (prefix === undefined && tags.length === 0) throw malformed("And requires a Prefix or a Tag");
+  if (prefix === undefined && tags.length === 0) throw schemaError("And requires a Prefix or a Tag");
   return { kind: "and", prefix, tags };
 }
 
 function parseTiering(node: XmlNode): { accessTier: ArchiveTier; days: number } {
-  if (typeof node !== "object" || Array.isArray(node)) throw malformed("Tiering requires AccessTier and Days");
+  if (typeof node !== "object" || Array.isArray(node)) throw schemaError("Tiering requires AccessTier and Days");
   onlyChildren(node, ["AccessTier", "Days"], "Tiering");
-  const tier = required(node, "AccessTier", "Tiering");
-  if (!(ArchiveTiers as readonly string[]).includes(tier)) throw malformed(`AccessTier must be one of ${ArchiveTiers.join(", ")}`);
+  const tier = requiredText(node, "AccessTier", "Tiering");
+  if (!(ArchiveTiers as readonly string[]).includes(tier)) throw schemaError(`AccessTier must be one of ${ArchiveTiers.join(", ")}`);
   const accessTier = tier as ArchiveTier;
-  const rawDays = required(node, "Days", "Tiering");
-  if (!/^-?\d{1,10}$/.test(rawDays.trim())) throw malformed("Days must be an integer");
+  const rawDays = requiredText(node, "Days", "Tiering");
+  if (!/^-?\d{1,10}$/.test(rawDays.trim())) throw schemaError("Days must be an integer");
   const days = Number(rawDays.trim());
   const [min, max] = ARCHIVE_DAYS_RANGE[accessTier];
   if (days < min || days > max) {
@@ -98,13 +85,13 @@ function parseTiering(node: XmlNode): { accessTier: ArchiveTier; days: number } 
 /** Validates the children of an <IntelligentTieringConfiguration> element into the domain model. */
 export function parseTieringConfiguration(doc: Element): TieringConfiguration {
   onlyChildren(doc, ["Id", "Filter", "Status", "Tiering"], "IntelligentTieringConfiguration");
-  const id = required(doc, "Id", "IntelligentTieringConfiguration");
-  if (!ID_PATTERN.test(id)) throw malformed("Id must be 1 to 64 characters from A-Z a-z 0-9 . _ -");
-  const status = required(doc, "Status", "IntelligentTieringConfiguration");
-  if (status !== "Enabled" && status !== "Disabled") throw malformed("Status must be Enabled or Disabled");
+  const id = requiredText(doc, "Id", "IntelligentTieringConfiguration");
+  if (!ID_PATTERN.test(id)) throw schemaError("Id must be 1 to 64 characters from A-Z a-z 0-9 . _ -");
+  const status = requiredText(doc, "Status", "IntelligentTieringConfiguration");
+  if (status !== "Enabled" && status !== "Disabled") throw schemaError("Status must be Enabled or Disabled");
   const filterEl = elementOf(doc, "Filter");
   const tierings = asArray(doc.Tiering).map(parseTiering);
-  if (tierings.length === 0) throw malformed("IntelligentTieringConfiguration requires at least one Tiering");
+  if (tierings.length === 0) throw schemaError("IntelligentTieringConfiguration requires at least one Tiering");
   if (new Set(tierings.map((t) => t.accessTier)).size !== tierings.length) {
     throw new S3Error("InvalidArgument", "Each AccessTier may appear in one Tiering only.", { ArgumentName: "Tiering" });
   }

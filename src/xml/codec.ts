@@ -138,6 +138,28 @@ export function textOf(node: Record<string, XmlNode | XmlNode[]>, name: string):
   throw malformed();
 }
 
+/**
+ * MalformedXML for a document that parses but breaks the operation's schema, saying what broke
+ * (S3's own message, then the detail).
+ */
+export function schemaError(why: string): S3Error {
+  return new S3Error("MalformedXML", `The XML you provided was not well-formed or did not validate against our published schema: ${why}`);
+}
+
+/** Refuses (MalformedXML) any child element of `el` not named in `allowed`. */
+export function onlyChildren(el: Record<string, XmlNode | XmlNode[]>, allowed: readonly string[], where: string): void {
+  for (const name of Object.keys(el)) {
+    if (!allowed.includes(name)) throw schemaError(`unexpected element ${name} in ${where}`);
+  }
+}
+
+/** A text-only child element that must be present (MalformedXML otherwise). */
+export function requiredText(el: Record<string, XmlNode | XmlNode[]>, name: string, where: string): string {
+  const v = textOf(el, name);
+  if (v === undefined) throw schemaError(`${where} requires ${name}`);
+  return v;
+}
+
 /** A child element with children of its own, or undefined. Repeated → MalformedXML. */
 export function elementOf(
   node: Record<string, XmlNode | XmlNode[]>,
