@@ -4,9 +4,14 @@
 // child would starve it.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "./server.js";
 import { signedFetch } from "./raw.js";
+import { INVENTORY_FIELDS } from "../../src/inventory/fields.js";
 
 /**
  * A destination bucket policy letting the S3 service principal write reports, as in S3's
@@ -58,4 +63,52 @@ export function python(script: string, ...args: string[]): Promise<string> {
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
     );
   });
+}
+
+/** One report row, by ORC/Parquet column name (key, encryption_status, ...); dates as epoch ms. */
+export type ReportRow = Record<string, string | number | boolean | null>;
+
+const READ_COLUMNAR = `
+import sys, json, datetime, pyarrow as pa, pyarrow.orc as po, pyarrow.parquet as pq
+fmt, paths = sys.argv[1], sys.argv[2:]
+t = pa.concat_tables([(po.read_table(p) if fmt == "ORC" else pq.read_table(p)) for p in paths])
+def plain(v):
+    if isinstance(v, datetime.datetime):
+        return int(v.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000) if v.tzinfo is None else int(v.timestamp() * 1000)
+    return v
+print(json.dumps([{k: plain(v) for k, v in r.items()} for r in t.to_pylist()]))
+`;
+
+/**
+ * Every row of a delivered report, whatever its format: CSV files are gunzipped and parsed here
+ * (keys decoded as S3 encodes them, columns named from the manifest's fileSchema), ORC and
+ * Parquet files are read by pyarrow. Values in CSV stay text, as the format has them.
+ */
+export async function readReportRows(s3: S3Client, destination: string, manifestKey: string): Promise<ReportRow[]> {
+  const manifest = JSON.parse((await getObjectBytes(s3, destination, manifestKey)).toString()) as { fileFormat: string; fileSchema: string; files: { key: string }[] };
+  const bodies = await Promise.all(manifest.files.map((f) => getObjectBytes(s3, destination, f.key)));
+  if (manifest.fileFormat === "CSV") {
+    const names = manifest.fileSchema.split(",").map((n) => INVENTORY_FIELDS.find((f) => f.name === n.trim())!.column);
+    return bodies.flatMap((gz) =>
+      gunzipSync(gz)
+        .toString()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => {
+          const values = line.slice(1, -1).split('","');
+          return Object.fromEntries(names.map((n, i) => [n, n === "key" ? decodeURIComponent(values[i]!.replace(/\+/g, " ")) : values[i] === "" ? null : values[i]!]));
+        }),
+    );
+  }
+  const dir = mkdtempSync(join(tmpdir(), "stocktake-report-"));
+  try {
+    const paths = bodies.map((b, i) => {
+      const path = join(dir, String(i));
+      writeFileSync(path, b);
+      return path;
+    });
+    return JSON.parse(await python(READ_COLUMNAR, manifest.fileFormat, ...paths)) as ReportRow[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

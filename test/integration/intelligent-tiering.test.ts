@@ -5,10 +5,6 @@
 // showing each object's tier.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -30,7 +26,7 @@ import {
 import { ManualClock } from "../../src/clock.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { rejectsWith } from "../helpers/errors.js";
-import { getObjectBytes, python, reportDeliveryPolicy, runInventory } from "../helpers/inventory.js";
+import { getObjectBytes, python, readReportRows, reportDeliveryPolicy, runInventory } from "../helpers/inventory.js";
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
@@ -56,7 +52,6 @@ s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_a
 describe("Intelligent-Tiering and archive restores", () => {
   let server: TestServer;
   let s3: S3Client;
-  let work: string;
   const clock = new ManualClock(START);
 
   /** The stored access tier of a key's latest version. */
@@ -78,10 +73,8 @@ describe("Intelligent-Tiering and archive restores", () => {
   before(async () => {
     server = await startTestServer({ clock, maxClockSkewMs: 100 * 365 * DAY });
     s3 = server.client;
-    work = mkdtempSync(join(tmpdir(), "stocktake-tiering-"));
   });
   after(async () => {
-    rmSync(work, { recursive: true, force: true });
     await server.stop();
   });
 
@@ -212,31 +205,7 @@ describe("Intelligent-Tiering and archive restores", () => {
         );
         const run = await runInventory(server, B, Id);
         assert.equal(run.status, "succeeded", run.error);
-        const manifest = JSON.parse((await getObjectBytes(s3, "it-reports", run.manifestKey!)).toString()) as { files: { key: string }[] };
-        const dir = join(work, Id);
-        mkdirSync(dir);
-        const files: string[] = [];
-        for (const [i, f] of manifest.files.entries()) {
-          const path = join(dir, `${i}.${format.toLowerCase()}`);
-          writeFileSync(path, await getObjectBytes(s3, "it-reports", f.key));
-          files.push(path);
-        }
-        let rows: [string, string, string | null][];
-        if (format === "CSV") {
-          rows = files
-            .flatMap((p) => gunzipSync(readFileSync(p)).toString().split("\n").filter(Boolean))
-            .map((line) => line.slice(1, -1).split('","'))
-            .map((r) => [decodeURIComponent(r[1]!), r[2]!, r[3] === "" ? null : r[3]!]);
-        } else {
-          const script =
-            format === "Parquet"
-              ? `import sys, json, duckdb
-print(json.dumps(duckdb.sql("select key, storage_class, intelligent_tiering_access_tier from read_parquet(" + repr(sys.argv[1:]) + ")").fetchall()))`
-              : `import sys, json, pyarrow.orc as po, pyarrow as pa
-t = pa.concat_tables([po.read_table(p) for p in sys.argv[1:]])
-print(json.dumps([[r["key"], r["storage_class"], r["intelligent_tiering_access_tier"]] for r in t.to_pylist()]))`;
-          rows = JSON.parse(await python(script, ...files)) as [string, string, string | null][];
-        }
+        const rows = (await readReportRows(s3, "it-reports", run.manifestKey!)).map((r) => [r.key, r.storage_class, r.intelligent_tiering_access_tier] as const);
         const tiers = Object.fromEntries(rows.map(([key, , tier]) => [key, tier]));
         assert.deepEqual(tiers, expected, `${format} report`);
         assert.equal(rows.find(([key]) => key === "std")![1], "STANDARD");
