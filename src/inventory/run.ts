@@ -30,6 +30,8 @@ export interface InventoryRun {
   trigger: "schedule" | "on-demand";
   status: "running" | "succeeded" | "failed";
   startedAt: string;
+  /** When the run's snapshot was taken; its minute names the report (see waitForFreeMinute). */
+  snapshotAt?: string;
   finishedAt?: string;
   rows: number;
   bytes: number;
@@ -168,7 +170,7 @@ export async function startRun(
   // Same event-loop turn: one group commit holds the record and its marker.
   await Promise.all([save(ctx, run), ctx.metadata.putBucketConfig(run.bucket, ACTIVE_RUN_KIND, run.runId, "{}")]);
   ctx.activeRuns.set(run.runId, run);
-  const finished = execute(ctx, source, config, run, startedAt, onProgress).finally(() => ctx.activeRuns.delete(run.runId));
+  const finished = execute(ctx, source, config, run, onProgress).finally(() => ctx.activeRuns.delete(run.runId));
   return { run: { ...run }, finished };
 }
 
@@ -177,12 +179,12 @@ async function execute(
   source: BucketRecord,
   config: InventoryConfiguration,
   run: InventoryRun,
-  startedAt: Date,
   onProgress?: (run: InventoryRun) => void,
 ): Promise<InventoryRun> {
   let recorded: Promise<unknown> | undefined;
   try {
     if (!config.isEnabled) throw new DeliveryRefused(`inventory configuration ${config.id} is disabled`);
+    const snapshotAt = await waitForFreeMinute(ctx, run);
     const dest = checkDestination(ctx, source, config);
     const encryption = await reportEncryption(ctx, source, config, dest);
     const columns = reportColumns(config.includedObjectVersions, config.optionalFields ?? []);
@@ -206,7 +208,7 @@ async function execute(
     );
     let succeeded: InventoryRun | undefined;
     try {
-      await publishReport(ctx, source, config, columns, files, startedAt, encryption, (manifestKey) => {
+      await publishReport(ctx, source, config, columns, files, snapshotAt, encryption, (manifestKey) => {
         // The outcome joins the report's own commit: a kill cannot leave a published report whose
         // run says "interrupted by a server restart".
         succeeded = {
@@ -238,6 +240,47 @@ async function execute(
   await recorded;
   onProgress?.({ ...run });
   return { ...run };
+}
+
+const MINUTE_MS = 60_000;
+/** How far back finished runs are looked at for a report minute (a wait lasts a minute or two). */
+const TAKEN_LOOKBACK_MS = 10 * MINUTE_MS;
+
+/** True when another run of the configuration has published, or may still publish, a report named by this minute. */
+function reportMinuteTaken(ctx: ServerContext, run: InventoryRun, minute: number): boolean {
+  const takes = (other: InventoryRun) =>
+    other.runId !== run.runId &&
+    other.configId === run.configId &&
+    other.status !== "failed" &&
+    Math.floor(Date.parse(other.snapshotAt ?? other.startedAt) / MINUTE_MS) === minute;
+  for (const other of ctx.activeRuns.values()) if (other.bucket === run.bucket && takes(other)) return true;
+  // Run ids begin with the time they were requested, which is at most a wait before their snapshot.
+  let after: string | undefined = newRunId(new Date(minute * MINUTE_MS - TAKEN_LOOKBACK_MS)).slice(0, "YYYYMMDDTHHMM".length);
+  for (;;) {
+    const page = ctx.metadata.listBucketConfigs(run.bucket, RUN_KIND, after, 1000);
+    for (const row of page) if (takes(JSON.parse(row.json) as InventoryRun)) return true;
+    if (page.length < 1000) return false;
+    after = page[page.length - 1]!.id;
+  }
+}
+
+/**
+ * S3 names a report by the UTC minute of its snapshot (…/2026-11-25T08-00Z/manifest.json). A
+ * second report of one configuration in the same minute would replace the first one's manifest
+ * and leave its data files named by nothing, so a run whose minute is taken waits for the next
+ * free one (polling the clock, so a test's ManualClock moves it on). Returns the snapshot time;
+ * the check and the claim happen in one synchronous step, so two waiting runs never share a minute.
+ */
+async function waitForFreeMinute(ctx: ServerContext, run: InventoryRun): Promise<Date> {
+  for (;;) {
+    const now = ctx.clock.now();
+    if (!reportMinuteTaken(ctx, run, Math.floor(now.getTime() / MINUTE_MS))) {
+      run.snapshotAt = now.toISOString();
+      return now;
+    }
+    const untilNextMinute = MINUTE_MS - (now.getTime() % MINUTE_MS);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, untilNextMinute)).unref());
+  }
 }
 
 /** The run's final record, and its in-progress marker gone, in one commit. Never rejects (logs). */

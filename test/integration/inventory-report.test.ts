@@ -210,10 +210,12 @@ describe("inventory reports (CSV)", () => {
         );
       });
     await s3.send(new PutBucketPolicyCommand({ Bucket: DEST, Policy: reportDeliveryPolicy(DEST, { sourceAccount: server.root.accountId, sources: [SOURCE] }) }));
-    const ok = await cli("run", "--bucket", SOURCE, "--id", "daily-csv");
+    // A configuration of its own: "daily-csv" may have run this minute, and would wait for the next.
+    await s3.send(new PutBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "cli-csv", InventoryConfiguration: config("cli-csv") }));
+    const ok = await cli("run", "--bucket", SOURCE, "--id", "cli-csv");
     assert.equal(ok.status, 0, ok.stderr);
     const manifestKey = ok.stdout.trim();
-    assert.match(manifestKey, /^reports\/inventory-source\/daily-csv\/.*\/manifest\.json$/);
+    assert.match(manifestKey, /^reports\/inventory-source\/cli-csv\/.*\/manifest\.json$/);
     assert.ok((await getObjectBytes(s3, DEST, manifestKey)).length > 0);
     assert.match(ok.stderr, /6 rows in 1 file/);
 
@@ -228,7 +230,7 @@ describe("inventory reports (CSV)", () => {
     const listed = await cli("runs", "--bucket", SOURCE, "--json");
     assert.equal(listed.status, 0, listed.stderr);
     const runs = JSON.parse(listed.stdout) as { id: string; status: string; manifestKey?: string }[];
-    assert.ok(runs.some((r) => r.id === "daily-csv" && r.status === "succeeded" && r.manifestKey === manifestKey));
+    assert.ok(runs.some((r) => r.id === "cli-csv" && r.status === "succeeded" && r.manifestKey === manifestKey));
     assert.ok(runs.some((r) => r.id === "cli-disabled" && r.status === "failed"));
   });
 

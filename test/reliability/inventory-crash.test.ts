@@ -49,7 +49,9 @@ describe("crash safety of inventory runs (SIGKILL mid-run)", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it(`publishes nothing of a killed run, marks it failed, sweeps its files, and the next run completes (${KILLS} kill(s), seed ${SEED})`, { timeout: 120_000 + KILLS * 30_000 }, async (t) => {
+  // Each kill may also wait up to a minute: a run after a successful one in the same minute waits
+  // for the next minute (reports are named by the minute).
+  it(`publishes nothing of a killed run, marks it failed, sweeps its files, and the next run completes (${KILLS} kill(s), seed ${SEED})`, { timeout: 120_000 + KILLS * 90_000 }, async (t) => {
     const rand = prng(SEED);
     await server.start();
     let s3 = server.client();
