@@ -6,6 +6,7 @@
 import { S3Error } from "../errors.js";
 import type { Handler } from "../server/types.js";
 import { getRun, listRuns, startRun, type InventoryRun } from "../inventory/run.js";
+import { requiredId } from "./config-pages.js";
 
 function runXml(run: InventoryRun): Record<string, unknown> {
   return {
@@ -25,8 +26,7 @@ function runXml(run: InventoryRun): Record<string, unknown> {
 }
 
 export const runBucketInventoryConfiguration: Handler = async (req, ctx) => {
-  const id = req.query.get("id");
-  if (!id) throw new S3Error("InvalidArgument", "Missing required parameter: id", { ArgumentName: "id" });
+  const id = requiredId(req);
   if (ctx.metadata.getBucketConfig(req.bucketRecord!.name, "inventory", id) === undefined) throw new S3Error("NoSuchConfiguration");
   const started = await startRun(ctx, req.bucketRecord!, id, "on-demand");
   if (req.query.has("wait")) return { xml: { root: "InventoryRun", value: runXml(await started.finished) } };

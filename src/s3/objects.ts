@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { S3Error } from "../errors.js";
-import { asArray, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
+import { asArray, parseXml, textOf, type XmlNode } from "../xml/codec.js";
 import type { Handler, S3Request, ServerContext } from "../server/types.js";
 import type { BucketRecord, ObjectVersionRecord, StoredEncryption } from "../storage/types.js";
 import { parseStorageClass } from "./storage-classes.js";
@@ -22,6 +22,7 @@ import {
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
 import { authorize, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { isValidBucketName } from "../bucket-names.js";
+import { readChecksummedBody } from "./checksummed-body.js";
 import { aclGrants, beforeBodyRead, commitFacts, deleteGuard, readResponseHeaders, requestFacts, versionCommitted, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
 
 type Headers = S3Request["headers"];
@@ -382,14 +383,7 @@ export const deleteObject: Handler = async (req, ctx) => {
 const MAX_DELETE_KEYS = 1000;
 
 export const deleteObjects: Handler = async (req, ctx) => {
-  const md5 = expectedMd5(req.headers);
-  const checksumAlg = declaredChecksumAlgorithm(req.headers);
-  if (!md5 && !checksumAlg) {
-    throw new S3Error("InvalidRequest", "Missing required header for this request: Content-MD5 or x-amz-checksum-*");
-  }
-  const body = await readBody(req.body, 2 * 1024 * 1024);
-  if (md5 && !md5.equals(createHash("md5").update(body).digest())) throw new S3Error("BadDigest");
-  const doc = parseXml(body, "Delete");
+  const doc = parseXml(await readChecksummedBody(req, 2 * 1024 * 1024), "Delete");
   const quiet = textOf(doc, "Quiet") === "true";
   const objects = asArray(doc.Object as XmlNode | XmlNode[] | undefined);
   if (objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw new S3Error("MalformedXML");

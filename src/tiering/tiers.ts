@@ -4,6 +4,8 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/intelligent-tiering-overview.html
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/restoring-objects.html
 import { S3Error } from "../errors.js";
+import { tagsOf as storedTags } from "../s3/tagging.js";
+import { dueAfterDays } from "../lifecycle/expiration.js";
 
 export const HOUR_MS = 60 * 60 * 1000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -94,8 +96,7 @@ export function restoreOf(f: TieringFacts): RestoreState | undefined {
 
 /** The object's tags: `extra.tags` is an ordered list of [key, value] (src/s3/tagging.ts). */
 export function tagsOf(f: TieringFacts): Map<string, string> {
-  const tags = f.extra.tags;
-  return new Map(Array.isArray(tags) ? (tags as [string, string][]) : []);
+  return new Map(storedTags(f.extra));
 }
 
 /**
@@ -128,8 +129,8 @@ export function extraAfterAccess(f: TieringFacts, now: number): Record<string, u
 
 /** When a restored copy requested for `days` goes away: that many days on, then the next midnight UTC. */
 export function restoreExpiry(from: number, days: number): number {
-  const end = from + days * DAY_MS;
-  return end - (end % DAY_MS) + DAY_MS;
+  // The same rounding S3 documents for lifecycle expiration.
+  return dueAfterDays(from, days);
 }
 
 /** Why a GET may not read the version's bytes now, or undefined when it may. */
