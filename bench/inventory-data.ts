@@ -70,6 +70,8 @@ const BATCH = 20_000;
  */
 export async function seedBucket(dataDir: string, bucket: string, owner: string, first: number, count: number, onProgress?: (rows: number) => void): Promise<SeedStats> {
   const store = SqliteMetadataStore.open(dataDir);
+  const ref = store.getBucket(bucket);
+  if (!ref) throw new Error(`seedBucket: bucket ${bucket} does not exist`);
   const start = performance.now();
   const base = Date.UTC(2026, 0, 1);
   let rows = 0;
@@ -107,7 +109,7 @@ export async function seedBucket(dataDir: string, bucket: string, owner: string,
         }
         i++;
       }
-      await store.putVersions(batch);
+      await store.putVersions(ref, batch);
       rows += batch.length;
       onProgress?.(rows);
     }

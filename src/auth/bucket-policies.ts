@@ -1,7 +1,7 @@
 // Bucket policies as the server holds them: compiled once when written or first needed, kept in
 // memory, and dropped when the policy or its bucket goes away, so that evaluating a request never
 // reads or parses a policy again.
-import type { MetadataStore } from "../storage/types.js";
+import type { BucketRef, MetadataStore } from "../storage/types.js";
 import { compilePolicy, type CompiledPolicy } from "./policy.js";
 
 export const POLICY_CONFIG_KIND = "policy";
@@ -34,15 +34,15 @@ export class BucketPolicies {
     return this.metadata.getBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID);
   }
 
-  async put(bucket: string, text: string): Promise<void> {
-    const compiled = this.compile(bucket, text);
+  async put(bucket: BucketRef, text: string): Promise<void> {
+    const compiled = this.compile(bucket.name, text);
     await this.metadata.putBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID, text);
-    this.cache.set(bucket, compiled);
+    this.cache.set(bucket.name, compiled);
   }
 
-  async delete(bucket: string): Promise<boolean> {
+  async delete(bucket: BucketRef): Promise<boolean> {
     const deleted = await this.metadata.deleteBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID);
-    this.cache.delete(bucket);
+    this.cache.delete(bucket.name);
     return deleted;
   }
 

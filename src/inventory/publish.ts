@@ -168,7 +168,7 @@ export async function publishReport(
     // Last: its arrival is what tells consumers the report is complete.
     inline(`${base}/${stamp}/manifest.checksum`, createHash("md5").update(manifestText).digest("hex") + "\n", "text/plain"),
   ];
-  const committed = ctx.metadata.putVersions(records);
+  const committed = ctx.metadata.putVersions(dest, records);
   alongside?.(manifestKey);
   const { removed } = await committed;
   releaseBodies(ctx, removed);

@@ -37,7 +37,7 @@ describe("inventory write worker", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "stocktake-write-worker-"));
     const store = SqliteMetadataStore.open(dir);
-    await store.createBucket({ name: "w", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
+    await store.createBucket({ name: "w", id: "w", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
     const records: Omit<ObjectVersionRecord, "isLatest">[] = [];
     for (let i = 0; i < 3000; i++) {
       const key = `${["a", "b", "c"][i % 3]}/${String((i * 7919) % 3000).padStart(5, "0")} x`;
@@ -48,7 +48,7 @@ describe("inventory write worker", () => {
         });
       }
     }
-    await store.putVersions(records);
+    await store.putVersions({ name: "w", id: "w" }, records);
     store.close();
     blobs = await FileBlobStore.open(dir);
   });

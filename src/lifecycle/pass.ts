@@ -200,7 +200,7 @@ export class LifecyclePass {
           await deleteOne(undefined, this.ctx, bucket, a.key, a.versionId, bucket.ownerAccountId);
           counts[a.counter]++;
         } else {
-          const updated = await this.ctx.metadata.updateVersion(bucket.name, a.key, a.versionId, (v) =>
+          const updated = await this.ctx.metadata.updateVersion(bucket, a.key, a.versionId, (v) =>
             v.storageClass === a.storageClass ? undefined : transitionPatch(this.ctx, v, a.storageClass),
           );
           if (updated) counts.transitioned++;

@@ -86,7 +86,7 @@ export async function replicateVersion(ctx: ServerContext, source: BucketRecord,
   commitFacts(ctx, dest, record);
   let removed;
   try {
-    ({ removed } = await ctx.metadata.putVersion(record));
+    ({ removed } = await ctx.metadata.putVersion(dest, record));
   } catch (err) {
     if (record.body) releaseBodies(ctx, [{ body: record.body }], 0);
     throw err;

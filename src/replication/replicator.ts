@@ -184,7 +184,7 @@ export class Replicator {
         ctx.log.warn("replication failed", { bucket: item.bucket, key: item.key, versionId: item.versionId, destination: rule.destination.bucket, reason: failure });
       }
     }
-    await ctx.metadata.updateVersion(item.bucket, item.key, item.versionId, (current) =>
+    await ctx.metadata.updateVersion(source, item.key, item.versionId, (current) =>
       replicationStatusOf(current.extra) === "PENDING" ? { extra: { ...current.extra, replicationStatus: status } } : undefined,
     );
   }

@@ -7,7 +7,7 @@
 import { S3Error } from "../errors.js";
 import { asArray, elementOf, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
 import type { Handler, Principal, S3Request, ServerContext } from "../server/types.js";
-import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
+import type { BucketRecord, BucketRef, ObjectVersionRecord } from "../storage/types.js";
 import { canonicalIdFor } from "../auth/accounts.js";
 import { addressedVersion, header, ownerAccount } from "./objects.js";
 import { aclsEnabled, objectOwnershipOf, OWNERSHIP_KIND, ownershipHeader, parseOwnershipControls, type OwnershipControls } from "./ownership.js";
@@ -224,7 +224,7 @@ function grantsOthers(grants: StoredGrant[], ownerId: string): boolean {
  * BucketOwnerEnforced (the default) a bucket ACL granting anyone but the owner is refused, as S3
  * does; `private` and bucket-owner-full-control are accepted since they grant nothing more.
  */
-export function aclOnCreateBucket(req: S3Request, ctx: ServerContext): { afterCreate(ctx: ServerContext, bucket: string): Promise<void> } {
+export function aclOnCreateBucket(req: S3Request, ctx: ServerContext): { afterCreate(ctx: ServerContext, bucket: BucketRef): Promise<void> } {
   const objectOwnership = ownershipHeader(header(req.headers, "x-amz-object-ownership"));
   const requested = requestedAclFromHeaders(req.headers);
   let stored: StoredGrant[] | undefined;
@@ -387,7 +387,7 @@ export const putObjectAcl: Handler = async (req, ctx) => {
     return {};
   }
   const acl = compactGrants(resolveRequested(ctx, requested, ownerId, bucketOwnerId), ownerId);
-  const updated = await ctx.metadata.updateVersion(bucket.name, v.key, v.versionId, (current: ObjectVersionRecord) => {
+  const updated = await ctx.metadata.updateVersion(bucket, v.key, v.versionId, (current: ObjectVersionRecord) => {
     const { acl: _previous, ...rest } = current.extra;
     return { extra: acl ? { ...rest, acl } : rest };
   });
@@ -411,8 +411,8 @@ export const putBucketAcl: Handler = async (req, ctx) => {
     return {};
   }
   const acl = compactGrants(resolveRequested(ctx, requested, ownerId, ownerId), ownerId);
-  if (acl) await ctx.settings.put(bucket.name, BUCKET_ACL_KIND, acl);
-  else await ctx.settings.delete(bucket.name, BUCKET_ACL_KIND);
+  if (acl) await ctx.settings.put(bucket, BUCKET_ACL_KIND, acl);
+  else await ctx.settings.delete(bucket, BUCKET_ACL_KIND);
   return {};
 };
 
@@ -424,6 +424,6 @@ export const putBucketOwnershipControls: Handler = async (req, ctx) => {
     const stored = ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND);
     if (stored && grantsOthers(stored, canonicalOf(ctx, bucket.ownerAccountId))) throw new S3Error("InvalidBucketAclWithObjectOwnership");
   }
-  await ctx.settings.put(bucket.name, OWNERSHIP_KIND, controls);
+  await ctx.settings.put(bucket, OWNERSHIP_KIND, controls);
   return {};
 };

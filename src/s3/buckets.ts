@@ -1,5 +1,6 @@
 // Bucket operations: CreateBucket, HeadBucket, ListBuckets, DeleteBucket, GetBucketLocation.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+import { randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { elementOf, parseXml, readBody, textOf } from "../xml/codec.js";
 import type { Handler, S3Request } from "../server/types.js";
@@ -50,8 +51,10 @@ export const createBucket: Handler = async (req, ctx) => {
         : `The ${location} location constraint is incompatible for the region specific endpoint this request was sent to.`,
     );
   }
+  const id = randomBytes(16).toString("hex");
   const created = await ctx.metadata.createBucket({
     name,
+    id,
     ownerAccountId: owner,
     region,
     createdAt: ctx.clock.now(),
@@ -63,7 +66,7 @@ export const createBucket: Handler = async (req, ctx) => {
     throw new S3Error("BucketAlreadyExists", undefined, { BucketName: name });
   }
   ctx.settings.forget(name);
-  await creation.afterCreate(ctx, name);
+  await creation.afterCreate(ctx, { name, id });
   ctx.log.info("bucket created", { bucket: name, owner });
   return { headers: { Location: "/" + name } };
 };
@@ -74,7 +77,7 @@ export const headBucket: Handler = async (req) => ({
 
 export const deleteBucket: Handler = async (req, ctx) => {
   const name = req.bucket!;
-  const { deleted, parts } = await ctx.metadata.deleteBucket(name);
+  const { deleted, parts } = await ctx.metadata.deleteBucket(req.bucketRecord!);
   if (!deleted) throw new S3Error("BucketNotEmpty", undefined, { BucketName: name });
   ctx.policies.forget(name);
   ctx.settings.forget(name);

@@ -4,7 +4,7 @@
 // nothing else of those capabilities, so each capability stays in its own module and a newcomer
 // finds every place one of them touches a write or a read here.
 import type { Principal, S3Request, ServerContext } from "../server/types.js";
-import type { BucketRecord, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
+import type { BucketRecord, BucketRef, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
 import * as lock from "./object-lock.js";
 import * as acl from "./acl.js";
 import * as tagging from "./tagging.js";
@@ -19,7 +19,7 @@ export interface BucketCreation {
   /** Object lock forces versioning on from the start. */
   versioning?: "Enabled";
   /** Runs once the bucket exists (stores its lock configuration, ownership controls, ACL). */
-  afterCreate(ctx: ServerContext, bucket: string): Promise<void>;
+  afterCreate(ctx: ServerContext, bucket: BucketRef): Promise<void>;
 }
 
 /** Validates CreateBucket's x-amz-bucket-object-lock-enabled, x-amz-object-ownership and ACL headers. */

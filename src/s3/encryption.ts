@@ -65,7 +65,7 @@ function parseConfiguration(body: Buffer): BucketEncryption {
 
 export const putBucketEncryption: Handler = async (req, ctx) => {
   const config = parseConfiguration(await readBody(req.body, 64 * 1024));
-  await ctx.metadata.putBucketConfig(req.bucketRecord!.name, CONFIG_KIND, CONFIG_ID, JSON.stringify(config));
+  await ctx.metadata.putBucketConfig(req.bucketRecord!, CONFIG_KIND, CONFIG_ID, JSON.stringify(config));
   return {};
 };
 
@@ -86,7 +86,7 @@ export const getBucketEncryption: Handler = async (req, ctx) => {
 };
 
 export const deleteBucketEncryption: Handler = async (req, ctx) => {
-  await ctx.metadata.deleteBucketConfig(req.bucketRecord!.name, CONFIG_KIND, CONFIG_ID);
+  await ctx.metadata.deleteBucketConfig(req.bucketRecord!, CONFIG_KIND, CONFIG_ID);
   return { status: 204 };
 };
 

@@ -20,7 +20,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 
 export const putBucketIntelligentTieringConfiguration: Handler = async (req, ctx) => {
-  const bucket = req.bucketRecord!.name;
+  const bucket = req.bucketRecord!;
   const id = requiredId(req);
   const config = parseTieringConfiguration(parseXml(await readBody(req.body, MAX_BODY_BYTES), "IntelligentTieringConfiguration"));
   if (config.id !== id) throw new S3Error("IdMismatch");
@@ -36,7 +36,7 @@ export const getBucketIntelligentTieringConfiguration: Handler = async (req, ctx
 };
 
 export const deleteBucketIntelligentTieringConfiguration: Handler = async (req, ctx) => {
-  const deleted = await ctx.metadata.deleteBucketConfig(req.bucketRecord!.name, TIERING_CONFIG_KIND, requiredId(req));
+  const deleted = await ctx.metadata.deleteBucketConfig(req.bucketRecord!, TIERING_CONFIG_KIND, requiredId(req));
   if (!deleted) throw new S3Error("NoSuchConfiguration");
   return { status: 204 };
 };

@@ -20,7 +20,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 
 export const putBucketInventoryConfiguration: Handler = async (req, ctx) => {
-  const bucket = req.bucketRecord!.name;
+  const bucket = req.bucketRecord!;
   const id = requiredId(req);
   const config = parseInventoryConfiguration(parseXml(await readBody(req.body, MAX_BODY_BYTES), "InventoryConfiguration"));
   if (config.id !== id) throw new S3Error("IdMismatch");
@@ -36,7 +36,7 @@ export const getBucketInventoryConfiguration: Handler = async (req, ctx) => {
 };
 
 export const deleteBucketInventoryConfiguration: Handler = async (req, ctx) => {
-  const deleted = await ctx.metadata.deleteBucketConfig(req.bucketRecord!.name, KIND, requiredId(req));
+  const deleted = await ctx.metadata.deleteBucketConfig(req.bucketRecord!, KIND, requiredId(req));
   if (!deleted) throw new S3Error("NoSuchConfiguration");
   return { status: 204 };
 };

@@ -16,7 +16,7 @@ export const putBucketLifecycleConfiguration: Handler = async (req, ctx) => {
   const minimumSize = header(req.headers, MINIMUM_SIZE_HEADER);
   const body = await readChecksummedBody(req, LIFECYCLE_BODY_LIMIT);
   const config = parseLifecycleConfiguration(body, minimumSize);
-  await ctx.settings.put(req.bucketRecord!.name, LIFECYCLE_KIND, config);
+  await ctx.settings.put(req.bucketRecord!, LIFECYCLE_KIND, config);
   return { headers: { [MINIMUM_SIZE_HEADER]: config.minimumSizeMode } };
 };
 
@@ -30,6 +30,6 @@ export const getBucketLifecycleConfiguration: Handler = async (req, ctx) => {
 };
 
 export const deleteBucketLifecycle: Handler = async (req, ctx) => {
-  await ctx.settings.delete(req.bucketRecord!.name, LIFECYCLE_KIND);
+  await ctx.settings.delete(req.bucketRecord!, LIFECYCLE_KIND);
   return { status: 204 };
 };

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { asArray, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
 import type { Handler, S3Request, ServerContext } from "../server/types.js";
-import type { BodyPart, PartRecord, StoredEncryption, UploadRecord } from "../storage/types.js";
+import type { BodyPart, BucketRef, PartRecord, StoredEncryption, UploadRecord } from "../storage/types.js";
 import { ChecksumAlgorithms, createChecksum, type ChecksumAlgorithm } from "../crypto/checksums.js";
 import { CrcCombiner, isCombinable } from "../crypto/crc-combine.js";
 import { parseStorageClass } from "./storage-classes.js";
@@ -115,7 +115,7 @@ export const createMultipartUpload: Handler = async (req, ctx) => {
     checksumType: type,
     extra: { ...(encryption ? { encryption: encryption.stored } : {}), facts },
   };
-  await ctx.metadata.createUpload(upload);
+  await ctx.metadata.createUpload(req.bucketRecord!, upload);
   return {
     headers: { "x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": type, ...encryptionHeaders(upload) },
     xml: { root: "InitiateMultipartUploadResult", value: { Bucket: bucket.name, Key: req.key!, UploadId: upload.uploadId } },
@@ -139,7 +139,7 @@ function partAlgorithm(req: S3Request, upload: UploadRecord): ChecksumAlgorithm 
 }
 
 /** Records a received part; frees its blob if that fails and the blob of a part it replaces. */
-async function storePart(ctx: ServerContext, upload: UploadRecord, partNumber: number, stored: StoredBody, alg: ChecksumAlgorithm | undefined) {
+async function storePart(ctx: ServerContext, bucket: BucketRef, upload: UploadRecord, partNumber: number, stored: StoredBody, alg: ChecksumAlgorithm | undefined) {
   if (stored.body.kind !== "blob") throw new Error("parts are always received into a blob");
   const part: PartRecord = {
     uploadId: upload.uploadId,
@@ -153,7 +153,7 @@ async function storePart(ctx: ServerContext, upload: UploadRecord, partNumber: n
   };
   let replaced: PartRecord | undefined;
   try {
-    ({ replaced } = await ctx.metadata.putPart(part));
+    ({ replaced } = await ctx.metadata.putPart(bucket, part));
   } catch (err) {
     releaseBodies(ctx, [{ body: stored.body }], 0);
     throw noSuchUploadFrom(err, upload.uploadId);
@@ -201,7 +201,7 @@ export const uploadPart: Handler = async (req, ctx) => {
     releaseBodies(ctx, [{ body: stored.body }], 0);
     throw err;
   }
-  const { part, checksum } = await storePart(ctx, upload, partNumber, stored, alg);
+  const { part, checksum } = await storePart(ctx, req.bucketRecord!, upload, partNumber, stored, alg);
   return {
     headers: { ETag: part.etag, ...(alg && checksum ? { [ChecksumAlgorithms[alg].header]: checksum } : {}), ...encryptionHeaders(upload) },
   };
@@ -246,7 +246,7 @@ export const uploadPartCopy: Handler = async (req, ctx) => {
     expectedSize: range ? range.end - range.start + 1 : source.version.size,
     seal,
   });
-  const { part, checksum } = await storePart(ctx, upload, partNumber, stored, alg);
+  const { part, checksum } = await storePart(ctx, req.bucketRecord!, upload, partNumber, stored, alg);
   return {
     headers: { "x-amz-copy-source-version-id": isVersioned(source.bucket) ? source.version.versionId : undefined, ...encryptionHeaders(upload) },
     xml: {
@@ -400,7 +400,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
   };
   let result;
   try {
-    result = await ctx.metadata.completeUpload(upload.uploadId, record);
+    result = await ctx.metadata.completeUpload(bucket, upload.uploadId, record);
   } catch (err) {
     throw noSuchUploadFrom(err, upload.uploadId);
   }

@@ -128,7 +128,7 @@ describe("deleteGuard without a request (lifecycle expiration)", () => {
   const clock = new ManualClock(Date.UTC(2030, 0, 1));
   // Without a request there is no caller to authorize: the guard needs nothing but the clock.
   const ctx = { clock } as unknown as ServerContext;
-  const bucket: BucketRecord = { name: "b", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(0), versioning: "Enabled" };
+  const bucket: BucketRecord = { name: "b", id: "b", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(0), versioning: "Enabled" };
   const version = (lock: Record<string, unknown> | undefined): ObjectVersionRecord => ({
     bucket: "b",
     key: "k",

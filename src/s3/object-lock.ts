@@ -8,7 +8,7 @@
 import { S3Error } from "../errors.js";
 import { elementOf, parseXml, textOf, xmlDate } from "../xml/codec.js";
 import type { Handler, S3Request, ServerContext } from "../server/types.js";
-import type { BucketRecord, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
+import type { BucketRecord, BucketRef, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
 import { authorize, requestConditionContext } from "../auth/authorize.js";
 import { readChecksummedBody } from "./checksummed-body.js";
 import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header } from "./objects.js";
@@ -158,7 +158,7 @@ export const putObjectLockConfiguration: Handler = async (req, ctx) => {
   if (!bucketLock(ctx, bucket.name) && bucket.versioning !== "Enabled") {
     throw new S3Error("InvalidBucketState", "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration");
   }
-  await ctx.settings.put(bucket.name, LOCK_SETTINGS_KIND, config);
+  await ctx.settings.put(bucket, LOCK_SETTINGS_KIND, config);
   return {};
 };
 
@@ -230,7 +230,7 @@ export const putObjectRetention: Handler = async (req, ctx) => {
   const next = parseRetention(await readChecksummedBody(req, XML_LIMIT), ctx.clock.now().getTime());
   const target = addressedVersion(req, ctx);
   let bypass: boolean | undefined;
-  const updated = await ctx.metadata.updateVersion(bucket.name, target.key, target.versionId, (current) => {
+  const updated = await ctx.metadata.updateVersion(bucket, target.key, target.versionId, (current) => {
     const lock = versionLock(current);
     const now = ctx.clock.now().getTime();
     bypass ??= mayBypassGovernance(req, ctx, bucket, current.key);
@@ -261,7 +261,7 @@ export const putObjectLegalHold: Handler = async (req, ctx) => {
   requireLockedBucket(ctx, bucket);
   const status = parseLegalHold(await readChecksummedBody(req, XML_LIMIT));
   const target = addressedVersion(req, ctx);
-  const updated = await ctx.metadata.updateVersion(bucket.name, target.key, target.versionId, (current) => ({
+  const updated = await ctx.metadata.updateVersion(bucket, target.key, target.versionId, (current) => ({
     extra: withLock(current.extra, { ...versionLock(current), legalHold: status }),
   }));
   if (!updated) throw new S3Error("NoSuchVersion", undefined, { Key: target.key, VersionId: target.versionId });
@@ -278,7 +278,7 @@ export const getObjectLegalHold: Handler = async (req, ctx) => {
 // ---- Hooks (capability-hooks.ts) ---------------------------------------------------------------
 
 /** CreateBucket with x-amz-bucket-object-lock-enabled: true starts versioned and locked. */
-export function lockOnCreateBucket(req: S3Request): { versioning?: "Enabled"; afterCreate(ctx: ServerContext, bucket: string): Promise<void> } {
+export function lockOnCreateBucket(req: S3Request): { versioning?: "Enabled"; afterCreate(ctx: ServerContext, bucket: BucketRef): Promise<void> } {
   const value = header(req.headers, "x-amz-bucket-object-lock-enabled")?.trim().toLowerCase();
   if (value === undefined || value === "false") return { afterCreate: async () => undefined };
   if (value !== "true") {

@@ -110,7 +110,7 @@ export const putObject: Handler = async (req, ctx) => {
     }
     const record = newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
     const versionId = record.versionId;
-    const { removed } = await ctx.metadata.putVersion(record);
+    const { removed } = await ctx.metadata.putVersion(bucket, record);
     versionCommitted(ctx, bucket, record);
     releaseBodies(ctx, removed);
     return {
@@ -330,14 +330,14 @@ export async function deleteOne(
   if (versionId !== undefined) {
     const existing = ctx.metadata.getVersion(bucket.name, key, versionId);
     if (!existing) return { versionId, deleteMarker: false };
-    const { removed } = await ctx.metadata.deleteVersion(bucket.name, key, versionId, deleteGuard(req, ctx, bucket));
+    const { removed } = await ctx.metadata.deleteVersion(bucket, key, versionId, deleteGuard(req, ctx, bucket));
     releaseBodies(ctx, removed);
     return { versionId, deleteMarker: existing.isDeleteMarker };
   }
   if (bucket.versioning === undefined) {
     const existing = ctx.metadata.getVersion(bucket.name, key, "null");
     if (existing) {
-      const { removed } = await ctx.metadata.deleteVersion(bucket.name, key, "null", deleteGuard(req, ctx, bucket));
+      const { removed } = await ctx.metadata.deleteVersion(bucket, key, "null", deleteGuard(req, ctx, bucket));
       releaseBodies(ctx, removed);
     }
     return { deleteMarker: false };
@@ -362,7 +362,7 @@ export async function deleteOne(
     body: null,
   };
   commitFacts(ctx, bucket, marker);
-  const { removed } = await ctx.metadata.putVersion(marker);
+  const { removed } = await ctx.metadata.putVersion(bucket, marker);
   versionCommitted(ctx, bucket, marker);
   releaseBodies(ctx, removed);
   return { versionId: markerId, deleteMarker: true };
@@ -539,7 +539,7 @@ export const copyObject: Handler = async (req, ctx) => {
   const versionId = record.versionId;
   let removed;
   try {
-    ({ removed } = await ctx.metadata.putVersion(record));
+    ({ removed } = await ctx.metadata.putVersion(target, record));
   } catch (err) {
     releaseBodies(ctx, [{ body: stored.body }], 0);
     throw err;

@@ -60,6 +60,6 @@ export const getBucketOwnershipControls: Handler = async (req, ctx) => {
 };
 
 export const deleteBucketOwnershipControls: Handler = async (req, ctx) => {
-  await ctx.settings.delete(req.bucketRecord!.name, OWNERSHIP_KIND);
+  await ctx.settings.delete(req.bucketRecord!, OWNERSHIP_KIND);
   return { status: 204 };
 };

@@ -25,7 +25,7 @@ async function readPolicy(req: S3Request): Promise<string> {
 export const putBucketPolicy: Handler = async (req, ctx) => {
   ownerOnly(req);
   const text = await readPolicy(req);
-  await ctx.policies.put(req.bucketRecord!.name, text);
+  await ctx.policies.put(req.bucketRecord!, text);
   return { status: 204 };
 };
 
@@ -38,7 +38,7 @@ export const getBucketPolicy: Handler = async (req, ctx) => {
 
 export const deleteBucketPolicy: Handler = async (req, ctx) => {
   ownerOnly(req);
-  await ctx.policies.delete(req.bucketRecord!.name);
+  await ctx.policies.delete(req.bucketRecord!);
   return { status: 204 };
 };
 

@@ -27,7 +27,7 @@ export const putBucketReplication: Handler = async (req, ctx) => {
     if (!dest) throw new S3Error("InvalidRequest", "Destination bucket must exist.");
     if (dest.versioning !== "Enabled") throw new S3Error("InvalidRequest", "Destination bucket must have versioning enabled.");
   }
-  await ctx.settings.put(bucket.name, REPLICATION_KIND, config);
+  await ctx.settings.put(bucket, REPLICATION_KIND, config);
   return {};
 };
 
@@ -39,6 +39,6 @@ export const getBucketReplication: Handler = async (req, ctx) => {
 };
 
 export const deleteBucketReplication: Handler = async (req, ctx) => {
-  await ctx.settings.delete(req.bucketRecord!.name, REPLICATION_KIND);
+  await ctx.settings.delete(req.bucketRecord!, REPLICATION_KIND);
   return { status: 204 };
 };

@@ -50,7 +50,7 @@ export const restoreObject: Handler = async (req, ctx) => {
   const v = addressedVersion(req, ctx);
   const now = ctx.clock.now().getTime();
   let status: 200 | 202 = 202;
-  const updated = await ctx.metadata.updateVersion(bucket.name, v.key, v.versionId, (current) => {
+  const updated = await ctx.metadata.updateVersion(bucket, v.key, v.versionId, (current) => {
     const decision = decideRestore(
       { key: current.key, size: current.size, storageClass: current.storageClass, lastModified: current.lastModified.getTime(), extra: current.extra },
       request,

@@ -122,7 +122,7 @@ function versionHeader(req: S3Request, v: ObjectVersionRecord): Record<string, s
 /** Replaces the addressed version's tags in one atomic update; NoSuchKey/NoSuchVersion if it went meanwhile. */
 async function setTags(req: S3Request, ctx: Parameters<Handler>[1], tags: readonly Tag[]): Promise<ObjectVersionRecord> {
   const v = addressedVersion(req, ctx);
-  const updated = await ctx.metadata.updateVersion(v.bucket, v.key, v.versionId, (current) => {
+  const updated = await ctx.metadata.updateVersion(req.bucketRecord!, v.key, v.versionId, (current) => {
     const { tags: _old, ...rest } = current.extra;
     return { extra: tags.length > 0 ? { ...rest, tags } : rest };
   });
@@ -152,7 +152,7 @@ export const deleteObjectTagging: Handler = async (req, ctx) => {
 export const putBucketTagging: Handler = async (req, ctx) => {
   const tags = parseTagging(await readChecksummedBody(req, TAG_BODY_LIMIT));
   validateTags(tags, "bucket");
-  await ctx.settings.put(req.bucketRecord!.name, BUCKET_TAGGING_KIND, tags);
+  await ctx.settings.put(req.bucketRecord!, BUCKET_TAGGING_KIND, tags);
   return { status: 204 };
 };
 
@@ -163,6 +163,6 @@ export const getBucketTagging: Handler = async (req, ctx) => {
 };
 
 export const deleteBucketTagging: Handler = async (req, ctx) => {
-  await ctx.settings.delete(req.bucketRecord!.name, BUCKET_TAGGING_KIND);
+  await ctx.settings.delete(req.bucketRecord!, BUCKET_TAGGING_KIND);
   return { status: 204 };
 };

@@ -20,7 +20,7 @@ export const putBucketVersioning: Handler = async (req, ctx) => {
   if (mfaDelete === "Enabled") throw new S3Error("NotImplemented", "MFA delete is not supported by Stocktake.");
   if (status !== undefined) {
     checkVersioningChange(ctx, req.bucketRecord!, status);
-    await ctx.metadata.updateBucket(req.bucketRecord!.name, { versioning: status });
+    await ctx.metadata.updateBucket(req.bucketRecord!, { versioning: status });
   }
   return {};
 };

@@ -4,6 +4,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:ht
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { S3Error, S3Errors } from "../errors.js";
+import { BucketGoneError } from "../storage/types.js";
 import { toXml } from "../xml/codec.js";
 import type { S3Result } from "./types.js";
 import type { Logger } from "../log.js";
@@ -67,6 +68,9 @@ export function sendError(
   let s3err: S3Error;
   if (err instanceof S3Error) {
     s3err = err;
+  } else if (err instanceof BucketGoneError) {
+    // The bucket was deleted while this request was in flight: the write was refused in its commit.
+    s3err = new S3Error("NoSuchBucket", undefined, { BucketName: err.bucket });
   } else if (clientWentAway(req, err)) {
     // The client closed the connection (mid-body or mid-download): nobody reads an answer, and it
     // is not a server fault. S3 counts it as an incomplete body.

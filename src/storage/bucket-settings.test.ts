@@ -1,5 +1,5 @@
 // BucketSettings: reads through to the store once, sees its own writes and deletes, forgets a bucket.
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +10,9 @@ import { BucketSettings } from "./bucket-settings.js";
 describe("BucketSettings", () => {
   const dir = mkdtempSync(join(tmpdir(), "stocktake-settings-"));
   const store = SqliteMetadataStore.open(dir);
+  before(async () => {
+    await store.createBucket({ name: "b", id: "b", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+  });
   after(() => {
     store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -18,12 +21,12 @@ describe("BucketSettings", () => {
   it("returns what was put, undefined after delete, and survives a new cache over the same store", async () => {
     const settings = new BucketSettings(store);
     assert.equal(settings.get("b", "lifecycle"), undefined);
-    await settings.put("b", "lifecycle", { rules: [1] });
+    await settings.put({ name: "b", id: "b" }, "lifecycle", { rules: [1] });
     assert.deepEqual(settings.get("b", "lifecycle"), { rules: [1] });
     assert.deepEqual(new BucketSettings(store).get("b", "lifecycle"), { rules: [1] });
-    assert.equal(await settings.delete("b", "lifecycle"), true);
+    assert.equal(await settings.delete({ name: "b", id: "b" }, "lifecycle"), true);
     assert.equal(settings.get("b", "lifecycle"), undefined);
-    assert.equal(await settings.delete("b", "lifecycle"), false);
+    assert.equal(await settings.delete({ name: "b", id: "b" }, "lifecycle"), false);
   });
 
   it("reads the store again after forget", async () => {

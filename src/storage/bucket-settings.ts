@@ -3,7 +3,7 @@
 // memory, replaced when written and dropped when the bucket goes. A PUT may consult several of
 // them, and a point read plus JSON.parse per request per kind would be paid on every write.
 // Stored through the metadata store as bucket configurations of `kind` with the id "".
-import type { MetadataStore } from "./types.js";
+import type { BucketRef, MetadataStore } from "./types.js";
 
 const SINGLE_ID = "";
 
@@ -29,15 +29,24 @@ export class BucketSettings {
     return (value ?? undefined) as T | undefined;
   }
 
-  async put(bucket: string, kind: string, value: unknown): Promise<void> {
+  async put(bucket: BucketRef, kind: string, value: unknown): Promise<void> {
+    await this.metadata.putBucketConfig(bucket, kind, SINGLE_ID, JSON.stringify(value));
+    this.cache.get(bucket.name)?.delete(kind);
+  }
+
+  /**
+   * Records a fact of our own about a bucket (not a configuration a request sets, so it is written
+   * by name, without the BucketRef check): the tiering pass's mark, for one.
+   */
+  async note(bucket: string, kind: string, value: unknown): Promise<void> {
     await this.metadata.putBucketConfig(bucket, kind, SINGLE_ID, JSON.stringify(value));
     this.cache.get(bucket)?.delete(kind);
   }
 
   /** Returns false when the bucket had no configuration of this kind. */
-  async delete(bucket: string, kind: string): Promise<boolean> {
+  async delete(bucket: BucketRef, kind: string): Promise<boolean> {
     const deleted = await this.metadata.deleteBucketConfig(bucket, kind, SINGLE_ID);
-    this.cache.get(bucket)?.delete(kind);
+    this.cache.get(bucket.name)?.delete(kind);
     return deleted;
   }
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { SqliteMetadataStore } from "./sqlite-metadata.js";
 import type { BodyPart, ObjectVersionRecord } from "./types.js";
 
+const B = { name: "b", id: "b" };
 const blob = (n: number) => n.toString(16).padStart(32, "0");
 
 function multipartVersion(key: string, parts: BodyPart[], versionId = "null"): Omit<ObjectVersionRecord, "isLatest"> {
@@ -35,7 +36,7 @@ describe("SqliteMetadataStore multipart bodies", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "stocktake-parts-"));
     store = SqliteMetadataStore.open(dir);
-    await store.createBucket({ name: "b", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+    await store.createBucket({ name: "b", id: "b", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: undefined });
   });
   after(() => {
     store.close();
@@ -47,7 +48,7 @@ describe("SqliteMetadataStore multipart bodies", () => {
       { partNumber: 1, blobId: blob(1), size: 5, checksum: "AAAAAA==" },
       { partNumber: 4, blobId: blob(2), size: 3 },
     ];
-    await store.putVersion(multipartVersion("mp", parts));
+    await store.putVersion(B, multipartVersion("mp", parts));
     assert.deepEqual(store.getLatest("b", "mp")!.body, { kind: "parts", parts });
     assert.deepEqual(store.getVersion("b", "mp", "null")!.body, { kind: "parts", parts });
     assert.equal(store.listCurrent({ bucket: "b", prefix: "mp", limit: 10 })[0]!.body, null);
@@ -55,22 +56,22 @@ describe("SqliteMetadataStore multipart bodies", () => {
   });
 
   it("references every part blob while the version exists, and returns them when a write replaces it", async () => {
-    await store.putVersion(multipartVersion("replaced", [{ partNumber: 1, blobId: blob(10), size: 1 }, { partNumber: 2, blobId: blob(11), size: 1 }]));
+    await store.putVersion(B, multipartVersion("replaced", [{ partNumber: 1, blobId: blob(10), size: 1 }, { partNumber: 2, blobId: blob(11), size: 1 }]));
     assert.ok(store.isBlobReferenced(blob(10)) && store.isBlobReferenced(blob(11)));
-    const { removed } = await store.putVersion({ ...multipartVersion("replaced", []), partsCount: 0, body: { kind: "inline", data: Buffer.from("x") } });
+    const { removed } = await store.putVersion(B, { ...multipartVersion("replaced", []), partsCount: 0, body: { kind: "inline", data: Buffer.from("x") } });
     assert.deepEqual(removed[0]!.body, { kind: "parts", parts: [{ partNumber: 1, blobId: blob(10), size: 1 }, { partNumber: 2, blobId: blob(11), size: 1 }] });
     assert.ok(!store.isBlobReferenced(blob(10)) && !store.isBlobReferenced(blob(11)));
   });
 
   it("returns the parts of a deleted version and stops referencing them", async () => {
-    await store.putVersion(multipartVersion("deleted", [{ partNumber: 1, blobId: blob(20), size: 1 }]));
-    const { removed } = await store.deleteVersion("b", "deleted", "null");
+    await store.putVersion(B, multipartVersion("deleted", [{ partNumber: 1, blobId: blob(20), size: 1 }]));
+    const { removed } = await store.deleteVersion({ name: "b", id: "b" }, "deleted", "null");
     assert.equal(removed[0]!.body?.kind, "parts");
     assert.ok(!store.isBlobReferenced(blob(20)));
   });
 
   it("keeps an upload's part blobs referenced through completion, then through the new version", async () => {
-    await store.createUpload({
+    await store.createUpload(B, {
       uploadId: "u1",
       bucket: "b",
       key: "completed",
@@ -81,10 +82,10 @@ describe("SqliteMetadataStore multipart bodies", () => {
       userMetadata: {},
       extra: {},
     });
-    await store.putPart({ uploadId: "u1", partNumber: 1, size: 2, etag: '"p1"', lastModified: new Date(), blobId: blob(30) });
-    await store.putPart({ uploadId: "u1", partNumber: 2, size: 2, etag: '"p2"', lastModified: new Date(), blobId: blob(31) });
+    await store.putPart(B, { uploadId: "u1", partNumber: 1, size: 2, etag: '"p1"', lastModified: new Date(), blobId: blob(30) });
+    await store.putPart(B, { uploadId: "u1", partNumber: 2, size: 2, etag: '"p2"', lastModified: new Date(), blobId: blob(31) });
     assert.ok(store.isBlobReferenced(blob(30)));
-    const result = await store.completeUpload("u1", multipartVersion("completed", [{ partNumber: 1, blobId: blob(30), size: 2 }]));
+    const result = await store.completeUpload(B, "u1", multipartVersion("completed", [{ partNumber: 1, blobId: blob(30), size: 2 }]));
     assert.deepEqual(result.parts.map((p) => p.blobId), [blob(30), blob(31)]);
     assert.ok(store.isBlobReferenced(blob(30)), "the completed object's part");
     assert.ok(!store.isBlobReferenced(blob(31)), "a part left out of the object");
@@ -92,7 +93,7 @@ describe("SqliteMetadataStore multipart bodies", () => {
   });
 
   it("refuses a multipart body on a record that claims no parts", async () => {
-    await assert.rejects(store.putVersion({ ...multipartVersion("bad", [{ partNumber: 1, blobId: blob(40), size: 1 }]), partsCount: 0 }));
+    await assert.rejects(store.putVersion(B, { ...multipartVersion("bad", [{ partNumber: 1, blobId: blob(40), size: 1 }]), partsCount: 0 }));
     assert.ok(!store.isBlobReferenced(blob(40)));
   });
 

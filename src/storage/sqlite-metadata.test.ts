@@ -34,7 +34,7 @@ describe("SqliteMetadataStore", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "stocktake-meta-"));
     store = SqliteMetadataStore.open(dir);
-    await store.createBucket({ name: "b", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+    await store.createBucket({ name: "b", id: "b", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: undefined });
   });
   after(() => {
     store.close();
@@ -46,12 +46,12 @@ describe("SqliteMetadataStore", () => {
   });
 
   it("refuses a second bucket of the same name", async () => {
-    assert.equal(await store.createBucket({ name: "b", ownerAccountId: "x", region: "us-east-1", createdAt: new Date(), versioning: undefined }), false);
+    assert.equal(await store.createBucket({ name: "b", id: "b", ownerAccountId: "x", region: "us-east-1", createdAt: new Date(), versioning: undefined }), false);
   });
 
   it("lists keys in UTF-8 byte order, including characters beyond the BMP", async () => {
     const keys = ["a", "b/c", "\uFFFD", "\u{1F600}", "Z", "é", "a/b", "~"];
-    await Promise.all(keys.map((k) => store.putVersion(version("b", k))));
+    await Promise.all(keys.map((k) => store.putVersion({ name: "b", id: "b" }, version("b", k))));
     const listed = store.listCurrent({ bucket: "b", limit: 100 }).map((r) => r.key);
     const expected = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
     assert.deepEqual(listed, expected);
@@ -71,8 +71,8 @@ describe("SqliteMetadataStore", () => {
   });
 
   it("replaces the null version and hands back the replaced record", async () => {
-    await store.putVersion(version("b", "replace-me", "null", { body: { kind: "blob", blobId: "0".repeat(32) } }));
-    const { removed } = await store.putVersion(version("b", "replace-me"));
+    await store.putVersion({ name: "b", id: "b" }, version("b", "replace-me", "null", { body: { kind: "blob", blobId: "0".repeat(32) } }));
+    const { removed } = await store.putVersion({ name: "b", id: "b" }, version("b", "replace-me"));
     assert.equal(removed.length, 1);
     assert.deepEqual(removed[0]!.body, { kind: "blob", blobId: "0".repeat(32) });
     assert.equal(store.isBlobReferenced("0".repeat(32)), false);
@@ -80,24 +80,24 @@ describe("SqliteMetadataStore", () => {
   });
 
   it("promotes the newest remaining version when the latest is deleted", async () => {
-    await store.putVersion(version("b", "v", "v1"));
-    await store.putVersion(version("b", "v", "v2"));
+    await store.putVersion({ name: "b", id: "b" }, version("b", "v", "v1"));
+    await store.putVersion({ name: "b", id: "b" }, version("b", "v", "v2"));
     assert.equal(store.getLatest("b", "v")!.versionId, "v2");
-    await store.deleteVersion("b", "v", "v2");
+    await store.deleteVersion({ name: "b", id: "b" }, "v", "v2");
     assert.equal(store.getLatest("b", "v")!.versionId, "v1");
     assert.equal(store.getLatest("b", "v")!.isLatest, true);
   });
 
   it("hides keys whose latest version is a delete marker from the current listing", async () => {
-    await store.putVersion(version("b", "gone", "g1"));
-    await store.putVersion(version("b", "gone", "g2", { isDeleteMarker: true, body: null }));
+    await store.putVersion({ name: "b", id: "b" }, version("b", "gone", "g1"));
+    await store.putVersion({ name: "b", id: "b" }, version("b", "gone", "g2", { isDeleteMarker: true, body: null }));
     assert.ok(!store.listCurrent({ bucket: "b", prefix: "gone", limit: 10 }).length);
     assert.equal(store.getLatest("b", "gone")!.isDeleteMarker, true);
   });
 
   it("commits concurrent writes together in few transactions", async () => {
     const before = store.committedBatches;
-    await Promise.all(Array.from({ length: 200 }, (_, i) => store.putVersion(version("b", `group/${i}`))));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => store.putVersion({ name: "b", id: "b" }, version("b", `group/${i}`))));
     const batches = store.committedBatches - before;
     assert.ok(batches >= 1 && batches < 10, `200 writes took ${batches} transactions`);
     assert.equal(store.listCurrent({ bucket: "b", prefix: "group/", limit: 1000 }).length, 200);
@@ -105,9 +105,9 @@ describe("SqliteMetadataStore", () => {
 
   it("lets one failing write in a batch fail alone", async () => {
     const results = await Promise.allSettled([
-      store.putVersion(version("b", "ok-1")),
-      store.putVersion(version("b", "bad", "x", { etag: null as unknown as string })),
-      store.putVersion(version("b", "ok-2")),
+      store.putVersion({ name: "b", id: "b" }, version("b", "ok-1")),
+      store.putVersion({ name: "b", id: "b" }, version("b", "bad", "x", { etag: null as unknown as string })),
+      store.putVersion({ name: "b", id: "b" }, version("b", "ok-2")),
     ]);
     assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
     assert.ok(store.getLatest("b", "ok-1") && store.getLatest("b", "ok-2"));
@@ -115,13 +115,13 @@ describe("SqliteMetadataStore", () => {
   });
 
   it("refuses to delete a bucket with objects and removes configurations with it", async () => {
-    await store.createBucket({ name: "c", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+    await store.createBucket({ name: "c", id: "c", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: undefined });
     await store.putBucketConfig("c", "inventory", "one", "{}");
-    await store.putVersion(version("c", "k"));
-    assert.equal((await store.deleteBucket("c")).deleted, false);
-    await store.deleteVersion("c", "k", "null");
-    assert.equal((await store.deleteBucket("c")).deleted, true);
-    await store.createBucket({ name: "c", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+    await store.putVersion({ name: "c", id: "c" }, version("c", "k"));
+    assert.equal((await store.deleteBucket({ name: "c", id: "c" })).deleted, false);
+    await store.deleteVersion({ name: "c", id: "c" }, "k", "null");
+    assert.equal((await store.deleteBucket({ name: "c", id: "c" })).deleted, true);
+    await store.createBucket({ name: "c", id: "c", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: undefined });
     assert.equal(store.countBucketConfigs("c", "inventory"), 0);
   });
 
@@ -134,13 +134,13 @@ describe("SqliteMetadataStore", () => {
   });
 
   it("scans from one snapshot: writes after the scan opened are not in it", async () => {
-    await store.createBucket({ name: "scan", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
-    for (let i = 0; i < 30; i++) await store.putVersion(version("scan", `k${String(i).padStart(2, "0")}`, `v${i}`));
-    await store.putVersion(version("scan", "k05", "v5b"));
-    await store.putVersion(version("scan", "k06", "m6", { isDeleteMarker: true, body: null }));
+    await store.createBucket({ name: "scan", id: "scan", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
+    for (let i = 0; i < 30; i++) await store.putVersion({ name: "scan", id: "scan" }, version("scan", `k${String(i).padStart(2, "0")}`, `v${i}`));
+    await store.putVersion({ name: "scan", id: "scan" }, version("scan", "k05", "v5b"));
+    await store.putVersion({ name: "scan", id: "scan" }, version("scan", "k06", "m6", { isDeleteMarker: true, body: null }));
     const current = store.scanVersions("scan", "", true);
     const all = store.scanVersions("scan", "k0", false);
-    await store.putVersion(version("scan", "k00-late", "late"));
+    await store.putVersion({ name: "scan", id: "scan" }, version("scan", "k00-late", "late"));
     const drain = (scan: ReturnType<typeof store.scanVersions>) => {
       const out: string[] = [];
       for (let batch = scan.next(7); batch.length > 0; batch = scan.next(7)) out.push(...batch.map((v) => `${v.key}@${v.versionId}`));
@@ -157,27 +157,27 @@ describe("SqliteMetadataStore", () => {
   });
 
   it("updates a version's facts and storage class in place, without changing which version is latest", async () => {
-    await store.putVersion(version("b", "upd", "null", { extra: { tags: { a: "1" } } }));
-    const updated = await store.updateVersion("b", "upd", "null", (cur) => ({ extra: { ...cur.extra, legalHold: "ON" }, storageClass: "GLACIER" }));
+    await store.putVersion({ name: "b", id: "b" }, version("b", "upd", "null", { extra: { tags: { a: "1" } } }));
+    const updated = await store.updateVersion({ name: "b", id: "b" }, "upd", "null", (cur) => ({ extra: { ...cur.extra, legalHold: "ON" }, storageClass: "GLACIER" }));
     assert.deepEqual(updated?.extra, { tags: { a: "1" }, legalHold: "ON" });
     const read = store.getVersion("b", "upd", "null")!;
     assert.equal(read.storageClass, "GLACIER");
     assert.equal(read.isLatest, true);
     assert.deepEqual(read.body, { kind: "inline", data: Buffer.from("upd") });
-    assert.equal(await store.updateVersion("b", "missing", "null", () => ({ extra: {} })), undefined);
-    await assert.rejects(store.updateVersion("b", "upd", "null", () => {
+    assert.equal(await store.updateVersion({ name: "b", id: "b" }, "missing", "null", () => ({ extra: {} })), undefined);
+    await assert.rejects(store.updateVersion({ name: "b", id: "b" }, "upd", "null", () => {
       throw new Error("refused");
     }), /refused/);
     assert.deepEqual(store.getVersion("b", "upd", "null")!.extra, { tags: { a: "1" }, legalHold: "ON" }, "a refused update changes nothing");
   });
 
   it("lets a guard refuse a version's deletion inside the write", async () => {
-    await store.putVersion(version("b", "guarded"));
-    await assert.rejects(store.deleteVersion("b", "guarded", "null", () => {
+    await store.putVersion({ name: "b", id: "b" }, version("b", "guarded"));
+    await assert.rejects(store.deleteVersion({ name: "b", id: "b" }, "guarded", "null", () => {
       throw new Error("locked");
     }), /locked/);
     assert.ok(store.getVersion("b", "guarded", "null"), "still there");
-    const { removed } = await store.deleteVersion("b", "guarded", "null", () => undefined);
+    const { removed } = await store.deleteVersion({ name: "b", id: "b" }, "guarded", "null", () => undefined);
     assert.equal(removed.length, 1);
   });
 

@@ -11,6 +11,7 @@ import type {
   AccountRecord,
   BodyPart,
   BucketRecord,
+  BucketRef,
   DeletedVersions,
   ListObjectsQuery,
   MetadataStore,
@@ -23,7 +24,9 @@ import type {
   PartRecord,
   UploadRecord,
   VersionPatch,
+  WriteCondition,
 } from "./types.js";
+import { BucketGoneError } from "./types.js";
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,6 +66,10 @@ const MIGRATIONS: string[] = [
    CREATE INDEX version_parts_blob ON version_parts (blob_id);`,
   // Configurations of one kind across buckets (listConfigsOfKind), for the inventory scheduler.
   `CREATE INDEX bucket_configs_by_kind ON bucket_configs (kind, bucket, id);`,
+  // Each creation of a bucket gets an id of its own (BucketRef); buckets made before ids existed
+  // get one here (SQLite's randomblob, as the application's ids are random too).
+  `ALTER TABLE buckets ADD COLUMN id TEXT NOT NULL DEFAULT '';
+   UPDATE buckets SET id = lower(hex(randomblob(16))) WHERE id = '';`,
 ];
 
 /** Every column but the inline body, which only single-object reads need. */
@@ -163,8 +170,9 @@ export class SqliteMetadataStore implements MetadataStore {
         "INSERT INTO access_keys (access_key_id, secret, account_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (access_key_id) DO UPDATE SET secret = excluded.secret, account_id = excluded.account_id",
       ),
       getAccessKey: s("SELECT * FROM access_keys WHERE access_key_id = ?"),
-      insertBucket: s("INSERT OR IGNORE INTO buckets (name, owner, region, created_at, versioning) VALUES (?, ?, ?, ?, ?)"),
+      insertBucket: s("INSERT OR IGNORE INTO buckets (name, id, owner, region, created_at, versioning) VALUES (?, ?, ?, ?, ?, ?)"),
       getBucket: s("SELECT * FROM buckets WHERE name = ?"),
+      bucketId: s("SELECT id FROM buckets WHERE name = ?").pluck(),
       listBuckets: s("SELECT * FROM buckets WHERE owner = ? ORDER BY name"),
       bucketHasVersions: s("SELECT 1 FROM versions WHERE bucket = ? LIMIT 1").pluck(),
       deleteBucket: s("DELETE FROM buckets WHERE name = ?"),
@@ -323,7 +331,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   createBucket(b: BucketRecord): Promise<boolean> {
     return this.write(
-      () => this.stmts.insertBucket.run(b.name, b.ownerAccountId, b.region, b.createdAt.getTime(), b.versioning ?? null).changes === 1,
+      () => this.stmts.insertBucket.run(b.name, b.id, b.ownerAccountId, b.region, b.createdAt.getTime(), b.versioning ?? null).changes === 1,
     );
   }
 
@@ -336,8 +344,15 @@ export class SqliteMetadataStore implements MetadataStore {
     return (this.stmts.listBuckets.all(ownerAccountId) as BucketRow[]).map(bucketFromRow);
   }
 
-  deleteBucket(name: string): Promise<{ deleted: boolean; parts: PartRecord[] }> {
+  /** Inside a write transaction: refuses the write when `bucket` is not the bucket of that name now. */
+  private checkBucket(bucket: BucketRef): void {
+    if (this.stmts.bucketId.get(bucket.name) !== bucket.id) throw new BucketGoneError(bucket.name);
+  }
+
+  deleteBucket(bucket: BucketRef): Promise<{ deleted: boolean; parts: PartRecord[] }> {
+    const name = bucket.name;
     return this.write(() => {
+      this.checkBucket(bucket);
       if (this.stmts.bucketHasVersions.get(name) !== undefined) return { deleted: false, parts: [] };
       const parts: PartRecord[] = [];
       for (const uploadId of this.stmts.uploadsOfBucket.all(name) as string[]) parts.push(...this.removeUpload(uploadId));
@@ -354,24 +369,32 @@ export class SqliteMetadataStore implements MetadataStore {
     return parts;
   }
 
-  updateBucket(name: string, patch: Partial<Omit<BucketRecord, "name">>): Promise<void> {
+  updateBucket(bucket: BucketRef, patch: Partial<Omit<BucketRecord, "name" | "id">>): Promise<void> {
     return this.write(() => {
-      const current = this.getBucket(name);
-      if (!current) return;
+      this.checkBucket(bucket);
+      const current = this.getBucket(bucket.name)!;
       const next = { ...current, ...patch };
-      this.stmts.updateBucket.run(next.ownerAccountId, next.region, next.createdAt.getTime(), next.versioning ?? null, name);
+      this.stmts.updateBucket.run(next.ownerAccountId, next.region, next.createdAt.getTime(), next.versioning ?? null, bucket.name);
     });
   }
 
-  putVersion(r: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions> {
-    return this.write(() => this.insertLatest(r));
+  putVersion(bucket: BucketRef, r: Omit<ObjectVersionRecord, "isLatest">, condition?: WriteCondition): Promise<DeletedVersions> {
+    return this.write(() => {
+      this.checkBucket(bucket);
+      if (condition) condition(this.getLatest(r.bucket, r.key));
+      return this.insertLatest(bucket, r);
+    });
   }
 
-  putVersions(records: Omit<ObjectVersionRecord, "isLatest">[]): Promise<DeletedVersions> {
-    return this.write(() => ({ removed: records.flatMap((r) => this.insertLatest(r).removed) }));
+  putVersions(bucket: BucketRef, records: Omit<ObjectVersionRecord, "isLatest">[]): Promise<DeletedVersions> {
+    return this.write(() => {
+      this.checkBucket(bucket);
+      return { removed: records.flatMap((r) => this.insertLatest(bucket, r).removed) };
+    });
   }
 
-  private insertLatest(r: Omit<ObjectVersionRecord, "isLatest">): DeletedVersions {
+  private insertLatest(bucket: BucketRef, r: Omit<ObjectVersionRecord, "isLatest">): DeletedVersions {
+    if (r.bucket !== bucket.name) throw new Error(`a version of ${r.bucket} written as one of ${bucket.name}`);
     {
       const removed: ObjectVersionRecord[] = [];
       if (r.versionId === "null") {
@@ -433,25 +456,27 @@ export class SqliteMetadataStore implements MetadataStore {
     return row && this.fullRecord(row);
   }
 
-  deleteVersion(bucket: string, key: string, versionId: string, guard?: (current: ObjectVersionRecord) => void): Promise<DeletedVersions> {
+  deleteVersion(bucket: BucketRef, key: string, versionId: string, guard?: (current: ObjectVersionRecord) => void): Promise<DeletedVersions> {
     return this.write(() => {
-      const row = this.stmts.getVersionFull.get(bucket, key, versionId) as VersionRow | undefined;
+      this.checkBucket(bucket);
+      const row = this.stmts.getVersionFull.get(bucket.name, key, versionId) as VersionRow | undefined;
       if (!row) return { removed: [] };
       if (guard) guard(this.fullRecord(row));
       const removed = this.removeVersionRow(row);
-      if (row.is_latest === 1) this.stmts.promoteNewest.run(bucket, key);
+      if (row.is_latest === 1) this.stmts.promoteNewest.run(bucket.name, key);
       return { removed: [removed] };
     });
   }
 
   updateVersion(
-    bucket: string,
+    bucket: BucketRef,
     key: string,
     versionId: string,
     update: (current: ObjectVersionRecord) => VersionPatch | undefined,
   ): Promise<ObjectVersionRecord | undefined> {
     return this.write(() => {
-      const row = this.stmts.getVersionFull.get(bucket, key, versionId) as VersionRow | undefined;
+      this.checkBucket(bucket);
+      const row = this.stmts.getVersionFull.get(bucket.name, key, versionId) as VersionRow | undefined;
       if (!row) return undefined;
       const current = this.fullRecord(row);
       const patch = update(current);
@@ -482,8 +507,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.stmts.blobReferenced.get(blobId, blobId, blobId) !== undefined;
   }
 
-  putBucketConfig(bucket: string, kind: string, id: string, json: string, maxCount?: number): Promise<boolean> {
+  putBucketConfig(ref: BucketRef | string, kind: string, id: string, json: string, maxCount?: number): Promise<boolean> {
+    const bucket = typeof ref === "string" ? ref : ref.name;
     return this.write(() => {
+      if (typeof ref !== "string") this.checkBucket(ref);
       if (maxCount !== undefined && this.stmts.getConfig.get(bucket, kind, id) === undefined) {
         if ((this.stmts.countConfigs.get(bucket, kind) as number) >= maxCount) return false;
       }
@@ -504,8 +531,11 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.stmts.countConfigs.get(bucket, kind) as number;
   }
 
-  deleteBucketConfig(bucket: string, kind: string, id: string): Promise<boolean> {
-    return this.write(() => this.stmts.deleteConfig.run(bucket, kind, id).changes === 1);
+  deleteBucketConfig(ref: BucketRef | string, kind: string, id: string): Promise<boolean> {
+    return this.write(() => {
+      if (typeof ref !== "string") this.checkBucket(ref);
+      return this.stmts.deleteConfig.run(typeof ref === "string" ? ref : ref.name, kind, id).changes === 1;
+    });
   }
 
   listConfigsOfKind(kind: string, after: { bucket: string; id: string } | undefined, limit: number): { bucket: string; id: string; json: string }[] {
@@ -527,8 +557,9 @@ export class SqliteMetadataStore implements MetadataStore {
     return rows.filter((r) => r.key.startsWith(prefix)).map((r) => toRecord(r));
   }
 
-  createUpload(u: UploadRecord): Promise<void> {
+  createUpload(bucket: BucketRef, u: UploadRecord): Promise<void> {
     return this.write(() => {
+      this.checkBucket(bucket);
       this.stmts.insertUpload.run(
         u.uploadId,
         u.bucket,
@@ -564,8 +595,9 @@ export class SqliteMetadataStore implements MetadataStore {
     return rows.filter((r) => r.key.startsWith(prefix)).map(uploadFromRow);
   }
 
-  putPart(p: PartRecord): Promise<{ replaced?: PartRecord }> {
+  putPart(bucket: BucketRef, p: PartRecord): Promise<{ replaced?: PartRecord }> {
     return this.write(() => {
+      this.checkBucket(bucket);
       if (!this.stmts.uploadById.get(p.uploadId)) throw new Error("NoSuchUpload");
       const old = this.stmts.getPart.get(p.uploadId, p.partNumber) as PartRow | undefined;
       this.stmts.putPart.run(p.uploadId, p.partNumber, p.size, p.etag, p.lastModified.getTime(), p.blobId, p.checksum ?? null);
@@ -581,11 +613,18 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.write(() => (this.stmts.uploadById.get(uploadId) ? this.removeUpload(uploadId) : undefined));
   }
 
-  completeUpload(uploadId: string, record: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions & { parts: PartRecord[] }> {
+  completeUpload(
+    bucket: BucketRef,
+    uploadId: string,
+    record: Omit<ObjectVersionRecord, "isLatest">,
+    condition?: WriteCondition,
+  ): Promise<DeletedVersions & { parts: PartRecord[] }> {
     return this.write(() => {
+      this.checkBucket(bucket);
       if (!this.stmts.uploadById.get(uploadId)) throw new Error("NoSuchUpload");
+      if (condition) condition(this.getLatest(record.bucket, record.key));
       const parts = this.removeUpload(uploadId);
-      return { ...this.insertLatest(record), parts };
+      return { ...this.insertLatest(bucket, record), parts };
     });
   }
 
@@ -859,6 +898,7 @@ function accountFromRow(row: AccountRow): AccountRecord {
 
 interface BucketRow {
   name: string;
+  id: string;
   owner: string;
   region: string;
   created_at: number;
@@ -868,6 +908,7 @@ interface BucketRow {
 function bucketFromRow(row: BucketRow): BucketRecord {
   return {
     name: row.name,
+    id: row.id,
     ownerAccountId: row.owner,
     region: row.region,
     createdAt: new Date(row.created_at),

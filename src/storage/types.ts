@@ -23,11 +23,39 @@ export type VersioningStatus = "Enabled" | "Suspended" | undefined;
 
 export interface BucketRecord {
   name: string;
+  /**
+   * Tells this creation of the bucket from any later bucket of the same name: chosen at creation,
+   * never reused. Writes name the bucket they began against by it (BucketRef).
+   */
+  id: string;
   ownerAccountId: string;
   region: string;
   createdAt: Date;
   versioning: VersioningStatus;
 }
+
+/**
+ * The bucket a write began against. Every write that changes a bucket's contents or settings
+ * takes one, and the store checks inside the write's own transaction that this very bucket still
+ * exists: a write still in flight when its bucket is deleted (and perhaps created again by someone
+ * else) fails with BucketGoneError and stores nothing.
+ */
+export type BucketRef = Pick<BucketRecord, "name" | "id">;
+
+/** A write named a bucket that has been deleted since the write began (see BucketRef). */
+export class BucketGoneError extends Error {
+  constructor(readonly bucket: string) {
+    super(`the bucket ${bucket} was deleted while the request was in flight`);
+    this.name = "BucketGoneError";
+  }
+}
+
+/**
+ * A conditional write's test (If-Match / If-None-Match), run inside the write's transaction
+ * against the key's latest version (undefined when the key has none): it throws to refuse the
+ * write, so two writers racing on one key cannot both pass.
+ */
+export type WriteCondition = (latest: ObjectVersionRecord | undefined) => void;
 
 /** One part of a multipart object's body: a blob of its own, read in part-number order. */
 export interface BodyPart {
@@ -256,17 +284,18 @@ export interface MetadataStore {
    * Deletes the bucket when it holds no versions; its unfinished multipart uploads go with it and
    * their parts are returned so their blobs can be released. `deleted` is false when not empty.
    */
-  deleteBucket(name: string): Promise<{ deleted: boolean; parts: PartRecord[] }>;
-  updateBucket(name: string, patch: Partial<Omit<BucketRecord, "name">>): Promise<void>;
+  deleteBucket(bucket: BucketRef): Promise<{ deleted: boolean; parts: PartRecord[] }>;
+  updateBucket(bucket: BucketRef, patch: Partial<Omit<BucketRecord, "name" | "id">>): Promise<void>;
 
   // Objects
   /**
    * Stores a new version as the latest version of its key. When record.versionId is "null", any
-   * existing "null" version of the key is replaced and returned in `removed`.
+   * existing "null" version of the key is replaced and returned in `removed`. `condition`, when
+   * given, sees the key's latest version inside the write transaction and may throw to refuse.
    */
-  putVersion(record: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions>;
+  putVersion(bucket: BucketRef, record: Omit<ObjectVersionRecord, "isLatest">, condition?: WriteCondition): Promise<DeletedVersions>;
   /** Stores several new versions in one transaction: all become visible together, or none. */
-  putVersions(records: Omit<ObjectVersionRecord, "isLatest">[]): Promise<DeletedVersions>;
+  putVersions(bucket: BucketRef, records: Omit<ObjectVersionRecord, "isLatest">[]): Promise<DeletedVersions>;
   /** The latest version of the key (possibly a delete marker), or undefined. */
   getLatest(bucket: string, key: string): ObjectVersionRecord | undefined;
   getVersion(bucket: string, key: string, versionId: string): ObjectVersionRecord | undefined;
@@ -274,7 +303,7 @@ export interface MetadataStore {
    * Removes one version permanently; the previous one becomes latest. `guard`, when given, sees
    * the version inside the write transaction and may throw to refuse the delete (object lock).
    */
-  deleteVersion(bucket: string, key: string, versionId: string, guard?: (current: ObjectVersionRecord) => void): Promise<DeletedVersions>;
+  deleteVersion(bucket: BucketRef, key: string, versionId: string, guard?: (current: ObjectVersionRecord) => void): Promise<DeletedVersions>;
   /**
    * Changes an existing version in one atomic read-modify-write: `update` sees the current record
    * inside the write transaction and returns the patch (or undefined to change nothing; it may
@@ -282,7 +311,7 @@ export interface MetadataStore {
    * no such version. Never changes which version is latest.
    */
   updateVersion(
-    bucket: string,
+    bucket: BucketRef,
     key: string,
     versionId: string,
     update: (current: ObjectVersionRecord) => VersionPatch | undefined,
@@ -300,12 +329,15 @@ export interface MetadataStore {
   listVersions(query: ListVersionsQuery): ObjectVersionRecord[];
 
   // Multipart uploads
-  createUpload(upload: UploadRecord): Promise<void>;
+  createUpload(bucket: BucketRef, upload: UploadRecord): Promise<void>;
   getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined;
   /** Unfinished uploads by key, then by initiation time. */
   listUploads(query: ListUploadsQuery): UploadRecord[];
-  /** Stores a part, replacing one with the same number (returned so its blob can be released). */
-  putPart(part: PartRecord): Promise<{ replaced?: PartRecord }>;
+  /**
+   * Stores a part, replacing one with the same number (returned so its blob can be released).
+   * Fails with "NoSuchUpload" when the upload is gone (completed or aborted meanwhile).
+   */
+  putPart(bucket: BucketRef, part: PartRecord): Promise<{ replaced?: PartRecord }>;
   /** Parts with a number above `after`, ascending. */
   listParts(uploadId: string, after: number, limit: number): PartRecord[];
   /** Removes the upload and its parts, returning the parts; undefined when there was no upload. */
@@ -313,8 +345,14 @@ export interface MetadataStore {
   /**
    * In one transaction: stores `record` as putVersion does and removes the upload with its parts.
    * Fails with "NoSuchUpload" when the upload is gone (completed or aborted concurrently).
+   * `condition` is checked as for putVersion.
    */
-  completeUpload(uploadId: string, record: Omit<ObjectVersionRecord, "isLatest">): Promise<DeletedVersions & { parts: PartRecord[] }>;
+  completeUpload(
+    bucket: BucketRef,
+    uploadId: string,
+    record: Omit<ObjectVersionRecord, "isLatest">,
+    condition?: WriteCondition,
+  ): Promise<DeletedVersions & { parts: PartRecord[] }>;
   /**
    * Opens a snapshot scan of a bucket's versions under `prefix`: only current objects (latest and
    * not a delete marker) or every version and delete marker.
@@ -330,12 +368,15 @@ export interface MetadataStore {
 
   // Bucket sub-resource configurations (inventory, policy, lifecycle, ...), stored as the JSON of
   // their validated domain model, never as wire XML. `kind` names the sub-resource ("inventory").
-  // Removed together with their bucket.
+  // Removed together with their bucket. A configuration a request sets is written with the
+  // BucketRef the request was authorized against (checked as for object writes); records of our
+  // own kept beside a bucket (inventory runs, schedules) or under a scope that is no bucket (KMS
+  // keys) are written by plain name.
   /**
    * Creates or replaces a configuration. With `maxCount`, adding a new id to a bucket that already
    * has that many of this kind changes nothing and resolves false (checked inside the write).
    */
-  putBucketConfig(bucket: string, kind: string, id: string, json: string, maxCount?: number): Promise<boolean>;
+  putBucketConfig(bucket: BucketRef | string, kind: string, id: string, json: string, maxCount?: number): Promise<boolean>;
   getBucketConfig(bucket: string, kind: string, id: string): string | undefined;
   /** Configurations with id > `after`, sorted by id (byte order), at most `limit`. */
   listBucketConfigs(
@@ -346,7 +387,7 @@ export interface MetadataStore {
   ): { id: string; json: string }[];
   countBucketConfigs(bucket: string, kind: string): number;
   /** Returns false when no such configuration existed. */
-  deleteBucketConfig(bucket: string, kind: string, id: string): Promise<boolean>;
+  deleteBucketConfig(bucket: BucketRef | string, kind: string, id: string): Promise<boolean>;
   /**
    * Configurations of one kind across every bucket, after the pair `after`, sorted by bucket then
    * id (byte order), at most `limit`. Costs in proportion to the rows of that kind, not to the

@@ -36,7 +36,7 @@ describe("version scans for inventory reports", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "stocktake-scan-"));
     store = SqliteMetadataStore.open(dir);
-    await store.createBucket({ name: "s", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
+    await store.createBucket({ name: "s", id: "s", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
     // Keys with 1 to 9 versions, interleaved writes, so seq order is not key order.
     const records: Omit<ObjectVersionRecord, "isLatest">[] = [];
     for (let round = 0; round < 9; round++) {
@@ -48,8 +48,8 @@ describe("version scans for inventory reports", () => {
         records.push(version(key, id, { isDeleteMarker: round === 8 && k % 2 === 0, extra: round === 1 ? { checksum: { algorithm: "CRC32" } } : {} }));
       }
     }
-    await store.putVersions(records);
-    await store.putVersions([version("q/other", "v0")]);
+    await store.putVersions({ name: "s", id: "s" }, records);
+    await store.putVersions({ name: "s", id: "s" }, [version("q/other", "v0")]);
     written.set("q/other", ["v0"]);
   });
   after(() => {
@@ -114,7 +114,7 @@ describe("version scans for inventory reports", () => {
     assert.equal(w.mark(), a);
     const scan = openVersionScan(dir, "s", "", false);
     assert.equal(w.mark(), a, "opening a scan commits nothing");
-    await store.putVersions([version("q/watched", "v0")]);
+    await store.putVersions({ name: "s", id: "s" }, [version("q/watched", "v0")]);
     const b = w.mark();
     assert.notEqual(b, a);
     assert.equal(w.mark(), b);
@@ -125,7 +125,7 @@ describe("version scans for inventory reports", () => {
   it("reads one snapshot, and closes early without finishing", async () => {
     const scan = openVersionScan(dir, "s", "", false);
     const first = scan.nextTuples(3);
-    await store.putVersions([version("a-new-first-key", "v0"), version("zz-new-last-key", "v0")]);
+    await store.putVersions({ name: "s", id: "s" }, [version("a-new-first-key", "v0"), version("zz-new-last-key", "v0")]);
     const rest = [...first, ...(() => { const out = []; for (let b = scan.nextTuples(50); b.length > 0; b = scan.nextTuples(50)) out.push(...b); return out; })()];
     scan.close();
     assert.ok(!rest.some((t) => t[0].includes("-new-")));

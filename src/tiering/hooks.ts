@@ -23,7 +23,7 @@ function factsOf(v: Omit<ObjectVersionRecord, "isLatest">): TieringFacts {
  */
 export function markTieredBucket(ctx: ServerContext, bucket: string): void {
   if (ctx.settings.get(bucket, TIERED_OBJECTS_KIND) !== undefined) return;
-  ctx.settings.put(bucket, TIERED_OBJECTS_KIND, { since: ctx.clock.now().getTime() }).catch((err: unknown) => {
+  ctx.settings.note(bucket, TIERED_OBJECTS_KIND, { since: ctx.clock.now().getTime() }).catch((err: unknown) => {
     ctx.log.warn("could not mark a bucket for the tiering pass", { bucket, error: String(err) });
   });
 }
@@ -73,7 +73,7 @@ export function noteAccess(ctx: ServerContext, bucket: BucketRecord, v: ObjectVe
   const now = ctx.clock.now().getTime();
   if (extraAfterAccess(factsOf(v), now) === undefined) return;
   ctx.metadata
-    .updateVersion(bucket.name, v.key, v.versionId, (current) => {
+    .updateVersion(bucket, v.key, v.versionId, (current) => {
       const extra = extraAfterAccess(factsOf(current), now);
       return extra === undefined ? undefined : { extra };
     })

@@ -84,6 +84,8 @@ export class TieringPass {
   }
 
   private async passBucket(bucket: string, now: number): Promise<void> {
+    const record = this.ctx.metadata.getBucket(bucket);
+    if (!record) return;
     const configs = this.configurations(bucket);
     let keyMarker: string | undefined;
     let versionIdMarker: string | undefined;
@@ -94,7 +96,7 @@ export class TieringPass {
         const facts = factsOf(v);
         if (advance(facts, now, archiveDaysFor(configs, facts)) === undefined) continue;
         // Decided again on the stored record: a GET or a RestoreObject may have changed it since the page was read.
-        await this.ctx.metadata.updateVersion(bucket, v.key, v.versionId, (current) => {
+        await this.ctx.metadata.updateVersion(record, v.key, v.versionId, (current) => {
           const currentFacts = factsOf(current);
           const extra = advance(currentFacts, now, archiveDaysFor(configs, currentFacts));
           return extra === undefined ? undefined : { extra };

@@ -13,7 +13,7 @@ if (env.STOCKTAKE_TEST_KILL_AFTER_PUBLISH === "1") {
   const putVersions = SqliteMetadataStore.prototype.putVersions;
   SqliteMetadataStore.prototype.putVersions = function (this: SqliteMetadataStore, ...args: Parameters<typeof putVersions>) {
     const committed = putVersions.apply(this, args);
-    if (args[0].some((r) => r.key.endsWith("/manifest.checksum"))) {
+    if (args[1].some((r) => r.key.endsWith("/manifest.checksum"))) {
       // Runs before the continuation of whoever awaits the commit.
       void committed.then(() => process.kill(process.pid, "SIGKILL"));
     }
