@@ -16,6 +16,7 @@ import { parseStorageClass } from "./storage-classes.js";
 import { contentFromRequest, encryptionHeaders, type StoredChecksum } from "./object-headers.js";
 import { COPY_SOURCE_CUSTOMER, CUSTOMER, customerKey, readKeys, wrappingOf, writeEncryption } from "./encryption.js";
 import type { Wrapping } from "../crypto/sse.js";
+import { writeCondition } from "./conditional-writes.js";
 import { openBody, receiveBody, releaseBodies, type StoredBody } from "./object-body.js";
 import {
   checkContentLength,
@@ -334,6 +335,8 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
         : `The upload was created using the ${type} checksum type. The complete request must use the same checksum type.`,
     );
   }
+  const condition = writeCondition(req);
+  condition?.(ctx.metadata.getLatest(bucket.name, req.key!));
   const listed = parseCompleteBody(await readBody(req.body, COMPLETE_BODY_LIMIT), alg);
   for (let i = 1; i < listed.length; i++) if (listed[i]!.partNumber <= listed[i - 1]!.partNumber) throw new S3Error("InvalidPartOrder");
 
@@ -400,7 +403,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
   };
   let result;
   try {
-    result = await ctx.metadata.completeUpload(bucket, upload.uploadId, record);
+    result = await ctx.metadata.completeUpload(bucket, upload.uploadId, record, condition);
   } catch (err) {
     throw noSuchUploadFrom(err, upload.uploadId);
   }

@@ -135,7 +135,8 @@ function parseHttpDate(value: string | undefined): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-function etagMatches(list: string, etag: string): boolean {
+/** True when a comma-separated list of entity tags (or *) names `etag`; W/ and quotes are ignored. */
+export function etagMatches(list: string, etag: string): boolean {
   const bare = etag.replace(/"/g, "");
   return list.split(",").some((raw) => {
     const t = raw.trim();

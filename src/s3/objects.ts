@@ -23,6 +23,7 @@ import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.
 import { authorize, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { isValidBucketName } from "../bucket-names.js";
 import { readChecksummedBody } from "./checksummed-body.js";
+import { writeCondition } from "./conditional-writes.js";
 import { aclGrants, beforeBodyRead, commitFacts, deleteGuard, readResponseHeaders, requestFacts, versionCommitted, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
 
 type Headers = S3Request["headers"];
@@ -92,6 +93,8 @@ export const putObject: Handler = async (req, ctx) => {
   checkContentLength(req);
   const checksumAlg = declaredChecksumAlgorithm(req.headers);
   const facts = requestFacts(req, ctx, bucket);
+  const condition = writeCondition(req);
+  condition?.(ctx.metadata.getLatest(bucket.name, req.key!));
   const encryption = await writeEncryption(req, ctx, bucket);
   const stored = await receiveBody(req.body, {
     blobs: ctx.blobs,
@@ -110,7 +113,7 @@ export const putObject: Handler = async (req, ctx) => {
     }
     const record = newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
     const versionId = record.versionId;
-    const { removed } = await ctx.metadata.putVersion(bucket, record);
+    const { removed } = await ctx.metadata.putVersion(bucket, record, condition);
     versionCommitted(ctx, bucket, record);
     releaseBodies(ctx, removed);
     return {
@@ -513,6 +516,8 @@ export const copyObject: Handler = async (req, ctx) => {
     );
   }
   const facts = requestFacts(req, ctx, target, source);
+  const condition = writeCondition(req);
+  condition?.(ctx.metadata.getLatest(target.name, req.key!));
   const content =
     directive === "REPLACE"
       ? contentFromRequest(req.headers)
@@ -539,7 +544,7 @@ export const copyObject: Handler = async (req, ctx) => {
   const versionId = record.versionId;
   let removed;
   try {
-    ({ removed } = await ctx.metadata.putVersion(target, record));
+    ({ removed } = await ctx.metadata.putVersion(target, record, condition));
   } catch (err) {
     releaseBodies(ctx, [{ body: stored.body }], 0);
     throw err;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteMetadataStore, prefixUpperBound } from "./sqlite-metadata.js";
-import type { ObjectVersionRecord } from "./types.js";
+import { BucketGoneError, type ObjectVersionRecord } from "./types.js";
 
 function version(bucket: string, key: string, versionId = "null", extra: Partial<ObjectVersionRecord> = {}): Omit<ObjectVersionRecord, "isLatest"> {
   return {
@@ -179,6 +179,41 @@ describe("SqliteMetadataStore", () => {
     assert.ok(store.getVersion("b", "guarded", "null"), "still there");
     const { removed } = await store.deleteVersion({ name: "b", id: "b" }, "guarded", "null", () => undefined);
     assert.equal(removed.length, 1);
+  });
+
+  it("refuses every write that names a deleted bucket, even after the name is taken again", async () => {
+    const first = { name: "gen", id: "gen-1" };
+    await store.createBucket({ ...first, ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+    assert.equal((await store.deleteBucket(first)).deleted, true);
+    const second = { name: "gen", id: "gen-2" };
+    await store.createBucket({ ...second, ownerAccountId: "2", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+    const gone = (err: unknown) => err instanceof BucketGoneError && err.bucket === "gen";
+    await assert.rejects(store.putVersion(first, version("gen", "k")), gone);
+    await assert.rejects(store.putVersions(first, [version("gen", "k2")]), gone);
+    await assert.rejects(store.putBucketConfig(first, "policy", "p", "{}"), gone);
+    await assert.rejects(store.updateBucket(first, { versioning: "Enabled" }), gone);
+    await assert.rejects(store.deleteBucket(first), gone);
+    const upload = { uploadId: "u-gen", bucket: "gen", key: "k", initiated: new Date(), ownerAccountId: "1", storageClass: "STANDARD", contentHeaders: {}, userMetadata: {}, extra: {} };
+    await assert.rejects(store.createUpload(first, upload), gone);
+    assert.equal(store.countVersions("gen"), 0);
+    assert.equal(store.countBucketConfigs("gen", "policy"), 0);
+    assert.equal(store.getBucket("gen")?.versioning, undefined);
+    assert.equal(store.getUpload("gen", "k", "u-gen"), undefined);
+    await store.putVersion(second, version("gen", "k"));
+    assert.equal(store.countVersions("gen"), 1);
+  });
+
+  it("decides a write condition inside the write: of two creates queued together, one commits", async () => {
+    const createOnly = (latest: ObjectVersionRecord | undefined) => {
+      if (latest && !latest.isDeleteMarker) throw new Error("exists");
+    };
+    const b = { name: "b", id: "b" };
+    const outcomes = await Promise.allSettled([
+      store.putVersion(b, version("b", "create-once", "null", { etag: '"one"' }), createOnly),
+      store.putVersion(b, version("b", "create-once", "null", { etag: '"two"' }), createOnly),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "rejected"]);
+    assert.equal(store.getLatest("b", "create-once")?.etag, '"one"');
   });
 
   it("keeps everything across close and reopen", () => {
