@@ -13,6 +13,7 @@ const stages: [string, string[]][] = [
   ["policy.ts", []],
   ["large-object.ts", []],
   ["multipart.ts", []],
+  ["conditional-writes.ts", []],
   ["inventory.ts", []],
 ];
 let failed = false;

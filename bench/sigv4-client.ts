@@ -123,9 +123,11 @@ export class BenchS3Client {
     query: ReadonlyArray<readonly [string, string]> = [],
     body?: Buffer,
     wantBody = false,
+    /** Sent as they are, unsigned: only headers S3 does not require to be signed (If-None-Match...). */
+    extraHeaders: Record<string, string> = {},
   ): Promise<S3Response> {
     const rawQuery = query.length === 0 ? "" : canonicalQuery(query);
-    const headers = this.signer.sign(method, this.host, path, rawQuery);
+    const headers = { ...this.signer.sign(method, this.host, path, rawQuery), ...extraHeaders };
     const res = await this.pool.request({
       method: method as "GET",
       path: rawQuery === "" ? path : `${path}?${rawQuery}`,
