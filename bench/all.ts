@@ -1,6 +1,6 @@
 // `npm run bench`: the core comparison with s3rver (bench/run.ts, which takes the flags), then the
-// Stocktake-only benchmarks: ListObjectVersions, policy evaluation, large-object streaming and
-// multipart upload, then inventory reports (bench/inventory.ts).
+// Stocktake-only benchmarks: ListObjectVersions, policy evaluation, large-object streaming,
+// multipart upload and conditional writes, then inventory reports (bench/inventory.ts).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
