@@ -12,7 +12,7 @@ function fakeContext(now: Date) {
     clock: new ManualClock(now),
     settings: {
       get: () => undefined,
-      put: async (bucket: string, kind: string) => void marked.push(`${bucket}/${kind}`),
+      note: async (bucket: string, kind: string) => void marked.push(`${bucket}/${kind}`),
     },
     log: { warn() {}, info() {}, error() {} },
   } as unknown as ServerContext;
