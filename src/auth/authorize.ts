@@ -64,6 +64,20 @@ export function authorize(request: AuthorizationRequest): void {
   throw new S3Error("AccessDenied");
 }
 
+/**
+ * Authorizes a request that needs several actions on one resource, the operation's own first
+ * (requiredActions in src/server/operations.ts). ACLs have no permission for the others (a write's
+ * tags, ACL, lock), so a request its ACL allows is allowed them too, as before; a policy Deny of
+ * any of them still refuses, and a policy-only caller needs each one allowed.
+ */
+export function authorizeActions(request: Omit<AuthorizationRequest, "action">, actions: readonly string[]): void {
+  const [own, ...others] = actions;
+  if (own === undefined) throw new Error("authorizeActions needs the operation's action");
+  authorize({ ...request, action: own });
+  const acl = request.aclGrants;
+  for (const action of others) authorize({ ...request, action, aclGrants: acl && ((a) => acl(a) || acl(own)) });
+}
+
 /** x-amz-expected-bucket-owner: a mismatch is AccessDenied, checked before any policy. */
 export function checkExpectedOwner(expected: string | string[] | undefined, bucket: BucketRecord): void {
   if (expected === undefined) return;

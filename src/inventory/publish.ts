@@ -1,8 +1,9 @@
 // Delivery of a report, as S3 delivers it: the destination checks (exists, same region, owned by
-// Destination.AccountId when given, its bucket policy lets the S3 service principal write), then
-// the data files, manifest.json, the hive symlink.txt and manifest.checksum, committed in ONE
-// metadata transaction so that no partial report is ever visible. Every file is encrypted at rest
-// as the configuration's Encryption asks, or else as the destination bucket's default encryption.
+// Destination.AccountId when given, its bucket policy lets the S3 service principal write each of
+// the report's keys), then the data files, manifest.json, the hive symlink.txt and
+// manifest.checksum, committed in ONE metadata transaction so that no partial report is ever
+// visible. Every file is encrypted at rest as the configuration's Encryption asks, or else as the
+// destination bucket's default encryption.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html
 import { createHash } from "node:crypto";
 import { randomUUID } from "node:crypto";
@@ -38,8 +39,54 @@ export function reportBase(source: string, config: InventoryConfiguration): stri
   return [prefix, source, config.id].filter((s) => s !== "").join("/");
 }
 
-/** Checks the destination before any work; throws DeliveryRefused with the reason. */
-export function checkDestination(ctx: ServerContext, source: BucketRecord, config: InventoryConfiguration): BucketRecord {
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** The keys of the report a run whose snapshot was taken at `scanStarted` writes. */
+export function reportKeys(source: string, config: InventoryConfiguration, scanStarted: Date) {
+  const base = reportBase(source, config);
+  const t = scanStarted;
+  const stamp = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}T${pad(t.getUTCHours())}-${pad(t.getUTCMinutes())}Z`;
+  const dt = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}-${pad(t.getUTCHours())}-${pad(t.getUTCMinutes())}`;
+  const extension = FILE_FORMAT[config.destination.format].extension;
+  return {
+    /** A new data file's key: each gets a random name. */
+    dataFile: () => `${base}/data/${randomUUID()}.${extension}`,
+    manifest: `${base}/${stamp}/manifest.json`,
+    checksum: `${base}/${stamp}/manifest.checksum`,
+    symlink: `${base}/hive/dt=${dt}/symlink.txt`,
+  };
+}
+
+/**
+ * Whether the destination's bucket policy lets the S3 service principal write `key`, as S3 asks
+ * for every object of a report; DeliveryRefused naming the key when it does not.
+ */
+function authorizeReportKey(ctx: ServerContext, source: BucketRecord, dest: BucketRecord, key: string): void {
+  try {
+    authorize({
+      principal: servicePrincipal(source),
+      action: "s3:PutObject",
+      bucket: dest,
+      key,
+      policies: ctx.policies,
+      context: { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SecureTransport": "true", "aws:CurrentTime": ctx.clock.now().toISOString() },
+    });
+  } catch (err) {
+    if (err instanceof S3Error && err.code === "AccessDenied") {
+      throw new DeliveryRefused(`the bucket policy of ${dest.name} does not allow s3.amazonaws.com to write ${key} (s3:PutObject for ${source.name})`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Checks the destination before any work; throws DeliveryRefused with the reason. The report's
+ * own keys and a data file's are authorized here so that a policy refusing any of them fails the
+ * run before a data file is written; publishReport authorizes every actual key again.
+ */
+export function checkDestination(ctx: ServerContext, source: BucketRecord, config: InventoryConfiguration, scanStarted: Date): BucketRecord {
   const d = config.destination;
   const dest = ctx.metadata.getBucket(d.bucketName);
   if (!dest) throw new DeliveryRefused(`destination bucket ${d.bucketName} does not exist`);
@@ -47,21 +94,8 @@ export function checkDestination(ctx: ServerContext, source: BucketRecord, confi
   if (d.accountId !== undefined && d.accountId !== dest.ownerAccountId) {
     throw new DeliveryRefused(`destination bucket ${d.bucketName} is not owned by account ${d.accountId}`);
   }
-  try {
-    authorize({
-      principal: servicePrincipal(source),
-      action: "s3:PutObject",
-      bucket: dest,
-      key: `${reportBase(source.name, config)}/manifest.json`,
-      policies: ctx.policies,
-      context: { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SecureTransport": "true", "aws:CurrentTime": ctx.clock.now().toISOString() },
-    });
-  } catch (err) {
-    if (err instanceof S3Error && err.code === "AccessDenied") {
-      throw new DeliveryRefused(`the bucket policy of ${d.bucketName} does not allow s3.amazonaws.com to write the report (s3:PutObject for ${source.name})`);
-    }
-    throw err;
-  }
+  const keys = reportKeys(source.name, config, scanStarted);
+  for (const key of [keys.dataFile(), keys.manifest, keys.symlink, keys.checksum]) authorizeReportKey(ctx, source, dest, key);
   return dest;
 }
 
@@ -89,10 +123,6 @@ export async function reportEncryption(ctx: ServerContext, source: BucketRecord,
   }
 }
 
-function pad(n: number): string {
-  return String(n).padStart(2, "0");
-}
-
 export interface PublishedReport {
   manifestKey: string;
   keys: string[];
@@ -113,12 +143,9 @@ export async function publishReport(
    */
   alongside?: (manifestKey: string) => void,
 ): Promise<PublishedReport> {
-  const dest = checkDestination(ctx, source, config);
-  const base = reportBase(source.name, config);
+  const dest = checkDestination(ctx, source, config, scanStarted);
+  const keys = reportKeys(source.name, config, scanStarted);
   const format = FILE_FORMAT[config.destination.format];
-  const t = scanStarted;
-  const stamp = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}T${pad(t.getUTCHours())}-${pad(t.getUTCMinutes())}Z`;
-  const dt = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}-${pad(t.getUTCHours())}-${pad(t.getUTCMinutes())}`;
   const now = ctx.clock.now();
   // S3 delivers reports with bucket-owner-full-control; the destination owner owns them here, so
   // that is the default ACL (owner FULL_CONTROL), which a version stores as no `extra.acl`.
@@ -148,7 +175,7 @@ export async function publishReport(
     return record(key, { kind: "inline", data: stored }, data.length, createHash("md5").update(data).digest("hex"), contentType);
   };
 
-  const dataRecords = files.map((f) => record(`${base}/data/${randomUUID()}.${format.extension}`, { kind: "blob", blobId: f.blobId }, f.size, f.md5, format.contentType));
+  const dataRecords = files.map((f) => record(keys.dataFile(), { kind: "blob", blobId: f.blobId }, f.size, f.md5, format.contentType));
   const manifest = {
     sourceBucket: source.name,
     destinationBucket: config.destination.bucketArn,
@@ -159,15 +186,17 @@ export async function publishReport(
     files: dataRecords.map((r, i) => ({ key: r.key, size: files[i]!.size, MD5checksum: files[i]!.md5 })),
   };
   const manifestText = JSON.stringify(manifest, null, 2);
-  const manifestKey = `${base}/${stamp}/manifest.json`;
+  const manifestKey = keys.manifest;
   const symlink = dataRecords.map((r) => `s3://${dest.name}/${r.key}`).join("\n") + "\n";
   const records = [
     ...dataRecords,
     inline(manifestKey, manifestText, "application/json"),
-    inline(`${base}/hive/dt=${dt}/symlink.txt`, symlink, "text/plain"),
+    inline(keys.symlink, symlink, "text/plain"),
     // Last: its arrival is what tells consumers the report is complete.
-    inline(`${base}/${stamp}/manifest.checksum`, createHash("md5").update(manifestText).digest("hex") + "\n", "text/plain"),
+    inline(keys.checksum, createHash("md5").update(manifestText).digest("hex") + "\n", "text/plain"),
   ];
+  // Before anything is committed: the report is published whole or not at all.
+  for (const r of records) authorizeReportKey(ctx, source, dest, r.key);
   const committed = ctx.metadata.putVersions(dest, records);
   alongside?.(manifestKey);
   const { removed } = await committed;

@@ -185,7 +185,7 @@ async function execute(
   try {
     if (!config.isEnabled) throw new DeliveryRefused(`inventory configuration ${config.id} is disabled`);
     const snapshotAt = await waitForFreeMinute(ctx, run);
-    const dest = checkDestination(ctx, source, config);
+    const dest = checkDestination(ctx, source, config, snapshotAt);
     const encryption = await reportEncryption(ctx, source, config, dest);
     const columns = reportColumns(config.includedObjectVersions, config.optionalFields ?? []);
     const files = await runWriteStage(

@@ -385,6 +385,24 @@ export const deleteObject: Handler = async (req, ctx) => {
 
 const MAX_DELETE_KEYS = 1000;
 
+/**
+ * Each entry of DeleteObjects is authorized as the DeleteObject it stands for (the edge checked no
+ * key): s3:DeleteObject, or s3:DeleteObjectVersion with a VersionId, on that key, ACLs included.
+ * A refusal becomes that entry's AccessDenied while the others proceed.
+ */
+function authorizeDeleteEntry(req: S3Request, ctx: ServerContext, context: Record<string, string | string[] | undefined>, key: string, versionId: string | undefined): void {
+  const bucket = req.bucketRecord!;
+  authorize({
+    principal: req.principal,
+    action: versionId === undefined ? "s3:DeleteObject" : "s3:DeleteObjectVersion",
+    bucket,
+    key,
+    policies: ctx.policies,
+    context: { ...context, "s3:VersionId": versionId },
+    aclGrants: aclGrants(ctx, req.principal, bucket, key, versionId),
+  });
+}
+
 export const deleteObjects: Handler = async (req, ctx) => {
   const doc = parseXml(await readChecksummedBody(req, 2 * 1024 * 1024), "Delete");
   const quiet = textOf(doc, "Quiet") === "true";
@@ -399,10 +417,12 @@ export const deleteObjects: Handler = async (req, ctx) => {
   const deleted: Record<string, unknown>[] = [];
   const errors: Record<string, unknown>[] = [];
   const owner = ownerAccount(req);
+  const context = requestConditionContext(req.headers, req.query, req.sourceIp, req.secureTransport, ctx.clock.now(), req.principal.kind !== "anonymous");
   await Promise.all(
     targets.map(async ({ key, versionId }) => {
       try {
         if (Buffer.byteLength(key) > 1024 || key === "") throw new S3Error("InvalidArgument", "Invalid key");
+        authorizeDeleteEntry(req, ctx, context, key, versionId);
         const r = await deleteOne(req, ctx, req.bucketRecord!, key, versionId, owner);
         if (quiet) return;
         deleted.push({

@@ -2,6 +2,7 @@
 // handler that serves it. The HTTP edge reads the row once per request for authentication,
 // ExpectedBucketOwner and authorization; nothing is wired per route. Rows without a handler are
 // operations we have not built: they answer 501 NotImplemented and the log names them.
+import type { IncomingHttpHeaders } from "node:http";
 import type { Handler } from "./types.js";
 import * as buckets from "../s3/buckets.js";
 import * as objects from "../s3/objects.js";
@@ -28,20 +29,50 @@ export interface OperationRow {
   /** Service operations name no bucket; bucket operations need an existing bucket (but Create). */
   scope: "service" | "bucket" | "object";
   handler?: Handler;
+  /**
+   * Further actions the request needs on the same resource, from what it asks for beyond the
+   * operation itself: S3 treats a write's tags, ACL and lock as acts of their own, so a policy
+   * allowing s3:PutObject alone must not let a write set them.
+   */
+  alsoRequires?: (headers: IncomingHttpHeaders) => string[];
+  /**
+   * The request names many objects (DeleteObjects): its handler authorizes each one, since no
+   * single resource stands for them all. The edge then checks only anonymous callers.
+   */
+  perKey?: boolean;
 }
 
-const row = (action: string, scope: OperationRow["scope"], handler?: Handler): OperationRow => ({
+const row = (action: string, scope: OperationRow["scope"], handler?: Handler, more?: Pick<OperationRow, "alsoRequires" | "perKey">): OperationRow => ({
   action,
   scope,
   handler,
+  ...more,
 });
 
+const GRANT_HEADERS = ["x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write", "x-amz-grant-write-acp"];
+
+/** What a new object's headers set besides its bytes, each an action of its own in S3's policies. */
+function writeHeaderActions(headers: IncomingHttpHeaders): string[] {
+  const actions: string[] = [];
+  if (headers["x-amz-tagging"] !== undefined) actions.push("s3:PutObjectTagging");
+  if (headers["x-amz-acl"] !== undefined || GRANT_HEADERS.some((h) => headers[h] !== undefined)) actions.push("s3:PutObjectAcl");
+  if (headers["x-amz-object-lock-mode"] !== undefined || headers["x-amz-object-lock-retain-until-date"] !== undefined) actions.push("s3:PutObjectRetention");
+  if (headers["x-amz-object-lock-legal-hold"] !== undefined) actions.push("s3:PutObjectLegalHold");
+  return actions;
+}
+const writes = { alsoRequires: writeHeaderActions };
+
+// Retention, legal hold and restore keep their names with a versionId: S3 has no Version variant.
 const VERSION_ACTIONS: Record<string, string> = {
   "s3:GetObject": "s3:GetObjectVersion",
   "s3:DeleteObject": "s3:DeleteObjectVersion",
   "s3:GetObjectAcl": "s3:GetObjectVersionAcl",
+  "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
   "s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
   "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
+  "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
+  "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+  "s3:GetObjectTorrent": "s3:GetObjectVersionTorrent",
 };
 
 export const OPERATIONS: Record<string, OperationRow> = {
@@ -55,7 +86,7 @@ export const OPERATIONS: Record<string, OperationRow> = {
   ListObjectsV2: row("s3:ListBucket", "bucket", listing.listObjectsV2),
   ListObjectVersions: row("s3:ListBucketVersions", "bucket", versioning.listObjectVersions),
   ListMultipartUploads: row("s3:ListBucketMultipartUploads", "bucket", multipart.listMultipartUploads),
-  DeleteObjects: row("s3:DeleteObject", "bucket", objects.deleteObjects),
+  DeleteObjects: row("s3:DeleteObject", "bucket", objects.deleteObjects, { perKey: true }),
 
   PutBucketInventoryConfiguration: row("s3:PutInventoryConfiguration", "bucket", inventoryConfig.putBucketInventoryConfiguration),
   GetBucketInventoryConfiguration: row("s3:GetInventoryConfiguration", "bucket", inventoryConfig.getBucketInventoryConfiguration),
@@ -120,12 +151,13 @@ export const OPERATIONS: Record<string, OperationRow> = {
   GetBucketWebsite: row("s3:GetBucketWebsite", "bucket"),
   DeleteBucketWebsite: row("s3:DeleteBucketWebsite", "bucket"),
 
-  PutObject: row("s3:PutObject", "object", objects.putObject),
+  PutObject: row("s3:PutObject", "object", objects.putObject, writes),
   GetObject: row("s3:GetObject", "object", objects.getObject),
   HeadObject: row("s3:GetObject", "object", objects.headObject),
   DeleteObject: row("s3:DeleteObject", "object", objects.deleteObject),
-  CopyObject: row("s3:PutObject", "object", objects.copyObject),
-  GetObjectAttributes: row("s3:GetObjectAttributes", "object", getObjectAttributes),
+  // The source is authorized (s3:GetObject or s3:GetObjectVersion) by resolveCopySource.
+  CopyObject: row("s3:PutObject", "object", objects.copyObject, writes),
+  GetObjectAttributes: row("s3:GetObjectAttributes", "object", getObjectAttributes, { alsoRequires: () => ["s3:GetObject"] }),
   PutObjectAcl: row("s3:PutObjectAcl", "object", acl.putObjectAcl),
   GetObjectAcl: row("s3:GetObjectAcl", "object", acl.getObjectAcl),
   PutObjectTagging: row("s3:PutObjectTagging", "object", tagging.putObjectTagging),
@@ -135,10 +167,10 @@ export const OPERATIONS: Record<string, OperationRow> = {
   GetObjectRetention: row("s3:GetObjectRetention", "object", objectLock.getObjectRetention),
   PutObjectLegalHold: row("s3:PutObjectLegalHold", "object", objectLock.putObjectLegalHold),
   GetObjectLegalHold: row("s3:GetObjectLegalHold", "object", objectLock.getObjectLegalHold),
-  GetObjectTorrent: row("s3:GetObject", "object"),
+  GetObjectTorrent: row("s3:GetObjectTorrent", "object"),
   RestoreObject: row("s3:RestoreObject", "object", restoreObject),
   SelectObjectContent: row("s3:GetObject", "object"),
-  CreateMultipartUpload: row("s3:PutObject", "object", multipart.createMultipartUpload),
+  CreateMultipartUpload: row("s3:PutObject", "object", multipart.createMultipartUpload, writes),
   UploadPart: row("s3:PutObject", "object", multipart.uploadPart),
   UploadPartCopy: row("s3:PutObject", "object", multipart.uploadPartCopy),
   CompleteMultipartUpload: row("s3:PutObject", "object", multipart.completeMultipartUpload),
@@ -154,10 +186,6 @@ export const KNOWN_ACTIONS: ReadonlySet<string> = new Set([
   ...Object.values(OPERATIONS).map((r) => r.action),
   ...Object.values(VERSION_ACTIONS),
   "s3:ListAllMyBuckets",
-  "s3:PutObjectVersionAcl",
-  "s3:PutObjectVersionTagging",
-  "s3:GetObjectVersionTagging",
-  "s3:DeleteObjectVersionTagging",
   "s3:BypassGovernanceRetention",
   // What a destination bucket policy grants a replicating account (docs/replication.md).
   "s3:ReplicateObject",
@@ -165,7 +193,19 @@ export const KNOWN_ACTIONS: ReadonlySet<string> = new Set([
   "s3:ReplicateTags",
 ]);
 
+function versionAction(action: string, query: URLSearchParams): string {
+  return query.has("versionId") ? (VERSION_ACTIONS[action] ?? action) : action;
+}
+
 /** The action S3 evaluates instead of the row's when a request names a version. */
 export function actionFor(row: OperationRow, query: URLSearchParams): string {
-  return query.has("versionId") ? (VERSION_ACTIONS[row.action] ?? row.action) : row.action;
+  return versionAction(row.action, query);
+}
+
+/**
+ * Every action the request needs, the row's own first: the row's action and what the request's
+ * headers ask for as well, each under its version-specific name when the request names a version.
+ */
+export function requiredActions(row: OperationRow, query: URLSearchParams, headers: IncomingHttpHeaders): string[] {
+  return [actionFor(row, query), ...(row.alsoRequires?.(headers) ?? []).map((a) => versionAction(a, query))];
 }
