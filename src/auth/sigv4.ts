@@ -196,8 +196,48 @@ function verifyRequest(
   return { signingKey: sk, signature: verifySignature(sk, stringToSign, signature, { accessKeyId: cred.accessKeyId, canonicalRequest }), scope };
 }
 
+const HEX_DIGEST = /^[0-9a-fA-F]{64}$/;
+
 function isValidPayloadHash(value: string): boolean {
   return /^[0-9a-f]{64}$/.test(value) || (Object.values(PAYLOAD_MODES) as string[]).includes(value);
+}
+
+/**
+ * S3's rule: an x-amz-* header changes what a request does (a copy source, a lock, tags,
+ * metadata, encryption keys), so one the signature does not cover would let whoever holds a
+ * signed request (a presigned URL above all) make it do something else. Every x-amz-* header
+ * present must be named in SignedHeaders or, for a presigned URL, be carried by its signed query
+ * under the same name with the same value. x-amz-content-sha256 is exempt, as on S3: its value is
+ * in the canonical request anyway and a hex digest is checked against the body.
+ *
+ * Names are compared exactly: node hands headers over in lower case, so a SignedHeaders entry in
+ * other letters canonicalises to an empty value and signs nothing of the header's content.
+ */
+function refuseUnsignedHeaders(headers: IncomingHttpHeaders, signedHeaders: string[], carried?: Map<string, string[]>): void {
+  const signed = new Set(signedHeaders);
+  const unsigned: string[] = [];
+  for (const name of Object.keys(headers)) {
+    if (!name.startsWith("x-amz-") || name === "x-amz-content-sha256" || signed.has(name)) continue;
+    const value = (header(headers, name) ?? "").trim();
+    if (carried?.get(name)?.some((v) => v.trim() === value)) continue;
+    unsigned.push(name);
+  }
+  if (unsigned.length > 0) {
+    throw new S3Error("AccessDenied", "There were headers present in the request which were not signed", { HeadersNotSigned: unsigned.sort().join(", ") });
+  }
+}
+
+/** The query parameters a presigned URL signs, by lower-case name: headers hoisted into it. */
+function queryParameters(rawQuery: string): Map<string, string[]> {
+  const params = new Map<string, string[]>();
+  for (const part of rawQuery.split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    const name = decodeLenient(eq === -1 ? part : part.slice(0, eq)).toLowerCase();
+    const value = eq === -1 ? "" : decodeLenient(part.slice(eq + 1));
+    params.set(name, [...(params.get(name) ?? []), value]);
+  }
+  return params;
 }
 
 export function authenticate(input: AuthInput): AuthOutcome {
@@ -309,6 +349,8 @@ function authenticateHeader(input: AuthInput, authorization: string, rawPath: st
   if (!key) throw new S3Error("InvalidAccessKeyId", undefined, { AWSAccessKeyId: cred.accessKeyId });
 
   const { signingKey: sk, signature: verified, scope } = verifyRequest(input, rawPath, canonicalQueryString(rawQuery), signedHeadersText, payloadHash, cred, dateText!, signature, key.secretAccessKey);
+  // After the signature: a request that does not verify learns nothing about its headers.
+  refuseUnsignedHeaders(headers, signedHeaders);
   return {
     kind: "signed",
     accessKeyId: cred.accessKeyId,
@@ -369,11 +411,13 @@ function authenticatePresigned(input: AuthInput, query: URLSearchParams, rawPath
     signature,
     key.secretAccessKey,
   );
+  refuseUnsignedHeaders(input.headers, signedHeaders, queryParameters(rawQuery));
   return {
     kind: "signed",
     accessKeyId: cred.accessKeyId,
     accountId: key.accountId,
-    payloadHash: isValidPayloadHash(payloadHash) ? payloadHash : PAYLOAD_MODES.UNSIGNED,
+    // A digest signed in upper case still states the body: it is checked like any other.
+    payloadHash: isValidPayloadHash(payloadHash) ? payloadHash : HEX_DIGEST.test(payloadHash) ? payloadHash.toLowerCase() : PAYLOAD_MODES.UNSIGNED,
     signature: verified,
     signingKey: sk,
     amzDate,
@@ -381,10 +425,10 @@ function authenticatePresigned(input: AuthInput, query: URLSearchParams, rawPath
   };
 }
 
-/** Checks a hex x-amz-content-sha256 against the body as it streams. */
+/** Checks the hex SHA-256 digests a request states (lower case) against the body as it streams. */
 class Sha256Verifier extends Transform {
   private readonly hash = createHash("sha256");
-  constructor(private readonly expected: string) {
+  constructor(private readonly expected: string[]) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
@@ -393,8 +437,9 @@ class Sha256Verifier extends Transform {
   }
   override _flush(done: (err?: Error | null) => void): void {
     const computed = this.hash.digest("hex");
-    if (computed !== this.expected) {
-      done(new S3Error("XAmzContentSHA256Mismatch", undefined, { ClientComputedContentSHA256: this.expected, S3ComputedContentSHA256: computed }));
+    const wrong = this.expected.find((e) => e !== computed);
+    if (wrong !== undefined) {
+      done(new S3Error("XAmzContentSHA256Mismatch", undefined, { ClientComputedContentSHA256: wrong, S3ComputedContentSHA256: computed }));
     } else {
       done();
     }
@@ -412,11 +457,23 @@ export interface DecodedBody {
  */
 export function decodeBody(outcome: AuthOutcome, headers: IncomingHttpHeaders, raw: Readable): DecodedBody {
   const none = () => ({});
-  const payload = outcome.kind === "signed" ? outcome.payloadHash : header(headers, "x-amz-content-sha256");
-  const pipeInto = <T extends Transform | PassThrough>(t: T): T => {
+  const declared = header(headers, "x-amz-content-sha256");
+  const payload = outcome.kind === "signed" ? outcome.payloadHash : declared;
+  // Every hex digest the request states must hold, whatever let it in: the one it was signed with,
+  // and the header too, which SigV2 and anonymous requests do not sign as a payload hash and which
+  // a presigned URL naming its payload mode in the query leaves aside.
+  const digests = [...new Set([payload, declared].filter((d): d is string => d !== undefined && HEX_DIGEST.test(d)).map((d) => d.toLowerCase()))];
+  const fromRaw = <T extends Transform | PassThrough>(t: T): T => {
     raw.on("error", (err) => t.destroy(err));
     raw.on("aborted", () => t.destroy(new S3Error("IncompleteBody")));
     raw.pipe(t);
+    return t;
+  };
+  const verified = digests.length > 0 ? fromRaw(new Sha256Verifier(digests)) : undefined;
+  const pipeInto = <T extends Transform | PassThrough>(t: T): T => {
+    if (!verified) return fromRaw(t);
+    verified.on("error", (err) => t.destroy(err));
+    verified.pipe(t);
     return t;
   };
   if (payload !== undefined && payload.startsWith("STREAMING-")) {
@@ -435,8 +492,5 @@ export function decodeBody(outcome: AuthOutcome, headers: IncomingHttpHeaders, r
     );
     return { body: decoder, trailers: () => decoder.trailers };
   }
-  if (outcome.kind === "signed" && /^[0-9a-f]{64}$/.test(outcome.payloadHash)) {
-    return { body: pipeInto(new Sha256Verifier(outcome.payloadHash)), trailers: none };
-  }
-  return { body: raw, trailers: none };
+  return { body: verified ?? raw, trailers: none };
 }
