@@ -4,11 +4,12 @@
 import { Worker } from "node:worker_threads";
 import { randomBytes } from "node:crypto";
 import type { ServerContext } from "../server/types.js";
-import type { BucketRecord } from "../storage/types.js";
+import { BucketGoneError, type BucketRecord } from "../storage/types.js";
 import { inventoryConfigurationFromJson, type InventoryConfiguration } from "./config.js";
 import { reportColumns } from "./fields.js";
 import { checkDestination, DeliveryRefused, publishReport, reportEncryption } from "./publish.js";
 import { REPORT_THREAD_LIMITS } from "./thread-limits.js";
+import { S3Error } from "../errors.js";
 import type { WorkerMessage, WriteJob } from "./write-worker.js";
 import { LIFECYCLE_KIND, type LifecycleConfiguration } from "../lifecycle/rules.js";
 
@@ -188,6 +189,8 @@ async function execute(
     const dest = checkDestination(ctx, source, config, snapshotAt);
     const encryption = await reportEncryption(ctx, source, config, dest);
     const columns = reportColumns(config.includedObjectVersions, config.optionalFields ?? []);
+    // The report's files would go into the reserve released for deletes.
+    if (ctx.disk.isFull()) throw new S3Error("InsufficientStorage");
     const files = await runWriteStage(
       {
         dataDir: ctx.config.dataDir,
@@ -230,8 +233,8 @@ async function execute(
     Object.assign(run, succeeded);
   } catch (err) {
     run.status = "failed";
-    run.error = err instanceof Error ? err.message : String(err);
-    ctx.log.warn("inventory run failed", { bucket: run.bucket, id: run.configId, runId: run.runId, error: run.error });
+    run.error = recordedReason(err);
+    ctx.log.warn("inventory run failed", { bucket: run.bucket, id: run.configId, runId: run.runId, error: err instanceof Error ? err.message : String(err) });
   }
   if (run.status !== "succeeded" || recorded === undefined) {
     run.finishedAt = ctx.clock.now().toISOString();
@@ -240,6 +243,19 @@ async function execute(
   await recorded;
   onProgress?.({ ...run });
   return { ...run };
+}
+
+/** What a failed run records for anything but our own refusals; the detail is in the server log. */
+export const INTERNAL_FAILURE_REASON = "the report could not be written because of an internal error";
+
+/**
+ * The reason the bucket owner reads (ListBucketInventoryRuns). Our refusals say what to change and
+ * are written for them; anything else (a filesystem error, a worker's failure) may name server
+ * paths or internals, so it is recorded as a generic reason and logged in full.
+ */
+function recordedReason(err: unknown): string {
+  if (err instanceof DeliveryRefused || err instanceof S3Error || err instanceof BucketGoneError) return err.message;
+  return INTERNAL_FAILURE_REASON;
 }
 
 const MINUTE_MS = 60_000;

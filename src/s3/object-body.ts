@@ -6,7 +6,7 @@
 // too; reading such a body back needs its key-encryption keys and decrypts only the range read.
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { Readable } from "node:stream";
+import { Readable, type Writable } from "node:stream";
 import { S3Error } from "../errors.js";
 import type { BlobStore, BlobWriter, BodyLocation } from "../storage/types.js";
 import { ChecksumAlgorithms, createChecksum, type ChecksumAlgorithm } from "../crypto/checksums.js";
@@ -53,6 +53,10 @@ export async function receiveBody(source: Readable, opts: ReceiveOptions): Promi
       out = held.splice(0);
     }
     for (const b of out) {
+      // A stream that failed (ENOSPC, or stopped because the disk filled) takes no more writes and
+      // will emit no 'drain': its error is thrown here instead.
+      const failure = (writer.stream as Partial<Writable>).errored;
+      if (failure) throw failure;
       if (!writer.stream.write(b)) await once(writer.stream, "drain");
     }
   };
@@ -92,23 +96,36 @@ export function requestedChecksums(headers: Record<string, string | string[] | u
   return out;
 }
 
+/** The grace before a freed blob file is deleted while the disk is full. */
+const FULL_DISK_GRACE_MS = 2_000;
+
 /**
  * Frees the blob files of versions that a committed write removed. Deletion waits a grace period
  * (a GET that read the old record may still be about to open the file) and re-checks that no
  * record references the blob; a crash in between leaves an orphan that the start-up sweep removes.
  */
 export function releaseBodies(
-  ctx: { blobs: BlobStore; metadata: { isBlobReferenced(id: string): boolean } },
+  ctx: { blobs: BlobStore; metadata: { isBlobReferenced(id: string): boolean }; disk?: { isFull(): boolean } },
   removed: { body: BodyLocation | null }[],
   graceMs = 30_000,
 ): void {
   const ids = removed.flatMap((r) => blobIdsOf(r.body));
   if (ids.length === 0) return;
+  // On a full disk the space is what deletes are for: a shorter grace, at the price of a reader
+  // slower than that to open the file (a late part of a multipart body) finding it gone.
+  const grace = ctx.disk?.isFull() ? Math.min(graceMs, FULL_DISK_GRACE_MS) : graceMs;
   const timer = setTimeout(() => {
     for (const id of ids) {
-      if (!ctx.metadata.isBlobReferenced(id)) void ctx.blobs.delete(id).catch(() => undefined);
+      let referenced: boolean;
+      try {
+        referenced = ctx.metadata.isBlobReferenced(id);
+      } catch {
+        // The store closed meanwhile (the server stopped): the start-up sweep will judge the file.
+        return;
+      }
+      if (!referenced) void ctx.blobs.delete(id).catch(() => undefined);
     }
-  }, graceMs);
+  }, grace);
   timer.unref();
 }
 

@@ -4,10 +4,11 @@
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { defaultConfig, type ServerConfig } from "../config.js";
-import { consoleLogger, type Logger } from "../log.js";
+import { consoleLogger, redactingLogger, type Logger } from "../log.js";
 import { systemClock, type Clock } from "../clock.js";
 import { SqliteMetadataStore } from "../storage/sqlite-metadata.js";
 import { FileBlobStore } from "../storage/file-blobs.js";
+import { DiskSpace } from "../storage/disk-space.js";
 import { ensureRootAccount, loadSealingKey, lookupSigningKey, type Credentials } from "../auth/accounts.js";
 import { createHttpServer } from "./http.js";
 import type { ServerContext } from "./types.js";
@@ -43,15 +44,20 @@ export interface RunningServer {
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const { clock = systemClock, log = consoleLogger(), ...overrides } = options;
+  const { clock = systemClock, log: given = consoleLogger(), ...overrides } = options;
+  // Log lines carry request URLs, errors and stacks: whatever logger is given sees them redacted.
+  const log = redactingLogger(given);
   const config: ServerConfig = { ...defaultConfig, ...stripUndefined(overrides) };
   const inventoryMinuteOfDay = parseTimeOfDay(config.inventoryTime);
   if (config.defaultEncryption !== "SSE-S3" && config.defaultEncryption !== "none") {
     throw new Error(`default encryption must be SSE-S3 or none: ${String(config.defaultEncryption)}`);
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Before the database opens: on a full disk a piece of the reserve is released so that it can.
+  const disk = DiskSpace.open({ dataDir: config.dataDir, reserveBytes: config.diskReserveBytes, log });
   const metadata = SqliteMetadataStore.open(config.dataDir);
-  const blobs = await FileBlobStore.open(config.dataDir);
+  metadata.onDiskFull = () => disk.releaseForCommit();
+  const blobs = disk.guard(await FileBlobStore.open(config.dataDir));
   const sealingKey = loadSealingKey(config.dataDir);
   const root = await ensureRootAccount(
     metadata,
@@ -68,11 +74,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }
   const swept = await blobs.sweep((id) => metadata.isBlobReferenced(id));
   if (swept > 0) log.info("removed files left by an earlier crash", { count: swept });
+  // After the sweep, which may have freed space: the reserve is filled where room allows.
+  await disk.start();
 
   const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS),
     settings: new BucketSettings(metadata),
     keys,
     activeRuns: new Map(),
+    disk,
   };
   // Before any request or new run: runs a crash left "running" are failed (their files were swept above).
   const interrupted = await failInterruptedRuns(context);
@@ -97,6 +106,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   } catch (err) {
     await scheduler.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await disk.close();
     metadata.close();
     throw err;
   }
@@ -118,6 +128,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await disk.close();
       metadata.close();
     },
   };

@@ -10,6 +10,7 @@ import type { BucketPolicies } from "../auth/bucket-policies.js";
 import type { InventoryRun } from "../inventory/run.js";
 import type { KeyService } from "../crypto/kms.js";
 import type { BucketSettings } from "../storage/bucket-settings.js";
+import type { DiskSpace } from "../storage/disk-space.js";
 
 /** Who is making the request, after authentication. */
 export type Principal =
@@ -31,6 +32,8 @@ export interface ServerContext {
   keys: KeyService;
   /** Inventory runs in progress, by run id, with their live row and byte counts. */
   activeRuns: Map<string, InventoryRun>;
+  /** The data disk's free space: whether it is full (writes refused, deletes served). */
+  disk: DiskSpace;
 }
 
 export interface S3Request {

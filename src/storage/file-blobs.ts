@@ -47,13 +47,20 @@ export class FileBlobStore implements BlobStore {
       stream,
       commit: async () => {
         settled = true;
-        stream.end();
-        await finished(stream);
-        const fh = await open(tmpPath, "r");
         try {
-          await fh.sync();
-        } finally {
-          await fh.close();
+          stream.end();
+          await finished(stream);
+          const fh = await open(tmpPath, "r");
+          try {
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
+        } catch (err) {
+          // abort() does nothing once settled, so the temporary is removed here: on a full disk
+          // its space is wanted now, not at the next start's sweep.
+          await unlink(tmpPath).catch(() => undefined);
+          throw err;
         }
         const dir = this.dirOf(id);
         const created = await mkdir(dir, { recursive: true, mode: 0o700 });

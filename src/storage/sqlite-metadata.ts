@@ -27,6 +27,7 @@ import type {
   WriteCondition,
 } from "./types.js";
 import { BucketGoneError } from "./types.js";
+import { isDiskFullError } from "./disk-space.js";
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -144,11 +145,18 @@ interface QueuedWrite {
   run: () => unknown;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+  /** Already queued again once after failing for want of disk space. */
+  retried?: boolean;
 }
 
 export class SqliteMetadataStore implements MetadataStore {
   /** Transactions committed by group commit; tests read it to see batching happen. */
   committedBatches = 0;
+  /**
+   * Asked when a commit failed for want of disk space; true when it freed some (part of the disk
+   * reserve, src/storage/disk-space.ts): the writes that failed are then queued once more.
+   */
+  onDiskFull: (() => boolean) | undefined;
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
   private readonly stmts;
@@ -279,20 +287,45 @@ export class SqliteMetadataStore implements MetadataStore {
             // A nested transaction is a savepoint: a failing op rolls back alone.
             outcomes.push({ ok: true, value: this.db.transaction(op.run)() });
           } catch (err) {
+            // SQLite may answer some failures (a full disk among them) by rolling back the whole
+            // transaction; the ops after this one would then commit on their own, outside it.
+            if (!this.db.inTransaction) throw err;
             outcomes.push({ ok: false, value: err });
           }
         }
       })();
       this.committedBatches++;
     } catch (err) {
-      for (const op of batch) op.reject(err);
+      this.fail(batch.map((op) => ({ op, err })));
       return;
     }
+    const failed: { op: QueuedWrite; err: unknown }[] = [];
     batch.forEach((op, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) op.resolve(outcome.value);
-      else op.reject(outcome.value);
+      else failed.push({ op, err: outcome.value });
     });
+    if (failed.length > 0) this.fail(failed);
+  }
+
+  /** Rejects failed writes, but queues those a full disk failed once more when space could be freed. */
+  private fail(failed: { op: QueuedWrite; err: unknown }[]): void {
+    let freed: boolean | undefined;
+    for (const { op, err } of failed) {
+      if (!op.retried && isDiskFullError(err)) {
+        freed ??= this.onDiskFull?.() ?? false;
+        if (freed) {
+          op.retried = true;
+          this.queue.push(op);
+          continue;
+        }
+      }
+      op.reject(err);
+    }
+    if (this.queue.length > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushNow());
+    }
   }
 
   getSetting(name: string): string | undefined {
