@@ -72,9 +72,18 @@ interface SpawnSpec {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** Runs the server under this open-file limit (soft and hard, through prlimit). */
+  openFileLimit?: number;
 }
 
-export async function startStocktake(baseDir: string): Promise<Target> {
+export interface StocktakeOptions {
+  /** Extra environment, e.g. STOCKTAKE_MAX_CONNECTIONS. */
+  env?: Record<string, string>;
+  /** The server's open-file limit (Linux, needs prlimit from util-linux); unset: this process's. */
+  openFileLimit?: number;
+}
+
+export async function startStocktake(baseDir: string, options: StocktakeOptions = {}): Promise<Target> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(baseDir, "stocktake-bench-"));
   const accessKey = "BENCHROOTACCESSKEY01";
@@ -91,12 +100,14 @@ export async function startStocktake(baseDir: string): Promise<Target> {
       STOCKTAKE_REGION: region,
       STOCKTAKE_ROOT_ACCESS_KEY: accessKey,
       STOCKTAKE_ROOT_SECRET_KEY: secretKey,
+      ...options.env,
     },
     port,
     dataDir,
     accessKey,
     secretKey,
     region,
+    openFileLimit: options.openFileLimit,
   });
 }
 
@@ -122,8 +133,13 @@ export async function startS3rver(baseDir: string): Promise<Target> {
 }
 
 async function launch(spec: SpawnSpec): Promise<Target> {
-  // Spawned directly (no npm/npx/shell wrapper) so child.pid is the server itself, whose RSS we report.
-  const child = spawn(process.execPath, spec.args, { cwd: repoRoot, env: spec.env, stdio: ["ignore", "pipe", "pipe"] });
+  // Spawned directly (no npm/npx/shell wrapper) so child.pid is the server itself, whose RSS we
+  // report; prlimit sets the limit on itself and then execs node, keeping the pid.
+  const [command, args] =
+    spec.openFileLimit === undefined
+      ? [process.execPath, spec.args]
+      : ["prlimit", [`--nofile=${spec.openFileLimit}:${spec.openFileLimit}`, "--", process.execPath, ...spec.args]];
+  const child = spawn(command, args, { cwd: repoRoot, env: spec.env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const keep = (chunk: Buffer): void => {
     // Only the tail matters for diagnosing a failed start; a chatty server must not grow our heap.

@@ -1,5 +1,7 @@
 // Server settings. Every setting can come from a CLI flag or, equally, from its STOCKTAKE_*
 // environment variable (src/cli/main.ts maps the two); this module holds the defaults.
+import { readFileSync } from "node:fs";
+
 export interface ServerConfig {
   host: string;
   port: number;
@@ -17,6 +19,20 @@ export interface ServerConfig {
   maxClockSkewMs: number;
   /** Allowed idle time while receiving a request body before it is answered RequestTimeout and closed. */
   bodyIdleTimeoutMs: number;
+  /**
+   * A request body slower than this (bytes per second, over each `bodyRateWindowMs` in which the
+   * server was ready to read) is answered RequestTimeout and closed: the idle timeout alone lets a
+   * body that sends one byte just inside each idle period hold its connection for ever. 0: no check.
+   */
+  minBodyBytesPerSecond: number;
+  bodyRateWindowMs: number;
+  /**
+   * Open connections the server holds at most. Past it a new connection first evicts one that is
+   * idle or already answered; failing that it is answered 503 SlowDown and closed. Each connection
+   * holds a file descriptor, and an upload or download another, so this stays well below the
+   * process's descriptor limit: running out would fail requests that already hold a connection.
+   */
+  maxConnections: number;
   /** Inventory data files roll over past this size; unset means the engine's default (256 MiB). */
   inventoryMaxFileBytes?: number;
   /**
@@ -31,6 +47,11 @@ export interface ServerConfig {
   defaultEncryption: "SSE-S3" | "none";
   /** The master key (base64 or hex, 32 bytes) instead of `<data>/master.key`. */
   masterKey?: string;
+  /**
+   * Space kept in `<data>/reserve/` and released when the disk fills, so deletes can still
+   * commit and the server can start on a full disk (src/storage/disk-space.ts); 0 keeps none.
+   */
+  diskReserveBytes: number;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -42,6 +63,29 @@ export const defaultConfig: ServerConfig = {
   inlineObjectMaxBytes: 64 * 1024,
   maxClockSkewMs: 15 * 60 * 1000,
   bodyIdleTimeoutMs: 60 * 1000,
+  minBodyBytesPerSecond: 1024,
+  bodyRateWindowMs: 30 * 1000,
+  maxConnections: defaultMaxConnections(),
   inventoryTime: "00:00",
   defaultEncryption: "SSE-S3",
+  diskReserveBytes: 64 * 1024 * 1024,
 };
+
+/**
+ * Half the open-file limit, less a reserve for the database, logs and background work (one
+ * descriptor for the connection and one for the blob it reads or writes), and at most 1,024.
+ */
+export function defaultMaxConnections(openFileLimit: number | undefined = readOpenFileLimit()): number {
+  if (openFileLimit === undefined || !Number.isFinite(openFileLimit)) return 1024;
+  return Math.max(16, Math.min(1024, Math.floor((openFileLimit - 64) / 2)));
+}
+
+/** The soft RLIMIT_NOFILE (node raises it to the hard limit at start-up); undefined off Linux. */
+export function readOpenFileLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m === null || m[1] === "unlimited" ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}

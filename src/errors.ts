@@ -38,6 +38,13 @@ export const S3Errors = {
     status: 400,
     message: "You did not provide the number of bytes specified by the Content-Length HTTP header.",
   },
+  // Not an S3 code (S3's storage never fills up): Stocktake's own, with HTTP's status for exactly
+  // this (507, RFC 4918). AWS SDKs do not retry a 507 (they do retry 500 and 503), so a client
+  // learns at once instead of retrying against a disk that will not empty in seconds.
+  InsufficientStorage: {
+    status: 507,
+    message: "The server's storage is full: new data is refused until deletes free space. Reads and deletes still work.",
+  },
   InternalError: { status: 500, message: "We encountered an internal error. Please try again." },
   InvalidAccessKeyId: {
     status: 403,
@@ -133,6 +140,7 @@ export const S3Errors = {
     message:
       "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
   },
+  SlowDown: { status: 503, message: "Please reduce your request rate." },
   TooManyConfigurations: {
     status: 400,
     message: "You are attempting to create a new configuration but have already reached the 1,000-configuration limit.",

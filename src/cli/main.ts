@@ -12,6 +12,7 @@ import { SqliteMetadataStore } from "../storage/sqlite-metadata.js";
 import { createAccount, loadSealingKey } from "../auth/accounts.js";
 import { listInventoryRuns, runInventoryNow, type ClientOptions } from "./inventory.js";
 import { KeyService, loadMasterKey } from "../crypto/kms.js";
+import { parseByteSize } from "../storage/disk-space.js";
 
 const program = new Command();
 program
@@ -53,9 +54,31 @@ program
       .default(defaultConfig.defaultEncryption),
   )
   .addOption(masterKeyOption())
+  .addOption(
+    new Option("--max-connections <n>", "open connections held at most; when full, idle ones are closed to make room and the last eighth serve only signed requests; anything more is answered 503 SlowDown")
+      .env("STOCKTAKE_MAX_CONNECTIONS")
+      .default(String(defaultConfig.maxConnections), `half the open-file limit less 64, at most 1024: ${defaultConfig.maxConnections} here`),
+  )
+  .addOption(
+    new Option("--min-body-rate <bytes/s>", `request bodies arriving slower than this over ${defaultConfig.bodyRateWindowMs / 1000} s are answered RequestTimeout and closed; 0 turns the check off`)
+      .env("STOCKTAKE_MIN_BODY_RATE")
+      .default(String(defaultConfig.minBodyBytesPerSecond)),
+  )
+  .addOption(
+    new Option(
+      "--disk-reserve <size>",
+      "space kept in <data-dir>/reserve and released when the disk fills, so deletes still work and the server starts on a full disk (bytes, or with K, M, G: 64M; 0 keeps none)",
+    )
+      .env("STOCKTAKE_DISK_RESERVE")
+      .default(`${defaultConfig.diskReserveBytes / (1024 * 1024)}M`),
+  )
   .action(async (opts: Record<string, string | undefined>) => {
     const port = Number(opts.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${opts.port}`);
+    const maxConnections = Number(opts.maxConnections);
+    if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new Error(`invalid --max-connections: ${opts.maxConnections}`);
+    const minBodyBytesPerSecond = Number(opts.minBodyRate);
+    if (!Number.isInteger(minBodyBytesPerSecond) || minBodyBytesPerSecond < 0) throw new Error(`invalid --min-body-rate: ${opts.minBodyRate}`);
     const server = await startServer({
       host: opts.host,
       port,
@@ -68,6 +91,9 @@ program
       inventoryTime: opts.inventoryTime,
       defaultEncryption: opts.defaultEncryption as "SSE-S3" | "none",
       masterKey: opts.masterKey,
+      diskReserveBytes: parseByteSize(opts.diskReserve ?? "0"),
+      maxConnections,
+      minBodyBytesPerSecond,
     });
     if (server.rootGenerated) {
       // Shown once: later starts read the keys from the data directory and never print the secret.

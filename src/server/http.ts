@@ -1,7 +1,8 @@
 // The HTTP edge: every request passes addressing → authentication → classification → the
 // operation row's checks (bucket exists, expected owner, authorization) → the handler → the
 // responder. This is the only module that sees node's req/res.
-import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Server, maxHeaderSize, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { resolveAddress } from "./addressing.js";
@@ -13,26 +14,76 @@ import { authenticate, decodeBody } from "../auth/sigv4.js";
 import { authorizeActions, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { aclGrants } from "../s3/capability-hooks.js";
 import { isValidBucketName } from "../bucket-names.js";
+import { refusedWhenDiskFull } from "./disk-full.js";
+import { BodyRateGuard, ConnectionGate } from "./connections.js";
+import { readOpenFileLimit } from "../config.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => { secretAccessKey: string; accountId: string } | undefined;
 
 const ignore = () => undefined;
 
-/** Bodies up to this size are read and discarded after an early error, so the client sees the answer. */
-const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
-
 /**
- * After an error answered before the body was read: discard a small remaining body so the client,
- * still sending, reads the error and the connection stays usable. Returns false when the body is
- * too large (or of unknown size) to wait for; the connection is then closed after the answer.
+ * After an error answered before the body was read, a remaining body up to this size is read and
+ * discarded so the connection stays usable, if it arrives within DRAIN_MAX_MS; a larger one, or
+ * one that does not arrive in time, closes the connection. Without the deadline a client that
+ * trickles a small body would hold the connection, and a descriptor, for as long as it likes.
  */
-function drainRequest(req: IncomingMessage): boolean {
+const DRAIN_MAX_BYTES = 1024 * 1024;
+const DRAIN_MAX_MS = 2_000;
+/**
+ * How long a connection closed after such an answer is still read from (and the bytes thrown
+ * away): closing while request bytes are arriving sends a reset, and a client still sending its
+ * body may then lose the answer before reading it.
+ */
+const LINGER_MS = 1_000;
+
+/** Whether the rest of a request refused early is small enough to read and discard. */
+function drainable(req: IncomingMessage): boolean {
+  if (req.headers["transfer-encoding"] !== undefined) return false;
   const declared = Number(req.headers["content-length"]);
-  if (!Number.isFinite(declared) || declared > DRAIN_MAX_BYTES) return false;
+  return Number.isFinite(declared) && declared <= DRAIN_MAX_BYTES;
+}
+
+/** Discards the rest of the body; a body that has not all arrived within DRAIN_MAX_MS closes the connection. */
+function drain(req: IncomingMessage, socket: Socket): void {
   req.unpipe();
   req.on("data", ignore);
   req.resume();
-  return true;
+  const timer = setTimeout(() => {
+    if (!req.complete) socket.destroy();
+  }, DRAIN_MAX_MS);
+  const stop = () => clearTimeout(timer);
+  req.once("end", stop);
+  socket.once("close", stop);
+}
+
+/**
+ * Closes a connection whose answer (sent with Connection: close) is out: our side is shut at once,
+ * and what the client still sends is read and thrown away for up to LINGER_MS.
+ */
+function lingerClose(gate: ConnectionGate, socket: Socket): void {
+  if (socket.destroyed) return;
+  gate.closing(socket);
+  // Node's destroySoon(), run because of Connection: close, destroys the socket once the answer is
+  // flushed; taking that listener off leaves the close to the timer and the client's own FIN.
+  socket.removeListener("finish", socket.destroy);
+  if (!socket.writableEnded) socket.end();
+  if (socket.readableEnded) {
+    socket.destroySoon();
+    return;
+  }
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  socket.once("end", () => socket.destroy());
+  socket.once("close", () => clearTimeout(timer));
+}
+
+/** Errors of a process out of file descriptors: the server is at capacity, not broken. */
+function outOfDescriptors(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EMFILE" || code === "ENFILE") return true;
+  }
+  return false;
 }
 
 function newIds(): ResponseIds {
@@ -42,9 +93,62 @@ function newIds(): ResponseIds {
   };
 }
 
+/** What the edge keeps per server: the connection gate and the body rate guard. */
+interface Edge {
+  gate: ConnectionGate;
+  bodies: BodyRateGuard;
+}
+
+/** Accept failures are logged at most this often, with counts. */
+const ACCEPT_WARN_EVERY_MS = 10_000;
+
+/**
+ * node's HTTP server, with every accepted socket passing the connection gate before the HTTP
+ * parser sees it: a refused socket never costs a parser or a handler.
+ */
+class EdgeServer extends Server {
+  constructor(
+    readonly edge: Edge,
+    handler: (req: IncomingMessage, res: ServerResponse) => void,
+  ) {
+    // requestTimeout 0: large uploads may take long (the body rate guard bounds slow ones).
+    // Header timeouts are checked every 5 s rather than node's 30 s, so the 30 s limit holds.
+    super({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 5_000 }, handler);
+    // node's own connection handling is the 'connection' listener its constructor added (the
+    // documented way to hand it a socket is to emit 'connection'); it runs only for admitted ones.
+    const parse = this.listeners("connection") as ((socket: Socket) => void)[];
+    this.removeAllListeners("connection");
+    this.on("connection", (socket: Socket) => {
+      if (!edge.gate.admit(socket)) return;
+      for (const listener of parse) listener.call(this, socket);
+    });
+  }
+
+  override closeAllConnections(): void {
+    super.closeAllConnections();
+    this.edge.gate.destroyAll();
+    this.edge.bodies.stop();
+  }
+}
+
 export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup): Server {
-  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    void handle(ctx, lookup, req, res);
+  const { maxConnections, minBodyBytesPerSecond, bodyRateWindowMs } = ctx.config;
+  const edge: Edge = {
+    gate: new ConnectionGate(maxConnections, () => rawErrorResponse(new S3Error("SlowDown"), newIds()), ctx.log),
+    bodies: new BodyRateGuard(minBodyBytesPerSecond, bodyRateWindowMs),
+  };
+  const fdLimit = readOpenFileLimit();
+  if (fdLimit !== undefined && maxConnections * 2 > fdLimit) {
+    ctx.log.warn("the connection limit is close to the open-file limit: requests may fail for want of descriptors", { maxConnections, openFileLimit: fdLimit });
+  }
+  const server = new EdgeServer(edge, (req, res) => {
+    const socket = req.socket;
+    // handle() answers its own failures; one thrown while answering would otherwise be an
+    // unhandled rejection, which stops the whole process.
+    handle(ctx, edge, lookup, req, res).catch((err: unknown) => {
+      ctx.log.error("internal error", { method: req.method, url: req.url, error: err instanceof Error ? err.stack : String(err) });
+      socket.destroy();
+    });
   });
   // A body that stalls longer than this is answered RequestTimeout and closed (see handle).
   server.timeout = ctx.config.bodyIdleTimeoutMs;
@@ -55,6 +159,26 @@ export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup): 
     }
     socket.end(rawErrorResponse(parserError(err), newIds()));
   });
+  // Without a listener an 'error' event throws: a failed accept (EMFILE when descriptors run out)
+  // would stop the whole server. libuv has already closed the connection it could not take; room
+  // is made for the next ones by closing connections that can go. Errors before listening (such
+  // as EADDRINUSE) are startServer's to report.
+  let acceptWarnedAt = -Infinity;
+  let acceptFailures = 0;
+  server.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.syscall !== "accept") {
+      if (server.listening) ctx.log.error("server error", { error: String(err) });
+      return;
+    }
+    acceptFailures++;
+    if (outOfDescriptors(err)) edge.gate.shed(8);
+    if (Date.now() - acceptWarnedAt >= ACCEPT_WARN_EVERY_MS) {
+      ctx.log.warn("could not accept connections", { error: err.code ?? String(err), count: acceptFailures, open: edge.gate.open });
+      acceptWarnedAt = Date.now();
+      acceptFailures = 0;
+    }
+  });
+  server.on("close", () => edge.bodies.stop());
   return server;
 }
 
@@ -70,24 +194,48 @@ function parserError(err: NodeJS.ErrnoException): S3Error {
   }
 }
 
-async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const socket = req.socket;
+  // A request pipelined behind one whose connection is closing (or was evicted) is not served.
+  const standing = edge.gate.requestStarted(socket);
+  if (standing === false) {
+    socket.destroy();
+    return;
+  }
+  // The connection is idle again once the answer is out and the body read; an answer sent while
+  // the body is still arriving leaves it discarding that body, first in line for eviction.
+  let settled = false;
+  const settle = () => {
+    if (settled || !res.writableFinished || !req.complete) return;
+    settled = true;
+    edge.gate.requestSettled(socket);
+  };
+  res.once("finish", () => {
+    if (!req.complete) edge.gate.discarding(socket);
+    settle();
+  });
+  req.once("end", settle);
+
   const ids = newIds();
   const rawUrl = req.url ?? "/";
   let resource = rawUrl.split("?")[0] ?? "/";
   let op: string | undefined;
-  // A body that stalls past the idle timeout gets S3's RequestTimeout and the connection closes;
-  // the handler still reading it then fails on the closed socket and answers nothing more. Node
-  // emits this only while the request body is incomplete, and without a listener it would drop
-  // the connection with no answer at all.
-  req.on("timeout", () => {
+  // A body that stalls past the idle timeout, or arrives slower than the minimum rate, gets S3's
+  // RequestTimeout and the connection closes; the handler still reading it then fails on the
+  // closed socket and answers nothing more. Node emits 'timeout' only while the request body is
+  // incomplete, and without a listener it would drop the connection with no answer at all.
+  const timedOut = () => {
     if (res.headersSent) {
-      req.socket.destroy();
+      socket.destroy();
       return;
     }
+    edge.gate.closing(socket);
     res.setHeader("Connection", "close");
     sendError(req, res, new S3Error("RequestTimeout"), ids, resource, ctx.log);
     res.once("finish", () => req.destroy());
-  });
+  };
+  req.on("timeout", timedOut);
+  edge.bodies.watch(req, timedOut);
   try {
     const address = resolveAddress(rawUrl, req.headers.host, ctx.config.baseDomains);
     resource = address.bucket === undefined ? "/" : "/" + address.bucket + (address.key === undefined ? "" : "/" + address.key);
@@ -104,10 +252,20 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
     });
     const principal: Principal =
       auth.kind === "anonymous" ? { kind: "anonymous" } : { kind: "account", accountId: auth.accountId, accessKeyId: auth.accessKeyId };
+    // Admitted on a reserved slot (the server is at its connection limit): served only if signed.
+    if (standing === "reserved") {
+      const outcome = edge.gate.confirm(socket, auth.kind === "signed");
+      if (outcome === "refused") throw new S3Error("SlowDown");
+      if (outcome === "once") {
+        edge.gate.closing(socket);
+        res.setHeader("Connection", "close");
+      }
+    }
 
     op = classify({ method: req.method ?? "GET", bucket: address.bucket, key: address.key, query: address.query, headers: req.headers });
     const row = op === undefined ? undefined : OPERATIONS[op];
     if (op === undefined || row === undefined) {
+      ctx.log.warn("unknown request", { method: req.method, url: rawUrl, requestId: ids.requestId });
       throw new S3Error("MethodNotAllowed");
     }
     if (!row.handler) {
@@ -133,7 +291,7 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
             bucket: bucketRecord,
             key: address.key,
             policies: ctx.policies,
-            context: requestConditionContext(req.headers, address.query, req.socket.remoteAddress ?? "", false, ctx.clock.now(), auth.kind === "signed"),
+            context: requestConditionContext(req.headers, address.query, socket.remoteAddress ?? "", false, ctx.clock.now(), auth.kind === "signed"),
             aclGrants: aclGrants(ctx, principal, bucketRecord, address.key, address.query.get("versionId")),
           },
           requiredActions(row, address.query, req.headers),
@@ -143,6 +301,8 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
       throw new S3Error("AccessDenied");
     }
 
+    // After authorization (a stranger learns nothing of the disk), before a body byte is read.
+    if (refusedWhenDiskFull(op)) ctx.disk.refuseWrites();
     const decoded = decodeBody(auth, req.headers, req);
     // A handler that answers without reading the body leaves its decoder to fail when the
     // connection closes; that failure is expected and must not become an uncaught error.
@@ -161,18 +321,30 @@ async function handle(ctx: ServerContext, lookup: SigningKeyLookup, req: Incomin
       trailers: decoded.trailers,
       contentLength: declared === undefined ? undefined : Number(declared),
       principal,
-      sourceIp: req.socket.remoteAddress ?? "",
+      sourceIp: socket.remoteAddress ?? "",
       secureTransport: false,
     };
     const result = await row.handler(s3req, ctx);
     await sendResult(req, res, result, ids);
-  } catch (err) {
-    if (err instanceof S3Error && err.code === "NotImplemented" && op === undefined) {
-      ctx.log.warn("unknown request", { method: req.method, url: rawUrl });
+  } catch (caught) {
+    ctx.disk.noteError(caught);
+    let err = caught;
+    if (outOfDescriptors(caught)) {
+      ctx.log.warn("out of file descriptors: answered SlowDown", { requestId: ids.requestId, method: req.method, url: rawUrl, error: String(caught) });
+      err = new S3Error("SlowDown");
     }
-    const closeAfter = !res.headersSent && !req.complete && !drainRequest(req);
-    if (closeAfter) res.setHeader("Connection", "close");
-    sendError(req, res, err, ids, resource, ctx.log);
-    if (closeAfter) res.once("finish", () => req.destroy());
+    // A connection on a reserved slot closes after its one answer.
+    const reserved = edge.gate.isReserved(socket);
+    if (res.headersSent || (req.complete && !reserved)) {
+      sendError(req, res, err, ids, resource, ctx.log);
+    } else if (drainable(req) && !reserved) {
+      sendError(req, res, err, ids, resource, ctx.log);
+      drain(req, socket);
+    } else {
+      edge.gate.closing(socket);
+      res.setHeader("Connection", "close");
+      sendError(req, res, err, ids, resource, ctx.log);
+      res.once("finish", () => lingerClose(edge.gate, socket));
+    }
   }
 }

@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { S3Error, S3Errors } from "../errors.js";
 import { BucketGoneError } from "../storage/types.js";
+import { DiskFullError, isDiskFullError } from "../storage/disk-space.js";
 import { toXml } from "../xml/codec.js";
 import type { S3Result } from "./types.js";
 import type { Logger } from "../log.js";
@@ -71,6 +72,14 @@ export function sendError(
   } else if (err instanceof BucketGoneError) {
     // The bucket was deleted while this request was in flight: the write was refused in its commit.
     s3err = new S3Error("NoSuchBucket", undefined, { BucketName: err.bucket });
+  } else if (isDiskFullError(err)) {
+    // The disk filled up under this request (ENOSPC, SQLITE_FULL), or it was refused because the
+    // disk is full: not a fault to hide behind InternalError. Refusals are logged once, by the
+    // disk-full state; a write that met the full disk is logged here.
+    if (!(err instanceof DiskFullError)) {
+      log.warn("a request met a full disk", { requestId: ids.requestId, method: req.method, url: req.url, error: String(err) });
+    }
+    s3err = new S3Error("InsufficientStorage");
   } else if (clientWentAway(req, err)) {
     // The client closed the connection (mid-body or mid-download): nobody reads an answer, and it
     // is not a server fault. S3 counts it as an incomplete body.
@@ -119,7 +128,8 @@ export function sendError(
 
 /** Errors node raises when the peer goes away, on a connection that is indeed closed. */
 function clientWentAway(req: IncomingMessage, err: unknown): boolean {
-  if (!req.socket.destroyed || !(err instanceof Error)) return false;
+  // A failed stream.pipeline() that included the request sets req.socket to null.
+  if (!req.socket?.destroyed || !(err instanceof Error)) return false;
   const code = (err as NodeJS.ErrnoException).code;
   return err.message === "aborted" || code === "ECONNRESET" || code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE";
 }
