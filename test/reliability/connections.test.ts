@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { createHttpServer } from "../../src/server/http.js";
 import { defaultMaxConnections, readOpenFileLimit } from "../../src/config.js";
 import { BodyRateGuard, EVICT_MIN_IDLE_MS } from "../../src/server/connections.js";
-import { assertS3ClientError, createBucket, errorCode, plainHead, sendRaw, sendSigned, signedHead, startFuzzServer, type FuzzServer, type RawReply } from "./fuzz-helpers.js";
+import { assertS3ClientError, createBucket, errorCode, parseReply, plainHead, sendRaw, sendSigned, signedHead, startFuzzServer, type FuzzServer, type RawReply } from "./fuzz-helpers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,21 +61,10 @@ function hold(port: number, head: string, gapMs: number, trickle = "x"): Held {
   return { socket, reply, closed, stop: () => socket.destroy() };
 }
 
-/** The first complete Content-Length-delimited answer in `data`. */
+/** The first complete Content-Length-delimited answer in `data`, with the bytes it took. */
 function parseFirst(data: Buffer): (RawReply & { length: number }) | undefined {
-  const end = data.indexOf("\r\n\r\n");
-  if (end === -1) return undefined;
-  const lines = data.subarray(0, end).toString("latin1").split("\r\n");
-  const m = /^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? "");
-  if (!m) return undefined;
-  const headers: Record<string, string> = {};
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(":");
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  const length = Number(headers["content-length"] ?? 0);
-  if (data.length < end + 4 + length) return undefined;
-  return { status: Number(m[1]), headers, body: data.subarray(end + 4, end + 4 + length).toString("utf8"), length: end + 4 + length };
+  const r = parseReply(data);
+  return r?.complete ? { status: r.status, headers: r.headers, body: r.body, length: r.length! } : undefined;
 }
 
 /** Reads answers off a keep-alive connection, one per call. */

@@ -82,7 +82,12 @@ export function sendRaw(port: number, head: string | Buffer, bodyParts: Buffer[]
   });
 }
 
-function parseReply(data: Buffer): (RawReply & { complete: boolean }) | undefined {
+/**
+ * The first answer in `data`: status, headers and body (cut at its Content-Length when it has one).
+ * `complete` when the whole Content-Length-delimited body is there; `length` is then the bytes the
+ * answer took, so a reader of several answers on one connection can go on after it.
+ */
+export function parseReply(data: Buffer): (RawReply & { complete: boolean; length?: number }) | undefined {
   const end = data.indexOf("\r\n\r\n");
   if (end === -1) return undefined;
   const lines = data.subarray(0, end).toString("latin1").split("\r\n");
@@ -94,8 +99,15 @@ function parseReply(data: Buffer): (RawReply & { complete: boolean }) | undefine
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   const body = data.subarray(end + 4);
-  const length = headers["content-length"] === undefined ? undefined : Number(headers["content-length"]);
-  return { status: Number(m[1]), headers, body: body.toString("utf8"), complete: length !== undefined && body.length >= length };
+  const declared = headers["content-length"] === undefined ? undefined : Number(headers["content-length"]);
+  const complete = declared !== undefined && body.length >= declared;
+  return {
+    status: Number(m[1]),
+    headers,
+    body: (complete ? body.subarray(0, declared) : body).toString("utf8"),
+    complete,
+    ...(complete ? { length: end + 4 + declared } : {}),
+  };
 }
 
 export function amzDateOf(d: Date): string {
