@@ -330,6 +330,13 @@ interface Watched {
  * behind) does not count against the client: the window starts again after it. Bytes are the
  * socket's, framing included, so aws-chunked bodies are measured the same way as plain ones.
  */
+/** Whether a request carries a body at all (GET, HEAD and most DELETEs do not). */
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers["transfer-encoding"] !== undefined) return true;
+  const length = req.headers["content-length"];
+  return length !== undefined && length !== "0";
+}
+
 export class BodyRateGuard {
   private readonly bodies = new Map<IncomingMessage, Watched>();
   private timer: NodeJS.Timeout | undefined;
@@ -342,7 +349,7 @@ export class BodyRateGuard {
 
   /** Watches `req`'s body until it is complete; `onSlow` runs (once) if it falls below the rate. */
   watch(req: IncomingMessage, onSlow: () => void): void {
-    if (this.minBytesPerSecond <= 0 || this.windowMs <= 0 || req.complete) return;
+    if (this.minBytesPerSecond <= 0 || this.windowMs <= 0 || req.complete || !hasBody(req)) return;
     this.bodies.set(req, { socket: req.socket, bytes: req.socket.bytesRead, at: this.now(), onSlow });
     const done = () => this.unwatch(req);
     req.once("end", done);
@@ -361,8 +368,9 @@ export class BodyRateGuard {
   }
 
   private unwatch(req: IncomingMessage): void {
+    // The timer stays (unref'd, cheap when there is nothing to check): starting and stopping one
+    // per request would cost more than it saves.
     this.bodies.delete(req);
-    if (this.bodies.size === 0) this.stop();
   }
 
   private check(): void {

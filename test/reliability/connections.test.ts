@@ -400,7 +400,7 @@ describe("connections", () => {
 
     it("does not count time the server was not reading against a body, and cuts one that is slow while it was", async () => {
       const socket = { bytesRead: 0, destroyed: false, paused: true, isPaused() { return this.paused; } };
-      const req = Object.assign(new EventEmitter(), { complete: false, socket }) as unknown as IncomingMessage;
+      const req = Object.assign(new EventEmitter(), { complete: false, socket, headers: { "content-length": "100000" } }) as unknown as IncomingMessage;
       const guard = new BodyRateGuard(1000, 100);
       let slow = 0;
       guard.watch(req, () => slow++);
