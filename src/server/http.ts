@@ -179,6 +179,12 @@ export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup): 
     }
   });
   server.on("close", () => edge.bodies.stop());
+  // With a listener, node leaves "100 Continue" to us (handle sends it once the request has passed
+  // authentication, authorization and the disk check), so a client that waits for it before
+  // sending its body (boto3, the aws CLI, curl) sends nothing when it is refused.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    void handle(ctx, edge, lookup, req, res);
+  });
   return server;
 }
 
@@ -218,6 +224,8 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
 
   const ids = newIds();
   const rawUrl = req.url ?? "/";
+  // Expect: 100-continue (node emitted checkContinue): the client holds its body until told.
+  let awaitingContinue = req.headers.expect?.toLowerCase() === "100-continue";
   let resource = rawUrl.split("?")[0] ?? "/";
   let op: string | undefined;
   // A body that stalls past the idle timeout, or arrives slower than the minimum rate, gets S3's
@@ -303,6 +311,10 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
 
     // After authorization (a stranger learns nothing of the disk), before a body byte is read.
     if (refusedWhenDiskFull(op)) ctx.disk.refuseWrites();
+    if (awaitingContinue) {
+      res.writeContinue();
+      awaitingContinue = false;
+    }
     const decoded = decodeBody(auth, req.headers, req);
     // A handler that answers without reading the body leaves its decoder to fail when the
     // connection closes; that failure is expected and must not become an uncaught error.
@@ -337,7 +349,7 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
     const reserved = edge.gate.isReserved(socket);
     if (res.headersSent || (req.complete && !reserved)) {
       sendError(req, res, err, ids, resource, ctx.log);
-    } else if (drainable(req) && !reserved) {
+    } else if (drainable(req) && !reserved && !awaitingContinue) {
       sendError(req, res, err, ids, resource, ctx.log);
       drain(req, socket);
     } else {
