@@ -7,7 +7,8 @@
 import { S3Error } from "../errors.js";
 import { asArray, elementOf, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
 import type { Handler, Principal, S3Request, ServerContext } from "../server/types.js";
-import type { BucketRecord, BucketRef, ObjectVersionRecord } from "../storage/types.js";
+import { BucketSettings } from "../storage/bucket-settings.js";
+import type { BucketConfigRow, BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import { canonicalIdFor } from "../auth/accounts.js";
 import { addressedVersion, header, ownerAccount } from "./objects.js";
 import { aclsEnabled, objectOwnershipOf, OWNERSHIP_KIND, ownershipHeader, parseOwnershipControls, type OwnershipControls } from "./ownership.js";
@@ -224,7 +225,7 @@ function grantsOthers(grants: StoredGrant[], ownerId: string): boolean {
  * BucketOwnerEnforced (the default) a bucket ACL granting anyone but the owner is refused, as S3
  * does; `private` and bucket-owner-full-control are accepted since they grant nothing more.
  */
-export function aclOnCreateBucket(req: S3Request, ctx: ServerContext): { afterCreate(ctx: ServerContext, bucket: BucketRef): Promise<void> } {
+export function aclOnCreateBucket(req: S3Request, ctx: ServerContext): { settings: BucketConfigRow[] } {
   const objectOwnership = ownershipHeader(header(req.headers, "x-amz-object-ownership"));
   const requested = requestedAclFromHeaders(req.headers);
   let stored: StoredGrant[] | undefined;
@@ -234,12 +235,9 @@ export function aclOnCreateBucket(req: S3Request, ctx: ServerContext): { afterCr
     if (objectOwnership === "BucketOwnerEnforced" && grantsOthers(grants, ownerId)) throw new S3Error("InvalidBucketAclWithObjectOwnership");
     stored = compactGrants(grants, ownerId);
   }
+  const controls: OwnershipControls = { objectOwnership };
   return {
-    async afterCreate(ctx, bucket) {
-      const controls: OwnershipControls = { objectOwnership };
-      await ctx.settings.put(bucket, OWNERSHIP_KIND, controls);
-      if (stored) await ctx.settings.put(bucket, BUCKET_ACL_KIND, stored);
-    },
+    settings: [BucketSettings.initial(OWNERSHIP_KIND, controls), ...(stored ? [BucketSettings.initial(BUCKET_ACL_KIND, stored)] : [])],
   };
 }
 

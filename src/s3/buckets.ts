@@ -59,14 +59,13 @@ export const createBucket: Handler = async (req, ctx) => {
     region,
     createdAt: ctx.clock.now(),
     versioning: creation.versioning,
-  });
+  }, creation.settings);
   if (!created) {
     const existing = ctx.metadata.getBucket(name);
     if (existing?.ownerAccountId === owner) throw new S3Error("BucketAlreadyOwnedByYou", undefined, { BucketName: name });
     throw new S3Error("BucketAlreadyExists", undefined, { BucketName: name });
   }
   ctx.settings.forget(name);
-  await creation.afterCreate(ctx, { name, id });
   ctx.log.info("bucket created", { bucket: name, owner });
   return { headers: { Location: "/" + name } };
 };

@@ -4,7 +4,7 @@
 // nothing else of those capabilities, so each capability stays in its own module and a newcomer
 // finds every place one of them touches a write or a read here.
 import type { Principal, S3Request, ServerContext } from "../server/types.js";
-import type { BucketRecord, BucketRef, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
+import type { BucketConfigRow, BucketRecord, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
 import * as lock from "./object-lock.js";
 import * as acl from "./acl.js";
 import * as tagging from "./tagging.js";
@@ -18,8 +18,11 @@ type NewVersion = Omit<ObjectVersionRecord, "isLatest">;
 export interface BucketCreation {
   /** Object lock forces versioning on from the start. */
   versioning?: "Enabled";
-  /** Runs once the bucket exists (stores its lock configuration, ownership controls, ACL). */
-  afterCreate(ctx: ServerContext, bucket: BucketRef): Promise<void>;
+  /**
+   * The settings the bucket starts with (lock configuration, ownership controls, ACL), stored in
+   * the transaction that creates it: no request ever sees the bucket without them.
+   */
+  settings: BucketConfigRow[];
 }
 
 /** Validates CreateBucket's x-amz-bucket-object-lock-enabled, x-amz-object-ownership and ACL headers. */
@@ -27,13 +30,7 @@ export function bucketCreation(req: S3Request, ctx: ServerContext): BucketCreati
   const fromLock = lock.lockOnCreateBucket(req);
   // Grants by id name accounts, which only the store can confirm.
   const fromAcl = acl.aclOnCreateBucket(req, ctx);
-  return {
-    versioning: fromLock.versioning,
-    async afterCreate(ctx, bucket) {
-      await fromLock.afterCreate(ctx, bucket);
-      await fromAcl.afterCreate(ctx, bucket);
-    },
-  };
+  return { versioning: fromLock.versioning, settings: [...fromLock.settings, ...fromAcl.settings] };
 }
 
 /**

@@ -8,7 +8,8 @@
 import { S3Error } from "../errors.js";
 import { elementOf, parseXml, textOf, xmlDate } from "../xml/codec.js";
 import type { Handler, S3Request, ServerContext } from "../server/types.js";
-import type { BucketRecord, BucketRef, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
+import { BucketSettings } from "../storage/bucket-settings.js";
+import type { BucketConfigRow, BucketRecord, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
 import { authorize, requestConditionContext } from "../auth/authorize.js";
 import { readChecksummedBody } from "./checksummed-body.js";
 import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header } from "./objects.js";
@@ -278,16 +279,16 @@ export const getObjectLegalHold: Handler = async (req, ctx) => {
 // ---- Hooks (capability-hooks.ts) ---------------------------------------------------------------
 
 /** CreateBucket with x-amz-bucket-object-lock-enabled: true starts versioned and locked. */
-export function lockOnCreateBucket(req: S3Request): { versioning?: "Enabled"; afterCreate(ctx: ServerContext, bucket: BucketRef): Promise<void> } {
+export function lockOnCreateBucket(req: S3Request): { versioning?: "Enabled"; settings: BucketConfigRow[] } {
   const value = header(req.headers, "x-amz-bucket-object-lock-enabled")?.trim().toLowerCase();
-  if (value === undefined || value === "false") return { afterCreate: async () => undefined };
+  if (value === undefined || value === "false") return { settings: [] };
   if (value !== "true") {
     throw new S3Error("InvalidArgument", "Invalid value for x-amz-bucket-object-lock-enabled", { ArgumentName: "x-amz-bucket-object-lock-enabled", ArgumentValue: value });
   }
   const config: BucketLock = { enabled: true };
   return {
     versioning: "Enabled",
-    afterCreate: (ctx, bucket) => ctx.settings.put(bucket, LOCK_SETTINGS_KIND, config),
+    settings: [BucketSettings.initial(LOCK_SETTINGS_KIND, config)],
   };
 }
 

@@ -3,7 +3,7 @@
 // memory, replaced when written and dropped when the bucket goes. A PUT may consult several of
 // them, and a point read plus JSON.parse per request per kind would be paid on every write.
 // Stored through the metadata store as bucket configurations of `kind` with the id "".
-import type { BucketRef, MetadataStore } from "./types.js";
+import type { BucketConfigRow, BucketRef, MetadataStore } from "./types.js";
 
 const SINGLE_ID = "";
 
@@ -32,6 +32,11 @@ export class BucketSettings {
   async put(bucket: BucketRef, kind: string, value: unknown): Promise<void> {
     await this.metadata.putBucketConfig(bucket, kind, SINGLE_ID, JSON.stringify(value));
     this.cache.get(bucket.name)?.delete(kind);
+  }
+
+  /** The stored row of a setting a new bucket starts with (MetadataStore.createBucket). */
+  static initial(kind: string, value: unknown): BucketConfigRow {
+    return { kind, id: SINGLE_ID, json: JSON.stringify(value) };
   }
 
   /**

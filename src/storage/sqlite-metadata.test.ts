@@ -203,6 +203,16 @@ describe("SqliteMetadataStore", () => {
     assert.equal(store.countVersions("gen"), 1);
   });
 
+  it("creates a bucket with the configurations it starts with in one transaction, or not at all", async () => {
+    const record = { name: "born-locked", id: "bl-1", ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" as const };
+    assert.equal(await store.createBucket(record, [{ kind: "object-lock", id: "", json: '{"enabled":true}' }]), true);
+    assert.equal(store.getBucketConfig("born-locked", "object-lock", ""), '{"enabled":true}');
+    // The name is taken: neither the bucket nor its configurations change.
+    assert.equal(await store.createBucket({ ...record, id: "bl-2", ownerAccountId: "2" }, [{ kind: "ownership", id: "", json: "{}" }]), false);
+    assert.equal(store.getBucket("born-locked")?.id, "bl-1");
+    assert.equal(store.getBucketConfig("born-locked", "ownership", ""), undefined);
+  });
+
   it("decides a write condition inside the write: of two creates queued together, one commits", async () => {
     const createOnly = (latest: ObjectVersionRecord | undefined) => {
       if (latest && !latest.isDeleteMarker) throw new Error("exists");

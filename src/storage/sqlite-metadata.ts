@@ -10,6 +10,7 @@ import type {
   AccessKeyRecord,
   AccountRecord,
   BodyPart,
+  BucketConfigRow,
   BucketRecord,
   BucketRef,
   DeletedVersions,
@@ -362,10 +363,12 @@ export class SqliteMetadataStore implements MetadataStore {
     );
   }
 
-  createBucket(b: BucketRecord): Promise<boolean> {
-    return this.write(
-      () => this.stmts.insertBucket.run(b.name, b.id, b.ownerAccountId, b.region, b.createdAt.getTime(), b.versioning ?? null).changes === 1,
-    );
+  createBucket(b: BucketRecord, configs: BucketConfigRow[] = []): Promise<boolean> {
+    return this.write(() => {
+      if (this.stmts.insertBucket.run(b.name, b.id, b.ownerAccountId, b.region, b.createdAt.getTime(), b.versioning ?? null).changes !== 1) return false;
+      for (const c of configs) this.stmts.putConfig.run(b.name, c.kind, c.id, c.json);
+      return true;
+    });
   }
 
   getBucket(name: string): BucketRecord | undefined {

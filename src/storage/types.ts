@@ -42,6 +42,13 @@ export interface BucketRecord {
  */
 export type BucketRef = Pick<BucketRecord, "name" | "id">;
 
+/** One stored bucket configuration: its sub-resource kind, id and the JSON of its model. */
+export interface BucketConfigRow {
+  kind: string;
+  id: string;
+  json: string;
+}
+
 /** A write named a bucket that has been deleted since the write began (see BucketRef). */
 export class BucketGoneError extends Error {
   constructor(readonly bucket: string) {
@@ -275,8 +282,11 @@ export interface MetadataStore {
   putSetting(name: string, value: string): void;
 
   // Buckets
-  /** Creates the bucket; returns false (and changes nothing) when the name is taken. */
-  createBucket(bucket: BucketRecord): Promise<boolean>;
+  /**
+   * Creates the bucket, with the configurations it starts with (its lock, ownership controls, ACL)
+   * in the same transaction; returns false (and changes nothing) when the name is taken.
+   */
+  createBucket(bucket: BucketRecord, configs?: BucketConfigRow[]): Promise<boolean>;
   getBucket(name: string): BucketRecord | undefined;
   /** Buckets owned by the account, sorted by name. */
   listBuckets(ownerAccountId: string): BucketRecord[];
