@@ -26,6 +26,14 @@ describe("layering", () => {
     }
   });
 
+  it("keeps auth free of imports from the layers above it", () => {
+    for (const { path, text } of sources.filter((s) => s.path.startsWith("auth/"))) {
+      for (const spec of importsOf(text)) {
+        assert.ok(!/\.\.\/(server|s3|inventory|cli|lifecycle|tiering|replication)\//.test(spec), `${path} imports ${spec}`);
+      }
+    }
+  });
+
   it("keeps node:http out of capability modules", () => {
     for (const { path, text } of sources.filter((s) => s.path.startsWith("s3/") || s.path.startsWith("inventory/"))) {
       assert.ok(!importsOf(text).includes("node:http"), `${path} imports node:http`);

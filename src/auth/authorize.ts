@@ -5,7 +5,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-control.html
 import { S3Error } from "../errors.js";
 import type { BucketRecord } from "../storage/types.js";
-import type { Principal } from "../server/types.js";
+import type { Principal } from "./principal.js";
 import type { BucketPolicies } from "./bucket-policies.js";
 import { evaluatePolicy, type PolicyRequest } from "./policy.js";
 

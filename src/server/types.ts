@@ -11,13 +11,10 @@ import type { InventoryRun } from "../inventory/run.js";
 import type { KeyService } from "../crypto/kms.js";
 import type { BucketSettings } from "../storage/bucket-settings.js";
 import type { DiskSpace } from "../storage/disk-space.js";
+import type { Principal } from "../auth/principal.js";
 
-/** Who is making the request, after authentication. */
-export type Principal =
-  | { kind: "anonymous" }
-  | { kind: "account"; accountId: string; accessKeyId: string }
-  /** The S3 service itself delivering inventory reports on behalf of a source bucket. */
-  | { kind: "service"; service: "s3.amazonaws.com"; sourceAccount: string; sourceArn: string };
+/** Who is making the request (defined in auth/, which depends on nothing above it). */
+export type { Principal };
 
 export interface ServerContext {
   config: ServerConfig;
