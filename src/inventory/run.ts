@@ -4,7 +4,7 @@
 import { Worker } from "node:worker_threads";
 import { randomBytes } from "node:crypto";
 import type { ServerContext } from "../server/types.js";
-import { BucketGoneError, type BucketRecord } from "../storage/types.js";
+import { BucketGoneError, type BucketRecord, type BucketRef } from "../storage/types.js";
 import { inventoryConfigurationFromJson, type InventoryConfiguration } from "./config.js";
 import { reportColumns } from "./fields.js";
 import { checkDestination, DeliveryRefused, publishReport, reportEncryption } from "./publish.js";
@@ -27,6 +27,12 @@ export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 export interface InventoryRun {
   runId: string;
   bucket: string;
+  /**
+   * The id of the bucket's creation the run belongs to (BucketRef): its records are written with
+   * it, so a run that outlives its bucket cannot leave them in a newer bucket of the same name.
+   * Absent in records written before bucket ids existed.
+   */
+  bucketId?: string;
   configId: string;
   trigger: "schedule" | "on-demand";
   status: "running" | "succeeded" | "failed";
@@ -46,14 +52,19 @@ function newRunId(now: Date): string {
   return now.toISOString().replace(/[-:.]/g, "") + "-" + randomBytes(4).toString("hex");
 }
 
-async function save(ctx: ServerContext, run: InventoryRun): Promise<void> {
-  await ctx.metadata.putBucketConfig(run.bucket, RUN_KIND, run.runId, JSON.stringify(run));
+/** Where a run's records go: its bucket as the run began against it. */
+function bucketOf(run: InventoryRun): BucketRef | string {
+  return run.bucketId === undefined ? run.bucket : { name: run.bucket, id: run.bucketId };
 }
 
-export function getRun(ctx: ServerContext, bucket: string, runId: string): InventoryRun | undefined {
+async function save(ctx: ServerContext, run: InventoryRun): Promise<void> {
+  await ctx.metadata.putBucketConfig(bucketOf(run), RUN_KIND, run.runId, JSON.stringify(run));
+}
+
+export function getRun(ctx: ServerContext, bucket: BucketRef, runId: string): InventoryRun | undefined {
   const active = ctx.activeRuns.get(runId);
-  if (active && active.bucket === bucket) return { ...active };
-  const json = ctx.metadata.getBucketConfig(bucket, RUN_KIND, runId);
+  if (active && active.bucket === bucket.name && active.bucketId === bucket.id) return { ...active };
+  const json = ctx.metadata.getBucketConfig(bucket.name, RUN_KIND, runId);
   return json === undefined ? undefined : (JSON.parse(json) as InventoryRun);
 }
 
@@ -92,6 +103,7 @@ export async function failInterruptedRuns(ctx: ServerContext): Promise<Inventory
         failed.push(run);
         writes.push(save(ctx, run));
       }
+      // By name: the marker is ours, and a bucket deleted since took its markers with it.
       writes.push(ctx.metadata.deleteBucketConfig(marker.bucket, ACTIVE_RUN_KIND, marker.id));
     }
     await Promise.all(writes);
@@ -160,6 +172,7 @@ export async function startRun(
   const run: InventoryRun = {
     runId: newRunId(startedAt),
     bucket: source.name,
+    bucketId: source.id,
     configId,
     trigger,
     status: "running",
@@ -169,7 +182,7 @@ export async function startRun(
     files: 0,
   };
   // Same event-loop turn: one group commit holds the record and its marker.
-  await Promise.all([save(ctx, run), ctx.metadata.putBucketConfig(run.bucket, ACTIVE_RUN_KIND, run.runId, "{}")]);
+  await Promise.all([save(ctx, run), ctx.metadata.putBucketConfig(bucketOf(run), ACTIVE_RUN_KIND, run.runId, "{}")]);
   ctx.activeRuns.set(run.runId, run);
   const finished = execute(ctx, source, config, run, onProgress).finally(() => ctx.activeRuns.delete(run.runId));
   return { run: { ...run }, finished };
@@ -186,6 +199,7 @@ async function execute(
   try {
     if (!config.isEnabled) throw new DeliveryRefused(`inventory configuration ${config.id} is disabled`);
     const snapshotAt = await waitForFreeMinute(ctx, run);
+    checkSourceStands(ctx, source);
     const dest = checkDestination(ctx, source, config, snapshotAt);
     const encryption = await reportEncryption(ctx, source, config, dest);
     const columns = reportColumns(config.includedObjectVersions, config.optionalFields ?? []);
@@ -211,6 +225,7 @@ async function execute(
     );
     let succeeded: InventoryRun | undefined;
     try {
+      checkSourceStands(ctx, source);
       await publishReport(ctx, source, config, columns, files, snapshotAt, encryption, (manifestKey) => {
         // The outcome joins the report's own commit: a kill cannot leave a published report whose
         // run says "interrupted by a server restart".
@@ -243,6 +258,15 @@ async function execute(
   await recorded;
   onProgress?.({ ...run });
   return { ...run };
+}
+
+/**
+ * The scan reads the source by name. Bucket ids are never reused, so a source that still has its
+ * id after the scan was never deleted while it ran, and the snapshot read was of its own objects,
+ * not of a newer bucket of the same name (someone else's).
+ */
+function checkSourceStands(ctx: ServerContext, source: BucketRecord): void {
+  if (ctx.metadata.getBucket(source.name)?.id !== source.id) throw new BucketGoneError(source.name);
 }
 
 /** What a failed run records for anything but our own refusals; the detail is in the server log. */
@@ -301,7 +325,9 @@ async function waitForFreeMinute(ctx: ServerContext, run: InventoryRun): Promise
 
 /** The run's final record, and its in-progress marker gone, in one commit. Never rejects (logs). */
 function record(ctx: ServerContext, run: InventoryRun): Promise<unknown> {
-  return Promise.all([save(ctx, run), ctx.metadata.deleteBucketConfig(run.bucket, ACTIVE_RUN_KIND, run.runId)]).catch((err: unknown) =>
-    ctx.log.error("could not record an inventory run", { runId: run.runId, error: String(err) }),
-  );
+  return Promise.all([save(ctx, run), ctx.metadata.deleteBucketConfig(bucketOf(run), ACTIVE_RUN_KIND, run.runId)]).catch((err: unknown) => {
+    // The bucket was deleted while its report ran: the run's records went with it, and stay gone.
+    if (err instanceof BucketGoneError) ctx.log.info("inventory run outlived its bucket; its record is dropped", { bucket: run.bucket, runId: run.runId });
+    else ctx.log.error("could not record an inventory run", { runId: run.runId, error: String(err) });
+  });
 }

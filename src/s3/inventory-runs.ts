@@ -37,7 +37,7 @@ export const listBucketInventoryRuns: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!.name;
   const runId = req.query.get("run-id");
   if (runId !== null) {
-    const run = getRun(ctx, bucket, runId);
+    const run = getRun(ctx, req.bucketRecord!, runId);
     if (!run) throw new S3Error("NoSuchConfiguration", "The specified inventory run does not exist.");
     return { xml: { root: "ListInventoryRunsResult", value: { InventoryRun: [runXml(run)] } } };
   }

@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command, PutBucketInventoryConfigurationCommand, PutBucketPolicyCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { createAccount, loadSealingKey } from "../../src/auth/accounts.js";
+import { ManualClock } from "../../src/clock.js";
+import { listRuns, startRun } from "../../src/inventory/run.js";
+import { startTestServer } from "../helpers/server.js";
+import { reportDeliveryPolicy } from "../helpers/inventory.js";
 import { createBucket, errorCode, sendRaw, sendSigned, signedHead, startFuzzServer, type FuzzServer } from "./fuzz-helpers.js";
 
 /** A request whose head and first body bytes are sent now and whose rest is sent by finish(). */
@@ -106,5 +111,51 @@ describe("writes racing DeleteBucket", () => {
     const deadline = Date.now() + 5_000;
     while (filesUnder(join(s.server.dataDir, "blobs")).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(filesUnder(join(s.server.dataDir, "blobs")), []);
+  });
+});
+
+describe("an inventory run outliving its source bucket", () => {
+  it("publishes nothing of a newer bucket of the same name and leaves no run record in it", async () => {
+    const clock = new ManualClock(new Date("2026-06-01T10:15:20Z"));
+    const server = await startTestServer({ clock, maxClockSkewMs: 365 * 86_400_000 });
+    try {
+      const a = server.client;
+      const creds = await createAccount(server.context.metadata, loadSealingKey(server.dataDir), {}, new Date());
+      const b = server.clientFor(creds.accessKeyId, creds.secretAccessKey);
+      for (const Bucket of ["outlived-src", "outlived-dest"]) await a.send(new CreateBucketCommand({ Bucket }));
+      await a.send(new PutBucketPolicyCommand({ Bucket: "outlived-dest", Policy: reportDeliveryPolicy("outlived-dest") }));
+      await a.send(
+        new PutBucketInventoryConfigurationCommand({
+          Bucket: "outlived-src",
+          Id: "daily",
+          InventoryConfiguration: {
+            Id: "daily",
+            IsEnabled: true,
+            IncludedObjectVersions: "Current",
+            Schedule: { Frequency: "Daily" },
+            Destination: { S3BucketDestination: { Bucket: "arn:aws:s3:::outlived-dest", Format: "CSV" } },
+          },
+        }),
+      );
+      // A first report takes this minute, so the second run waits (on the manual clock) for the next.
+      const source = server.context.metadata.getBucket("outlived-src")!;
+      const first = await startRun(server.context, source, "daily", "on-demand");
+      assert.equal((await first.finished).status, "succeeded");
+      const second = await startRun(server.context, source, "daily", "on-demand");
+
+      // Meanwhile A deletes the bucket and B makes one of the same name, with an object of its own.
+      await a.send(new DeleteBucketCommand({ Bucket: "outlived-src" }));
+      await b.send(new CreateBucketCommand({ Bucket: "outlived-src" }));
+      await b.send(new PutObjectCommand({ Bucket: "outlived-src", Key: "b-private", Body: "b" }));
+      clock.advance(60_000);
+
+      const outcome = await second.finished;
+      assert.equal(outcome.status, "failed");
+      const reports = await a.send(new ListObjectsV2Command({ Bucket: "outlived-dest" }));
+      assert.equal(reports.Contents?.filter((o) => o.Key!.endsWith("manifest.json")).length, 1, "only the first report was published");
+      assert.deepEqual(listRuns(server.context, "outlived-src"), [], "no run record of A's in B's bucket");
+    } finally {
+      await server.stop();
+    }
   });
 });
