@@ -70,7 +70,7 @@ const BATCH = 20_000;
  */
 export async function seedBucket(dataDir: string, bucket: string, owner: string, first: number, count: number, onProgress?: (rows: number) => void): Promise<SeedStats> {
   const store = SqliteMetadataStore.open(dataDir);
-  const ref = store.getBucket(bucket);
+  const ref = await store.getBucket(bucket);
   if (!ref) throw new Error(`seedBucket: bucket ${bucket} does not exist`);
   const start = performance.now();
   const base = Date.UTC(2026, 0, 1);
@@ -114,7 +114,7 @@ export async function seedBucket(dataDir: string, bucket: string, owner: string,
       onProgress?.(rows);
     }
   } finally {
-    store.close();
+    await store.close();
   }
   return { rows, objects: i - first, seconds: (performance.now() - start) / 1000 };
 }

@@ -92,20 +92,20 @@ export async function createAccount(
   }
   const accessKeyId = input.accessKeyId ?? generateAccessKeyId();
   const secretAccessKey = input.secretAccessKey ?? generateSecretKey();
-  const existingKey = metadata.getAccessKey(accessKeyId);
+  const existingKey = await metadata.getAccessKey(accessKeyId);
   if (existingKey && existingKey.accountId !== accountId) {
     throw new Error(`access key ${accessKeyId} already belongs to account ${existingKey.accountId}`);
   }
-  if (!metadata.getAccount(accountId)) {
+  if (!(await metadata.getAccount(accountId))) {
     const account: AccountRecord = {
       accountId,
       canonicalId: canonicalIdFor(accountId),
       displayName: input.displayName ?? `account-${accountId}`,
       createdAt: now,
     };
-    metadata.putAccount(account);
+    await metadata.putAccount(account);
   }
-  metadata.putAccessKey({ accessKeyId, secretAccessKey: sealSecret(sealingKey, secretAccessKey), accountId, createdAt: now });
+  await metadata.putAccessKey({ accessKeyId, secretAccessKey: sealSecret(sealingKey, secretAccessKey), accountId, createdAt: now });
   return { accountId, accessKeyId, secretAccessKey };
 }
 
@@ -122,11 +122,11 @@ export async function ensureRootAccount(
   given: { accountId?: string; accessKeyId?: string; secretAccessKey?: string },
   now: Date,
 ): Promise<{ credentials: Credentials; generated: boolean }> {
-  const storedRoot = metadata.getSetting(ROOT_ACCOUNT_SETTING);
+  const storedRoot = await metadata.getSetting(ROOT_ACCOUNT_SETTING);
   const accountId = given.accountId ?? storedRoot ?? generateAccountId();
-  if (storedRoot === undefined || storedRoot !== accountId) metadata.putSetting(ROOT_ACCOUNT_SETTING, accountId);
+  if (storedRoot === undefined || storedRoot !== accountId) await metadata.putSetting(ROOT_ACCOUNT_SETTING, accountId);
   if (given.accessKeyId && given.secretAccessKey) {
-    const existing = metadata.getAccessKey(given.accessKeyId);
+    const existing = await metadata.getAccessKey(given.accessKeyId);
     if (!existing || existing.accountId !== accountId || openSecret(sealingKey, existing.secretAccessKey) !== given.secretAccessKey) {
       const credentials = await createAccount(
         metadata,
@@ -138,9 +138,9 @@ export async function ensureRootAccount(
     }
     return { credentials: { accountId, accessKeyId: given.accessKeyId, secretAccessKey: given.secretAccessKey }, generated: false };
   }
-  const keySetting = metadata.getSetting("root-access-key-id");
+  const keySetting = await metadata.getSetting("root-access-key-id");
   if (keySetting) {
-    const key = metadata.getAccessKey(keySetting);
+    const key = await metadata.getAccessKey(keySetting);
     if (key) {
       return {
         credentials: { accountId: key.accountId, accessKeyId: key.accessKeyId, secretAccessKey: openSecret(sealingKey, key.secretAccessKey) },
@@ -149,7 +149,7 @@ export async function ensureRootAccount(
     }
   }
   const credentials = await createAccount(metadata, sealingKey, { accountId, displayName: "root" }, now);
-  metadata.putSetting("root-access-key-id", credentials.accessKeyId);
+  await metadata.putSetting("root-access-key-id", credentials.accessKeyId);
   return { credentials, generated: true };
 }
 
@@ -157,10 +157,10 @@ export async function ensureRootAccount(
 export function lookupSigningKey(
   metadata: MetadataStore,
   sealingKey: Buffer,
-): (accessKeyId: string) => { secretAccessKey: string; accountId: string } | undefined {
+): (accessKeyId: string) => Promise<{ secretAccessKey: string; accountId: string } | undefined> {
   const opened = new Map<string, { stored: string; secret: string }>();
-  return (accessKeyId) => {
-    const key = metadata.getAccessKey(accessKeyId);
+  return async (accessKeyId) => {
+    const key = await metadata.getAccessKey(accessKeyId);
     if (!key) return undefined;
     // Unsealing costs an AES-GCM pass; remember the result while the stored value is unchanged.
     let cached = opened.get(accessKeyId);

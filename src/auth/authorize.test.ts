@@ -15,19 +15,20 @@ const bucket: BucketRecord = { name: "authz-unit", id: "b1", ownerAccountId: OWN
 
 function policies(statements: object[] | undefined): BucketPolicies {
   const compiled = statements && compilePolicy(JSON.stringify({ Version: "2012-10-17", Statement: statements }), bucket.name, KNOWN_ACTIONS);
-  return { get: () => compiled } as unknown as BucketPolicies;
+  return { get: async () => compiled } as unknown as BucketPolicies;
 }
 
-function decide(opts: { statements?: object[]; acl?: (action: string) => boolean; actions: string[]; principal?: string }): "allowed" | "denied" {
+async function decide(opts: { statements?: object[]; acl?: (action: string) => boolean; actions: string[]; principal?: string }): Promise<"allowed" | "denied"> {
+  const acl = opts.acl;
   try {
-    authorizeActions(
+    await authorizeActions(
       {
         principal: { kind: "account", accountId: opts.principal ?? OTHER, accessKeyId: "AK" },
         bucket,
         key: "k",
         policies: policies(opts.statements),
         context: {},
-        aclGrants: opts.acl,
+        aclGrants: acl && (async (action: string) => acl(action)),
       },
       opts.actions,
     );
@@ -42,23 +43,23 @@ const allow = (...Action: string[]) => ({ Effect: "Allow", Principal: { AWS: OTH
 const deny = (...Action: string[]) => ({ Effect: "Deny", Principal: "*", Action, Resource: `arn:aws:s3:::${bucket.name}/*` });
 
 describe("authorizeActions", () => {
-  it("needs every action allowed by the policy", () => {
-    assert.equal(decide({ statements: [allow("s3:PutObject")], actions: ["s3:PutObject", "s3:PutObjectTagging"] }), "denied");
-    assert.equal(decide({ statements: [allow("s3:PutObjectTagging")], actions: ["s3:PutObject", "s3:PutObjectTagging"] }), "denied");
-    assert.equal(decide({ statements: [allow("s3:PutObject", "s3:PutObjectTagging")], actions: ["s3:PutObject", "s3:PutObjectTagging"] }), "allowed");
+  it("needs every action allowed by the policy", async () => {
+    assert.equal(await decide({ statements: [allow("s3:PutObject")], actions: ["s3:PutObject", "s3:PutObjectTagging"] }), "denied");
+    assert.equal(await decide({ statements: [allow("s3:PutObjectTagging")], actions: ["s3:PutObject", "s3:PutObjectTagging"] }), "denied");
+    assert.equal(await decide({ statements: [allow("s3:PutObject", "s3:PutObjectTagging")], actions: ["s3:PutObject", "s3:PutObjectTagging"] }), "allowed");
   });
 
-  it("lets an ACL that allows the operation stand in for the extra actions, unless a policy denies one", () => {
+  it("lets an ACL that allows the operation stand in for the extra actions, unless a policy denies one", async () => {
     const writeAcl = (a: string) => a === "s3:PutObject";
-    assert.equal(decide({ acl: writeAcl, actions: ["s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectTagging"] }), "allowed");
-    assert.equal(decide({ acl: () => false, actions: ["s3:PutObject", "s3:PutObjectAcl"] }), "denied");
-    assert.equal(decide({ statements: [deny("s3:PutObjectTagging")], acl: writeAcl, actions: ["s3:PutObject", "s3:PutObjectTagging"] }), "denied");
+    assert.equal(await decide({ acl: writeAcl, actions: ["s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectTagging"] }), "allowed");
+    assert.equal(await decide({ acl: () => false, actions: ["s3:PutObject", "s3:PutObjectAcl"] }), "denied");
+    assert.equal(await decide({ statements: [deny("s3:PutObjectTagging")], acl: writeAcl, actions: ["s3:PutObject", "s3:PutObjectTagging"] }), "denied");
     // An ACL granting only the extra action does not grant the operation.
-    assert.equal(decide({ acl: (a) => a === "s3:PutObjectAcl", actions: ["s3:PutObject", "s3:PutObjectAcl"] }), "denied");
+    assert.equal(await decide({ acl: (a) => a === "s3:PutObjectAcl", actions: ["s3:PutObject", "s3:PutObjectAcl"] }), "denied");
   });
 
-  it("allows the bucket owner every action unless the policy denies one", () => {
-    assert.equal(decide({ principal: OWNER, actions: ["s3:PutObject", "s3:PutObjectRetention"] }), "allowed");
-    assert.equal(decide({ principal: OWNER, statements: [deny("s3:PutObjectRetention")], actions: ["s3:PutObject", "s3:PutObjectRetention"] }), "denied");
+  it("allows the bucket owner every action unless the policy denies one", async () => {
+    assert.equal(await decide({ principal: OWNER, actions: ["s3:PutObject", "s3:PutObjectRetention"] }), "allowed");
+    assert.equal(await decide({ principal: OWNER, statements: [deny("s3:PutObjectRetention")], actions: ["s3:PutObject", "s3:PutObjectRetention"] }), "denied");
   });
 });

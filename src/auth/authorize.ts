@@ -21,7 +21,7 @@ export interface AuthorizationRequest {
    * Whether the bucket's or object's ACL grants the action (src/s3/acl.ts). Asked last, only when
    * neither ownership nor the policy allowed and no Deny refused, so owners never read an ACL.
    */
-  aclGrants?: (action: string) => boolean;
+  aclGrants?: (action: string) => Promise<boolean>;
 }
 
 function policyPrincipal(p: Principal): PolicyRequest["principal"] {
@@ -38,13 +38,13 @@ function policyPrincipal(p: Principal): PolicyRequest["principal"] {
 /** The owner can always mend its own policy, so a policy can never lock its owner out for good. */
 const OWNER_ALWAYS = new Set(["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"]);
 
-export function authorize(request: AuthorizationRequest): void {
+export async function authorize(request: AuthorizationRequest): Promise<void> {
   const { principal, bucket } = request;
   const isOwner = principal.kind === "account" && principal.accountId === bucket.ownerAccountId;
   if (isOwner && OWNER_ALWAYS.has(request.action)) return;
-  const policy = request.policies.get(bucket.name);
+  const policy = await request.policies.get(bucket.name);
   if (!policy) {
-    if (isOwner || request.aclGrants?.(request.action)) return;
+    if (isOwner || (await request.aclGrants?.(request.action))) return;
     throw new S3Error("AccessDenied");
   }
   const context = { ...request.context };
@@ -60,7 +60,7 @@ export function authorize(request: AuthorizationRequest): void {
     context,
   });
   if (decision === "Deny") throw new S3Error("AccessDenied");
-  if (isOwner || decision === "Allow" || request.aclGrants?.(request.action)) return;
+  if (isOwner || decision === "Allow" || (await request.aclGrants?.(request.action))) return;
   throw new S3Error("AccessDenied");
 }
 
@@ -70,12 +70,12 @@ export function authorize(request: AuthorizationRequest): void {
  * tags, ACL, lock), so a request its ACL allows is allowed them too, as before; a policy Deny of
  * any of them still refuses, and a policy-only caller needs each one allowed.
  */
-export function authorizeActions(request: Omit<AuthorizationRequest, "action">, actions: readonly string[]): void {
+export async function authorizeActions(request: Omit<AuthorizationRequest, "action">, actions: readonly string[]): Promise<void> {
   const [own, ...others] = actions;
   if (own === undefined) throw new Error("authorizeActions needs the operation's action");
-  authorize({ ...request, action: own });
+  await authorize({ ...request, action: own });
   const acl = request.aclGrants;
-  for (const action of others) authorize({ ...request, action, aclGrants: acl && ((a) => acl(a) || acl(own)) });
+  for (const action of others) await authorize({ ...request, action, aclGrants: acl && (async (a) => (await acl(a)) || (await acl(own))) });
 }
 
 /** x-amz-expected-bucket-owner: a mismatch is AccessDenied, checked before any policy. */

@@ -20,17 +20,17 @@ export class BucketPolicies {
     return compilePolicy(text, bucket, this.knownActions);
   }
 
-  get(bucket: string): CompiledPolicy | undefined {
+  async get(bucket: string): Promise<CompiledPolicy | undefined> {
     let compiled = this.cache.get(bucket);
     if (compiled === undefined) {
-      const text = this.text(bucket);
+      const text = await this.text(bucket);
       compiled = text === undefined ? null : this.compile(bucket, text);
       this.cache.set(bucket, compiled);
     }
     return compiled ?? undefined;
   }
 
-  text(bucket: string): string | undefined {
+  text(bucket: string): Promise<string | undefined> {
     return this.metadata.getBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID);
   }
 

@@ -240,6 +240,27 @@ function queryParameters(rawQuery: string): Map<string, string[]> {
   return params;
 }
 
+/**
+ * The access key id a request names (Authorization header, SigV4 or SigV2 presigned query), read
+ * the way authenticate() reads it, or undefined. The metadata store is asynchronous and
+ * authenticate() is not: the edge looks this key up first and hands authenticate() the answer.
+ */
+export function claimedAccessKeyId(rawUrl: string, headers: IncomingHttpHeaders): string | undefined {
+  const authorization = header(headers, "authorization");
+  if (authorization !== undefined) {
+    if (authorization.startsWith("AWS ")) return /^AWS ([^:\s]+):/.exec(authorization.trim())?.[1];
+    for (const part of authorization.slice(ALGORITHM.length + 1).split(",")) {
+      const eq = part.indexOf("=");
+      if (eq !== -1 && part.slice(0, eq).trim() === "Credential") return part.slice(eq + 1).trim().split("/")[0];
+    }
+    return undefined;
+  }
+  const q = rawUrl.indexOf("?");
+  if (q === -1) return undefined;
+  const query = new URLSearchParams(rawUrl.slice(q + 1));
+  return query.get("X-Amz-Credential")?.split("/")[0] ?? query.get("AWSAccessKeyId") ?? undefined;
+}
+
 export function authenticate(input: AuthInput): AuthOutcome {
   const { headers } = input;
   const q = input.rawUrl.indexOf("?");

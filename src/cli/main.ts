@@ -143,7 +143,7 @@ accounts
           `account id:        ${creds.accountId}\naccess key id:     ${creds.accessKeyId}\nsecret access key: ${creds.secretAccessKey}\n`,
         );
     } finally {
-      metadata.close();
+      await metadata.close();
     }
   });
 
@@ -154,10 +154,10 @@ async function withKeys<T>(opts: { dataDir: string; region: string; masterKey?: 
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const metadata = SqliteMetadataStore.open(opts.dataDir);
   try {
-    const keys = new KeyService(metadata, loadMasterKey(opts.dataDir, metadata, opts.masterKey), opts.region);
-    return await fn(keys, metadata.getSetting("root-account-id"));
+    const keys = new KeyService(metadata, await loadMasterKey(opts.dataDir, metadata, opts.masterKey), opts.region);
+    return await fn(keys, await metadata.getSetting("root-account-id"));
   } finally {
-    metadata.close();
+    await metadata.close();
   }
 }
 
@@ -192,7 +192,7 @@ kms
   .option("--json", "print the keys as JSON")
   .action(async (opts: { dataDir: string; region: string; masterKey?: string; account?: string; json?: boolean }) => {
     await withKeys(opts, async (keys) => {
-      const list = keys.listKeys(opts.account).map((k) => ({ KeyId: k.keyId, Arn: k.arn, AccountId: k.accountId, Aliases: k.aliases, CreationDate: k.createdAt, Description: k.description }));
+      const list = (await keys.listKeys(opts.account)).map((k) => ({ KeyId: k.keyId, Arn: k.arn, AccountId: k.accountId, Aliases: k.aliases, CreationDate: k.createdAt, Description: k.description }));
       if (opts.json) process.stdout.write(JSON.stringify(list, null, 2) + "\n");
       else for (const k of list) process.stdout.write([k.KeyId, k.Arn, k.Aliases.join(",") || "-"].join("  ") + "\n");
     });

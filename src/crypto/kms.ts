@@ -7,7 +7,7 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { MetadataStore } from "../storage/types.js";
+import type { MetadataStore, StoredEncryption } from "../storage/types.js";
 import { unwrapKey, wrapKey, type KekResolver } from "./sse.js";
 
 /**
@@ -53,13 +53,18 @@ function parseMasterKey(text: string, where: string): Buffer {
   return key;
 }
 
+/** The key id (UUID) of a KMS key's ARN, as a stored encryption records it; "" when there is none. */
+export function keyIdOfArn(arn: string | undefined): string {
+  return /key\/([0-9a-f-]{36})$/.exec(arn ?? "")?.[1] ?? "";
+}
+
 /**
  * The master key: `given` (STOCKTAKE_MASTER_KEY) when set, else `<data>/master.key`, created on
  * first use. A check value in the metadata store catches a different key on a later start (data
  * written under one master key cannot be read under another).
  */
-export function loadMasterKey(dataDir: string, metadata: MetadataStore, given?: string): Buffer {
-  const check = metadata.getSetting(MASTER_CHECK_SETTING);
+export async function loadMasterKey(dataDir: string, metadata: MetadataStore, given?: string): Promise<Buffer> {
+  const check = await metadata.getSetting(MASTER_CHECK_SETTING);
   let key: Buffer;
   if (given !== undefined && given !== "") {
     key = parseMasterKey(given, "STOCKTAKE_MASTER_KEY");
@@ -74,7 +79,7 @@ export function loadMasterKey(dataDir: string, metadata: MetadataStore, given?: 
     key = parseMasterKey(readFileSync(path, "utf8"), path);
   }
   const mine = createHmac("sha256", key).update("stocktake master key check").digest("base64").slice(0, 22);
-  if (check === undefined) metadata.putSetting(MASTER_CHECK_SETTING, mine);
+  if (check === undefined) await metadata.putSetting(MASTER_CHECK_SETTING, mine);
   else if (check !== mine) throw new Error("the master key is not the one this data directory's objects were encrypted with");
   return key;
 }
@@ -95,7 +100,7 @@ export class KeyService {
     if (opts.alias !== undefined) {
       if (!/^alias\/[A-Za-z0-9/_-]{1,250}$/.test(opts.alias)) throw new Error(`an alias is alias/<name> of letters, digits, / _ -: ${opts.alias}`);
       if (opts.alias.startsWith("alias/aws/") && opts.alias !== AWS_MANAGED_ALIAS) throw new Error("aliases under alias/aws/ are reserved for AWS managed keys");
-      if (this.aliasTarget(accountId, opts.alias) !== undefined) throw new Error(`alias ${opts.alias} already exists in account ${accountId}`);
+      if ((await this.aliasTarget(accountId, opts.alias)) !== undefined) throw new Error(`alias ${opts.alias} already exists in account ${accountId}`);
     }
     const keyId = randomUUID();
     const arn = `arn:aws:kms:${this.region}:${accountId}:key/${keyId}`;
@@ -116,11 +121,11 @@ export class KeyService {
   }
 
   /** Keys of one account (or of all), by key id. */
-  listKeys(accountId?: string): KmsKeyRecord[] {
+  async listKeys(accountId?: string): Promise<KmsKeyRecord[]> {
     const out: KmsKeyRecord[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = this.metadata.listBucketConfigs(KMS_SCOPE, KEY_KIND, after, 1000);
+      const page = await this.metadata.listBucketConfigs(KMS_SCOPE, KEY_KIND, after, 1000);
       for (const row of page) {
         const r = JSON.parse(row.json) as KmsKeyRecord;
         if (accountId === undefined || r.accountId === accountId) out.push(r);
@@ -132,7 +137,7 @@ export class KeyService {
 
   /** The account's AWS managed key for S3 (alias/aws/s3), created on first use. */
   async awsManagedKey(accountId: string): Promise<KmsKey> {
-    const existing = this.aliasTarget(accountId, AWS_MANAGED_ALIAS);
+    const existing = await this.aliasTarget(accountId, AWS_MANAGED_ALIAS);
     if (existing !== undefined) return this.open(existing);
     let pending = this.creating.get(accountId);
     if (!pending) {
@@ -154,47 +159,56 @@ export class KeyService {
     let keyId: string | undefined;
     if (keyArn) {
       keyId = keyArn[1] === this.region ? keyArn[3] : undefined;
-      if (keyId !== undefined && this.record(keyId)?.accountId !== keyArn[2]) keyId = undefined;
+      if (keyId !== undefined && (await this.record(keyId))?.accountId !== keyArn[2]) keyId = undefined;
     } else if (aliasArn) {
       if (aliasArn[1] === this.region) {
         if (aliasArn[3] === AWS_MANAGED_ALIAS) return this.awsManagedKey(aliasArn[2]!);
-        keyId = this.aliasTarget(aliasArn[2]!, aliasArn[3]!);
+        keyId = await this.aliasTarget(aliasArn[2]!, aliasArn[3]!);
       }
     } else if (name.startsWith("alias/")) {
       if (name === AWS_MANAGED_ALIAS) return this.awsManagedKey(accountId);
-      keyId = this.aliasTarget(accountId, name);
+      keyId = await this.aliasTarget(accountId, name);
     } else if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(name)) {
-      keyId = this.record(name)?.accountId === accountId ? name : undefined;
+      keyId = (await this.record(name))?.accountId === accountId ? name : undefined;
     }
-    if (keyId === undefined || this.record(keyId) === undefined) throw new KmsKeyNotFound(name);
+    if (keyId === undefined || (await this.record(keyId)) === undefined) throw new KmsKeyNotFound(name);
     return this.open(keyId);
   }
 
   /** Opens a key by its UUID (the id an encrypted body's header names). */
-  open(keyId: string): KmsKey {
+  async open(keyId: string): Promise<KmsKey> {
     const cached = this.opened.get(keyId);
     if (cached) return cached;
-    const r = this.record(keyId);
+    const r = await this.record(keyId);
     if (!r) throw new KmsKeyNotFound(keyId);
     const key = { keyId, arn: r.arn, material: unwrapKey(this.masterKey, Buffer.from(r.sealed, "base64"), Buffer.from(r.arn)) };
     this.opened.set(keyId, key);
     return key;
   }
 
-  /** The key-encryption keys for bodies sealed under the master key or a KMS key. */
-  readonly kek: KekResolver = (mode, kmsKeyId) => {
-    if (mode === "SSE-S3") return this.masterKey;
-    if (mode === "SSE-KMS" || mode === "DSSE-KMS") return this.open(kmsKeyId ?? "").material;
-    throw new Error("an SSE-C body needs the customer's key");
-  };
+  /**
+   * The key-encryption keys that open a body stored with `stored` (SSE-S3 or a KMS mode): the KMS
+   * key is opened now, so that reading the body, which asks for its key synchronously, needs no
+   * lookup. A body naming a key not opened here is refused.
+   */
+  async kekFor(stored: StoredEncryption): Promise<KekResolver> {
+    if (stored.kind === "SSE-KMS" || stored.kind === "DSSE-KMS") await this.open(keyIdOfArn(stored.keyId));
+    return (mode, kmsKeyId) => {
+      if (mode === "SSE-S3") return this.masterKey;
+      if (mode === "SSE-C") throw new Error("an SSE-C body needs the customer's key");
+      const opened = this.opened.get(kmsKeyId ?? "");
+      if (!opened) throw new KmsKeyNotFound(kmsKeyId ?? "");
+      return opened.material;
+    };
+  }
 
-  private record(keyId: string): KmsKeyRecord | undefined {
-    const json = this.metadata.getBucketConfig(KMS_SCOPE, KEY_KIND, keyId);
+  private async record(keyId: string): Promise<KmsKeyRecord | undefined> {
+    const json = await this.metadata.getBucketConfig(KMS_SCOPE, KEY_KIND, keyId);
     return json === undefined ? undefined : (JSON.parse(json) as KmsKeyRecord);
   }
 
-  private aliasTarget(accountId: string, alias: string): string | undefined {
-    const json = this.metadata.getBucketConfig(KMS_SCOPE, ALIAS_KIND, `${accountId}:${alias}`);
+  private async aliasTarget(accountId: string, alias: string): Promise<string | undefined> {
+    const json = await this.metadata.getBucketConfig(KMS_SCOPE, ALIAS_KIND, `${accountId}:${alias}`);
     return json === undefined ? undefined : (JSON.parse(json) as { keyId: string }).keyId;
   }
 }

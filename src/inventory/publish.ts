@@ -63,9 +63,9 @@ export function reportKeys(source: string, config: InventoryConfiguration, scanS
  * Whether the destination's bucket policy lets the S3 service principal write `key`, as S3 asks
  * for every object of a report; DeliveryRefused naming the key when it does not.
  */
-function authorizeReportKey(ctx: ServerContext, source: BucketRecord, dest: BucketRecord, key: string): void {
+async function authorizeReportKey(ctx: ServerContext, source: BucketRecord, dest: BucketRecord, key: string): Promise<void> {
   try {
-    authorize({
+    await authorize({
       principal: servicePrincipal(source),
       action: "s3:PutObject",
       bucket: dest,
@@ -86,16 +86,16 @@ function authorizeReportKey(ctx: ServerContext, source: BucketRecord, dest: Buck
  * own keys and a data file's are authorized here so that a policy refusing any of them fails the
  * run before a data file is written; publishReport authorizes every actual key again.
  */
-export function checkDestination(ctx: ServerContext, source: BucketRecord, config: InventoryConfiguration, scanStarted: Date): BucketRecord {
+export async function checkDestination(ctx: ServerContext, source: BucketRecord, config: InventoryConfiguration, scanStarted: Date): Promise<BucketRecord> {
   const d = config.destination;
-  const dest = ctx.metadata.getBucket(d.bucketName);
+  const dest = await ctx.metadata.getBucket(d.bucketName);
   if (!dest) throw new DeliveryRefused(`destination bucket ${d.bucketName} does not exist`);
   if (dest.region !== source.region) throw new DeliveryRefused(`destination bucket ${d.bucketName} is in ${dest.region}, not ${source.region}`);
   if (d.accountId !== undefined && d.accountId !== dest.ownerAccountId) {
     throw new DeliveryRefused(`destination bucket ${d.bucketName} is not owned by account ${d.accountId}`);
   }
   const keys = reportKeys(source.name, config, scanStarted);
-  for (const key of [keys.dataFile(), keys.manifest, keys.symlink, keys.checksum]) authorizeReportKey(ctx, source, dest, key);
+  for (const key of [keys.dataFile(), keys.manifest, keys.symlink, keys.checksum]) await authorizeReportKey(ctx, source, dest, key);
   return dest;
 }
 
@@ -105,7 +105,7 @@ export function checkDestination(ctx: ServerContext, source: BucketRecord, confi
  */
 export async function reportEncryption(ctx: ServerContext, source: BucketRecord, config: InventoryConfiguration, dest: BucketRecord): Promise<WriteEncryption | undefined> {
   const wanted = config.destination.encryption;
-  const byDefault = bucketEncryption(ctx, dest.name);
+  const byDefault = await bucketEncryption(ctx, dest.name);
   const kind = wanted ? wanted.kind : byDefault?.algorithm === "AES256" ? "SSE-S3" : byDefault ? "KMS" : undefined;
   if (kind === undefined) return undefined;
   if (kind === "SSE-S3") return { stored: { kind: "SSE-S3" }, wrapping: { mode: "SSE-S3", kek: ctx.keys.masterKey } };
@@ -143,7 +143,7 @@ export async function publishReport(
    */
   alongside?: (manifestKey: string) => void,
 ): Promise<PublishedReport> {
-  const dest = checkDestination(ctx, source, config, scanStarted);
+  const dest = await checkDestination(ctx, source, config, scanStarted);
   const keys = reportKeys(source.name, config, scanStarted);
   const format = FILE_FORMAT[config.destination.format];
   const now = ctx.clock.now();
@@ -196,7 +196,7 @@ export async function publishReport(
     inline(keys.checksum, createHash("md5").update(manifestText).digest("hex") + "\n", "text/plain"),
   ];
   // Before anything is committed: the report is published whole or not at all.
-  for (const r of records) authorizeReportKey(ctx, source, dest, r.key);
+  for (const r of records) await authorizeReportKey(ctx, source, dest, r.key);
   const committed = ctx.metadata.putVersions(dest, records);
   alongside?.(manifestKey);
   const { removed } = await committed;

@@ -61,18 +61,18 @@ async function save(ctx: ServerContext, run: InventoryRun): Promise<void> {
   await ctx.metadata.putBucketConfig(bucketOf(run), RUN_KIND, run.runId, JSON.stringify(run));
 }
 
-export function getRun(ctx: ServerContext, bucket: BucketRef, runId: string): InventoryRun | undefined {
+export async function getRun(ctx: ServerContext, bucket: BucketRef, runId: string): Promise<InventoryRun | undefined> {
   const active = ctx.activeRuns.get(runId);
   if (active && active.bucket === bucket.name && active.bucketId === bucket.id) return { ...active };
-  const json = ctx.metadata.getBucketConfig(bucket.name, RUN_KIND, runId);
+  const json = await ctx.metadata.getBucketConfig(bucket.name, RUN_KIND, runId);
   return json === undefined ? undefined : (JSON.parse(json) as InventoryRun);
 }
 
-export function listRuns(ctx: ServerContext, bucket: string, configId?: string): InventoryRun[] {
+export async function listRuns(ctx: ServerContext, bucket: string, configId?: string): Promise<InventoryRun[]> {
   const runs: InventoryRun[] = [];
   let after: string | undefined;
   for (;;) {
-    const page = ctx.metadata.listBucketConfigs(bucket, RUN_KIND, after, 1000);
+    const page = await ctx.metadata.listBucketConfigs(bucket, RUN_KIND, after, 1000);
     for (const row of page) {
       const run = JSON.parse(row.json) as InventoryRun;
       if (configId === undefined || run.configId === configId) runs.push(run);
@@ -91,10 +91,10 @@ export async function failInterruptedRuns(ctx: ServerContext): Promise<Inventory
   const failed: InventoryRun[] = [];
   let after: { bucket: string; id: string } | undefined;
   for (;;) {
-    const page = ctx.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, after, 1000);
+    const page = await ctx.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, after, 1000);
     const writes: Promise<unknown>[] = [];
     for (const marker of page) {
-      const json = ctx.metadata.getBucketConfig(marker.bucket, RUN_KIND, marker.id);
+      const json = await ctx.metadata.getBucketConfig(marker.bucket, RUN_KIND, marker.id);
       const run = json === undefined ? undefined : (JSON.parse(json) as InventoryRun);
       if (run?.status === "running") {
         run.status = "failed";
@@ -165,7 +165,7 @@ export async function startRun(
   trigger: InventoryRun["trigger"],
   onProgress?: (run: InventoryRun) => void,
 ): Promise<StartedRun> {
-  const json = ctx.metadata.getBucketConfig(source.name, "inventory", configId);
+  const json = await ctx.metadata.getBucketConfig(source.name, "inventory", configId);
   if (json === undefined) throw new Error(`no inventory configuration ${configId} on ${source.name}`);
   const config = inventoryConfigurationFromJson(json);
   const startedAt = ctx.clock.now();
@@ -199,8 +199,8 @@ async function execute(
   try {
     if (!config.isEnabled) throw new DeliveryRefused(`inventory configuration ${config.id} is disabled`);
     const snapshotAt = await waitForFreeMinute(ctx, run);
-    checkSourceStands(ctx, source);
-    const dest = checkDestination(ctx, source, config, snapshotAt);
+    await checkSourceStands(ctx, source);
+    const dest = await checkDestination(ctx, source, config, snapshotAt);
     const encryption = await reportEncryption(ctx, source, config, dest);
     const columns = reportColumns(config.includedObjectVersions, config.optionalFields ?? []);
     // The report's files would go into the reserve released for deletes.
@@ -215,7 +215,7 @@ async function execute(
         format: config.destination.format,
         maxFileBytes: ctx.config.inventoryMaxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
         seal: encryption?.wrapping,
-        lifecycle: ctx.settings.get<LifecycleConfiguration>(source.name, LIFECYCLE_KIND),
+        lifecycle: await ctx.settings.get<LifecycleConfiguration>(source.name, LIFECYCLE_KIND),
       },
       (rows, bytes) => {
         run.rows = rows;
@@ -225,7 +225,7 @@ async function execute(
     );
     let succeeded: InventoryRun | undefined;
     try {
-      checkSourceStands(ctx, source);
+      await checkSourceStands(ctx, source);
       await publishReport(ctx, source, config, columns, files, snapshotAt, encryption, (manifestKey) => {
         // The outcome joins the report's own commit: a kill cannot leave a published report whose
         // run says "interrupted by a server restart".
@@ -265,8 +265,8 @@ async function execute(
  * id after the scan was never deleted while it ran, and the snapshot read was of its own objects,
  * not of a newer bucket of the same name (someone else's).
  */
-function checkSourceStands(ctx: ServerContext, source: BucketRecord): void {
-  if (ctx.metadata.getBucket(source.name)?.id !== source.id) throw new BucketGoneError(source.name);
+async function checkSourceStands(ctx: ServerContext, source: BucketRecord): Promise<void> {
+  if ((await ctx.metadata.getBucket(source.name))?.id !== source.id) throw new BucketGoneError(source.name);
 }
 
 /** What a failed run records for anything but our own refusals; the detail is in the server log. */
@@ -287,7 +287,7 @@ const MINUTE_MS = 60_000;
 const TAKEN_LOOKBACK_MS = 10 * MINUTE_MS;
 
 /** True when another run of the configuration has published, or may still publish, a report named by this minute. */
-function reportMinuteTaken(ctx: ServerContext, run: InventoryRun, minute: number): boolean {
+async function reportMinuteTaken(ctx: ServerContext, run: InventoryRun, minute: number): Promise<boolean> {
   const takes = (other: InventoryRun) =>
     other.runId !== run.runId &&
     other.configId === run.configId &&
@@ -297,7 +297,7 @@ function reportMinuteTaken(ctx: ServerContext, run: InventoryRun, minute: number
   // Run ids begin with the time they were requested, which is at most a wait before their snapshot.
   let after: string | undefined = newRunId(new Date(minute * MINUTE_MS - TAKEN_LOOKBACK_MS)).slice(0, "YYYYMMDDTHHMM".length);
   for (;;) {
-    const page = ctx.metadata.listBucketConfigs(run.bucket, RUN_KIND, after, 1000);
+    const page = await ctx.metadata.listBucketConfigs(run.bucket, RUN_KIND, after, 1000);
     for (const row of page) if (takes(JSON.parse(row.json) as InventoryRun)) return true;
     if (page.length < 1000) return false;
     after = page[page.length - 1]!.id;
@@ -314,7 +314,7 @@ function reportMinuteTaken(ctx: ServerContext, run: InventoryRun, minute: number
 async function waitForFreeMinute(ctx: ServerContext, run: InventoryRun): Promise<Date> {
   for (;;) {
     const now = ctx.clock.now();
-    if (!reportMinuteTaken(ctx, run, Math.floor(now.getTime() / MINUTE_MS))) {
+    if (!await reportMinuteTaken(ctx, run, Math.floor(now.getTime() / MINUTE_MS))) {
       run.snapshotAt = now.toISOString();
       return now;
     }

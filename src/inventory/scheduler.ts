@@ -192,8 +192,8 @@ export class InventoryScheduler {
   }
 
   /** The persisted state of one configuration, for tests and tools. */
-  stateOf(bucket: string, id: string): ScheduleState | undefined {
-    const json = this.ctx.metadata.getBucketConfig(bucket, SCHEDULE_KIND, id);
+  async stateOf(bucket: string, id: string): Promise<ScheduleState | undefined> {
+    const json = await this.ctx.metadata.getBucketConfig(bucket, SCHEDULE_KIND, id);
     return json === undefined ? undefined : (JSON.parse(json) as ScheduleState);
   }
 
@@ -213,10 +213,10 @@ export class InventoryScheduler {
     return result;
   }
 
-  private *listAll(kind: string): Generator<{ bucket: string; id: string; json: string }> {
+  private async *listAll(kind: string): AsyncGenerator<{ bucket: string; id: string; json: string }> {
     let after: Entry | undefined;
     for (;;) {
-      const page = this.ctx.metadata.listConfigsOfKind(kind, after, PAGE);
+      const page = await this.ctx.metadata.listConfigsOfKind(kind, after, PAGE);
       yield* page;
       if (page.length < PAGE) return;
       after = page[page.length - 1]!;
@@ -227,13 +227,13 @@ export class InventoryScheduler {
     if (this.stopped) return [];
     const { metadata, clock } = this.ctx;
     const now = clock.now();
-    const saved = metadata.getSetting(LAST_CHECK_SETTING);
+    const saved = await metadata.getSetting(LAST_CHECK_SETTING);
     let previous = saved === undefined ? now : new Date(saved);
     if (previous.getTime() > now.getTime()) previous = now; // the clock went back
     const configs = this.listAll("inventory");
     const states = this.listAll(SCHEDULE_KIND);
-    let c = configs.next();
-    let s = states.next();
+    let c = await configs.next();
+    let s = await states.next();
     let writes: Promise<unknown>[] = [];
     while (!c.done || !s.done) {
       const order = c.done ? 1 : s.done ? -1 : compareEntries(c.value, s.value);
@@ -242,7 +242,7 @@ export class InventoryScheduler {
         const gone = s.value!;
         this.pending.delete(keyOf(gone));
         writes.push(metadata.deleteBucketConfig(gone.bucket, SCHEDULE_KIND, gone.id));
-        s = states.next();
+        s = await states.next();
         continue;
       }
       const row = c.value!;
@@ -257,15 +257,15 @@ export class InventoryScheduler {
       if (r.changed || restarted) writes.push(metadata.putBucketConfig(row.bucket, SCHEDULE_KIND, row.id, JSON.stringify(r.state)));
       if (r.due) this.pending.set(keyOf(row), { bucket: row.bucket, id: row.id });
       else this.pending.delete(keyOf(row));
-      c = configs.next();
-      if (order === 0) s = states.next();
+      c = await configs.next();
+      if (order === 0) s = await states.next();
       if (writes.length >= PAGE) {
         await Promise.all(writes);
         writes = [];
       }
     }
     await Promise.all(writes);
-    metadata.putSetting(LAST_CHECK_SETTING, now.toISOString());
+    await metadata.putSetting(LAST_CHECK_SETTING, now.toISOString());
     this.lastCheck = now;
     return this.pump();
   }
@@ -296,11 +296,11 @@ export class InventoryScheduler {
   private async startDue(key: string, entry: Entry): Promise<InventoryRun | undefined> {
     const { metadata, clock, log } = this.ctx;
     // Re-read: the configuration may have changed or gone since the check found it due.
-    const bucket = metadata.getBucket(entry.bucket);
-    const json = metadata.getBucketConfig(entry.bucket, "inventory", entry.id);
+    const bucket = await metadata.getBucket(entry.bucket);
+    const json = await metadata.getBucketConfig(entry.bucket, "inventory", entry.id);
     if (!bucket || json === undefined) return undefined;
     const now = clock.now();
-    const r = reconcile(this.stateOf(entry.bucket, entry.id), inventoryConfigurationFromJson(json), this.options.minuteOfDay, this.lastCheck ?? now, now);
+    const r = reconcile(await this.stateOf(entry.bucket, entry.id), inventoryConfigurationFromJson(json), this.options.minuteOfDay, this.lastCheck ?? now, now);
     if (!r.due) {
       if (r.changed) await metadata.putBucketConfig(entry.bucket, SCHEDULE_KIND, entry.id, JSON.stringify(r.state));
       return undefined;
@@ -337,7 +337,7 @@ export class InventoryScheduler {
   }
 
   private async recordFinished(entry: Entry, run: InventoryRun): Promise<void> {
-    const state = this.stateOf(entry.bucket, entry.id);
+    const state = await this.stateOf(entry.bucket, entry.id);
     if (!state) return;
     const next = markFinished(state, run);
     if (next !== state) await this.ctx.metadata.putBucketConfig(entry.bucket, SCHEDULE_KIND, entry.id, JSON.stringify(next));

@@ -86,7 +86,7 @@ export async function writeDataFiles(opts: {
     current = undefined;
   };
   try {
-    for (let batch = opts.scan.nextTuples(SCAN_BATCH); batch.length > 0; batch = opts.scan.nextTuples(SCAN_BATCH)) {
+    for (let batch = await opts.scan.nextTuples(SCAN_BATCH); batch.length > 0; batch = await opts.scan.nextTuples(SCAN_BATCH)) {
       opts.signal?.throwIfAborted();
       current ??= open();
       await current.writer.writeRows(batch.map(project));
@@ -104,6 +104,6 @@ export async function writeDataFiles(opts: {
     await Promise.all(files.map((f) => opts.blobs.delete(f.blobId)));
     throw err;
   } finally {
-    opts.scan.close();
+    await opts.scan.close();
   }
 }

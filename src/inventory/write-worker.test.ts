@@ -49,7 +49,7 @@ describe("inventory write worker", () => {
       }
     }
     await store.putVersions({ name: "w", id: "w" }, records);
-    store.close();
+    await store.close();
     blobs = await FileBlobStore.open(dir);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,9 +81,9 @@ describe("inventory write worker", () => {
     assert.equal(await read(fallback.files), await read(one.files));
     const store = SqliteMetadataStore.open(dir);
     try {
-      assert.ok(store.getSetting("write-worker.test-commit") !== undefined, "the helper did commit while the scans were opened");
+      assert.ok((await store.getSetting("write-worker.test-commit")) !== undefined, "the helper did commit while the scans were opened");
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

@@ -143,10 +143,13 @@ async function helperMain(h: HelperJob, leader: MessagePort): Promise<void> {
   const started = new Promise<void>((resolve) => (go = resolve));
   leader.on("message", (m: LeaderMessage) => {
     if (m.type === "begin") {
-      scan?.close();
-      scan = openVersionScan(h.dataDir, h.bucket, h.prefix, h.currentOnly, h.range);
-      if (h.commitWhileOpeningForTests) commitForTests(h.dataDir);
-      leader.postMessage({ type: "begun" } satisfies HelperMessage);
+      // A failure here ends the thread with an error, which fails the report (run.ts).
+      void (async () => {
+        await scan?.close();
+        scan = openVersionScan(h.dataDir, h.bucket, h.prefix, h.currentOnly, h.range);
+        if (h.commitWhileOpeningForTests) await commitForTests(h.dataDir);
+        leader.postMessage({ type: "begun" } satisfies HelperMessage);
+      })();
     } else if (m.type === "go") go();
     else {
       abort.abort(new Error("the report was stopped"));
@@ -156,7 +159,7 @@ async function helperMain(h: HelperJob, leader: MessagePort): Promise<void> {
   leader.postMessage({ type: "ready" } satisfies HelperMessage);
   await started;
   if (abort.signal.aborted || scan === undefined) {
-    scan?.close();
+    await scan?.close();
     leader.close();
     return;
   }
@@ -166,12 +169,12 @@ async function helperMain(h: HelperJob, leader: MessagePort): Promise<void> {
 }
 
 /** A real commit by another connection (a setting nothing reads), as a concurrent PUT would make. */
-function commitForTests(dataDir: string): void {
+async function commitForTests(dataDir: string): Promise<void> {
   const store = SqliteMetadataStore.open(dataDir);
   try {
-    store.putSetting("write-worker.test-commit", String(Date.now()));
+    await store.putSetting("write-worker.test-commit", String(Date.now()));
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -234,7 +237,7 @@ async function leaderMain(): Promise<DataFile[]> {
       if (m.type === "failed") throw new Error(m.message);
       if (m.type !== "begun") throw new Error(`unexpected message from the helper thread: ${m.type}`);
       if (commits.mark() === before) scan = mine;
-      else mine.close();
+      else await mine.close();
     }
   } catch (err) {
     await helper.worker.terminate();

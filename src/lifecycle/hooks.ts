@@ -11,8 +11,8 @@ import { LIFECYCLE_KIND, type LifecycleConfiguration } from "./rules.js";
 /** Compiled once per stored configuration object (ctx.settings hands out the same one until it changes). */
 const compiled = new WeakMap<LifecycleConfiguration, CompiledLifecycle>();
 
-export function compiledLifecycle(ctx: ServerContext, bucket: string): CompiledLifecycle | undefined {
-  const config = ctx.settings.get<LifecycleConfiguration>(bucket, LIFECYCLE_KIND);
+export async function compiledLifecycle(ctx: ServerContext, bucket: string): Promise<CompiledLifecycle | undefined> {
+  const config = await ctx.settings.get<LifecycleConfiguration>(bucket, LIFECYCLE_KIND);
   if (config === undefined) return undefined;
   let c = compiled.get(config);
   if (c === undefined) {
@@ -27,8 +27,12 @@ export function expirationHeaderValue(at: number, ruleId: string): string {
   return `expiry-date="${new Date(at).toUTCString()}", rule-id="${encodeURIComponent(ruleId)}"`;
 }
 
-export function expirationHeaders(ctx: ServerContext, bucket: BucketRecord, v: Omit<ObjectVersionRecord, "isLatest"> & { isLatest?: boolean }): Record<string, string> {
-  const c = compiledLifecycle(ctx, bucket.name);
+export async function expirationHeaders(
+  ctx: ServerContext,
+  bucket: BucketRecord,
+  v: Omit<ObjectVersionRecord, "isLatest"> & { isLatest?: boolean },
+): Promise<Record<string, string>> {
+  const c = await compiledLifecycle(ctx, bucket.name);
   if (c === undefined || c.expiration.length === 0 || v.isDeleteMarker || v.isLatest === false) return {};
   const due = currentExpiry(c, { key: v.key, size: v.size, tags: () => tagsOf(v.extra) }, v.lastModified.getTime());
   return due ? { "x-amz-expiration": expirationHeaderValue(due.at, due.ruleId) } : {};

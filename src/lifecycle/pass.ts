@@ -98,10 +98,10 @@ export class LifecyclePass {
     const counts: PassCounts = { expired: 0, noncurrentExpired: 0, markersRemoved: 0, transitioned: 0, uploadsAborted: 0, skippedLocked: 0 };
     let after: { bucket: string; id: string } | undefined;
     for (;;) {
-      const page = this.ctx.metadata.listConfigsOfKind(LIFECYCLE_KIND, after, 100);
+      const page = await this.ctx.metadata.listConfigsOfKind(LIFECYCLE_KIND, after, 100);
       for (const row of page) {
         if (this.stopped) return counts;
-        const bucket = this.ctx.metadata.getBucket(row.bucket);
+        const bucket = await this.ctx.metadata.getBucket(row.bucket);
         if (!bucket) continue;
         try {
           const compiled = compileLifecycle(JSON.parse(row.json) as LifecycleConfiguration);
@@ -141,7 +141,7 @@ export class LifecyclePass {
     };
     for (;;) {
       if (this.stopped) return;
-      const page = this.ctx.metadata.listVersions({ bucket: bucket.name, keyMarker, versionIdMarker, limit: PAGE_SIZE });
+      const page = await this.ctx.metadata.listVersions({ bucket: bucket.name, keyMarker, versionIdMarker, limit: PAGE_SIZE });
       const actions: Action[] = [];
       for (const v of page) {
         const lastModified = v.lastModified.getTime();
@@ -193,7 +193,7 @@ export class LifecyclePass {
       try {
         if (a.kind === "expire") {
           // Re-read the bucket: its versioning decides between a delete and a delete marker.
-          const current = this.ctx.metadata.getBucket(bucket.name) ?? bucket;
+          const current = await this.ctx.metadata.getBucket(bucket.name) ?? bucket;
           await deleteOne(undefined, this.ctx, current, a.key, undefined, current.ownerAccountId);
           counts.expired++;
         } else if (a.kind === "delete") {
@@ -221,7 +221,7 @@ export class LifecyclePass {
     let uploadIdMarker: string | undefined;
     for (;;) {
       if (this.stopped) return;
-      const page = this.ctx.metadata.listUploads({ bucket: bucket.name, keyMarker, uploadIdMarker, limit: PAGE_SIZE });
+      const page = await this.ctx.metadata.listUploads({ bucket: bucket.name, keyMarker, uploadIdMarker, limit: PAGE_SIZE });
       for (const u of page) {
         if (!uploadAbortDue(c, u.key, u.initiated.getTime(), now)) continue;
         const parts = await this.ctx.metadata.deleteUpload(u.uploadId);

@@ -36,7 +36,7 @@ const SOURCE_ONLY_FACTS = ["encryption", "replicationStatus", "accessTier", "tie
 
 /** Copies `v` to the destination `rule` names; undefined when the replica is there. */
 export async function replicateVersion(ctx: ServerContext, source: BucketRecord, v: ObjectVersionRecord, rule: ReplicationRule): Promise<ReplicationFailure | undefined> {
-  const dest = ctx.metadata.getBucket(rule.destination.bucket);
+  const dest = await ctx.metadata.getBucket(rule.destination.bucket);
   if (!dest) return "DstBucketNotFound";
   if (dest.versioning !== "Enabled") return "DstBucketUnversioned";
   const denied: ReplicationFailure = v.isDeleteMarker ? "DstDelObjNotPermitted" : "DstPutObjectNotPermitted";
@@ -44,7 +44,7 @@ export async function replicateVersion(ctx: ServerContext, source: BucketRecord,
   try {
     // We have no IAM role to assume: the write is authorized as the source bucket's owner
     // against the destination bucket (its owner, or a policy granting s3:ReplicateObject).
-    authorize({
+    await authorize({
       principal: { kind: "account", accountId: source.ownerAccountId, accessKeyId: "" },
       action: v.isDeleteMarker ? "s3:ReplicateDelete" : "s3:ReplicateObject",
       bucket: dest,
@@ -57,7 +57,7 @@ export async function replicateVersion(ctx: ServerContext, source: BucketRecord,
     throw err;
   }
   // Written before a crash that came before the source's status was updated.
-  if (ctx.metadata.getVersion(dest.name, v.key, v.versionId)) return undefined;
+  if (await ctx.metadata.getVersion(dest.name, v.key, v.versionId)) return undefined;
 
   const base: NewVersion = {
     bucket: dest.name,
@@ -83,7 +83,7 @@ export async function replicateVersion(ctx: ServerContext, source: BucketRecord,
     const kept = Object.fromEntries(Object.entries(v.extra).filter(([name]) => !SOURCE_ONLY_FACTS.includes(name)));
     record = { ...base, extra: { ...kept, ...(copied.encryption ? { encryption: copied.encryption } : {}), replicationStatus: "REPLICA" }, body: copied.body };
   }
-  commitFacts(ctx, dest, record);
+  await commitFacts(ctx, dest, record);
   let removed;
   try {
     ({ removed } = await ctx.metadata.putVersion(dest, record));
@@ -108,7 +108,7 @@ async function replicaEncryption(ctx: ServerContext, enc: StoredEncryption | und
   let keyName: string | undefined;
   let bucketKey: boolean;
   if (enc === undefined) {
-    const byDefault = bucketEncryption(ctx, dest.name);
+    const byDefault = await bucketEncryption(ctx, dest.name);
     if (!byDefault) return undefined;
     if (byDefault.algorithm === "AES256") return sseS3;
     kind = byDefault.algorithm === "aws:kms" ? "SSE-KMS" : "DSSE-KMS";
@@ -141,7 +141,7 @@ async function copyObjectBody(ctx: ServerContext, v: ObjectVersionRecord, dest: 
     if (err instanceof KmsKeyNotFound) return "DstKmsKeyNotFound";
     throw err;
   }
-  const keys = enc ? ctx.keys.kek : undefined;
+  const keys = enc ? await ctx.keys.kekFor(enc) : undefined;
   const { body, md5 } = await reseal(ctx, v, keys, target?.wrapping);
   // S3's ETag is the MD5 of the plaintext (of the parts' MD5s for multipart) for unencrypted and
   // SSE-S3 objects: a replica that does not match would copy a damaged body.

@@ -18,12 +18,12 @@ type NewVersion = Omit<ObjectVersionRecord, "isLatest">;
  * the Replicator writes arrives already marked REPLICA and stays so: replicas are never
  * replicated again, which also keeps two buckets replicating to each other from looping.
  */
-export function replicationFactsOnCommit(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): void {
+export async function replicationFactsOnCommit(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): Promise<void> {
   if (replicationStatusOf(record.extra) === "REPLICA") return;
   delete record.extra.replicationStatus;
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-what-is-isnot-replicated.html
   if (record.isDeleteMarker && record.extra[EXPIRED_BY_LIFECYCLE] === true) return;
-  const config = ctx.settings.get<ReplicationConfiguration>(bucket.name, REPLICATION_KIND);
+  const config = await ctx.settings.get<ReplicationConfiguration>(bucket.name, REPLICATION_KIND);
   if (!config || bucket.versioning !== "Enabled") return;
   if (replicationTargets(config, record).length > 0) record.extra.replicationStatus = "PENDING";
 }
@@ -40,8 +40,8 @@ export function replicationHeaders(v: ObjectVersionRecord): Record<string, strin
 }
 
 /** S3 refuses to suspend versioning while the bucket has a replication configuration. */
-export function checkVersioningChange(ctx: ServerContext, bucket: BucketRecord, status: "Enabled" | "Suspended"): void {
-  if (status !== "Suspended" || !ctx.settings.get(bucket.name, REPLICATION_KIND)) return;
+export async function checkVersioningChange(ctx: ServerContext, bucket: BucketRecord, status: "Enabled" | "Suspended"): Promise<void> {
+  if (status !== "Suspended" || !(await ctx.settings.get(bucket.name, REPLICATION_KIND))) return;
   throw new S3Error(
     "InvalidBucketState",
     "A replication configuration is present on this bucket, so you cannot change the versioning state. To change the versioning state, first delete the replication configuration.",

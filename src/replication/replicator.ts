@@ -170,10 +170,10 @@ export class Replicator {
   /** Replicates one version to every destination that selects it, then records the outcome. */
   private async replicate(item: ReplicationItem): Promise<void> {
     const { ctx } = this;
-    const source = ctx.metadata.getBucket(item.bucket);
-    const v = source && ctx.metadata.getVersion(item.bucket, item.key, item.versionId);
+    const source = await ctx.metadata.getBucket(item.bucket);
+    const v = source && await ctx.metadata.getVersion(item.bucket, item.key, item.versionId);
     if (!source || !v || replicationStatusOf(v.extra) !== "PENDING") return;
-    const config = ctx.settings.get<ReplicationConfiguration>(source.name, REPLICATION_KIND);
+    const config = await ctx.settings.get<ReplicationConfiguration>(source.name, REPLICATION_KIND);
     const targets = config ? replicationTargets(config, v) : [];
     // The configuration was removed, or no longer selects the version (SrcBucketReplicationConfigMissing).
     let status: "COMPLETED" | "FAILED" = targets.length === 0 ? "FAILED" : "COMPLETED";
@@ -216,7 +216,7 @@ export class Replicator {
     this.retryLater = false;
     let after: { bucket: string; id: string } | undefined;
     for (;;) {
-      const configs = this.ctx.metadata.listConfigsOfKind(REPLICATION_KIND, after, 100);
+      const configs = await this.ctx.metadata.listConfigsOfKind(REPLICATION_KIND, after, 100);
       if (configs.length === 0) return;
       for (const { bucket } of configs) {
         if (!(await this.scanBucket(bucket))) {
@@ -244,7 +244,7 @@ export class Replicator {
     };
     for (;;) {
       if (this.stopped) return true;
-      const page = this.ctx.metadata.listVersions({ bucket, keyMarker, versionIdMarker, limit: SCAN_PAGE });
+      const page = await this.ctx.metadata.listVersions({ bucket, keyMarker, versionIdMarker, limit: SCAN_PAGE });
       for (const v of page) {
         if (v.key !== key) {
           if (!flush()) return false;

@@ -162,9 +162,9 @@ export function cannedGrants(acl: CannedAcl, ownerId: string, bucketOwnerId: str
 }
 
 /** Canonical ids of the accounts this server knows, which grants by id may name. */
-export function knownCanonicalIds(ctx: ServerContext): Map<string, { accountId: string; displayName: string }> {
+export async function knownCanonicalIds(ctx: ServerContext): Promise<Map<string, { accountId: string; displayName: string }>> {
   const ids = new Map<string, { accountId: string; displayName: string }>();
-  for (const a of ctx.metadata.listAccounts()) ids.set(a.canonicalId, { accountId: a.accountId, displayName: a.displayName });
+  for (const a of await ctx.metadata.listAccounts()) ids.set(a.canonicalId, { accountId: a.accountId, displayName: a.displayName });
   return ids;
 }
 
@@ -181,15 +181,16 @@ export function resolveGrants(grants: RequestedGrant[], isKnownId: (id: string) 
   });
 }
 
-export function canonicalOf(ctx: ServerContext, accountId: string): string {
-  return ctx.metadata.getAccount(accountId)?.canonicalId ?? canonicalIdFor(accountId);
+/** An account's canonical id: derived from its id, so no lookup (createAccount stores the same). */
+export function canonicalOf(accountId: string): string {
+  return canonicalIdFor(accountId);
 }
 
 /** The grants a request asks for, resolved against the resource's owner and the bucket's owner. */
-function resolveRequested(ctx: ServerContext, requested: RequestedAcl, ownerId: string, bucketOwnerId: string): StoredGrant[] {
+async function resolveRequested(ctx: ServerContext, requested: RequestedAcl, ownerId: string, bucketOwnerId: string): Promise<StoredGrant[]> {
   if ("canned" in requested) return cannedGrants(requested.canned, ownerId, bucketOwnerId);
-  let known: Map<string, unknown> | undefined;
-  return resolveGrants(requested.grants, (id) => (known ??= knownCanonicalIds(ctx)).has(id));
+  const known = requested.grants.some((g) => "id" in g.grantee) ? await knownCanonicalIds(ctx) : new Map<string, unknown>();
+  return resolveGrants(requested.grants, (id) => known.has(id));
 }
 
 /** Grants as stored: undefined when they are the default, the owner's FULL_CONTROL alone. */
@@ -225,13 +226,13 @@ function grantsOthers(grants: StoredGrant[], ownerId: string): boolean {
  * BucketOwnerEnforced (the default) a bucket ACL granting anyone but the owner is refused, as S3
  * does; `private` and bucket-owner-full-control are accepted since they grant nothing more.
  */
-export function aclOnCreateBucket(req: S3Request, ctx: ServerContext): { settings: BucketConfigRow[] } {
+export async function aclOnCreateBucket(req: S3Request, ctx: ServerContext): Promise<{ settings: BucketConfigRow[] }> {
   const objectOwnership = ownershipHeader(header(req.headers, "x-amz-object-ownership"));
   const requested = requestedAclFromHeaders(req.headers);
   let stored: StoredGrant[] | undefined;
   if (requested && req.principal.kind === "account") {
-    const ownerId = canonicalOf(ctx, req.principal.accountId);
-    const grants = resolveRequested(ctx, requested, ownerId, ownerId);
+    const ownerId = canonicalOf(req.principal.accountId);
+    const grants = await resolveRequested(ctx, requested, ownerId, ownerId);
     if (objectOwnership === "BucketOwnerEnforced" && grantsOthers(grants, ownerId)) throw new S3Error("InvalidBucketAclWithObjectOwnership");
     stored = compactGrants(grants, ownerId);
   }
@@ -247,11 +248,11 @@ export function aclOnCreateBucket(req: S3Request, ctx: ServerContext): { setting
  * bucket owner when the write carries bucket-owner-full-control, else the writer. ObjectWriter:
  * the writer. The grants go to `extra.acl` unless they are the default.
  */
-export function aclFactsForWrite(req: S3Request, ctx: ServerContext, bucket: BucketRecord): { ownerAccountId: string; extra: Record<string, unknown> } {
+export async function aclFactsForWrite(req: S3Request, ctx: ServerContext, bucket: BucketRecord): Promise<{ ownerAccountId: string; extra: Record<string, unknown> }> {
   const requested = requestedAclFromHeaders(req.headers);
-  const ownership = objectOwnershipOf(ctx, bucket.name);
+  const ownership = await objectOwnershipOf(ctx, bucket.name);
   if (ownership === "BucketOwnerEnforced") {
-    if (requested && !isBucketOwnerFullControl(requested, canonicalOf(ctx, bucket.ownerAccountId))) throw new S3Error("AccessControlListNotSupported");
+    if (requested && !isBucketOwnerFullControl(requested, canonicalOf(bucket.ownerAccountId))) throw new S3Error("AccessControlListNotSupported");
     return { ownerAccountId: bucket.ownerAccountId, extra: {} };
   }
   const ownerAccountId =
@@ -259,8 +260,8 @@ export function aclFactsForWrite(req: S3Request, ctx: ServerContext, bucket: Buc
       ? bucket.ownerAccountId
       : ownerAccount(req);
   if (!requested) return { ownerAccountId, extra: {} };
-  const ownerId = canonicalOf(ctx, ownerAccountId);
-  const acl = compactGrants(resolveRequested(ctx, requested, ownerId, canonicalOf(ctx, bucket.ownerAccountId)), ownerId);
+  const ownerId = canonicalOf(ownerAccountId);
+  const acl = compactGrants(await resolveRequested(ctx, requested, ownerId, canonicalOf(bucket.ownerAccountId)), ownerId);
   return { ownerAccountId, extra: acl ? { acl } : {} };
 }
 
@@ -296,22 +297,22 @@ function grantMatches(g: StoredGrant, principal: Principal, canonical: () => str
  * authorize() only when neither ownership of the bucket nor the policy allowed the request, so
  * owners' requests never read an ACL. A policy Deny has already refused before this is asked.
  */
-export function aclGrants(ctx: ServerContext, principal: Principal, bucket: BucketRecord, key: string | undefined, versionId: string | null | undefined): (action: string) => boolean {
-  return (action) => {
+export function aclGrants(ctx: ServerContext, principal: Principal, bucket: BucketRecord, key: string | undefined, versionId: string | null | undefined): (action: string) => Promise<boolean> {
+  return async (action) => {
     const needed = ACL_PERMISSION[action];
-    if (!needed || principal.kind === "service" || !aclsEnabled(ctx, bucket.name)) return false;
+    if (!needed || principal.kind === "service" || !(await aclsEnabled(ctx, bucket.name))) return false;
     let canonicalId: string | undefined;
-    const canonical = () => (canonicalId ??= principal.kind === "account" ? canonicalOf(ctx, principal.accountId) : "");
+    const canonical = () => (canonicalId ??= principal.kind === "account" ? canonicalOf(principal.accountId) : "");
     let grants: StoredGrant[];
     if (needed.on === "bucket") {
-      grants = grantsOrDefault(ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND), canonicalOf(ctx, bucket.ownerAccountId));
+      grants = grantsOrDefault(await ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND), canonicalOf(bucket.ownerAccountId));
     } else {
       if (key === undefined) return false;
-      const v = versionId ? ctx.metadata.getVersion(bucket.name, key, versionId) : ctx.metadata.getLatest(bucket.name, key);
+      const v = versionId ? await ctx.metadata.getVersion(bucket.name, key, versionId) : await ctx.metadata.getLatest(bucket.name, key);
       if (!v || v.isDeleteMarker) return false;
       // The object's owner may always read and write its ACL, whatever the ACL says.
       if (principal.kind === "account" && principal.accountId === v.ownerAccountId && needed.permission.endsWith("_ACP")) return true;
-      grants = grantsOrDefault(v.extra.acl as StoredGrant[] | undefined, canonicalOf(ctx, v.ownerAccountId));
+      grants = grantsOrDefault(v.extra.acl as StoredGrant[] | undefined, canonicalOf(v.ownerAccountId));
     }
     return grants.some((g) => (g.permission === needed.permission || g.permission === "FULL_CONTROL") && grantMatches(g, principal, canonical));
   };
@@ -321,9 +322,9 @@ export function aclGrants(ctx: ServerContext, principal: Principal, bucket: Buck
 
 type Describe = (canonicalId: string) => string | undefined;
 
-function describer(ctx: ServerContext): Describe {
-  let known: Map<string, { displayName: string }> | undefined;
-  return (id) => (id === EC2_CANONICAL_ID ? "za-team" : (known ??= knownCanonicalIds(ctx)).get(id)?.displayName);
+async function describer(ctx: ServerContext): Promise<Describe> {
+  const known = await knownCanonicalIds(ctx);
+  return (id) => (id === EC2_CANONICAL_ID ? "za-team" : known.get(id)?.displayName);
 }
 
 function policyXml(ownerId: string, grants: StoredGrant[], describe: Describe): Record<string, unknown> {
@@ -363,28 +364,28 @@ async function requestedAclOfPut(req: S3Request, resourceOwnerId: string): Promi
 
 export const getObjectAcl: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const v = addressedVersion(req, ctx);
-  const describe = describer(ctx);
-  if (!aclsEnabled(ctx, bucket.name)) {
-    const ownerId = canonicalOf(ctx, bucket.ownerAccountId);
+  const v = await addressedVersion(req, ctx);
+  const describe = await describer(ctx);
+  if (!(await aclsEnabled(ctx, bucket.name))) {
+    const ownerId = canonicalOf(bucket.ownerAccountId);
     return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grantsOrDefault(undefined, ownerId), describe) } };
   }
-  const ownerId = canonicalOf(ctx, v.ownerAccountId);
+  const ownerId = canonicalOf(v.ownerAccountId);
   return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grantsOrDefault(v.extra.acl as StoredGrant[] | undefined, ownerId), describe) } };
 };
 
 export const putObjectAcl: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const v = addressedVersion(req, ctx);
-  const bucketOwnerId = canonicalOf(ctx, bucket.ownerAccountId);
-  const enabled = aclsEnabled(ctx, bucket.name);
-  const ownerId = enabled ? canonicalOf(ctx, v.ownerAccountId) : bucketOwnerId;
+  const v = await addressedVersion(req, ctx);
+  const bucketOwnerId = canonicalOf(bucket.ownerAccountId);
+  const enabled = await aclsEnabled(ctx, bucket.name);
+  const ownerId = enabled ? canonicalOf(v.ownerAccountId) : bucketOwnerId;
   const requested = await requestedAclOfPut(req, ownerId);
   if (!enabled) {
     if (!isBucketOwnerFullControl(requested, bucketOwnerId)) throw new S3Error("AccessControlListNotSupported");
     return {};
   }
-  const acl = compactGrants(resolveRequested(ctx, requested, ownerId, bucketOwnerId), ownerId);
+  const acl = compactGrants(await resolveRequested(ctx, requested, ownerId, bucketOwnerId), ownerId);
   const updated = await ctx.metadata.updateVersion(bucket, v.key, v.versionId, (current: ObjectVersionRecord) => {
     const { acl: _previous, ...rest } = current.extra;
     return { extra: acl ? { ...rest, acl } : rest };
@@ -395,20 +396,20 @@ export const putObjectAcl: Handler = async (req, ctx) => {
 
 export const getBucketAcl: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const ownerId = canonicalOf(ctx, bucket.ownerAccountId);
-  const stored = aclsEnabled(ctx, bucket.name) ? ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND) : undefined;
-  return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grantsOrDefault(stored, ownerId), describer(ctx)) } };
+  const ownerId = canonicalOf(bucket.ownerAccountId);
+  const stored = (await aclsEnabled(ctx, bucket.name)) ? await ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND) : undefined;
+  return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grantsOrDefault(stored, ownerId), await describer(ctx)) } };
 };
 
 export const putBucketAcl: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const ownerId = canonicalOf(ctx, bucket.ownerAccountId);
+  const ownerId = canonicalOf(bucket.ownerAccountId);
   const requested = await requestedAclOfPut(req, ownerId);
-  if (!aclsEnabled(ctx, bucket.name)) {
+  if (!(await aclsEnabled(ctx, bucket.name))) {
     if (!isBucketOwnerFullControl(requested, ownerId)) throw new S3Error("AccessControlListNotSupported");
     return {};
   }
-  const acl = compactGrants(resolveRequested(ctx, requested, ownerId, ownerId), ownerId);
+  const acl = compactGrants(await resolveRequested(ctx, requested, ownerId, ownerId), ownerId);
   if (acl) await ctx.settings.put(bucket, BUCKET_ACL_KIND, acl);
   else await ctx.settings.delete(bucket, BUCKET_ACL_KIND);
   return {};
@@ -419,8 +420,8 @@ export const putBucketOwnershipControls: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
   const controls = parseOwnershipControls(await readBody(req.body, 64 * 1024));
   if (controls.objectOwnership === "BucketOwnerEnforced") {
-    const stored = ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND);
-    if (stored && grantsOthers(stored, canonicalOf(ctx, bucket.ownerAccountId))) throw new S3Error("InvalidBucketAclWithObjectOwnership");
+    const stored = await ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND);
+    if (stored && grantsOthers(stored, canonicalOf(bucket.ownerAccountId))) throw new S3Error("InvalidBucketAclWithObjectOwnership");
   }
   await ctx.settings.put(bucket, OWNERSHIP_KIND, controls);
   return {};

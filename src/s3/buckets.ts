@@ -32,7 +32,7 @@ export const createBucket: Handler = async (req, ctx) => {
   const name = req.bucket!;
   if (!isValidBucketName(name)) throw new S3Error("InvalidBucketName", undefined, { BucketName: name });
   const region = ctx.config.region;
-  const creation = bucketCreation(req, ctx);
+  const creation = await bucketCreation(req, ctx);
   const location = await requestedLocation(req);
   if (location !== undefined && !REGION_NAME.test(location) && location !== "EU") {
     throw new S3Error("InvalidLocationConstraint", undefined, { LocationConstraint: location });
@@ -61,7 +61,7 @@ export const createBucket: Handler = async (req, ctx) => {
     versioning: creation.versioning,
   }, creation.settings);
   if (!created) {
-    const existing = ctx.metadata.getBucket(name);
+    const existing = await ctx.metadata.getBucket(name);
     if (existing?.ownerAccountId === owner) throw new S3Error("BucketAlreadyOwnedByYou", undefined, { BucketName: name });
     throw new S3Error("BucketAlreadyExists", undefined, { BucketName: name });
   }
@@ -102,10 +102,10 @@ export const listBuckets: Handler = async (req, ctx) => {
   }
   const token = req.query.get("continuation-token");
   const after = token ? Buffer.from(token, "base64url").toString("utf8") : "";
-  const all = ctx.metadata.listBuckets(owner).filter((b) => b.name.startsWith(prefix) && b.name > after);
+  const all = (await ctx.metadata.listBuckets(owner)).filter((b) => b.name.startsWith(prefix) && b.name > after);
   const page = all.slice(0, max);
   const truncated = all.length > page.length;
-  const account = ctx.metadata.getAccount(owner);
+  const account = await ctx.metadata.getAccount(owner);
   return {
     xml: {
       root: "ListAllMyBucketsResult",

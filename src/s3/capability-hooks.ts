@@ -26,10 +26,10 @@ export interface BucketCreation {
 }
 
 /** Validates CreateBucket's x-amz-bucket-object-lock-enabled, x-amz-object-ownership and ACL headers. */
-export function bucketCreation(req: S3Request, ctx: ServerContext): BucketCreation {
+export async function bucketCreation(req: S3Request, ctx: ServerContext): Promise<BucketCreation> {
   const fromLock = lock.lockOnCreateBucket(req);
   // Grants by id name accounts, which only the store can confirm.
-  const fromAcl = acl.aclOnCreateBucket(req, ctx);
+  const fromAcl = await acl.aclOnCreateBucket(req, ctx);
   return { versioning: fromLock.versioning, settings: [...fromLock.settings, ...fromAcl.settings] };
 }
 
@@ -37,9 +37,9 @@ export function bucketCreation(req: S3Request, ctx: ServerContext): BucketCreati
  * Before PutBucketVersioning changes the bucket's status: object lock and replication both need
  * versioning to stay enabled (InvalidBucketState otherwise).
  */
-export function checkVersioningChange(ctx: ServerContext, bucket: BucketRecord, status: "Enabled" | "Suspended"): void {
-  lock.checkVersioningChange(ctx, bucket, status);
-  replication.checkVersioningChange(ctx, bucket, status);
+export async function checkVersioningChange(ctx: ServerContext, bucket: BucketRecord, status: "Enabled" | "Suspended"): Promise<void> {
+  await lock.checkVersioningChange(ctx, bucket, status);
+  await replication.checkVersioningChange(ctx, bucket, status);
 }
 
 /** What the request decides about a new version beyond its body and content headers. */
@@ -56,10 +56,10 @@ export interface RequestFacts {
  * are kept unless x-amz-tagging-directive is REPLACE). CreateMultipartUpload calls this too and
  * keeps the result for CompleteMultipartUpload.
  */
-export function requestFacts(req: S3Request, ctx: ServerContext, bucket: BucketRecord, copySource?: ObjectVersionRecord): RequestFacts {
-  const owned = acl.aclFactsForWrite(req, ctx, bucket);
+export async function requestFacts(req: S3Request, ctx: ServerContext, bucket: BucketRecord, copySource?: ObjectVersionRecord): Promise<RequestFacts> {
+  const owned = await acl.aclFactsForWrite(req, ctx, bucket);
   return {
-    extra: { ...lock.lockFactsForWrite(req, ctx, bucket), ...owned.extra, ...tagging.tagFactsForWrite(req, copySource) },
+    extra: { ...(await lock.lockFactsForWrite(req, ctx, bucket)), ...owned.extra, ...tagging.tagFactsForWrite(req, copySource) },
     ownerAccountId: owned.ownerAccountId,
   };
 }
@@ -73,8 +73,8 @@ export function beforePartUpload(req: S3Request, upload: UploadRecord): void {
  * Facts fixed at the moment a version (or a delete marker) is committed, whichever operation made
  * it: its replication status, its Intelligent-Tiering reference date. Changes `record.extra`.
  */
-export function commitFacts(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): void {
-  replication.replicationFactsOnCommit(ctx, bucket, record);
+export async function commitFacts(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): Promise<void> {
+  await replication.replicationFactsOnCommit(ctx, bucket, record);
   tiering.tieringFactsOnCommit(ctx, bucket, record);
 }
 
@@ -84,7 +84,7 @@ export function versionCommitted(ctx: ServerContext, bucket: BucketRecord, recor
 }
 
 /** Headers a write's response adds for the new version (x-amz-expiration of a lifecycle rule). */
-export function writeResponseHeaders(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): Record<string, string> {
+export function writeResponseHeaders(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): Promise<Record<string, string>> {
   return lifecycle.expirationHeaders(ctx, bucket, record);
 }
 
@@ -92,13 +92,13 @@ export function writeResponseHeaders(ctx: ServerContext, bucket: BucketRecord, r
  * Headers describing a version on GET and HEAD beyond content and encryption: object lock,
  * replication status, tag count, restore state, lifecycle expiration.
  */
-export function readResponseHeaders(ctx: ServerContext, bucket: BucketRecord, v: ObjectVersionRecord): Record<string, string> {
+export async function readResponseHeaders(ctx: ServerContext, bucket: BucketRecord, v: ObjectVersionRecord): Promise<Record<string, string>> {
   return {
     ...lock.lockHeaders(v),
     ...replication.replicationHeaders(v),
     ...tagging.taggingHeaders(v),
     ...tiering.restoreHeaders(v),
-    ...lifecycle.expirationHeaders(ctx, bucket, v),
+    ...(await lifecycle.expirationHeaders(ctx, bucket, v)),
   };
 }
 
@@ -113,16 +113,23 @@ export function beforeBodyRead(ctx: ServerContext, bucket: BucketRecord, v: Obje
 
 /**
  * Checked inside the delete's transaction before a request permanently removes a version: object
- * lock refuses retained or held versions (unless governance is bypassed with permission).
+ * lock refuses retained or held versions (unless governance is bypassed with permission, which
+ * is decided before the write: a request's x-amz-bypass-governance-retention on `key`).
  */
-export function deleteGuard(req: S3Request | undefined, ctx: ServerContext, bucket: BucketRecord): (v: ObjectVersionRecord) => void {
-  return lock.deleteGuard(req, ctx, bucket);
+export async function deleteGuard(req: S3Request | undefined, ctx: ServerContext, bucket: BucketRecord, key: string): Promise<(v: ObjectVersionRecord) => void> {
+  return lock.deleteGuard(ctx, req !== undefined && (await lock.mayBypassGovernance(req, ctx, bucket, key)));
 }
 
 /**
  * For authorize(): whether the bucket's or the addressed object's ACL grants an action that
  * neither owning the bucket nor its policy allowed (false while ACLs are disabled).
  */
-export function aclGrants(ctx: ServerContext, principal: Principal, bucket: BucketRecord, key: string | undefined, versionId: string | null | undefined): (action: string) => boolean {
+export function aclGrants(
+  ctx: ServerContext,
+  principal: Principal,
+  bucket: BucketRecord,
+  key: string | undefined,
+  versionId: string | null | undefined,
+): (action: string) => Promise<boolean> {
   return acl.aclGrants(ctx, principal, bucket, key, versionId);
 }

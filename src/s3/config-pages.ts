@@ -16,12 +16,12 @@ export function requiredId(req: S3Request): string {
  * One page of the bucket's configurations of `kind`, and the List result's token elements.
  * `tokenPrefix` tells one API's tokens from another's, so a token is never taken across them.
  */
-export function configPage(
+export async function configPage(
   req: S3Request,
   ctx: ServerContext,
   kind: string,
   tokenPrefix: string,
-): { jsons: string[]; IsTruncated: boolean; ContinuationToken?: string; NextContinuationToken?: string } {
+): Promise<{ jsons: string[]; IsTruncated: boolean; ContinuationToken?: string; NextContinuationToken?: string }> {
   const token = req.query.get("continuation-token");
   let after: string | undefined;
   if (token !== null) {
@@ -31,7 +31,7 @@ export function configPage(
     }
     after = decoded.slice(tokenPrefix.length);
   }
-  const rows = ctx.metadata.listBucketConfigs(req.bucketRecord!.name, kind, after, PAGE_SIZE + 1);
+  const rows = await ctx.metadata.listBucketConfigs(req.bucketRecord!.name, kind, after, PAGE_SIZE + 1);
   const page = rows.slice(0, PAGE_SIZE);
   const truncated = rows.length > PAGE_SIZE;
   return {

@@ -10,7 +10,7 @@ import { asArray, elementOf, parseXml, readBody, textOf, type XmlNode } from "..
 import type { Handler, S3Request, ServerContext } from "../server/types.js";
 import type { BucketRecord } from "../storage/types.js";
 import type { KekResolver, Wrapping } from "../crypto/sse.js";
-import { KmsKeyNotFound, type KmsKey } from "../crypto/kms.js";
+import { KmsKeyNotFound, keyIdOfArn, type KmsKey } from "../crypto/kms.js";
 import type { StoredEncryption } from "../storage/types.js";
 
 type Headers = S3Request["headers"];
@@ -37,8 +37,8 @@ function header(headers: Headers, name: string): string | undefined {
 }
 
 /** The bucket's stored default encryption, or the server's default (SSE-S3 unless turned off). */
-export function bucketEncryption(ctx: ServerContext, bucket: string): BucketEncryption | undefined {
-  const json = ctx.metadata.getBucketConfig(bucket, CONFIG_KIND, CONFIG_ID);
+export async function bucketEncryption(ctx: ServerContext, bucket: string): Promise<BucketEncryption | undefined> {
+  const json = await ctx.metadata.getBucketConfig(bucket, CONFIG_KIND, CONFIG_ID);
   if (json !== undefined) return JSON.parse(json) as BucketEncryption;
   return ctx.config.defaultEncryption === "SSE-S3" ? { algorithm: "AES256", bucketKeyEnabled: false } : undefined;
 }
@@ -70,7 +70,7 @@ export const putBucketEncryption: Handler = async (req, ctx) => {
 };
 
 export const getBucketEncryption: Handler = async (req, ctx) => {
-  const config = bucketEncryption(ctx, req.bucketRecord!.name);
+  const config = await bucketEncryption(ctx, req.bucketRecord!.name);
   if (!config) throw new S3Error("ServerSideEncryptionConfigurationNotFoundError", undefined, { BucketName: req.bucketRecord!.name });
   return {
     xml: {
@@ -160,7 +160,7 @@ export async function writeEncryption(req: S3Request, ctx: ServerContext, bucket
       ArgumentValue: sse ?? "null",
     });
   }
-  const byDefault = bucketEncryption(ctx, bucket.name);
+  const byDefault = await bucketEncryption(ctx, bucket.name);
   let algorithm: SseAlgorithm;
   let key: string | undefined;
   let account: string;
@@ -184,14 +184,14 @@ export async function writeEncryption(req: S3Request, ctx: ServerContext, bucket
 }
 
 /** The wrapping of further bodies under an encryption already chosen (a multipart upload's parts). */
-export function wrappingOf(ctx: ServerContext, stored: StoredEncryption, customer: CustomerKey | undefined): Wrapping {
+export async function wrappingOf(ctx: ServerContext, stored: StoredEncryption, customer: CustomerKey | undefined): Promise<Wrapping> {
   switch (stored.kind) {
     case "SSE-S3":
       return { mode: "SSE-S3", kek: ctx.keys.masterKey };
     case "SSE-KMS":
     case "DSSE-KMS": {
-      const keyId = /key\/([0-9a-f-]{36})$/.exec(stored.keyId ?? "")?.[1] ?? "";
-      return { mode: stored.kind, kek: ctx.keys.open(keyId).material, kmsKeyId: keyId };
+      const keyId = keyIdOfArn(stored.keyId);
+      return { mode: stored.kind, kek: (await ctx.keys.open(keyId)).material, kmsKeyId: keyId };
     }
     case "SSE-C":
       if (!customer) {
@@ -211,7 +211,7 @@ export function wrappingOf(ctx: ServerContext, stored: StoredEncryption, custome
  * The key-encryption keys that open a stored version's body, checking the SSE-C headers a read
  * must (or must not) carry: undefined for a body stored in the clear.
  */
-export function readKeys(req: S3Request, ctx: ServerContext, extra: Record<string, unknown>, prefix = CUSTOMER): KekResolver | undefined {
+export async function readKeys(req: S3Request, ctx: ServerContext, extra: Record<string, unknown>, prefix = CUSTOMER): Promise<KekResolver | undefined> {
   const enc = extra.encryption as StoredEncryption | undefined;
   const customer = customerKey(req.headers, prefix);
   if (enc?.kind === "SSE-C") {
@@ -226,5 +226,5 @@ export function readKeys(req: S3Request, ctx: ServerContext, extra: Record<strin
     };
   }
   if (customer) throw new S3Error("InvalidRequest", "The encryption parameters are not applicable to this object.");
-  return enc ? ctx.keys.kek : undefined;
+  return enc ? ctx.keys.kekFor(enc) : undefined;
 }

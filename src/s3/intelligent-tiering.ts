@@ -30,7 +30,7 @@ export const putBucketIntelligentTieringConfiguration: Handler = async (req, ctx
 };
 
 export const getBucketIntelligentTieringConfiguration: Handler = async (req, ctx) => {
-  const json = ctx.metadata.getBucketConfig(req.bucketRecord!.name, TIERING_CONFIG_KIND, requiredId(req));
+  const json = await ctx.metadata.getBucketConfig(req.bucketRecord!.name, TIERING_CONFIG_KIND, requiredId(req));
   if (json === undefined) throw new S3Error("NoSuchConfiguration");
   return { xml: { root: "IntelligentTieringConfiguration", value: tieringConfigurationToXml(tieringConfigurationFromJson(json)) } };
 };
@@ -42,7 +42,7 @@ export const deleteBucketIntelligentTieringConfiguration: Handler = async (req, 
 };
 
 export const listBucketIntelligentTieringConfigurations: Handler = async (req, ctx) => {
-  const { jsons, ...tokens } = configPage(req, ctx, TIERING_CONFIG_KIND, "it1:");
+  const { jsons, ...tokens } = await configPage(req, ctx, TIERING_CONFIG_KIND, "it1:");
   return {
     xml: {
       root: "ListBucketIntelligentTieringConfigurationsOutput",

@@ -30,7 +30,7 @@ export const putBucketInventoryConfiguration: Handler = async (req, ctx) => {
 };
 
 export const getBucketInventoryConfiguration: Handler = async (req, ctx) => {
-  const json = ctx.metadata.getBucketConfig(req.bucketRecord!.name, KIND, requiredId(req));
+  const json = await ctx.metadata.getBucketConfig(req.bucketRecord!.name, KIND, requiredId(req));
   if (json === undefined) throw new S3Error("NoSuchConfiguration");
   return { xml: { root: "InventoryConfiguration", value: inventoryConfigurationToXml(inventoryConfigurationFromJson(json)) } };
 };
@@ -42,7 +42,7 @@ export const deleteBucketInventoryConfiguration: Handler = async (req, ctx) => {
 };
 
 export const listBucketInventoryConfigurations: Handler = async (req, ctx) => {
-  const { jsons, ...tokens } = configPage(req, ctx, KIND, "inv1:");
+  const { jsons, ...tokens } = await configPage(req, ctx, KIND, "inv1:");
   return {
     xml: {
       root: "ListInventoryConfigurationsResult",

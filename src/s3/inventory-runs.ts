@@ -27,7 +27,7 @@ function runXml(run: InventoryRun): Record<string, unknown> {
 
 export const runBucketInventoryConfiguration: Handler = async (req, ctx) => {
   const id = requiredId(req);
-  if (ctx.metadata.getBucketConfig(req.bucketRecord!.name, "inventory", id) === undefined) throw new S3Error("NoSuchConfiguration");
+  if (await ctx.metadata.getBucketConfig(req.bucketRecord!.name, "inventory", id) === undefined) throw new S3Error("NoSuchConfiguration");
   const started = await startRun(ctx, req.bucketRecord!, id, "on-demand");
   if (req.query.has("wait")) return { xml: { root: "InventoryRun", value: runXml(await started.finished) } };
   return { status: 202, xml: { root: "InventoryRun", value: runXml(started.run) } };
@@ -37,10 +37,10 @@ export const listBucketInventoryRuns: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!.name;
   const runId = req.query.get("run-id");
   if (runId !== null) {
-    const run = getRun(ctx, req.bucketRecord!, runId);
+    const run = await getRun(ctx, req.bucketRecord!, runId);
     if (!run) throw new S3Error("NoSuchConfiguration", "The specified inventory run does not exist.");
     return { xml: { root: "ListInventoryRunsResult", value: { InventoryRun: [runXml(run)] } } };
   }
-  const runs = listRuns(ctx, bucket, req.query.get("id") ?? undefined);
+  const runs = await listRuns(ctx, bucket, req.query.get("id") ?? undefined);
   return { xml: { root: "ListInventoryRunsResult", value: { InventoryRun: runs.map(runXml) } } };
 };

@@ -21,7 +21,7 @@ export const putBucketLifecycleConfiguration: Handler = async (req, ctx) => {
 };
 
 export const getBucketLifecycleConfiguration: Handler = async (req, ctx) => {
-  const config = ctx.settings.get<LifecycleConfiguration>(req.bucketRecord!.name, LIFECYCLE_KIND);
+  const config = await ctx.settings.get<LifecycleConfiguration>(req.bucketRecord!.name, LIFECYCLE_KIND);
   if (config === undefined) throw new S3Error("NoSuchLifecycleConfiguration", undefined, { BucketName: req.bucketRecord!.name });
   return {
     headers: { [MINIMUM_SIZE_HEADER]: config.minimumSizeMode },

@@ -23,7 +23,7 @@ interface ListPage {
  * Walks the bucket's current objects after `after`, folding keys into common prefixes when a
  * delimiter is given, until `maxKeys` entries (keys + prefixes) are gathered.
  */
-function listPage(ctx: ServerContext, bucket: string, prefix: string, delimiter: string, after: string, maxKeys: number): ListPage {
+async function listPage(ctx: ServerContext, bucket: string, prefix: string, delimiter: string, after: string, maxKeys: number): Promise<ListPage> {
   const contents: ObjectVersionRecord[] = [];
   const commonPrefixes: string[] = [];
   let last: string | undefined;
@@ -31,7 +31,7 @@ function listPage(ctx: ServerContext, bucket: string, prefix: string, delimiter:
   if (maxKeys === 0) return { contents, commonPrefixes, truncated: false };
   const batch = Math.min(1000, maxKeys + 1);
   for (;;) {
-    const rows = ctx.metadata.listCurrent({ bucket, prefix, after: cursor, limit: batch });
+    const rows = await ctx.metadata.listCurrent({ bucket, prefix, after: cursor, limit: batch });
     if (rows.length === 0) return { contents, commonPrefixes, truncated: false, last };
     for (const row of rows) {
       let entry: string = row.key;
@@ -93,18 +93,14 @@ function entryXml(v: ObjectVersionRecord, enc: (s: string) => string, owner: Rec
   };
 }
 
-/** The Owner element for an account id, looked up once per listing. */
-export function ownerLookup(ctx: ServerContext): (accountId: string) => Record<string, string> {
-  const cache = new Map<string, Record<string, string>>();
-  return (accountId) => {
-    let owner = cache.get(accountId);
-    if (!owner) {
-      const account = ctx.metadata.getAccount(accountId);
-      owner = { ID: account?.canonicalId ?? accountId, DisplayName: account?.displayName ?? accountId };
-      cache.set(accountId, owner);
-    }
-    return owner;
-  };
+/** The Owner element of each account a listing page names, each account looked up once. */
+export async function ownerLookup(ctx: ServerContext, accountIds: Iterable<string>): Promise<(accountId: string) => Record<string, string>> {
+  const owners = new Map<string, Record<string, string>>();
+  for (const accountId of new Set(accountIds)) {
+    const account = await ctx.metadata.getAccount(accountId);
+    owners.set(accountId, { ID: account?.canonicalId ?? accountId, DisplayName: account?.displayName ?? accountId });
+  }
+  return (accountId) => owners.get(accountId) ?? { ID: accountId, DisplayName: accountId };
 }
 
 export const listObjectsV2: Handler = async (req, ctx) => {
@@ -121,9 +117,9 @@ export const listObjectsV2: Handler = async (req, ctx) => {
     if (decoded === undefined) throw new S3Error("InvalidArgument", "The continuation token provided is incorrect", { ArgumentName: "continuation-token" });
     after = decoded;
   }
-  const page = listPage(ctx, bucket.name, prefix, delimiter, after, maxKeys);
+  const page = await listPage(ctx, bucket.name, prefix, delimiter, after, maxKeys);
   const fetchOwner = req.query.get("fetch-owner") === "true";
-  const owner = ownerLookup(ctx);
+  const owner = await ownerLookup(ctx, fetchOwner ? page.contents.map((v) => v.ownerAccountId) : []);
   return {
     xml: {
       root: "ListBucketResult",
@@ -152,8 +148,8 @@ export const listObjects: Handler = async (req, ctx) => {
   const delimiter = req.query.get("delimiter") ?? "";
   const maxKeys = maxKeysOf(req);
   const marker = req.query.get("marker") ?? "";
-  const page = listPage(ctx, bucket.name, prefix, delimiter, marker, maxKeys);
-  const owner = ownerLookup(ctx);
+  const page = await listPage(ctx, bucket.name, prefix, delimiter, marker, maxKeys);
+  const owner = await ownerLookup(ctx, page.contents.map((v) => v.ownerAccountId));
   return {
     xml: {
       root: "ListBucketResult",

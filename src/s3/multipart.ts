@@ -52,9 +52,9 @@ function newUploadId(): string {
 }
 
 /** The upload the request's uploadId names, for this bucket and key; NoSuchUpload otherwise. */
-function addressedUpload(req: S3Request, ctx: ServerContext): UploadRecord {
+async function addressedUpload(req: S3Request, ctx: ServerContext): Promise<UploadRecord> {
   const uploadId = req.query.get("uploadId") ?? "";
-  const upload = uploadId === "" ? undefined : ctx.metadata.getUpload(req.bucketRecord!.name, req.key!, uploadId);
+  const upload = uploadId === "" ? undefined : await ctx.metadata.getUpload(req.bucketRecord!.name, req.key!, uploadId);
   if (!upload) throw new S3Error("NoSuchUpload", undefined, { UploadId: uploadId });
   return upload;
 }
@@ -99,7 +99,7 @@ export const createMultipartUpload: Handler = async (req, ctx) => {
   const content = contentFromRequest(req.headers);
   const { algorithm, type } = uploadChecksum(req);
   // Lock, ACL and tagging headers come with the initiation; the object gets them at completion.
-  const facts = requestFacts(req, ctx, bucket);
+  const facts = await requestFacts(req, ctx, bucket);
   // Every part is sealed under the encryption chosen here (SSE-C: each part brings the same key).
   const encryption = await writeEncryption(req, ctx, bucket);
   const upload: UploadRecord = {
@@ -164,7 +164,7 @@ async function storePart(ctx: ServerContext, bucket: BucketRef, upload: UploadRe
 }
 
 /** What seals a part of this upload: the upload's encryption (SSE-C: with the key the request repeats). */
-function partWrapping(req: S3Request, ctx: ServerContext, upload: UploadRecord): Wrapping | undefined {
+async function partWrapping(req: S3Request, ctx: ServerContext, upload: UploadRecord): Promise<Wrapping | undefined> {
   const enc = upload.extra.encryption as StoredEncryption | undefined;
   const customer = customerKey(req.headers, CUSTOMER);
   if (!enc) {
@@ -181,12 +181,12 @@ function partBody(p: PartRecord) {
 
 export const uploadPart: Handler = async (req, ctx) => {
   const partNumber = parsePartNumber(req.query.get("partNumber")!);
-  const upload = addressedUpload(req, ctx);
+  const upload = await addressedUpload(req, ctx);
   beforePartUpload(req, upload);
   const md5Expected = expectedMd5(req.headers);
   checkContentLength(req);
   const alg = partAlgorithm(req, upload);
-  const seal = partWrapping(req, ctx, upload);
+  const seal = await partWrapping(req, ctx, upload);
   const stored = await receiveBody(req.body, {
     blobs: ctx.blobs,
     inlineMaxBytes: 0,
@@ -232,13 +232,13 @@ function copySourceRange(raw: string | undefined, size: number): { start: number
 
 export const uploadPartCopy: Handler = async (req, ctx) => {
   const partNumber = parsePartNumber(req.query.get("partNumber")!);
-  const upload = addressedUpload(req, ctx);
-  const source = resolveCopySource(req, ctx);
+  const upload = await addressedUpload(req, ctx);
+  const source = await resolveCopySource(req, ctx);
   beforeBodyRead(ctx, source.bucket, source.version);
   const range = copySourceRange(header(req.headers, "x-amz-copy-source-range"), source.version.size);
   const alg = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
-  const sourceKeys = readKeys(req, ctx, source.version.extra, COPY_SOURCE_CUSTOMER);
-  const seal = partWrapping(req, ctx, upload);
+  const sourceKeys = await readKeys(req, ctx, source.version.extra, COPY_SOURCE_CUSTOMER);
+  const seal = await partWrapping(req, ctx, upload);
   const stored = await receiveBody(openBody(ctx.blobs, source.version.body!, source.version.size, range, sourceKeys), {
     blobs: ctx.blobs,
     inlineMaxBytes: 0,
@@ -285,17 +285,17 @@ function unquote(etag: string): string {
  * Looks up stored parts by ascending part number, a page at a time, so that checking a 10,000-part
  * Complete request never holds more than one page of part records besides the ones it keeps.
  */
-function partCursor(ctx: ServerContext, uploadId: string): (partNumber: number) => PartRecord | undefined {
+function partCursor(ctx: ServerContext, uploadId: string): (partNumber: number) => Promise<PartRecord | undefined> {
   let page: PartRecord[] = [];
   let i = 0;
   let exhausted = false;
-  return (partNumber) => {
+  return async (partNumber) => {
     for (;;) {
       while (i < page.length && page[i]!.partNumber < partNumber) i++;
       if (i < page.length) return page[i]!.partNumber === partNumber ? page[i] : undefined;
       if (exhausted) return undefined;
       const after = page.length > 0 ? page[page.length - 1]!.partNumber : 0;
-      page = ctx.metadata.listParts(uploadId, after, MAX_LIST);
+      page = await ctx.metadata.listParts(uploadId, after, MAX_LIST);
       i = 0;
       exhausted = page.length < MAX_LIST;
     }
@@ -323,7 +323,7 @@ function objectChecksum(alg: ChecksumAlgorithm, type: ChecksumType) {
 
 export const completeMultipartUpload: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const upload = addressedUpload(req, ctx);
+  const upload = await addressedUpload(req, ctx);
   const alg = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
   const type = upload.checksumType ?? "COMPOSITE";
   const requestedType = header(req.headers, "x-amz-checksum-type")?.toUpperCase();
@@ -336,7 +336,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
     );
   }
   const condition = writeCondition(req);
-  condition?.(ctx.metadata.getLatest(bucket.name, req.key!));
+  if (condition) condition(await ctx.metadata.getLatest(bucket.name, req.key!));
   const listed = parseCompleteBody(await readBody(req.body, COMPLETE_BODY_LIMIT), alg);
   for (let i = 1; i < listed.length; i++) if (listed[i]!.partNumber <= listed[i - 1]!.partNumber) throw new S3Error("InvalidPartOrder");
 
@@ -346,7 +346,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
   const checksum = alg ? objectChecksum(alg, type) : undefined;
   let size = 0;
   for (const [i, want] of listed.entries()) {
-    const have = find(want.partNumber);
+    const have = await find(want.partNumber);
     const details = { UploadId: upload.uploadId, PartNumber: want.partNumber, ETag: want.etag };
     if (!have || unquote(have.etag) !== want.etag) throw new S3Error("InvalidPart", undefined, details);
     if (i < listed.length - 1 && have.size < MIN_PART_BYTES) {
@@ -382,7 +382,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
   const partsMd5 = etagOfParts.digest();
   const record = {
     // "md5": the digest of the parts' digests, which S3's multipart ETag shows with "-N".
-    ...newObjectVersion(
+    ...(await newObjectVersion(
       req,
       ctx,
       bucket,
@@ -397,7 +397,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
         // Uploads begun before these facts were kept belong to their initiator, with no others.
         facts: (upload.extra.facts as RequestFacts | undefined) ?? { extra: {}, ownerAccountId: upload.ownerAccountId },
       },
-    ),
+    )),
     // S3 dates a multipart object by the start of its upload.
     lastModified: upload.initiated,
   };
@@ -417,7 +417,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
     headers: {
       "x-amz-version-id": isVersioned(bucket) ? record.versionId : undefined,
       ...encryptionHeaders(record),
-      ...writeResponseHeaders(ctx, bucket, record),
+      ...(await writeResponseHeaders(ctx, bucket, record)),
     },
     xml: {
       root: "CompleteMultipartUploadResult",
@@ -433,7 +433,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
 };
 
 export const abortMultipartUpload: Handler = async (req, ctx) => {
-  const upload = addressedUpload(req, ctx);
+  const upload = await addressedUpload(req, ctx);
   const parts = await ctx.metadata.deleteUpload(upload.uploadId);
   if (parts === undefined) throw new S3Error("NoSuchUpload", undefined, { UploadId: upload.uploadId });
   // No object references an aborted upload's parts: they can go at once.
@@ -452,13 +452,13 @@ function intParam(req: S3Request, name: string, fallback: number): number {
 }
 
 export const listParts: Handler = async (req, ctx) => {
-  const upload = addressedUpload(req, ctx);
+  const upload = await addressedUpload(req, ctx);
   const maxParts = Math.min(MAX_LIST, intParam(req, "max-parts", MAX_LIST));
   const marker = intParam(req, "part-number-marker", 0);
-  const found = ctx.metadata.listParts(upload.uploadId, marker, maxParts + 1);
+  const found = await ctx.metadata.listParts(upload.uploadId, marker, maxParts + 1);
   const page = found.slice(0, maxParts);
   const truncated = found.length > page.length;
-  const owner = ownerLookup(ctx)(upload.ownerAccountId);
+  const owner = (await ownerLookup(ctx, [upload.ownerAccountId]))(upload.ownerAccountId);
   const alg = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
   return {
     xml: {
@@ -500,7 +500,15 @@ interface UploadsPage {
  * Walks the bucket's unfinished uploads after the markers (by key, then initiation), folding keys
  * into common prefixes when a delimiter is given, until `max` entries are gathered.
  */
-function uploadsPage(ctx: ServerContext, bucket: string, prefix: string, delimiter: string, keyMarker: string, uploadIdMarker: string, max: number): UploadsPage {
+async function uploadsPage(
+  ctx: ServerContext,
+  bucket: string,
+  prefix: string,
+  delimiter: string,
+  keyMarker: string,
+  uploadIdMarker: string,
+  max: number,
+): Promise<UploadsPage> {
   const uploads: UploadRecord[] = [];
   const commonPrefixes: string[] = [];
   if (max === 0) return { uploads, commonPrefixes, truncated: false };
@@ -511,7 +519,7 @@ function uploadsPage(ctx: ServerContext, bucket: string, prefix: string, delimit
   let lastId: string | undefined;
   const limit = Math.min(MAX_LIST, max + 1);
   for (;;) {
-    const batch = ctx.metadata.listUploads({ bucket, prefix, keyMarker: cursorKey, uploadIdMarker: cursorId, limit });
+    const batch = await ctx.metadata.listUploads({ bucket, prefix, keyMarker: cursorKey, uploadIdMarker: cursorId, limit });
     let jumped = false;
     for (const u of batch) {
       if (uploads.length + commonPrefixes.length === max) {
@@ -548,8 +556,8 @@ export const listMultipartUploads: Handler = async (req, ctx) => {
   const keyMarker = req.query.get("key-marker") ?? "";
   const uploadIdMarker = req.query.get("upload-id-marker") ?? "";
   const maxUploads = Math.min(MAX_LIST, intParam(req, "max-uploads", MAX_LIST));
-  const page = uploadsPage(ctx, bucket.name, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads);
-  const owner = ownerLookup(ctx);
+  const page = await uploadsPage(ctx, bucket.name, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads);
+  const owner = await ownerLookup(ctx, page.uploads.map((u) => u.ownerAccountId));
   return {
     xml: {
       root: "ListMultipartUploadsResult",

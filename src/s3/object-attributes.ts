@@ -21,7 +21,7 @@ export const getObjectAttributes: Handler = async (req, ctx) => {
     }
   }
   const want = (a: Attribute) => requested.includes(a);
-  const v = addressedVersion(req, ctx);
+  const v = await addressedVersion(req, ctx);
   const sum = storedChecksum(v);
   // A multipart object's body lists its parts with their sizes and checksums.
   const storedParts = v.body?.kind === "parts" ? v.body.parts : [];

@@ -105,7 +105,7 @@ const FULL_DISK_GRACE_MS = 2_000;
  * record references the blob; a crash in between leaves an orphan that the start-up sweep removes.
  */
 export function releaseBodies(
-  ctx: { blobs: BlobStore; metadata: { isBlobReferenced(id: string): boolean }; disk?: { isFull(): boolean } },
+  ctx: { blobs: BlobStore; metadata: { isBlobReferenced(id: string): Promise<boolean> }; disk?: { isFull(): boolean } },
   removed: { body: BodyLocation | null }[],
   graceMs = 30_000,
 ): void {
@@ -114,11 +114,11 @@ export function releaseBodies(
   // On a full disk the space is what deletes are for: a shorter grace, at the price of a reader
   // slower than that to open the file (a late part of a multipart body) finding it gone.
   const grace = ctx.disk?.isFull() ? Math.min(graceMs, FULL_DISK_GRACE_MS) : graceMs;
-  const timer = setTimeout(() => {
+  const timer = setTimeout(async () => {
     for (const id of ids) {
       let referenced: boolean;
       try {
-        referenced = ctx.metadata.isBlobReferenced(id);
+        referenced = await ctx.metadata.isBlobReferenced(id);
       } catch {
         // The store closed meanwhile (the server stopped): the start-up sweep will judge the file.
         return;

@@ -146,7 +146,7 @@ describe("deleteGuard without a request (lifecycle expiration)", () => {
     extra: lock ? { lock } : {},
     body: null,
   });
-  const guard = deleteGuard(undefined, ctx, bucket);
+  const guard = deleteGuard(ctx, false);
   const later = Date.UTC(2030, 0, 2);
 
   it("never bypasses GOVERNANCE, refuses a legal hold, and lets unlocked or expired versions go", () => {

@@ -53,8 +53,8 @@ const XML_LIMIT = 64 * 1024;
 
 const LOCKED_MESSAGE = "Access Denied because object protected by object lock.";
 
-export function bucketLock(ctx: ServerContext, bucket: string): BucketLock | undefined {
-  return ctx.settings.get<BucketLock>(bucket, LOCK_SETTINGS_KIND);
+export async function bucketLock(ctx: ServerContext, bucket: string): Promise<BucketLock | undefined> {
+  return await ctx.settings.get<BucketLock>(bucket, LOCK_SETTINGS_KIND);
 }
 
 export function versionLock(v: ObjectVersionRecord): VersionLock | undefined {
@@ -99,10 +99,10 @@ function isActive(lock: VersionLock | undefined, now: number): lock is VersionLo
  * x-amz-bypass-governance-retention: true, and the caller allowed s3:BypassGovernanceRetention on
  * the object (the bucket owner is, unless the bucket policy denies it).
  */
-function mayBypassGovernance(req: S3Request, ctx: ServerContext, bucket: BucketRecord, key: string): boolean {
+export async function mayBypassGovernance(req: S3Request, ctx: ServerContext, bucket: BucketRecord, key: string): Promise<boolean> {
   if (header(req.headers, "x-amz-bypass-governance-retention")?.trim().toLowerCase() !== "true") return false;
   try {
-    authorize({
+    await authorize({
       principal: req.principal,
       action: "s3:BypassGovernanceRetention",
       bucket,
@@ -117,8 +117,8 @@ function mayBypassGovernance(req: S3Request, ctx: ServerContext, bucket: BucketR
   }
 }
 
-function requireLockedBucket(ctx: ServerContext, bucket: BucketRecord): BucketLock {
-  const lock = bucketLock(ctx, bucket.name);
+async function requireLockedBucket(ctx: ServerContext, bucket: BucketRecord): Promise<BucketLock> {
+  const lock = await bucketLock(ctx, bucket.name);
   if (!lock) throw new S3Error("InvalidRequest", "Bucket is missing Object Lock Configuration");
   return lock;
 }
@@ -156,7 +156,7 @@ export const putObjectLockConfiguration: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
   const config = parseLockConfiguration(await readChecksummedBody(req, XML_LIMIT));
   // S3 lets an existing bucket turn object lock on once its versioning is Enabled, never before.
-  if (!bucketLock(ctx, bucket.name) && bucket.versioning !== "Enabled") {
+  if (!(await bucketLock(ctx, bucket.name)) && bucket.versioning !== "Enabled") {
     throw new S3Error("InvalidBucketState", "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration");
   }
   await ctx.settings.put(bucket, LOCK_SETTINGS_KIND, config);
@@ -165,7 +165,7 @@ export const putObjectLockConfiguration: Handler = async (req, ctx) => {
 
 export const getObjectLockConfiguration: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const config = bucketLock(ctx, bucket.name);
+  const config = await bucketLock(ctx, bucket.name);
   if (!config) throw new S3Error("ObjectLockConfigurationNotFoundError", undefined, { BucketName: bucket.name });
   const rule = config.defaultRetention;
   return {
@@ -227,14 +227,14 @@ function withLock(extra: Record<string, unknown>, lock: VersionLock): Record<str
 
 export const putObjectRetention: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  requireLockedBucket(ctx, bucket);
+  await requireLockedBucket(ctx, bucket);
   const next = parseRetention(await readChecksummedBody(req, XML_LIMIT), ctx.clock.now().getTime());
-  const target = addressedVersion(req, ctx);
-  let bypass: boolean | undefined;
+  const target = await addressedVersion(req, ctx);
+  // Decided before the write: the check inside the transaction cannot wait for authorization.
+  const bypass = await mayBypassGovernance(req, ctx, bucket, target.key);
   const updated = await ctx.metadata.updateVersion(bucket, target.key, target.versionId, (current) => {
     const lock = versionLock(current);
     const now = ctx.clock.now().getTime();
-    bypass ??= mayBypassGovernance(req, ctx, bucket, current.key);
     if (!retentionChangeAllowed(lock, next, now, bypass)) throw new S3Error("AccessDenied", LOCKED_MESSAGE);
     const changed: VersionLock = { legalHold: lock?.legalHold, mode: next.mode, retainUntil: next.retainUntil };
     return { extra: withLock(current.extra, changed) };
@@ -244,8 +244,8 @@ export const putObjectRetention: Handler = async (req, ctx) => {
 };
 
 export const getObjectRetention: Handler = async (req, ctx) => {
-  requireLockedBucket(ctx, req.bucketRecord!);
-  const lock = versionLock(addressedVersion(req, ctx));
+  await requireLockedBucket(ctx, req.bucketRecord!);
+  const lock = versionLock(await addressedVersion(req, ctx));
   if (lock?.mode === undefined || lock.retainUntil === undefined) throw new S3Error("NoSuchObjectLockConfiguration");
   return { xml: { root: "Retention", value: { Mode: lock.mode, RetainUntilDate: xmlDate(new Date(lock.retainUntil)) } } };
 };
@@ -259,9 +259,9 @@ export function parseLegalHold(body: Buffer): LegalHoldStatus {
 
 export const putObjectLegalHold: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  requireLockedBucket(ctx, bucket);
+  await requireLockedBucket(ctx, bucket);
   const status = parseLegalHold(await readChecksummedBody(req, XML_LIMIT));
-  const target = addressedVersion(req, ctx);
+  const target = await addressedVersion(req, ctx);
   const updated = await ctx.metadata.updateVersion(bucket, target.key, target.versionId, (current) => ({
     extra: withLock(current.extra, { ...versionLock(current), legalHold: status }),
   }));
@@ -270,8 +270,8 @@ export const putObjectLegalHold: Handler = async (req, ctx) => {
 };
 
 export const getObjectLegalHold: Handler = async (req, ctx) => {
-  requireLockedBucket(ctx, req.bucketRecord!);
-  const lock = versionLock(addressedVersion(req, ctx));
+  await requireLockedBucket(ctx, req.bucketRecord!);
+  const lock = versionLock(await addressedVersion(req, ctx));
   if (lock?.legalHold === undefined) throw new S3Error("NoSuchObjectLockConfiguration");
   return { xml: { root: "LegalHold", value: { Status: lock.legalHold } } };
 };
@@ -302,11 +302,11 @@ function invalidHeader(message: string, name: string, value: string | undefined)
  * and CreateMultipartUpload call this before any body byte is read (an upload's default retention
  * therefore starts when it is initiated, the time S3 also gives it as Last-Modified).
  */
-export function lockFactsForWrite(req: S3Request, ctx: ServerContext, bucket: BucketRecord): Record<string, unknown> {
+export async function lockFactsForWrite(req: S3Request, ctx: ServerContext, bucket: BucketRecord): Promise<Record<string, unknown>> {
   const mode = header(req.headers, "x-amz-object-lock-mode");
   const dateText = header(req.headers, "x-amz-object-lock-retain-until-date");
   const legalHold = header(req.headers, "x-amz-object-lock-legal-hold");
-  const config = bucketLock(ctx, bucket.name);
+  const config = await bucketLock(ctx, bucket.name);
   const named = mode !== undefined || dateText !== undefined || legalHold !== undefined;
   if (named && !config) throw new S3Error("InvalidRequest", "Bucket is missing ObjectLockConfiguration");
   if (!config) return {};
@@ -363,23 +363,23 @@ export function lockHeaders(v: ObjectVersionRecord): Record<string, string> {
 
 /**
  * Refuses, inside the delete's transaction, to remove a version under legal hold or unexpired
- * retention; GOVERNANCE yields to a permitted bypass. Lifecycle expiration passes no request and
- * so never bypasses. Delete markers carry no lock.
+ * retention; GOVERNANCE yields when the request may bypass it (mayBypassGovernance, decided before
+ * the write). Lifecycle expiration never bypasses. Delete markers carry no lock.
  */
-export function deleteGuard(req: S3Request | undefined, ctx: ServerContext, bucket: BucketRecord): (v: ObjectVersionRecord) => void {
+export function deleteGuard(ctx: ServerContext, bypassGovernance: boolean): (v: ObjectVersionRecord) => void {
   return (v) => {
     const lock = versionLock(v);
     if (!lock) return;
     if (lock.legalHold === "ON") throw new S3Error("AccessDenied", LOCKED_MESSAGE);
     if (!isActive(lock, ctx.clock.now().getTime())) return;
-    if (lock.mode === "GOVERNANCE" && req !== undefined && mayBypassGovernance(req, ctx, bucket, v.key)) return;
+    if (lock.mode === "GOVERNANCE" && bypassGovernance) return;
     throw new S3Error("AccessDenied", LOCKED_MESSAGE);
   };
 }
 
 /** Object lock keeps versioning on: suspending it is InvalidBucketState. */
-export function checkVersioningChange(ctx: ServerContext, bucket: BucketRecord, status: "Enabled" | "Suspended"): void {
-  if (status === "Suspended" && bucketLock(ctx, bucket.name)) {
+export async function checkVersioningChange(ctx: ServerContext, bucket: BucketRecord, status: "Enabled" | "Suspended"): Promise<void> {
+  if (status === "Suspended" && (await bucketLock(ctx, bucket.name))) {
     throw new S3Error("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.");
   }
 }

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { S3Error } from "../errors.js";
 import { asArray, parseXml, textOf, type XmlNode } from "../xml/codec.js";
-import type { Handler, S3Request, ServerContext } from "../server/types.js";
+import type { Handler, S3Request, S3Result, ServerContext } from "../server/types.js";
 import type { BucketRecord, ObjectVersionRecord, StoredEncryption } from "../storage/types.js";
 import { parseStorageClass } from "./storage-classes.js";
 import { MAX_OBJECT_BYTES, openBody, openInline, receiveBody, releaseBodies, requestedChecksums, type StoredBody } from "./object-body.js";
@@ -92,9 +92,9 @@ export const putObject: Handler = async (req, ctx) => {
   const content = contentFromRequest(req.headers);
   checkContentLength(req);
   const checksumAlg = declaredChecksumAlgorithm(req.headers);
-  const facts = requestFacts(req, ctx, bucket);
+  const facts = await requestFacts(req, ctx, bucket);
   const condition = writeCondition(req);
-  condition?.(ctx.metadata.getLatest(bucket.name, req.key!));
+  if (condition) condition(await ctx.metadata.getLatest(bucket.name, req.key!));
   const encryption = await writeEncryption(req, ctx, bucket);
   const stored = await receiveBody(req.body, {
     blobs: ctx.blobs,
@@ -111,7 +111,7 @@ export const putObject: Handler = async (req, ctx) => {
       checkDeclaredChecksum(req, checksumAlg, stored);
       checksum = { algorithm: checksumAlg, value: stored.checksums[checksumAlg]!, type: "FULL_OBJECT" };
     }
-    const record = newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
+    const record = await newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
     const versionId = record.versionId;
     const { removed } = await ctx.metadata.putVersion(bucket, record, condition);
     versionCommitted(ctx, bucket, record);
@@ -122,7 +122,7 @@ export const putObject: Handler = async (req, ctx) => {
         "x-amz-version-id": isVersioned(bucket) ? versionId : undefined,
         ...(checksum ? { [ChecksumAlgorithms[checksum.algorithm].header]: checksum.value, "x-amz-checksum-type": checksum.type } : {}),
         ...encryptionHeaders(record),
-        ...writeResponseHeaders(ctx, bucket, record),
+        ...(await writeResponseHeaders(ctx, bucket, record)),
       },
     };
   } catch (err) {
@@ -132,7 +132,7 @@ export const putObject: Handler = async (req, ctx) => {
 };
 
 /** The record of a new (latest) version holding a body just received, for PutObject and CopyObject. */
-export function newObjectVersion(
+export async function newObjectVersion(
   req: S3Request,
   ctx: ServerContext,
   bucket: BucketRecord,
@@ -148,7 +148,7 @@ export function newObjectVersion(
     /** What the request's lock, ACL and tagging headers decided (requestFacts). */
     facts: RequestFacts;
   },
-): Omit<ObjectVersionRecord, "isLatest"> {
+): Promise<Omit<ObjectVersionRecord, "isLatest">> {
   const record: Omit<ObjectVersionRecord, "isLatest"> = {
     bucket: bucket.name,
     key: req.key!,
@@ -170,7 +170,7 @@ export function newObjectVersion(
     },
     body: stored.body,
   };
-  commitFacts(ctx, bucket, record);
+  await commitFacts(ctx, bucket, record);
   return record;
 }
 
@@ -183,12 +183,12 @@ export function newVersionId(): string {
 }
 
 /** The version a GET/HEAD/DELETE addresses: ?versionId=… or the latest. */
-export function addressedVersion(req: S3Request, ctx: ServerContext): ObjectVersionRecord {
+export async function addressedVersion(req: S3Request, ctx: ServerContext): Promise<ObjectVersionRecord> {
   const bucket = req.bucketRecord!;
   const versionId = req.query.get("versionId");
   if (versionId !== null) {
     if (versionId === "") throw new S3Error("InvalidArgument", "Version id cannot be the empty string", { ArgumentName: "versionId", ArgumentValue: "" });
-    const v = ctx.metadata.getVersion(bucket.name, req.key!, versionId);
+    const v = await ctx.metadata.getVersion(bucket.name, req.key!, versionId);
     if (!v) {
       if (versionId !== "null" && !/^[A-Za-z0-9._-]{1,1024}$/.test(versionId)) {
         throw new S3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: versionId });
@@ -204,7 +204,7 @@ export function addressedVersion(req: S3Request, ctx: ServerContext): ObjectVers
     }
     return v;
   }
-  const v = ctx.metadata.getLatest(bucket.name, req.key!);
+  const v = await ctx.metadata.getLatest(bucket.name, req.key!);
   if (!v) throw new S3Error("NoSuchKey", undefined, { Key: req.key });
   if (v.isDeleteMarker) {
     throw new S3Error("NoSuchKey", undefined, { Key: req.key }, { "x-amz-delete-marker": "true", "x-amz-version-id": v.versionId });
@@ -221,8 +221,8 @@ const RESPONSE_OVERRIDES: [string, string][] = [
   ["response-expires", "Expires"],
 ];
 
-function readObject(req: S3Request, ctx: ServerContext, withBody: boolean) {
-  const v = addressedVersion(req, ctx);
+async function readObject(req: S3Request, ctx: ServerContext, withBody: boolean): Promise<S3Result> {
+  const v = await addressedVersion(req, ctx);
   checkPreconditions(
     v,
     {
@@ -233,7 +233,7 @@ function readObject(req: S3Request, ctx: ServerContext, withBody: boolean) {
     },
     "304",
   );
-  const keys = readKeys(req, ctx, v.extra);
+  const keys = await readKeys(req, ctx, v.extra);
   const bucket = req.bucketRecord!;
   if (withBody) beforeBodyRead(ctx, bucket, v);
   const headers: Record<string, string | number | undefined> = {
@@ -241,7 +241,7 @@ function readObject(req: S3Request, ctx: ServerContext, withBody: boolean) {
       versioned: isVersioned(bucket),
       checksumMode: header(req.headers, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED",
     }),
-    ...readResponseHeaders(ctx, bucket, v),
+    ...(await readResponseHeaders(ctx, bucket, v)),
   };
   for (const [param, name] of RESPONSE_OVERRIDES) {
     const value = req.query.get(param);
@@ -331,16 +331,16 @@ export async function deleteOne(
   owner: string,
 ): Promise<{ versionId?: string; deleteMarker: boolean }> {
   if (versionId !== undefined) {
-    const existing = ctx.metadata.getVersion(bucket.name, key, versionId);
+    const existing = await ctx.metadata.getVersion(bucket.name, key, versionId);
     if (!existing) return { versionId, deleteMarker: false };
-    const { removed } = await ctx.metadata.deleteVersion(bucket, key, versionId, deleteGuard(req, ctx, bucket));
+    const { removed } = await ctx.metadata.deleteVersion(bucket, key, versionId, await deleteGuard(req, ctx, bucket, key));
     releaseBodies(ctx, removed);
     return { versionId, deleteMarker: existing.isDeleteMarker };
   }
   if (bucket.versioning === undefined) {
-    const existing = ctx.metadata.getVersion(bucket.name, key, "null");
+    const existing = await ctx.metadata.getVersion(bucket.name, key, "null");
     if (existing) {
-      const { removed } = await ctx.metadata.deleteVersion(bucket, key, "null", deleteGuard(req, ctx, bucket));
+      const { removed } = await ctx.metadata.deleteVersion(bucket, key, "null", await deleteGuard(req, ctx, bucket, key));
       releaseBodies(ctx, removed);
     }
     return { deleteMarker: false };
@@ -364,7 +364,7 @@ export async function deleteOne(
     extra: req === undefined ? { [EXPIRED_BY_LIFECYCLE]: true } : {},
     body: null,
   };
-  commitFacts(ctx, bucket, marker);
+  await commitFacts(ctx, bucket, marker);
   const { removed } = await ctx.metadata.putVersion(bucket, marker);
   versionCommitted(ctx, bucket, marker);
   releaseBodies(ctx, removed);
@@ -390,9 +390,15 @@ const MAX_DELETE_KEYS = 1000;
  * key): s3:DeleteObject, or s3:DeleteObjectVersion with a VersionId, on that key, ACLs included.
  * A refusal becomes that entry's AccessDenied while the others proceed.
  */
-function authorizeDeleteEntry(req: S3Request, ctx: ServerContext, context: Record<string, string | string[] | undefined>, key: string, versionId: string | undefined): void {
+async function authorizeDeleteEntry(
+  req: S3Request,
+  ctx: ServerContext,
+  context: Record<string, string | string[] | undefined>,
+  key: string,
+  versionId: string | undefined,
+): Promise<void> {
   const bucket = req.bucketRecord!;
-  authorize({
+  await authorize({
     principal: req.principal,
     action: versionId === undefined ? "s3:DeleteObject" : "s3:DeleteObjectVersion",
     bucket,
@@ -422,7 +428,7 @@ export const deleteObjects: Handler = async (req, ctx) => {
     targets.map(async ({ key, versionId }) => {
       try {
         if (Buffer.byteLength(key) > 1024 || key === "") throw new S3Error("InvalidArgument", "Invalid key");
-        authorizeDeleteEntry(req, ctx, context, key, versionId);
+        await authorizeDeleteEntry(req, ctx, context, key, versionId);
         const r = await deleteOne(req, ctx, req.bucketRecord!, key, versionId, owner);
         if (quiet) return;
         deleted.push({
@@ -479,12 +485,12 @@ export interface CopySource {
  * match x-amz-source-expected-bucket-owner, the caller must be allowed to read it, and the
  * x-amz-copy-source-if-* conditions must hold.
  */
-export function resolveCopySource(req: S3Request, ctx: ServerContext): CopySource {
+export async function resolveCopySource(req: S3Request, ctx: ServerContext): Promise<CopySource> {
   const src = parseCopySource(header(req.headers, "x-amz-copy-source")!);
-  const srcBucket = isValidBucketName(src.bucket) ? ctx.metadata.getBucket(src.bucket) : undefined;
+  const srcBucket = isValidBucketName(src.bucket) ? await ctx.metadata.getBucket(src.bucket) : undefined;
   if (!srcBucket) throw new S3Error("NoSuchBucket", undefined, { BucketName: src.bucket });
   checkExpectedOwner(req.headers["x-amz-source-expected-bucket-owner"], srcBucket);
-  authorize({
+  await authorize({
     principal: req.principal,
     action: src.versionId === undefined ? "s3:GetObject" : "s3:GetObjectVersion",
     bucket: srcBucket,
@@ -496,11 +502,11 @@ export function resolveCopySource(req: S3Request, ctx: ServerContext): CopySourc
 
   let source: ObjectVersionRecord | undefined;
   if (src.versionId !== undefined) {
-    source = ctx.metadata.getVersion(srcBucket.name, src.key, src.versionId);
+    source = await ctx.metadata.getVersion(srcBucket.name, src.key, src.versionId);
     if (!source) throw new S3Error("NoSuchVersion", undefined, { Key: src.key, VersionId: src.versionId });
     if (source.isDeleteMarker) throw new S3Error("InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id.");
   } else {
-    source = ctx.metadata.getLatest(srcBucket.name, src.key);
+    source = await ctx.metadata.getLatest(srcBucket.name, src.key);
     if (!source || source.isDeleteMarker) throw new S3Error("NoSuchKey", undefined, { Key: src.key });
   }
   checkPreconditions(
@@ -518,7 +524,7 @@ export function resolveCopySource(req: S3Request, ctx: ServerContext): CopySourc
 
 export const copyObject: Handler = async (req, ctx) => {
   const target = req.bucketRecord!;
-  const { bucket: srcBucket, key: srcKey, versionId: srcVersionId, version: source } = resolveCopySource(req, ctx);
+  const { bucket: srcBucket, key: srcKey, versionId: srcVersionId, version: source } = await resolveCopySource(req, ctx);
 
   const directive = header(req.headers, "x-amz-metadata-directive") ?? "COPY";
   if (directive !== "COPY" && directive !== "REPLACE") {
@@ -527,7 +533,7 @@ export const copyObject: Handler = async (req, ctx) => {
   const storageClassHeader = req.headers["x-amz-storage-class"];
   const storageClass = storageClassHeader === undefined ? source.storageClass : parseStorageClass(storageClassHeader);
   const sameObject = srcBucket.name === target.name && srcKey === req.key;
-  const sourceKeys = readKeys(req, ctx, source.extra, COPY_SOURCE_CUSTOMER);
+  const sourceKeys = await readKeys(req, ctx, source.extra, COPY_SOURCE_CUSTOMER);
   const changesEncryption = req.headers["x-amz-server-side-encryption"] !== undefined || req.headers[CUSTOMER + "algorithm"] !== undefined;
   if (sameObject && directive === "COPY" && storageClassHeader === undefined && srcVersionId === undefined && !changesEncryption) {
     throw new S3Error(
@@ -535,9 +541,9 @@ export const copyObject: Handler = async (req, ctx) => {
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
-  const facts = requestFacts(req, ctx, target, source);
+  const facts = await requestFacts(req, ctx, target, source);
   const condition = writeCondition(req);
-  condition?.(ctx.metadata.getLatest(target.name, req.key!));
+  if (condition) condition(await ctx.metadata.getLatest(target.name, req.key!));
   const content =
     directive === "REPLACE"
       ? contentFromRequest(req.headers)
@@ -560,7 +566,7 @@ export const copyObject: Handler = async (req, ctx) => {
   const checksum: StoredChecksum | undefined = sourceChecksum
     ? { algorithm: sourceChecksum.algorithm, value: stored.checksums[sourceChecksum.algorithm]!, type: "FULL_OBJECT" }
     : undefined;
-  const record = newObjectVersion(req, ctx, target, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
+  const record = await newObjectVersion(req, ctx, target, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
   const versionId = record.versionId;
   let removed;
   try {
@@ -576,7 +582,7 @@ export const copyObject: Handler = async (req, ctx) => {
       "x-amz-version-id": isVersioned(target) ? versionId : undefined,
       "x-amz-copy-source-version-id": isVersioned(srcBucket) ? source.versionId : undefined,
       ...encryptionHeaders(record),
-      ...writeResponseHeaders(ctx, target, record),
+      ...(await writeResponseHeaders(ctx, target, record)),
     },
     xml: {
       root: "CopyObjectResult",

@@ -23,12 +23,12 @@ export const OWNERSHIP_KIND = "ownership";
  * unless the request says otherwise); a bucket without one (its controls deleted, or made before
  * ownership controls existed) behaves as S3's buckets without controls: ObjectWriter.
  */
-export function objectOwnershipOf(ctx: ServerContext, bucket: string): ObjectOwnership {
-  return ctx.settings.get<OwnershipControls>(bucket, OWNERSHIP_KIND)?.objectOwnership ?? "ObjectWriter";
+export async function objectOwnershipOf(ctx: ServerContext, bucket: string): Promise<ObjectOwnership> {
+  return (await ctx.settings.get<OwnershipControls>(bucket, OWNERSHIP_KIND))?.objectOwnership ?? "ObjectWriter";
 }
 
-export function aclsEnabled(ctx: ServerContext, bucket: string): boolean {
-  return objectOwnershipOf(ctx, bucket) !== "BucketOwnerEnforced";
+export async function aclsEnabled(ctx: ServerContext, bucket: string): Promise<boolean> {
+  return (await objectOwnershipOf(ctx, bucket)) !== "BucketOwnerEnforced";
 }
 
 export function isObjectOwnership(value: string): value is ObjectOwnership {
@@ -54,7 +54,7 @@ export function parseOwnershipControls(body: Buffer): OwnershipControls {
 
 export const getBucketOwnershipControls: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!.name;
-  const controls = ctx.settings.get<OwnershipControls>(bucket, OWNERSHIP_KIND);
+  const controls = await ctx.settings.get<OwnershipControls>(bucket, OWNERSHIP_KIND);
   if (!controls) throw new S3Error("OwnershipControlsNotFoundError", undefined, { BucketName: bucket });
   return { xml: { root: "OwnershipControls", value: { Rule: { ObjectOwnership: controls.objectOwnership } } } };
 };

@@ -31,7 +31,7 @@ export const putBucketPolicy: Handler = async (req, ctx) => {
 
 export const getBucketPolicy: Handler = async (req, ctx) => {
   ownerOnly(req);
-  const text = ctx.policies.text(req.bucketRecord!.name);
+  const text = await ctx.policies.text(req.bucketRecord!.name);
   if (text === undefined) throw new S3Error("NoSuchBucketPolicy", undefined, { BucketName: req.bucketRecord!.name });
   return { headers: { "Content-Type": "application/json" }, body: Buffer.from(text) };
 };
@@ -44,7 +44,7 @@ export const deleteBucketPolicy: Handler = async (req, ctx) => {
 
 export const getBucketPolicyStatus: Handler = async (req, ctx) => {
   ownerOnly(req);
-  const policy = ctx.policies.get(req.bucketRecord!.name);
+  const policy = await ctx.policies.get(req.bucketRecord!.name);
   if (!policy) throw new S3Error("NoSuchBucketPolicy", undefined, { BucketName: req.bucketRecord!.name });
   return { xml: { root: "PolicyStatus", value: { IsPublic: isPublicPolicy(policy) } } };
 };

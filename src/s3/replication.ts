@@ -23,7 +23,7 @@ export const putBucketReplication: Handler = async (req, ctx) => {
   for (const rule of config.rules) {
     const name = rule.destination.bucket;
     if (name === bucket.name) throw new S3Error("InvalidRequest", "Destination bucket cannot be the same as the source bucket.");
-    const dest = ctx.metadata.getBucket(name);
+    const dest = await ctx.metadata.getBucket(name);
     if (!dest) throw new S3Error("InvalidRequest", "Destination bucket must exist.");
     if (dest.versioning !== "Enabled") throw new S3Error("InvalidRequest", "Destination bucket must have versioning enabled.");
   }
@@ -33,7 +33,7 @@ export const putBucketReplication: Handler = async (req, ctx) => {
 
 export const getBucketReplication: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!.name;
-  const config = ctx.settings.get<ReplicationConfiguration>(bucket, REPLICATION_KIND);
+  const config = await ctx.settings.get<ReplicationConfiguration>(bucket, REPLICATION_KIND);
   if (!config) throw new S3Error("ReplicationConfigurationNotFoundError", undefined, { BucketName: bucket });
   return { xml: { root: "ReplicationConfiguration", value: replicationConfigurationToXml(config) } };
 };

@@ -47,7 +47,7 @@ export function parseRestoreRequest(body: Buffer): RestoreRequest {
 export const restoreObject: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
   const request = parseRestoreRequest(await readBody(req.body, MAX_BODY_BYTES));
-  const v = addressedVersion(req, ctx);
+  const v = await addressedVersion(req, ctx);
   const now = ctx.clock.now().getTime();
   let status: 200 | 202 = 202;
   const updated = await ctx.metadata.updateVersion(bucket, v.key, v.versionId, (current) => {

@@ -121,7 +121,7 @@ function versionHeader(req: S3Request, v: ObjectVersionRecord): Record<string, s
 
 /** Replaces the addressed version's tags in one atomic update; NoSuchKey/NoSuchVersion if it went meanwhile. */
 async function setTags(req: S3Request, ctx: Parameters<Handler>[1], tags: readonly Tag[]): Promise<ObjectVersionRecord> {
-  const v = addressedVersion(req, ctx);
+  const v = await addressedVersion(req, ctx);
   const updated = await ctx.metadata.updateVersion(req.bucketRecord!, v.key, v.versionId, (current) => {
     const { tags: _old, ...rest } = current.extra;
     return { extra: tags.length > 0 ? { ...rest, tags } : rest };
@@ -140,7 +140,7 @@ export const putObjectTagging: Handler = async (req, ctx) => {
 };
 
 export const getObjectTagging: Handler = async (req, ctx) => {
-  const v = addressedVersion(req, ctx);
+  const v = await addressedVersion(req, ctx);
   return { headers: versionHeader(req, v), xml: { root: "Tagging", value: tagSetXml(tagsOf(v.extra)) } };
 };
 
@@ -157,7 +157,7 @@ export const putBucketTagging: Handler = async (req, ctx) => {
 };
 
 export const getBucketTagging: Handler = async (req, ctx) => {
-  const tags = ctx.settings.get<Tag[]>(req.bucketRecord!.name, BUCKET_TAGGING_KIND);
+  const tags = await ctx.settings.get<Tag[]>(req.bucketRecord!.name, BUCKET_TAGGING_KIND);
   if (tags === undefined) throw new S3Error("NoSuchTagSet", undefined, { BucketName: req.bucketRecord!.name });
   return { xml: { root: "Tagging", value: tagSetXml(tags) } };
 };

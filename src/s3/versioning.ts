@@ -19,7 +19,7 @@ export const putBucketVersioning: Handler = async (req, ctx) => {
   if (mfaDelete !== undefined && mfaDelete !== "Enabled" && mfaDelete !== "Disabled") throw new S3Error("MalformedXML");
   if (mfaDelete === "Enabled") throw new S3Error("NotImplemented", "MFA delete is not supported by Stocktake.");
   if (status !== undefined) {
-    checkVersioningChange(ctx, req.bucketRecord!, status);
+    await checkVersioningChange(ctx, req.bucketRecord!, status);
     await ctx.metadata.updateBucket(req.bucketRecord!, { versioning: status });
   }
   return {};
@@ -39,7 +39,7 @@ interface VersionPage {
   nextVersionIdMarker?: string;
 }
 
-function listVersionPage(
+async function listVersionPage(
   ctx: ServerContext,
   bucket: string,
   prefix: string,
@@ -47,7 +47,7 @@ function listVersionPage(
   keyMarker: string | undefined,
   versionIdMarker: string | undefined,
   maxKeys: number,
-): VersionPage {
+): Promise<VersionPage> {
   const entries: ObjectVersionRecord[] = [];
   const commonPrefixes: string[] = [];
   let cursorKey = keyMarker;
@@ -56,7 +56,7 @@ function listVersionPage(
   let lastVersion: string | undefined;
   if (maxKeys === 0) return { entries, commonPrefixes, truncated: false };
   for (;;) {
-    const batch = ctx.metadata.listVersions({ bucket, prefix, keyMarker: cursorKey, versionIdMarker: cursorVersion, limit: Math.min(1000, maxKeys + 1) });
+    const batch = await ctx.metadata.listVersions({ bucket, prefix, keyMarker: cursorKey, versionIdMarker: cursorVersion, limit: Math.min(1000, maxKeys + 1) });
     if (batch.length === 0) return { entries, commonPrefixes, truncated: false };
     let skippedPrefix = false;
     for (const v of batch) {
@@ -105,8 +105,8 @@ export const listObjectVersions: Handler = async (req, ctx) => {
     throw new S3Error("InvalidArgument", "A version-id marker cannot be specified without a key marker.", { ArgumentName: "version-id-marker", ArgumentValue: versionIdMarker });
   }
   const maxKeys = maxKeysOf(req);
-  const page = listVersionPage(ctx, bucket.name, prefix, delimiter, keyMarker || undefined, versionIdMarker || undefined, maxKeys);
-  const owner = ownerLookup(ctx);
+  const page = await listVersionPage(ctx, bucket.name, prefix, delimiter, keyMarker || undefined, versionIdMarker || undefined, maxKeys);
+  const owner = await ownerLookup(ctx, page.entries.map((v) => v.ownerAccountId));
   const versions = page.entries.filter((v) => !v.isDeleteMarker);
   const markers = page.entries.filter((v) => v.isDeleteMarker);
   return {

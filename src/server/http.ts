@@ -10,7 +10,7 @@ import { classify } from "./classify.js";
 import { OPERATIONS, requiredActions } from "./operations.js";
 import { rawErrorResponse, sendError, sendResult, type ResponseIds } from "./respond.js";
 import type { Principal, S3Request, ServerContext } from "./types.js";
-import { authenticate, decodeBody } from "../auth/sigv4.js";
+import { authenticate, claimedAccessKeyId, decodeBody } from "../auth/sigv4.js";
 import { authorizeActions, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { aclGrants } from "../s3/capability-hooks.js";
 import { isValidBucketName } from "../bucket-names.js";
@@ -18,7 +18,7 @@ import { refusedWhenDiskFull } from "./disk-full.js";
 import { BodyRateGuard, ConnectionGate } from "./connections.js";
 import { readOpenFileLimit } from "../config.js";
 
-export type SigningKeyLookup = (accessKeyId: string) => { secretAccessKey: string; accountId: string } | undefined;
+export type SigningKeyLookup = (accessKeyId: string) => Promise<{ secretAccessKey: string; accountId: string } | undefined>;
 
 const ignore = () => undefined;
 
@@ -248,6 +248,8 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
     const address = resolveAddress(rawUrl, req.headers.host, ctx.config.baseDomains);
     resource = address.bucket === undefined ? "/" : "/" + address.bucket + (address.key === undefined ? "" : "/" + address.key);
 
+    const claimed = claimedAccessKeyId(rawUrl, req.headers);
+    const key = claimed === undefined ? undefined : await lookup(claimed);
     const auth = authenticate({
       method: req.method ?? "GET",
       rawUrl,
@@ -255,7 +257,7 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       now: ctx.clock.now(),
       region: ctx.config.region,
       maxSkewMs: ctx.config.maxClockSkewMs,
-      lookup,
+      lookup: (accessKeyId) => (accessKeyId === claimed ? key : undefined),
       hostBucket: address.hostBucket,
     });
     const principal: Principal =
@@ -286,14 +288,14 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       if (principal.kind === "anonymous") throw new S3Error("AccessDenied");
     } else if (op !== "CreateBucket") {
       const name = address.bucket!;
-      bucketRecord = isValidBucketName(name) ? ctx.metadata.getBucket(name) : undefined;
+      bucketRecord = isValidBucketName(name) ? await ctx.metadata.getBucket(name) : undefined;
       if (!bucketRecord) throw new S3Error("NoSuchBucket", undefined, { BucketName: name });
       checkExpectedOwner(req.headers["x-amz-expected-bucket-owner"], bucketRecord);
       // A per-key row's handler authorizes each object it names, so a caller allowed on some keys
       // only gets that far. Anonymous callers must still pass the bucket-level check first, as
       // before: we found no S3 documentation of anonymous multi-object delete to follow instead.
       if (!row.perKey || principal.kind === "anonymous") {
-        authorizeActions(
+        await authorizeActions(
           {
             principal,
             bucket: bucketRecord,

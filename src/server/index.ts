@@ -67,9 +67,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   );
   let keys: KeyService;
   try {
-    keys = new KeyService(metadata, loadMasterKey(config.dataDir, metadata, config.masterKey), config.region);
+    keys = new KeyService(metadata, await loadMasterKey(config.dataDir, metadata, config.masterKey), config.region);
   } catch (err) {
-    metadata.close();
+    await metadata.close();
     throw err;
   }
   const swept = await blobs.sweep((id) => metadata.isBlobReferenced(id));
@@ -107,7 +107,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await scheduler.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await disk.close();
-    metadata.close();
+    await metadata.close();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -129,7 +129,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         server.closeAllConnections();
       });
       await disk.close();
-      metadata.close();
+      await metadata.close();
     },
   };
 }

@@ -14,7 +14,7 @@ export class BucketSettings {
   constructor(private readonly metadata: MetadataStore) {}
 
   /** The bucket's configuration of this kind, as last stored (a shared object: do not modify). */
-  get<T>(bucket: string, kind: string): T | undefined {
+  async get<T>(bucket: string, kind: string): Promise<T | undefined> {
     let kinds = this.cache.get(bucket);
     if (kinds === undefined) {
       kinds = new Map();
@@ -22,7 +22,7 @@ export class BucketSettings {
     }
     let value = kinds.get(kind);
     if (value === undefined) {
-      const json = this.metadata.getBucketConfig(bucket, kind, SINGLE_ID);
+      const json = await this.metadata.getBucketConfig(bucket, kind, SINGLE_ID);
       value = json === undefined ? null : (JSON.parse(json) as unknown);
       kinds.set(kind, value);
     }

@@ -111,8 +111,8 @@ describe("group commit on a full disk", () => {
     // SQLITE_FULL exactly as a full disk does, without filling one.
     db = (store as unknown as { db: Database.Database }).db;
   });
-  after(() => {
-    store.close();
+  after(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -132,8 +132,8 @@ describe("group commit on a full disk", () => {
       assert.equal(o.status, "rejected");
       assert.ok(isDiskFullError((o as PromiseRejectedResult).reason), String((o as PromiseRejectedResult).reason));
     }
-    assert.equal(store.getBucketConfig("b", "test", "small"), "{}");
-    assert.equal(store.getBucketConfig("b", "test", "big"), undefined);
+    assert.equal(await store.getBucketConfig("b", "test", "small"), "{}");
+    assert.equal(await store.getBucketConfig("b", "test", "big"), undefined);
   });
 
   it("tries a write that found the disk full once more after space was freed", async () => {
@@ -146,8 +146,8 @@ describe("group commit on a full disk", () => {
     };
     await Promise.all([store.putBucketConfig("b", "test", "big", "y".repeat(64 * KiB)), store.putBucketConfig("b", "test", "small", "()")]);
     assert.equal(asked, 1);
-    assert.equal(store.getBucketConfig("b", "test", "big")?.length, 64 * KiB);
-    assert.equal(store.getBucketConfig("b", "test", "small"), "()");
+    assert.equal((await store.getBucketConfig("b", "test", "big"))?.length, 64 * KiB);
+    assert.equal(await store.getBucketConfig("b", "test", "small"), "()");
   });
 
   it("tries it once only: a second failure is the caller's", async () => {

@@ -43,7 +43,7 @@ describe("FileBlobStore", () => {
     const live = await write(store, Buffer.from("live"));
     const dead = await write(store, Buffer.from("dead"));
     writeFileSync(join(dir, "tmp", "leftover"), "x");
-    const removed = await store.sweep((id) => id !== dead);
+    const removed = await store.sweep(async (id) => id !== dead);
     assert.ok(removed >= 2);
     assert.equal(await text(store.read(live)), "live");
     assert.ok(!existsSync(join(dir, "tmp", "leftover")));

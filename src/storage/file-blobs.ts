@@ -100,7 +100,7 @@ export class FileBlobStore implements BlobStore {
     });
   }
 
-  async sweep(isLive: (blobId: string) => boolean): Promise<number> {
+  async sweep(isLive: (blobId: string) => Promise<boolean>): Promise<number> {
     let removed = 0;
     for (const name of await readdir(this.tmpDir)) {
       await rm(join(this.tmpDir, name), { force: true, recursive: true });
@@ -110,7 +110,7 @@ export class FileBlobStore implements BlobStore {
       for (const b of await readdir(join(this.blobDir, a)).catch(() => [] as string[])) {
         const dir = join(this.blobDir, a, b);
         for (const id of await readdir(dir).catch(() => [] as string[])) {
-          if (ID.test(id) && isLive(id)) continue;
+          if (ID.test(id) && (await isLive(id))) continue;
           await rm(join(dir, id), { force: true });
           removed++;
         }

@@ -38,8 +38,8 @@ describe("SqliteMetadataStore multipart bodies", () => {
     store = SqliteMetadataStore.open(dir);
     await store.createBucket({ name: "b", id: "b", ownerAccountId: "111122223333", region: "us-east-1", createdAt: new Date(), versioning: undefined });
   });
-  after(() => {
-    store.close();
+  after(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -49,25 +49,25 @@ describe("SqliteMetadataStore multipart bodies", () => {
       { partNumber: 4, blobId: blob(2), size: 3 },
     ];
     await store.putVersion(B, multipartVersion("mp", parts));
-    assert.deepEqual(store.getLatest("b", "mp")!.body, { kind: "parts", parts });
-    assert.deepEqual(store.getVersion("b", "mp", "null")!.body, { kind: "parts", parts });
-    assert.equal(store.listCurrent({ bucket: "b", prefix: "mp", limit: 10 })[0]!.body, null);
-    assert.equal(store.listVersions({ bucket: "b", prefix: "mp", limit: 10 })[0]!.body, null);
+    assert.deepEqual((await store.getLatest("b", "mp"))!.body, { kind: "parts", parts });
+    assert.deepEqual((await store.getVersion("b", "mp", "null"))!.body, { kind: "parts", parts });
+    assert.equal((await store.listCurrent({ bucket: "b", prefix: "mp", limit: 10 }))[0]!.body, null);
+    assert.equal((await store.listVersions({ bucket: "b", prefix: "mp", limit: 10 }))[0]!.body, null);
   });
 
   it("references every part blob while the version exists, and returns them when a write replaces it", async () => {
     await store.putVersion(B, multipartVersion("replaced", [{ partNumber: 1, blobId: blob(10), size: 1 }, { partNumber: 2, blobId: blob(11), size: 1 }]));
-    assert.ok(store.isBlobReferenced(blob(10)) && store.isBlobReferenced(blob(11)));
+    assert.ok((await store.isBlobReferenced(blob(10))) && (await store.isBlobReferenced(blob(11))));
     const { removed } = await store.putVersion(B, { ...multipartVersion("replaced", []), partsCount: 0, body: { kind: "inline", data: Buffer.from("x") } });
     assert.deepEqual(removed[0]!.body, { kind: "parts", parts: [{ partNumber: 1, blobId: blob(10), size: 1 }, { partNumber: 2, blobId: blob(11), size: 1 }] });
-    assert.ok(!store.isBlobReferenced(blob(10)) && !store.isBlobReferenced(blob(11)));
+    assert.ok(!(await store.isBlobReferenced(blob(10))) && !(await store.isBlobReferenced(blob(11))));
   });
 
   it("returns the parts of a deleted version and stops referencing them", async () => {
     await store.putVersion(B, multipartVersion("deleted", [{ partNumber: 1, blobId: blob(20), size: 1 }]));
     const { removed } = await store.deleteVersion({ name: "b", id: "b" }, "deleted", "null");
     assert.equal(removed[0]!.body?.kind, "parts");
-    assert.ok(!store.isBlobReferenced(blob(20)));
+    assert.ok(!(await store.isBlobReferenced(blob(20))));
   });
 
   it("keeps an upload's part blobs referenced through completion, then through the new version", async () => {
@@ -84,23 +84,23 @@ describe("SqliteMetadataStore multipart bodies", () => {
     });
     await store.putPart(B, { uploadId: "u1", partNumber: 1, size: 2, etag: '"p1"', lastModified: new Date(), blobId: blob(30) });
     await store.putPart(B, { uploadId: "u1", partNumber: 2, size: 2, etag: '"p2"', lastModified: new Date(), blobId: blob(31) });
-    assert.ok(store.isBlobReferenced(blob(30)));
+    assert.ok(await store.isBlobReferenced(blob(30)));
     const result = await store.completeUpload(B, "u1", multipartVersion("completed", [{ partNumber: 1, blobId: blob(30), size: 2 }]));
     assert.deepEqual(result.parts.map((p) => p.blobId), [blob(30), blob(31)]);
-    assert.ok(store.isBlobReferenced(blob(30)), "the completed object's part");
-    assert.ok(!store.isBlobReferenced(blob(31)), "a part left out of the object");
-    assert.equal(store.listParts("u1", 0, 10).length, 0);
+    assert.ok(await store.isBlobReferenced(blob(30)), "the completed object's part");
+    assert.ok(!(await store.isBlobReferenced(blob(31))), "a part left out of the object");
+    assert.equal((await store.listParts("u1", 0, 10)).length, 0);
   });
 
   it("refuses a multipart body on a record that claims no parts", async () => {
     await assert.rejects(store.putVersion(B, { ...multipartVersion("bad", [{ partNumber: 1, blobId: blob(40), size: 1 }]), partsCount: 0 }));
-    assert.ok(!store.isBlobReferenced(blob(40)));
+    assert.ok(!(await store.isBlobReferenced(blob(40))));
   });
 
   it("keeps multipart bodies across a reopen", async () => {
-    store.close();
+    await store.close();
     store = SqliteMetadataStore.open(dir);
-    assert.deepEqual(store.getLatest("b", "completed")!.body, { kind: "parts", parts: [{ partNumber: 1, blobId: blob(30), size: 2 }] });
-    assert.ok(store.isBlobReferenced(blob(30)));
+    assert.deepEqual((await store.getLatest("b", "completed"))!.body, { kind: "parts", parts: [{ partNumber: 1, blobId: blob(30), size: 2 }] });
+    assert.ok(await store.isBlobReferenced(blob(30)));
   });
 });

@@ -259,7 +259,7 @@ export class SqliteMetadataStore implements MetadataStore {
     return new SqliteMetadataStore(db, path);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.flushNow();
     this.db.close();
   }
@@ -329,32 +329,32 @@ export class SqliteMetadataStore implements MetadataStore {
     }
   }
 
-  getSetting(name: string): string | undefined {
+  async getSetting(name: string): Promise<string | undefined> {
     return this.stmts.getSetting.get(name) as string | undefined;
   }
 
-  putSetting(name: string, value: string): void {
+  async putSetting(name: string, value: string): Promise<void> {
     this.stmts.putSetting.run(name, value);
   }
 
-  putAccount(a: AccountRecord): void {
+  async putAccount(a: AccountRecord): Promise<void> {
     this.stmts.putAccount.run(a.accountId, a.canonicalId, a.displayName, a.createdAt.getTime());
   }
 
-  getAccount(accountId: string): AccountRecord | undefined {
+  async getAccount(accountId: string): Promise<AccountRecord | undefined> {
     const row = this.stmts.getAccount.get(accountId) as AccountRow | undefined;
     return row && accountFromRow(row);
   }
 
-  listAccounts(): AccountRecord[] {
+  async listAccounts(): Promise<AccountRecord[]> {
     return (this.stmts.listAccounts.all() as AccountRow[]).map(accountFromRow);
   }
 
-  putAccessKey(k: AccessKeyRecord): void {
+  async putAccessKey(k: AccessKeyRecord): Promise<void> {
     this.stmts.putAccessKey.run(k.accessKeyId, k.secretAccessKey, k.accountId, k.createdAt.getTime());
   }
 
-  getAccessKey(accessKeyId: string): AccessKeyRecord | undefined {
+  async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
     const row = this.stmts.getAccessKey.get(accessKeyId) as
       | { access_key_id: string; secret: string; account_id: string; created_at: number }
       | undefined;
@@ -371,12 +371,16 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  getBucket(name: string): BucketRecord | undefined {
+  async getBucket(name: string): Promise<BucketRecord | undefined> {
+    return this.bucketRow(name);
+  }
+
+  private bucketRow(name: string): BucketRecord | undefined {
     const row = this.stmts.getBucket.get(name) as BucketRow | undefined;
     return row && bucketFromRow(row);
   }
 
-  listBuckets(ownerAccountId: string): BucketRecord[] {
+  async listBuckets(ownerAccountId: string): Promise<BucketRecord[]> {
     return (this.stmts.listBuckets.all(ownerAccountId) as BucketRow[]).map(bucketFromRow);
   }
 
@@ -408,7 +412,7 @@ export class SqliteMetadataStore implements MetadataStore {
   updateBucket(bucket: BucketRef, patch: Partial<Omit<BucketRecord, "name" | "id">>): Promise<void> {
     return this.write(() => {
       this.checkBucket(bucket);
-      const current = this.getBucket(bucket.name)!;
+      const current = this.bucketRow(bucket.name)!;
       const next = { ...current, ...patch };
       this.stmts.updateBucket.run(next.ownerAccountId, next.region, next.createdAt.getTime(), next.versioning ?? null, bucket.name);
     });
@@ -417,7 +421,7 @@ export class SqliteMetadataStore implements MetadataStore {
   putVersion(bucket: BucketRef, r: Omit<ObjectVersionRecord, "isLatest">, condition?: WriteCondition): Promise<DeletedVersions> {
     return this.write(() => {
       this.checkBucket(bucket);
-      if (condition) condition(this.getLatest(r.bucket, r.key));
+      if (condition) condition(this.latest(r.bucket, r.key));
       return this.insertLatest(bucket, r);
     });
   }
@@ -482,12 +486,16 @@ export class SqliteMetadataStore implements MetadataStore {
     return record;
   }
 
-  getLatest(bucket: string, key: string): ObjectVersionRecord | undefined {
+  async getLatest(bucket: string, key: string): Promise<ObjectVersionRecord | undefined> {
+    return this.latest(bucket, key);
+  }
+
+  private latest(bucket: string, key: string): ObjectVersionRecord | undefined {
     const row = this.stmts.getLatestFull.get(bucket, key) as VersionRow | undefined;
     return row && this.fullRecord(row);
   }
 
-  getVersion(bucket: string, key: string, versionId: string): ObjectVersionRecord | undefined {
+  async getVersion(bucket: string, key: string, versionId: string): Promise<ObjectVersionRecord | undefined> {
     const row = this.stmts.getVersionFull.get(bucket, key, versionId) as VersionRow | undefined;
     return row && this.fullRecord(row);
   }
@@ -523,7 +531,7 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  listCurrent(q: ListObjectsQuery): ObjectVersionRecord[] {
+  async listCurrent(q: ListObjectsQuery): Promise<ObjectVersionRecord[]> {
     const prefix = q.prefix ?? "";
     const after = q.after ?? "";
     const upper = prefix === "" ? undefined : prefixUpperBound(prefix);
@@ -535,11 +543,11 @@ export class SqliteMetadataStore implements MetadataStore {
     return rows.map((r) => toRecord(r));
   }
 
-  countVersions(bucket: string): number {
+  async countVersions(bucket: string): Promise<number> {
     return this.stmts.countVersions.get(bucket) as number;
   }
 
-  isBlobReferenced(blobId: string): boolean {
+  async isBlobReferenced(blobId: string): Promise<boolean> {
     return this.stmts.blobReferenced.get(blobId, blobId, blobId) !== undefined;
   }
 
@@ -555,15 +563,15 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  getBucketConfig(bucket: string, kind: string, id: string): string | undefined {
+  async getBucketConfig(bucket: string, kind: string, id: string): Promise<string | undefined> {
     return this.stmts.getConfig.get(bucket, kind, id) as string | undefined;
   }
 
-  listBucketConfigs(bucket: string, kind: string, after: string | undefined, limit: number): { id: string; json: string }[] {
+  async listBucketConfigs(bucket: string, kind: string, after: string | undefined, limit: number): Promise<{ id: string; json: string }[]> {
     return this.stmts.listConfigs.all(bucket, kind, after ?? "", limit) as { id: string; json: string }[];
   }
 
-  countBucketConfigs(bucket: string, kind: string): number {
+  async countBucketConfigs(bucket: string, kind: string): Promise<number> {
     return this.stmts.countConfigs.get(bucket, kind) as number;
   }
 
@@ -574,11 +582,11 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  listConfigsOfKind(kind: string, after: { bucket: string; id: string } | undefined, limit: number): { bucket: string; id: string; json: string }[] {
+  async listConfigsOfKind(kind: string, after: { bucket: string; id: string } | undefined, limit: number): Promise<{ bucket: string; id: string; json: string }[]> {
     return this.stmts.listConfigsOfKind.all(kind, after?.bucket ?? "", after?.id ?? "", limit) as { bucket: string; id: string; json: string }[];
   }
 
-  listVersions(q: ListVersionsQuery): ObjectVersionRecord[] {
+  async listVersions(q: ListVersionsQuery): Promise<ObjectVersionRecord[]> {
     const prefix = q.prefix ?? "";
     const rows: VersionRow[] = [];
     const afterKey = q.keyMarker ?? "";
@@ -613,12 +621,12 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined {
+  async getUpload(bucket: string, key: string, uploadId: string): Promise<UploadRecord | undefined> {
     const row = this.stmts.getUpload.get(uploadId, bucket, key) as UploadRow | undefined;
     return row && uploadFromRow(row);
   }
 
-  listUploads(q: ListUploadsQuery): UploadRecord[] {
+  async listUploads(q: ListUploadsQuery): Promise<UploadRecord[]> {
     const prefix = q.prefix ?? "";
     const rows: UploadRow[] = [];
     if (q.keyMarker !== undefined && q.uploadIdMarker !== undefined) {
@@ -641,7 +649,7 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  listParts(uploadId: string, after: number, limit: number): PartRecord[] {
+  async listParts(uploadId: string, after: number, limit: number): Promise<PartRecord[]> {
     return (this.stmts.listParts.all(uploadId, after, limit) as PartRow[]).map(partFromRow);
   }
 
@@ -658,19 +666,16 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.write(() => {
       this.checkBucket(bucket);
       if (!this.stmts.uploadById.get(uploadId)) throw new Error("NoSuchUpload");
-      if (condition) condition(this.getLatest(record.bucket, record.key));
+      if (condition) condition(this.latest(record.bucket, record.key));
       const parts = this.removeUpload(uploadId);
       return { ...this.insertLatest(bucket, record), parts };
     });
   }
 
-  scanVersions(bucket: string, prefix: string, currentOnly: boolean): VersionScan {
+  async scanVersions(bucket: string, prefix: string, currentOnly: boolean): Promise<VersionScan> {
     return new SqliteVersionScan(this.path, bucket, prefix, currentOnly);
   }
 
-  snapshot<T>(fn: () => T): T {
-    return this.db.transaction(fn).deferred();
-  }
 }
 
 /** A key range of a scan: keys >= from (when given) and < to (when given). */
@@ -783,7 +788,11 @@ class SqliteVersionScan implements VersionScan {
     this.rows = stmt.raw().iterate(params) as IterableIterator<unknown[]>;
   }
 
-  nextTuples(limit: number): VersionTuple[] {
+  async nextTuples(limit: number): Promise<VersionTuple[]> {
+    return this.take(limit);
+  }
+
+  private take(limit: number): VersionTuple[] {
     let out = this.carry;
     if (out.length >= limit) {
       this.carry = out.slice(limit);
@@ -840,8 +849,8 @@ class SqliteVersionScan implements VersionScan {
     return out;
   }
 
-  next(limit: number): VersionSummary[] {
-    return this.nextTuples(limit).map((t) => ({
+  async next(limit: number): Promise<VersionSummary[]> {
+    return this.take(limit).map((t) => ({
       key: t[0],
       versionId: t[1],
       isLatest: t[2] === 1,
@@ -856,7 +865,7 @@ class SqliteVersionScan implements VersionScan {
     }));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) {
       // An unfinished iterator holds the statement; ending it frees the connection for COMMIT.
       this.rows?.return?.();

@@ -225,10 +225,10 @@ export const VT_EXTRA = 10;
  */
 export interface VersionScan {
   /** The next versions (at most `limit`) in key order, newest first within a key; empty when the scan is done. */
-  next(limit: number): VersionSummary[];
+  next(limit: number): Promise<VersionSummary[]>;
   /** As next(), packed (the two may be mixed; each version comes once). */
-  nextTuples(limit: number): VersionTuple[];
-  close(): void;
+  nextTuples(limit: number): Promise<VersionTuple[]>;
+  close(): Promise<void>;
 }
 
 export interface ListObjectsQuery {
@@ -261,25 +261,26 @@ export interface DeletedVersions {
 }
 
 /**
- * Metadata store contract.
+ * Metadata store contract. Every call returns a promise, so that an engine reached over the
+ * network implements it as well as the embedded SQLite one (whose reads resolve at once).
  * - Keys compare in UTF-8 byte order everywhere (listing, pagination).
  * - Every mutating call is atomic and durable when its promise resolves: an acknowledged write
  *   survives kill -9 and power loss (on a disk that honours fsync).
  * - Reads see committed data only.
  */
 export interface MetadataStore {
-  close(): void;
+  close(): Promise<void>;
 
   // Accounts and keys
-  putAccount(account: AccountRecord): void;
-  getAccount(accountId: string): AccountRecord | undefined;
-  listAccounts(): AccountRecord[];
-  putAccessKey(key: AccessKeyRecord): void;
-  getAccessKey(accessKeyId: string): AccessKeyRecord | undefined;
+  putAccount(account: AccountRecord): Promise<void>;
+  getAccount(accountId: string): Promise<AccountRecord | undefined>;
+  listAccounts(): Promise<AccountRecord[]>;
+  putAccessKey(key: AccessKeyRecord): Promise<void>;
+  getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
 
   // Settings that must persist (the server's generated root credentials, schema version...)
-  getSetting(name: string): string | undefined;
-  putSetting(name: string, value: string): void;
+  getSetting(name: string): Promise<string | undefined>;
+  putSetting(name: string, value: string): Promise<void>;
 
   // Buckets
   /**
@@ -287,9 +288,9 @@ export interface MetadataStore {
    * in the same transaction; returns false (and changes nothing) when the name is taken.
    */
   createBucket(bucket: BucketRecord, configs?: BucketConfigRow[]): Promise<boolean>;
-  getBucket(name: string): BucketRecord | undefined;
+  getBucket(name: string): Promise<BucketRecord | undefined>;
   /** Buckets owned by the account, sorted by name. */
-  listBuckets(ownerAccountId: string): BucketRecord[];
+  listBuckets(ownerAccountId: string): Promise<BucketRecord[]>;
   /**
    * Deletes the bucket when it holds no versions; its unfinished multipart uploads go with it and
    * their parts are returned so their blobs can be released. `deleted` is false when not empty.
@@ -307,8 +308,8 @@ export interface MetadataStore {
   /** Stores several new versions in one transaction: all become visible together, or none. */
   putVersions(bucket: BucketRef, records: Omit<ObjectVersionRecord, "isLatest">[]): Promise<DeletedVersions>;
   /** The latest version of the key (possibly a delete marker), or undefined. */
-  getLatest(bucket: string, key: string): ObjectVersionRecord | undefined;
-  getVersion(bucket: string, key: string, versionId: string): ObjectVersionRecord | undefined;
+  getLatest(bucket: string, key: string): Promise<ObjectVersionRecord | undefined>;
+  getVersion(bucket: string, key: string, versionId: string): Promise<ObjectVersionRecord | undefined>;
   /**
    * Removes one version permanently; the previous one becomes latest. `guard`, when given, sees
    * the version inside the write transaction and may throw to refuse the delete (object lock).
@@ -330,26 +331,26 @@ export interface MetadataStore {
    * Current (latest, non-delete-marker) objects in key order. Inline and multipart bodies are not
    * loaded: records carry `body: null` unless the body is a single blob.
    */
-  listCurrent(query: ListObjectsQuery): ObjectVersionRecord[];
-  countVersions(bucket: string): number;
+  listCurrent(query: ListObjectsQuery): Promise<ObjectVersionRecord[]>;
+  countVersions(bucket: string): Promise<number>;
   /**
    * Every version and delete marker in S3's order: key ascending (UTF-8 bytes), then newest first.
    * Inline and multipart bodies are not loaded (as listCurrent).
    */
-  listVersions(query: ListVersionsQuery): ObjectVersionRecord[];
+  listVersions(query: ListVersionsQuery): Promise<ObjectVersionRecord[]>;
 
   // Multipart uploads
   createUpload(bucket: BucketRef, upload: UploadRecord): Promise<void>;
-  getUpload(bucket: string, key: string, uploadId: string): UploadRecord | undefined;
+  getUpload(bucket: string, key: string, uploadId: string): Promise<UploadRecord | undefined>;
   /** Unfinished uploads by key, then by initiation time. */
-  listUploads(query: ListUploadsQuery): UploadRecord[];
+  listUploads(query: ListUploadsQuery): Promise<UploadRecord[]>;
   /**
    * Stores a part, replacing one with the same number (returned so its blob can be released).
    * Fails with "NoSuchUpload" when the upload is gone (completed or aborted meanwhile).
    */
   putPart(bucket: BucketRef, part: PartRecord): Promise<{ replaced?: PartRecord }>;
   /** Parts with a number above `after`, ascending. */
-  listParts(uploadId: string, after: number, limit: number): PartRecord[];
+  listParts(uploadId: string, after: number, limit: number): Promise<PartRecord[]>;
   /** Removes the upload and its parts, returning the parts; undefined when there was no upload. */
   deleteUpload(uploadId: string): Promise<PartRecord[] | undefined>;
   /**
@@ -367,14 +368,12 @@ export interface MetadataStore {
    * Opens a snapshot scan of a bucket's versions under `prefix`: only current objects (latest and
    * not a delete marker) or every version and delete marker.
    */
-  scanVersions(bucket: string, prefix: string, currentOnly: boolean): VersionScan;
-  /** Runs `fn` inside one read transaction: every read in it sees the same point in time. */
-  snapshot<T>(fn: () => T): T;
+  scanVersions(bucket: string, prefix: string, currentOnly: boolean): Promise<VersionScan>;
   /**
    * True when some version (as its single blob or as one of its parts) or some unfinished upload's
    * part still references the blob (used by the orphan sweep and before freeing a blob).
    */
-  isBlobReferenced(blobId: string): boolean;
+  isBlobReferenced(blobId: string): Promise<boolean>;
 
   // Bucket sub-resource configurations (inventory, policy, lifecycle, ...), stored as the JSON of
   // their validated domain model, never as wire XML. `kind` names the sub-resource ("inventory").
@@ -387,15 +386,15 @@ export interface MetadataStore {
    * has that many of this kind changes nothing and resolves false (checked inside the write).
    */
   putBucketConfig(bucket: BucketRef | string, kind: string, id: string, json: string, maxCount?: number): Promise<boolean>;
-  getBucketConfig(bucket: string, kind: string, id: string): string | undefined;
+  getBucketConfig(bucket: string, kind: string, id: string): Promise<string | undefined>;
   /** Configurations with id > `after`, sorted by id (byte order), at most `limit`. */
   listBucketConfigs(
     bucket: string,
     kind: string,
     after: string | undefined,
     limit: number,
-  ): { id: string; json: string }[];
-  countBucketConfigs(bucket: string, kind: string): number;
+  ): Promise<{ id: string; json: string }[]>;
+  countBucketConfigs(bucket: string, kind: string): Promise<number>;
   /** Returns false when no such configuration existed. */
   deleteBucketConfig(bucket: BucketRef | string, kind: string, id: string): Promise<boolean>;
   /**
@@ -407,7 +406,7 @@ export interface MetadataStore {
     kind: string,
     after: { bucket: string; id: string } | undefined,
     limit: number,
-  ): { bucket: string; id: string; json: string }[];
+  ): Promise<{ bucket: string; id: string; json: string }[]>;
 }
 
 export interface BlobWriter {
@@ -429,5 +428,5 @@ export interface BlobStore {
   read(blobId: string, range?: { start: number; end: number }): Readable;
   delete(blobId: string): Promise<void>;
   /** Deletes blobs and temporary files that no live record references. */
-  sweep(isLive: (blobId: string) => boolean): Promise<number>;
+  sweep(isLive: (blobId: string) => Promise<boolean>): Promise<number>;
 }

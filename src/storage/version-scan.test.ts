@@ -52,8 +52,8 @@ describe("version scans for inventory reports", () => {
     await store.putVersions({ name: "s", id: "s" }, [version("q/other", "v0")]);
     written.set("q/other", ["v0"]);
   });
-  after(() => {
-    store.close();
+  after(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -63,40 +63,40 @@ describe("version scans for inventory reports", () => {
       .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
       .flatMap((k) => [...written.get(k)!].reverse().map((v) => `${k}@${v}`));
 
-  const drain = (scan: VersionScan, limit: number, packed: boolean): string[] => {
+  const drain = async (scan: VersionScan, limit: number, packed: boolean): Promise<string[]> => {
     const out: string[] = [];
     for (;;) {
-      const batch = packed ? scan.nextTuples(limit).map((t) => `${t[0]}@${t[1]}`) : scan.next(limit).map((v) => `${v.key}@${v.versionId}`);
+      const batch = packed ? (await scan.nextTuples(limit)).map((t) => `${t[0]}@${t[1]}`) : (await scan.next(limit)).map((v) => `${v.key}@${v.versionId}`);
       assert.ok(batch.length <= limit, `batch of ${batch.length} > ${limit}`);
       if (batch.length === 0) break;
       out.push(...batch);
     }
-    scan.close();
+    await scan.close();
     return out;
   };
 
-  it("returns every version, key order, newest first, for any batch size", () => {
+  it("returns every version, key order, newest first, for any batch size", async () => {
     const expected = expectedAll("");
     for (const limit of [1, 2, 3, 7, 8, 9, 10, 64, 10_000]) {
-      assert.deepEqual(drain(openVersionScan(dir, "s", "", false), limit, true), expected, `limit ${limit}`);
-      assert.deepEqual(drain(store.scanVersions("s", "", false), limit, false), expected, `limit ${limit} (summaries)`);
+      assert.deepEqual(await drain(openVersionScan(dir, "s", "", false), limit, true), expected, `limit ${limit}`);
+      assert.deepEqual(await drain(await store.scanVersions("s", "", false), limit, false), expected, `limit ${limit} (summaries)`);
     }
   });
 
-  it("honours the prefix and the current-only filter", () => {
-    assert.deepEqual(drain(openVersionScan(dir, "s", "p1/", false), 5, true), expectedAll("p1/"));
-    const current = drain(openVersionScan(dir, "s", "p1/", true), 4, true);
-    const latest = store.listCurrent({ bucket: "s", prefix: "p1/", limit: 1000 }).map((r) => `${r.key}@${r.versionId}`);
+  it("honours the prefix and the current-only filter", async () => {
+    assert.deepEqual(await drain(openVersionScan(dir, "s", "p1/", false), 5, true), expectedAll("p1/"));
+    const current = await drain(openVersionScan(dir, "s", "p1/", true), 4, true);
+    const latest = (await store.listCurrent({ bucket: "s", prefix: "p1/", limit: 1000 })).map((r) => `${r.key}@${r.versionId}`);
     assert.deepEqual(current, latest);
   });
 
-  it("packs the same facts as the summaries, extra as its JSON text", () => {
+  it("packs the same facts as the summaries, extra as its JSON text", async () => {
     const a = openVersionScan(dir, "s", "", false);
     const b = openVersionScan(dir, "s", "", false);
-    const tuples = a.nextTuples(1000);
-    const summaries = b.next(1000);
-    a.close();
-    b.close();
+    const tuples = await a.nextTuples(1000);
+    const summaries = await b.next(1000);
+    await a.close();
+    await b.close();
     assert.equal(tuples.length, summaries.length);
     for (let i = 0; i < tuples.length; i++) {
       const [key, versionId, isLatest, isDeleteMarker, size, etag, lastModified, storageClass, owner, partsCount, extra] = tuples[i]!;
@@ -118,20 +118,20 @@ describe("version scans for inventory reports", () => {
     const b = w.mark();
     assert.notEqual(b, a);
     assert.equal(w.mark(), b);
-    scan.close();
+    await scan.close();
     w.close();
   });
 
   it("reads one snapshot, and closes early without finishing", async () => {
     const scan = openVersionScan(dir, "s", "", false);
-    const first = scan.nextTuples(3);
+    const first = await scan.nextTuples(3);
     await store.putVersions({ name: "s", id: "s" }, [version("a-new-first-key", "v0"), version("zz-new-last-key", "v0")]);
-    const rest = [...first, ...(() => { const out = []; for (let b = scan.nextTuples(50); b.length > 0; b = scan.nextTuples(50)) out.push(...b); return out; })()];
-    scan.close();
+    const rest = [...first, ...(await (async () => { const out = []; for (let b = await scan.nextTuples(50); b.length > 0; b = await scan.nextTuples(50)) out.push(...b); return out; })())];
+    await scan.close();
     assert.ok(!rest.some((t) => t[0].includes("-new-")));
     const early = openVersionScan(dir, "s", "", false);
-    assert.equal(early.nextTuples(2).length, 2);
-    early.close();
-    early.close();
+    assert.equal((await early.nextTuples(2)).length, 2);
+    await early.close();
+    await early.close();
   });
 });

@@ -11,7 +11,7 @@ function fakeContext(now: Date) {
   const ctx = {
     clock: new ManualClock(now),
     settings: {
-      get: () => undefined,
+      get: async () => undefined,
       note: async (bucket: string, kind: string) => void marked.push(`${bucket}/${kind}`),
     },
     log: { warn() {}, info() {}, error() {} },
@@ -19,22 +19,27 @@ function fakeContext(now: Date) {
   return { ctx, marked };
 }
 
+/** The mark is written in the background (it reads the bucket's settings first): let it land. */
+const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const version = (storageClass: string, extra: Record<string, unknown>) => ({ bucket: "b", key: "k", versionId: "null", storageClass, extra }) as ObjectVersionRecord;
 
 describe("lifecycle transitions", () => {
-  it("start an object in Frequent Access from the transition and mark its bucket for the tiering pass", () => {
+  it("start an object in Frequent Access from the transition and mark its bucket for the tiering pass", async () => {
     const now = new Date("2026-03-03T10:00:00Z");
     const { ctx, marked } = fakeContext(now);
     const patch = transitionPatch(ctx, version("STANDARD", { tags: [["a", "b"]] }), "INTELLIGENT_TIERING");
     assert.deepEqual(patch, { storageClass: "INTELLIGENT_TIERING", extra: { tags: [["a", "b"]], accessTier: "FREQUENT", tieringReferenceDate: now.getTime() } });
+    await settled();
     assert.deepEqual(marked, [`b/${TIERED_OBJECTS_KIND}`]);
   });
 
-  it("drop tier facts and restored copies when the class changes again", () => {
+  it("drop tier facts and restored copies when the class changes again", async () => {
     const { ctx, marked } = fakeContext(new Date());
     const from = version("INTELLIGENT_TIERING", { accessTier: "INFREQUENT", tieringReferenceDate: 1, restore: { readyAt: 1 } });
     assert.deepEqual(transitionPatch(ctx, from, "GLACIER"), { storageClass: "GLACIER", extra: {} });
     assert.deepEqual(transitionPatch(ctx, from, "STANDARD_IA"), { storageClass: "STANDARD_IA", extra: {} });
+    await settled();
     assert.equal(marked.length, 1);
   });
 });

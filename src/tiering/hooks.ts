@@ -19,11 +19,16 @@ function factsOf(v: Omit<ObjectVersionRecord, "isLatest">): TieringFacts {
 
 /**
  * Marks the bucket for the tiering pass. The setting is cached, so after the first object this is
- * a map lookup; the write is not awaited (the version's own write does not depend on it).
+ * a map lookup; nothing is awaited (the version's own write does not depend on it, and a
+ * transition calls this inside its write transaction).
  */
 export function markTieredBucket(ctx: ServerContext, bucket: string): void {
-  if (ctx.settings.get(bucket, TIERED_OBJECTS_KIND) !== undefined) return;
-  ctx.settings.note(bucket, TIERED_OBJECTS_KIND, { since: ctx.clock.now().getTime() }).catch((err: unknown) => {
+  const since = ctx.clock.now().getTime();
+  const mark = async () => {
+    if ((await ctx.settings.get(bucket, TIERED_OBJECTS_KIND)) !== undefined) return;
+    await ctx.settings.note(bucket, TIERED_OBJECTS_KIND, { since });
+  };
+  mark().catch((err: unknown) => {
     ctx.log.warn("could not mark a bucket for the tiering pass", { bucket, error: String(err) });
   });
 }

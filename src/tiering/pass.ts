@@ -65,7 +65,7 @@ export class TieringPass {
     const now = this.ctx.clock.now().getTime();
     let after: { bucket: string; id: string } | undefined;
     for (;;) {
-      const marked = this.ctx.metadata.listConfigsOfKind(TIERED_OBJECTS_KIND, after, BUCKETS_PAGE);
+      const marked = await this.ctx.metadata.listConfigsOfKind(TIERED_OBJECTS_KIND, after, BUCKETS_PAGE);
       for (const { bucket } of marked) {
         if (this.stopped) return;
         await this.passBucket(bucket, now);
@@ -76,21 +76,20 @@ export class TieringPass {
     }
   }
 
-  private configurations(bucket: string): TieringConfiguration[] {
-    return this.ctx.metadata
-      .listBucketConfigs(bucket, TIERING_CONFIG_KIND, undefined, MAX_TIERING_CONFIGURATIONS)
+  private async configurations(bucket: string): Promise<TieringConfiguration[]> {
+    return (await this.ctx.metadata.listBucketConfigs(bucket, TIERING_CONFIG_KIND, undefined, MAX_TIERING_CONFIGURATIONS))
       .map((row) => tieringConfigurationFromJson(row.json))
       .filter((c) => c.status === "Enabled");
   }
 
   private async passBucket(bucket: string, now: number): Promise<void> {
-    const record = this.ctx.metadata.getBucket(bucket);
+    const record = await this.ctx.metadata.getBucket(bucket);
     if (!record) return;
-    const configs = this.configurations(bucket);
+    const configs = await this.configurations(bucket);
     let keyMarker: string | undefined;
     let versionIdMarker: string | undefined;
     for (;;) {
-      const page = this.ctx.metadata.listVersions({ bucket, keyMarker, versionIdMarker, limit: VERSIONS_PAGE });
+      const page = await this.ctx.metadata.listVersions({ bucket, keyMarker, versionIdMarker, limit: VERSIONS_PAGE });
       for (const v of page) {
         if (v.isDeleteMarker) continue;
         const facts = factsOf(v);

@@ -55,7 +55,7 @@ describe("object ownership and ACLs", () => {
     const creds = await createAccount(server.context.metadata, loadSealingKey(server.dataDir), { accountId: OTHER_ID }, new Date());
     otherKeys = { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey };
     other = server.clientFor(creds.accessKeyId, creds.secretAccessKey);
-    rootCanonical = server.context.metadata.getAccount(server.root.accountId)!.canonicalId;
+    rootCanonical = (await server.context.metadata.getAccount(server.root.accountId))!.canonicalId;
   });
   after(async () => {
     other.destroy();

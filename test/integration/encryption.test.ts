@@ -79,7 +79,7 @@ describe("server-side encryption", () => {
   it("uses SSE-KMS with the AWS managed key aws/s3 when no key is named", async () => {
     const put = await server.client.send(new PutObjectCommand({ Bucket, Key: "kms-default", Body: "kms", ServerSideEncryption: "aws:kms" }));
     assert.equal(put.ServerSideEncryption, "aws:kms");
-    const managed = server.context.keys.listKeys(TEST_ACCOUNT_ID).find((k) => k.aliases.includes("alias/aws/s3"));
+    const managed = (await server.context.keys.listKeys(TEST_ACCOUNT_ID)).find((k) => k.aliases.includes("alias/aws/s3"));
     assert.ok(managed, "aws/s3 was created on first use");
     assert.equal(put.SSEKMSKeyId, managed.arn);
     assert.match(managed.arn, /^arn:aws:kms:us-east-1:111122223333:key\/[0-9a-f-]{36}$/);

@@ -126,7 +126,7 @@ describe("inventory report delivery across regions", () => {
         const run = await runInventory(east, SOURCE, "cross");
         assert.equal(run.status, "failed");
         assert.match(run.error!, /is in eu-west-1, not us-east-1/);
-        assert.deepEqual(east.context.metadata.listCurrent({ bucket: DEST, limit: 10 }), [], "nothing was published");
+        assert.deepEqual(await east.context.metadata.listCurrent({ bucket: DEST, limit: 10 }), [], "nothing was published");
       } finally {
         await east.stop();
       }

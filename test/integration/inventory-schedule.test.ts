@@ -87,7 +87,7 @@ describe("scheduled inventory runs", () => {
     const clock = new ManualClock(TUESDAY_10);
     const server = await setup(clock, [config("daily", "Daily")]);
     await tick(server);
-    assert.equal(server.scheduler.stateOf(SOURCE, "daily")?.nextDueAt, "2026-03-04T00:00:00.000Z", "the next midnight, not 48 hours later");
+    assert.equal((await server.scheduler.stateOf(SOURCE, "daily"))?.nextDueAt, "2026-03-04T00:00:00.000Z", "the next midnight, not 48 hours later");
 
     clock.set(new Date("2026-03-03T23:59:59Z"));
     await tick(server);
@@ -109,7 +109,7 @@ describe("scheduled inventory runs", () => {
     clock.advance(HOUR);
     await tick(server);
     assert.equal((await runs(server)).length, 1, "no second run for the same due time");
-    const state = server.scheduler.stateOf(SOURCE, "daily")!;
+    const state = (await server.scheduler.stateOf(SOURCE, "daily"))!;
     assert.equal(state.nextDueAt, "2026-03-05T00:00:00.000Z");
     assert.equal(state.lastStatus, "succeeded");
     assert.equal(state.running, undefined);
@@ -136,8 +136,8 @@ describe("scheduled inventory runs", () => {
     const listed = await runs(server);
     assert.deepEqual(listed.map((r) => [r.id, r.trigger, r.status]), [["weekly", "schedule", "succeeded"]]);
     assert.equal(new Date(listed[0]!.startedAt).getUTCDay(), 0, "a Sunday");
-    assert.equal(server.scheduler.stateOf(SOURCE, "weekly")?.nextDueAt, "2026-03-15T00:00:00.000Z");
-    assert.equal(server.scheduler.stateOf(SOURCE, "off")?.nextDueAt, "2026-03-09T00:00:00.000Z", "the disabled one let its due times pass");
+    assert.equal((await server.scheduler.stateOf(SOURCE, "weekly"))?.nextDueAt, "2026-03-15T00:00:00.000Z");
+    assert.equal((await server.scheduler.stateOf(SOURCE, "off"))?.nextDueAt, "2026-03-09T00:00:00.000Z", "the disabled one let its due times pass");
   });
 
   it("a configuration created just after the due time waits for the next one", async () => {
@@ -179,14 +179,14 @@ describe("scheduled inventory runs", () => {
     assert.equal(listed[1]!.trigger, "schedule");
     assert.equal(listed[1]!.status, "succeeded", listed[1]!.error);
     assert.equal(listed[1]!.startedAt, "2026-03-09T09:00:00.000Z");
-    assert.equal(server.scheduler.stateOf(SOURCE, "daily")?.nextDueAt, "2026-03-10T00:00:00.000Z");
+    assert.equal((await server.scheduler.stateOf(SOURCE, "daily"))?.nextDueAt, "2026-03-10T00:00:00.000Z");
     await tick(server);
     listed = await runs(server);
     assert.equal(listed.length, 2, "still one after another check");
 
     await server.client.send(new DeleteBucketInventoryConfigurationCommand({ Bucket: SOURCE, Id: "daily" }));
     await tick(server);
-    assert.equal(server.context.metadata.getBucketConfig(SOURCE, SCHEDULE_KIND, "daily"), undefined);
+    assert.equal(await server.context.metadata.getBucketConfig(SOURCE, SCHEDULE_KIND, "daily"), undefined);
   });
 
   it("fails runs a crash left running, sweeps their files, and owes a lost scheduled run once", async () => {
@@ -211,7 +211,7 @@ describe("scheduled inventory runs", () => {
       await metadata.putBucketConfig(SOURCE, RUN_KIND, run.runId, JSON.stringify(run));
       await metadata.putBucketConfig(SOURCE, ACTIVE_RUN_KIND, run.runId, "{}");
     }
-    const state = server.scheduler.stateOf(SOURCE, "daily")!;
+    const state = (await server.scheduler.stateOf(SOURCE, "daily"))!;
     await metadata.putBucketConfig(
       SOURCE,
       SCHEDULE_KIND,
@@ -222,7 +222,7 @@ describe("scheduled inventory runs", () => {
     orphan.stream.write("half a report");
     const orphanId = await orphan.commit();
     // "other" already had its 00:00 report; only "daily" owes one.
-    const otherState = server.scheduler.stateOf(SOURCE, "other")!;
+    const otherState = (await server.scheduler.stateOf(SOURCE, "other"))!;
     await metadata.putBucketConfig(SOURCE, SCHEDULE_KIND, "other", JSON.stringify({ ...otherState, lastDueAt: "2026-03-04T00:00:00.000Z", nextDueAt: "2026-03-05T00:00:00.000Z" }));
 
     clock.set(new Date("2026-03-04T00:30:00Z"));
@@ -235,7 +235,7 @@ describe("scheduled inventory runs", () => {
       assert.equal(byId.get(id)?.status, "failed");
       assert.equal(byId.get(id)?.error, INTERRUPTED_ERROR);
     }
-    assert.equal(restarted.context.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, undefined, 10).length, 0, "no markers left");
+    assert.equal((await restarted.context.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, undefined, 10)).length, 0, "no markers left");
     const fresh = listed.filter((r) => !byId.get(r.runId)?.error);
     assert.deepEqual(fresh.map((r) => [r.id, r.trigger, r.status]), [["daily", "schedule", "succeeded"]], "the lost scheduled run is run once again");
     await assert.rejects(

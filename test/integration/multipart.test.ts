@@ -377,13 +377,14 @@ describe("multipart uploads", () => {
     const Key = "to-delete";
     const UploadId = await create(Key);
     await complete(Key, UploadId, await uploadAll(Key, UploadId, [randomBytes(5 * MiB), Buffer.from("end")]));
-    const record = server.context.metadata.getLatest(Bucket, Key)!;
+    const record = (await server.context.metadata.getLatest(Bucket, Key))!;
     assert.equal(record.body?.kind, "parts");
     const blobIds = record.body?.kind === "parts" ? record.body.parts.map((p) => p.blobId) : [];
     assert.equal(blobIds.length, 2);
-    assert.ok(blobIds.every((id) => server.context.metadata.isBlobReferenced(id)));
+    const referenced = async () => Promise.all(blobIds.map((id) => server.context.metadata.isBlobReferenced(id)));
+    assert.ok((await referenced()).every((live) => live));
     await s3.send(new DeleteObjectCommand({ Bucket, Key }));
-    assert.ok(blobIds.every((id) => !server.context.metadata.isBlobReferenced(id)));
+    assert.ok((await referenced()).every((live) => !live));
   });
 
   describe("checksums", () => {

@@ -107,7 +107,7 @@ describe("writes racing DeleteBucket", () => {
     assert.ok(!uploads.body.includes("<Upload>"), uploads.body);
 
     // Nothing of A's writes stays referenced: no part row, and (once released) no blob file.
-    assert.deepEqual(s.server.context.metadata.listParts(uploadId, 0, 10), []);
+    assert.deepEqual(await s.server.context.metadata.listParts(uploadId, 0, 10), []);
     const deadline = Date.now() + 5_000;
     while (filesUnder(join(s.server.dataDir, "blobs")).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(filesUnder(join(s.server.dataDir, "blobs")), []);
@@ -138,7 +138,7 @@ describe("an inventory run outliving its source bucket", () => {
         }),
       );
       // A first report takes this minute, so the second run waits (on the manual clock) for the next.
-      const source = server.context.metadata.getBucket("outlived-src")!;
+      const source = (await server.context.metadata.getBucket("outlived-src"))!;
       const first = await startRun(server.context, source, "daily", "on-demand");
       assert.equal((await first.finished).status, "succeeded");
       const second = await startRun(server.context, source, "daily", "on-demand");
@@ -153,7 +153,7 @@ describe("an inventory run outliving its source bucket", () => {
       assert.equal(outcome.status, "failed");
       const reports = await a.send(new ListObjectsV2Command({ Bucket: "outlived-dest" }));
       assert.equal(reports.Contents?.filter((o) => o.Key!.endsWith("manifest.json")).length, 1, "only the first report was published");
-      assert.deepEqual(listRuns(server.context, "outlived-src"), [], "no run record of A's in B's bucket");
+      assert.deepEqual(await listRuns(server.context, "outlived-src"), [], "no run record of A's in B's bucket");
     } finally {
       await server.stop();
     }

@@ -314,7 +314,7 @@ describe("connections", () => {
       // libuv usually absorbs EMFILE on accept itself (it closes a reserved descriptor, accepts and
       // drops the connection); when it cannot, node emits 'error' on the server, which with no
       // listener throws and stops the process. A second edge on the same context shows the listener.
-      const edge = createHttpServer(s.server.context, () => undefined);
+      const edge = createHttpServer(s.server.context, async () => undefined);
       await new Promise<void>((r) => edge.listen(0, "127.0.0.1", r));
       try {
         const port = (edge.address() as AddressInfo).port;

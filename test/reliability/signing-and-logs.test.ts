@@ -423,7 +423,7 @@ describe("secrets never reach the log", () => {
   it("redacts the URL of a request that failed with an internal error", async () => {
     const metadata = server.context.metadata as unknown as Record<string, unknown>;
     const original = server.context.metadata.getLatest.bind(server.context.metadata);
-    metadata.getLatest = (bucket: string, key: string) => {
+    metadata.getLatest = async (bucket: string, key: string) => {
       if (key === "boom") throw new Error("injected failure");
       return original(bucket, key);
     };
