@@ -374,7 +374,7 @@ async function main(): Promise<number> {
     const b = buildStocktake();
     if (!b.ok) throw new Error(`build failed (use --no-build to bench the existing dist/):\n${b.output.split("\n").slice(0, 20).join("\n")}`);
   }
-  if (!stocktakeBuilt()) throw new Error("dist/cli/main.js does not exist; build first");
+  if (!stocktakeBuilt()) throw new Error("dist/main.js does not exist; build first");
 
   const scratch = mkdtempSync(join(cfg.baseDir, "inventory-bench-"));
   scratchDir = scratch;

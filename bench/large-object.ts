@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const block = Buffer.alloc(1024 * 1024, 7);
   for (let i = 0; i < sizeMiB; i++) writeSync(fd, block);
   closeSync(fd);
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "serve"], {
     env: { ...process.env, STOCKTAKE_PORT: String(port), STOCKTAKE_DATA_DIR: join(dir, "data"), STOCKTAKE_ROOT_ACCESS_KEY: "LARGEBENCHKEY0000001", STOCKTAKE_ROOT_SECRET_KEY: "large-bench-secret" },
     stdio: ["ignore", "pipe", "inherit"],
   });

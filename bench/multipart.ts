@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const block = Buffer.alloc(MiB, 7);
   for (let i = 0; i < sizeMiB; i++) writeSync(fd, block);
   closeSync(fd);
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", "serve"], {
     env: {
       ...process.env,
       STOCKTAKE_PORT: String(port),

@@ -1,6 +1,5 @@
 // Starts and stops the servers under test (Stocktake and s3rver) as child processes on free ports with fresh temp dirs.
 import { spawn, spawnSync } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -53,10 +52,10 @@ export function buildStocktake(): { ok: boolean; output: string } {
   return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}`.trim() };
 }
 
-/** BENCH_STOCKTAKE_ENTRY lets another build (e.g. an older checkout's dist/cli/main.js) stand in as "stocktake". */
+/** BENCH_STOCKTAKE_ENTRY lets another build (e.g. an older checkout's dist/main.js) stand in as "stocktake". */
 export function stocktakeEntry(): string {
   const override = process.env.BENCH_STOCKTAKE_ENTRY;
-  return override ? resolve(override) : join(repoRoot, "dist", "cli", "main.js");
+  return override ? resolve(override) : join(repoRoot, "dist", "main.js");
 }
 
 export function stocktakeBuilt(): boolean {

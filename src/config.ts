@@ -1,5 +1,5 @@
 // Server settings. Every setting can come from a CLI flag or, equally, from its STOCKTAKE_*
-// environment variable (src/cli/main.ts maps the two); this module holds the defaults.
+// environment variable (src/main.ts maps the two); this module holds the defaults.
 import { readFileSync } from "node:fs";
 
 export interface ServerConfig {

@@ -7,16 +7,15 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html
 import { createHash } from "node:crypto";
 import { randomUUID } from "node:crypto";
-import type { ServerContext } from "../server/types.js";
+import type { Context } from "../core/context.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import { authorize } from "../auth/authorize.js";
 import { S3Error } from "../errors.js";
-import { newVersionId } from "../s3/objects.js";
-import { releaseBodies } from "../s3/object-body.js";
+import { commitVersions, versionIdFor } from "../core/versions.js";
 import type { InventoryConfiguration, InventoryFormat } from "./config.js";
 import { csvFileSchema, orcFileSchema, parquetFileSchema, type InventoryField } from "./fields.js";
 import type { DataFile } from "./write-files.js";
-import { bucketEncryption, type WriteEncryption } from "../s3/encryption.js";
+import { bucketEncryption, type WriteEncryption } from "../core/encryption.js";
 import { KmsKeyNotFound } from "../crypto/kms.js";
 import { sealBuffer } from "../crypto/sse.js";
 
@@ -63,7 +62,7 @@ export function reportKeys(source: string, config: InventoryConfiguration, scanS
  * Whether the destination's bucket policy lets the S3 service principal write `key`, as S3 asks
  * for every object of a report; DeliveryRefused naming the key when it does not.
  */
-async function authorizeReportKey(ctx: ServerContext, source: BucketRecord, dest: BucketRecord, key: string): Promise<void> {
+async function authorizeReportKey(ctx: Context, source: BucketRecord, dest: BucketRecord, key: string): Promise<void> {
   try {
     await authorize({
       principal: servicePrincipal(source),
@@ -86,7 +85,7 @@ async function authorizeReportKey(ctx: ServerContext, source: BucketRecord, dest
  * own keys and a data file's are authorized here so that a policy refusing any of them fails the
  * run before a data file is written; publishReport authorizes every actual key again.
  */
-export async function checkDestination(ctx: ServerContext, source: BucketRecord, config: InventoryConfiguration, scanStarted: Date): Promise<BucketRecord> {
+export async function checkDestination(ctx: Context, source: BucketRecord, config: InventoryConfiguration, scanStarted: Date): Promise<BucketRecord> {
   const d = config.destination;
   const dest = await ctx.metadata.getBucket(d.bucketName);
   if (!dest) throw new DeliveryRefused(`destination bucket ${d.bucketName} does not exist`);
@@ -103,7 +102,7 @@ export async function checkDestination(ctx: ServerContext, source: BucketRecord,
  * How a report's files are encrypted: SSE-S3 or SSE-KMS (a key of the source bucket owner's) as
  * its configuration says, else the destination bucket's default encryption, as S3 delivers them.
  */
-export async function reportEncryption(ctx: ServerContext, source: BucketRecord, config: InventoryConfiguration, dest: BucketRecord): Promise<WriteEncryption | undefined> {
+export async function reportEncryption(ctx: Context, source: BucketRecord, config: InventoryConfiguration, dest: BucketRecord): Promise<WriteEncryption | undefined> {
   const wanted = config.destination.encryption;
   const byDefault = await bucketEncryption(ctx, dest.name);
   const kind = wanted ? wanted.kind : byDefault?.algorithm === "AES256" ? "SSE-S3" : byDefault ? "KMS" : undefined;
@@ -129,7 +128,7 @@ export interface PublishedReport {
 }
 
 export async function publishReport(
-  ctx: ServerContext,
+  ctx: Context,
   source: BucketRecord,
   config: InventoryConfiguration,
   columns: readonly InventoryField[],
@@ -155,7 +154,7 @@ export async function publishReport(
   const record = (key: string, body: ObjectVersionRecord["body"], size: number, md5hex: string, contentType: string): Omit<ObjectVersionRecord, "isLatest"> => ({
     bucket: dest.name,
     key,
-    versionId: dest.versioning === "Enabled" ? newVersionId() : "null",
+    versionId: versionIdFor(dest),
     isDeleteMarker: false,
     size,
     etag: `"${md5hex}"`,
@@ -197,9 +196,11 @@ export async function publishReport(
   ];
   // Before anything is committed: the report is published whole or not at all.
   for (const r of records) await authorizeReportKey(ctx, source, dest, r.key);
-  const committed = ctx.metadata.putVersions(dest, records);
-  alongside?.(manifestKey);
-  const { removed } = await committed;
-  releaseBodies(ctx, removed);
+  // Written as any writer's objects are (the destination's replication and tiering apply to them).
+  await commitVersions(ctx, dest, records, (facts) => {
+    const committed = ctx.metadata.putVersions(dest, facts);
+    alongside?.(manifestKey);
+    return committed;
+  });
   return { manifestKey, keys: records.map((r) => r.key) };
 }

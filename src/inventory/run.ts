@@ -3,7 +3,12 @@
 // the metadata store (kind "inventory-run"), newest last by id, and survive restarts.
 import { Worker } from "node:worker_threads";
 import { randomBytes } from "node:crypto";
-import type { ServerContext } from "../server/types.js";
+import type { Context } from "../core/context.js";
+
+/** The domain's context and the runs in progress, by run id, with their live row and byte counts. */
+export interface InventoryContext extends Context {
+  activeRuns: Map<string, InventoryRun>;
+}
 import { BucketGoneError, type BucketRecord, type BucketRef } from "../storage/types.js";
 import { inventoryConfigurationFromJson, type InventoryConfiguration } from "./config.js";
 import { reportColumns } from "./fields.js";
@@ -57,18 +62,18 @@ function bucketOf(run: InventoryRun): BucketRef | string {
   return run.bucketId === undefined ? run.bucket : { name: run.bucket, id: run.bucketId };
 }
 
-async function save(ctx: ServerContext, run: InventoryRun): Promise<void> {
+async function save(ctx: InventoryContext, run: InventoryRun): Promise<void> {
   await ctx.metadata.putBucketConfig(bucketOf(run), RUN_KIND, run.runId, JSON.stringify(run));
 }
 
-export async function getRun(ctx: ServerContext, bucket: BucketRef, runId: string): Promise<InventoryRun | undefined> {
+export async function getRun(ctx: InventoryContext, bucket: BucketRef, runId: string): Promise<InventoryRun | undefined> {
   const active = ctx.activeRuns.get(runId);
   if (active && active.bucket === bucket.name && active.bucketId === bucket.id) return { ...active };
   const json = await ctx.metadata.getBucketConfig(bucket.name, RUN_KIND, runId);
   return json === undefined ? undefined : (JSON.parse(json) as InventoryRun);
 }
 
-export async function listRuns(ctx: ServerContext, bucket: string, configId?: string): Promise<InventoryRun[]> {
+export async function listRuns(ctx: InventoryContext, bucket: string, configId?: string): Promise<InventoryRun[]> {
   const runs: InventoryRun[] = [];
   let after: string | undefined;
   for (;;) {
@@ -87,7 +92,7 @@ export async function listRuns(ctx: ServerContext, bucket: string, configId?: st
  * "failed" with INTERRUPTED_ERROR. Its data files were never published, so no record references
  * their blobs and the start-up orphan sweep has already removed them. Returns the runs it failed.
  */
-export async function failInterruptedRuns(ctx: ServerContext): Promise<InventoryRun[]> {
+export async function failInterruptedRuns(ctx: InventoryContext): Promise<InventoryRun[]> {
   const failed: InventoryRun[] = [];
   let after: { bucket: string; id: string } | undefined;
   for (;;) {
@@ -159,7 +164,7 @@ export interface StartedRun {
  * background. A refused destination or a disabled configuration fails the run with the reason.
  */
 export async function startRun(
-  ctx: ServerContext,
+  ctx: InventoryContext,
   source: BucketRecord,
   configId: string,
   trigger: InventoryRun["trigger"],
@@ -189,7 +194,7 @@ export async function startRun(
 }
 
 async function execute(
-  ctx: ServerContext,
+  ctx: InventoryContext,
   source: BucketRecord,
   config: InventoryConfiguration,
   run: InventoryRun,
@@ -265,7 +270,7 @@ async function execute(
  * id after the scan was never deleted while it ran, and the snapshot read was of its own objects,
  * not of a newer bucket of the same name (someone else's).
  */
-async function checkSourceStands(ctx: ServerContext, source: BucketRecord): Promise<void> {
+async function checkSourceStands(ctx: InventoryContext, source: BucketRecord): Promise<void> {
   if ((await ctx.metadata.getBucket(source.name))?.id !== source.id) throw new BucketGoneError(source.name);
 }
 
@@ -287,7 +292,7 @@ const MINUTE_MS = 60_000;
 const TAKEN_LOOKBACK_MS = 10 * MINUTE_MS;
 
 /** True when another run of the configuration has published, or may still publish, a report named by this minute. */
-async function reportMinuteTaken(ctx: ServerContext, run: InventoryRun, minute: number): Promise<boolean> {
+async function reportMinuteTaken(ctx: InventoryContext, run: InventoryRun, minute: number): Promise<boolean> {
   const takes = (other: InventoryRun) =>
     other.runId !== run.runId &&
     other.configId === run.configId &&
@@ -311,7 +316,7 @@ async function reportMinuteTaken(ctx: ServerContext, run: InventoryRun, minute: 
  * free one (polling the clock, so a test's ManualClock moves it on). Returns the snapshot time;
  * the check and the claim happen in one synchronous step, so two waiting runs never share a minute.
  */
-async function waitForFreeMinute(ctx: ServerContext, run: InventoryRun): Promise<Date> {
+async function waitForFreeMinute(ctx: InventoryContext, run: InventoryRun): Promise<Date> {
   for (;;) {
     const now = ctx.clock.now();
     if (!await reportMinuteTaken(ctx, run, Math.floor(now.getTime() / MINUTE_MS))) {
@@ -324,7 +329,7 @@ async function waitForFreeMinute(ctx: ServerContext, run: InventoryRun): Promise
 }
 
 /** The run's final record, and its in-progress marker gone, in one commit. Never rejects (logs). */
-function record(ctx: ServerContext, run: InventoryRun): Promise<unknown> {
+function record(ctx: InventoryContext, run: InventoryRun): Promise<unknown> {
   return Promise.all([save(ctx, run), ctx.metadata.deleteBucketConfig(bucketOf(run), ACTIVE_RUN_KIND, run.runId)]).catch((err: unknown) => {
     // The bucket was deleted while its report ran: the run's records went with it, and stay gone.
     if (err instanceof BucketGoneError) ctx.log.info("inventory run outlived its bucket; its record is dropped", { bucket: run.bucket, runId: run.runId });

@@ -3,7 +3,7 @@
 // the runs that are due and keeps each configuration's schedule state in the metadata store
 // (kind "inventory-schedule" on the source bucket, keyed by configuration id). docs/inventory-engine.md
 // ("When reports run") describes the behaviour. https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory.html
-import type { ServerContext } from "../server/types.js";
+import type { InventoryContext } from "./run.js";
 import { inventoryConfigurationFromJson, type InventoryConfiguration, type InventoryFrequency } from "./config.js";
 import { startRun, type InventoryRun } from "./run.js";
 
@@ -161,7 +161,7 @@ export class InventoryScheduler {
   private retryWanted = false;
 
   constructor(
-    private readonly ctx: ServerContext,
+    private readonly ctx: InventoryContext,
     private readonly options: SchedulerOptions,
   ) {
     this.maxConcurrentRuns = options.maxConcurrentRuns ?? 2;

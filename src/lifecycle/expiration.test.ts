@@ -1,7 +1,8 @@
 // S3's lifecycle day arithmetic and rule matching, as pure functions.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { compileLifecycle, currentExpiry, dueAfterDays, dueTransition, expirationWalker, markerCleanupApplies, noncurrentExpiry, uploadAbortDue } from "./expiration.js";
+import { compileLifecycle, currentExpiry, dueTransition, expirationWalker, markerCleanupApplies, noncurrentExpiry, uploadAbortDue } from "./expiration.js";
+import { dueAfterDays } from "../core/days.js";
 import type { LifecycleConfiguration, LifecycleRule } from "./rules.js";
 
 const ms = (iso: string) => Date.parse(iso);

@@ -4,16 +4,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html#non-current-days-calculations
 import type { LifecycleConfiguration, LifecycleRule, TransitionClass } from "./rules.js";
-
-export const DAY_MS = 86_400_000;
-
-/**
- * S3 adds the days to the start time and rounds the result up to the following midnight UTC:
- * created 2014-01-15 10:30 with 3 days expires 2014-01-19 00:00.
- */
-export function dueAfterDays(startMs: number, days: number): number {
-  return (Math.floor((startMs + days * DAY_MS) / DAY_MS) + 1) * DAY_MS;
-}
+import { dueAfterDays } from "../core/days.js";
 
 /** What a rule's filter looks at: the key, and for objects their size and tags. */
 export interface Subject {

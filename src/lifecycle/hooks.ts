@@ -2,16 +2,16 @@
 // object's Expiration rule will remove it. Costs one cached settings lookup when the bucket has no
 // lifecycle configuration.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html#API_PutObject_ResponseSyntax
-import type { ServerContext } from "../server/types.js";
+import type { Context } from "../core/context.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
-import { tagsOf } from "../s3/tagging.js";
+import { tagsOf } from "../core/tags.js";
 import { compileLifecycle, currentExpiry, type CompiledLifecycle } from "./expiration.js";
 import { LIFECYCLE_KIND, type LifecycleConfiguration } from "./rules.js";
 
 /** Compiled once per stored configuration object (ctx.settings hands out the same one until it changes). */
 const compiled = new WeakMap<LifecycleConfiguration, CompiledLifecycle>();
 
-export async function compiledLifecycle(ctx: ServerContext, bucket: string): Promise<CompiledLifecycle | undefined> {
+export async function compiledLifecycle(ctx: Context, bucket: string): Promise<CompiledLifecycle | undefined> {
   const config = await ctx.settings.get<LifecycleConfiguration>(bucket, LIFECYCLE_KIND);
   if (config === undefined) return undefined;
   let c = compiled.get(config);
@@ -28,7 +28,7 @@ export function expirationHeaderValue(at: number, ruleId: string): string {
 }
 
 export async function expirationHeaders(
-  ctx: ServerContext,
+  ctx: Context,
   bucket: BucketRecord,
   v: Omit<ObjectVersionRecord, "isLatest"> & { isLatest?: boolean },
 ): Promise<Record<string, string>> {

@@ -1,15 +1,15 @@
 // The lifecycle pass: applies every bucket's lifecycle rules against the clock. Runs at start and
 // then hourly (S3 runs lifecycle about once a day; an object whose day is due goes within the hour
 // here). Each bucket's versions and uploads are walked in pages of PAGE_SIZE, so memory stays flat
-// whatever the bucket size. Deletions go through deleteOne, so object lock's guard applies: a
-// locked version is skipped (and retried on the next pass).
+// whatever the bucket size. Deletions go through the domain's deleteObjectOrVersion, so object
+// lock's guard applies: a locked version is skipped (and retried on the next pass).
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html
 import { S3Error } from "../errors.js";
-import type { ServerContext } from "../server/types.js";
+import type { Context } from "../core/context.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
-import { deleteOne } from "../s3/objects.js";
-import { releaseBodies } from "../s3/object-body.js";
-import { tagsOf } from "../s3/tagging.js";
+import { deleteObjectOrVersion } from "../core/versions.js";
+import { releaseBodies } from "../core/bodies.js";
+import { tagsOf } from "../core/tags.js";
 import {
   compileLifecycle,
   currentExpiry,
@@ -60,7 +60,7 @@ export class LifecyclePass {
   private running: Promise<PassCounts> | undefined;
   private stopped = false;
 
-  constructor(private readonly ctx: ServerContext) {}
+  constructor(private readonly ctx: Context) {}
 
   start(): void {
     this.stopped = false;
@@ -194,10 +194,10 @@ export class LifecyclePass {
         if (a.kind === "expire") {
           // Re-read the bucket: its versioning decides between a delete and a delete marker.
           const current = await this.ctx.metadata.getBucket(bucket.name) ?? bucket;
-          await deleteOne(undefined, this.ctx, current, a.key, undefined, current.ownerAccountId);
+          await deleteObjectOrVersion(this.ctx, current, a.key, undefined, { owner: current.ownerAccountId, bypassGovernance: false, lifecycle: true });
           counts.expired++;
         } else if (a.kind === "delete") {
-          await deleteOne(undefined, this.ctx, bucket, a.key, a.versionId, bucket.ownerAccountId);
+          await deleteObjectOrVersion(this.ctx, bucket, a.key, a.versionId, { owner: bucket.ownerAccountId, bypassGovernance: false, lifecycle: true });
           counts[a.counter]++;
         } else {
           const updated = await this.ctx.metadata.updateVersion(bucket, a.key, a.versionId, (v) =>

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { asArray, elementOf, parseXml, textOf, type XmlNode } from "../xml/codec.js";
-import { parseTagElement, type Tag } from "../s3/tagging.js";
+import { parseTagElement, type Tag } from "../core/tags.js";
 
 export const LIFECYCLE_KIND = "lifecycle";
 export const MAX_RULES = 1000;

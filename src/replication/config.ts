@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { asArray, elementOf, textOf, type XmlNode } from "../xml/codec.js";
-import { StorageClasses } from "../s3/storage-classes.js";
+import { StorageClasses } from "../core/storage-classes.js";
 
 type Element = Record<string, XmlNode | XmlNode[]>;
 

@@ -6,17 +6,17 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html
 import { createHash } from "node:crypto";
 import { S3Error } from "../errors.js";
-import type { ServerContext } from "../server/types.js";
+import type { Context } from "../core/context.js";
 import type { BodyLocation, BodyPart, BucketRecord, ObjectVersionRecord, StoredEncryption } from "../storage/types.js";
 import { authorize } from "../auth/authorize.js";
 import { KmsKeyNotFound } from "../crypto/kms.js";
 import type { KekResolver, Wrapping } from "../crypto/sse.js";
-import { bucketEncryption, type WriteEncryption } from "../s3/encryption.js";
-import { openBody, receiveBody, releaseBodies } from "../s3/object-body.js";
-import { commitFacts, versionCommitted } from "../s3/capability-hooks.js";
+import { bucketEncryption, type WriteEncryption } from "../core/encryption.js";
+import { openBody, receiveBody, releaseBodies } from "../core/bodies.js";
+import { commitVersion } from "../core/versions.js";
+import type { NewVersion } from "../core/context.js";
 import type { ReplicationRule } from "./config.js";
 
-type NewVersion = Omit<ObjectVersionRecord, "isLatest">;
 
 /**
  * Why a replica cannot be written, named as S3's replication failure reasons: the source version
@@ -35,7 +35,7 @@ export type ReplicationFailure =
 const SOURCE_ONLY_FACTS = ["encryption", "replicationStatus", "accessTier", "tieringReferenceDate"];
 
 /** Copies `v` to the destination `rule` names; undefined when the replica is there. */
-export async function replicateVersion(ctx: ServerContext, source: BucketRecord, v: ObjectVersionRecord, rule: ReplicationRule): Promise<ReplicationFailure | undefined> {
+export async function replicateVersion(ctx: Context, source: BucketRecord, v: ObjectVersionRecord, rule: ReplicationRule): Promise<ReplicationFailure | undefined> {
   const dest = await ctx.metadata.getBucket(rule.destination.bucket);
   if (!dest) return "DstBucketNotFound";
   if (dest.versioning !== "Enabled") return "DstBucketUnversioned";
@@ -83,16 +83,12 @@ export async function replicateVersion(ctx: ServerContext, source: BucketRecord,
     const kept = Object.fromEntries(Object.entries(v.extra).filter(([name]) => !SOURCE_ONLY_FACTS.includes(name)));
     record = { ...base, extra: { ...kept, ...(copied.encryption ? { encryption: copied.encryption } : {}), replicationStatus: "REPLICA" }, body: copied.body };
   }
-  await commitFacts(ctx, dest, record);
-  let removed;
   try {
-    ({ removed } = await ctx.metadata.putVersion(dest, record));
+    await commitVersion(ctx, dest, record);
   } catch (err) {
     if (record.body) releaseBodies(ctx, [{ body: record.body }], 0);
     throw err;
   }
-  versionCommitted(ctx, dest, record);
-  releaseBodies(ctx, removed);
   return undefined;
 }
 
@@ -101,7 +97,7 @@ export async function replicateVersion(ctx: ServerContext, source: BucketRecord,
  * bucket's default encryption; SSE-S3 stays SSE-S3; SSE-KMS and DSSE-KMS are sealed under the
  * rule's ReplicaKmsKeyID (eligibility.ts admits them only when the rule opts in).
  */
-async function replicaEncryption(ctx: ServerContext, enc: StoredEncryption | undefined, dest: BucketRecord, rule: ReplicationRule): Promise<WriteEncryption | undefined> {
+async function replicaEncryption(ctx: Context, enc: StoredEncryption | undefined, dest: BucketRecord, rule: ReplicationRule): Promise<WriteEncryption | undefined> {
   const sseS3: WriteEncryption = { stored: { kind: "SSE-S3" }, wrapping: { mode: "SSE-S3", kek: ctx.keys.masterKey } };
   if (enc?.kind === "SSE-S3") return sseS3;
   let kind: "SSE-KMS" | "DSSE-KMS";
@@ -131,7 +127,7 @@ interface CopiedBody {
   encryption?: StoredEncryption;
 }
 
-async function copyObjectBody(ctx: ServerContext, v: ObjectVersionRecord, dest: BucketRecord, rule: ReplicationRule): Promise<CopiedBody | ReplicationFailure> {
+async function copyObjectBody(ctx: Context, v: ObjectVersionRecord, dest: BucketRecord, rule: ReplicationRule): Promise<CopiedBody | ReplicationFailure> {
   const enc = v.extra.encryption as StoredEncryption | undefined;
   if (enc?.kind === "SSE-C") return { body: await copyStored(ctx, v.body!), encryption: enc };
   let target: WriteEncryption | undefined;
@@ -157,7 +153,7 @@ async function copyObjectBody(ctx: ServerContext, v: ObjectVersionRecord, dest: 
  * The plaintext of `v` sealed again under `wrapping`, with its ETag as computed from the bytes. A
  * multipart body is copied part by part, so the replica keeps its parts (GET ?partNumber=N).
  */
-async function reseal(ctx: ServerContext, v: ObjectVersionRecord, keys: KekResolver | undefined, wrapping: Wrapping | undefined): Promise<{ body: BodyLocation; md5: string }> {
+async function reseal(ctx: Context, v: ObjectVersionRecord, keys: KekResolver | undefined, wrapping: Wrapping | undefined): Promise<{ body: BodyLocation; md5: string }> {
   const source = v.body!;
   if (source.kind !== "parts") {
     const stored = await receiveBody(openBody(ctx.blobs, source, v.size, undefined, keys), {
@@ -194,7 +190,7 @@ async function reseal(ctx: ServerContext, v: ObjectVersionRecord, keys: KekResol
 }
 
 /** A body's stored (sealed) bytes copied as they are. */
-async function copyStored(ctx: ServerContext, body: BodyLocation): Promise<BodyLocation> {
+async function copyStored(ctx: Context, body: BodyLocation): Promise<BodyLocation> {
   const copyBlob = async (blobId: string) => {
     const stored = await receiveBody(ctx.blobs.read(blobId), { blobs: ctx.blobs, inlineMaxBytes: 0, toBlob: true, maxBytes: Number.MAX_SAFE_INTEGER });
     if (stored.body.kind !== "blob") throw new Error("a blob copy must be a blob");

@@ -3,7 +3,7 @@
 // storage classes, SSE-KMS objects unless the rule opts in.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-what-is-isnot-replicated.html
 import type { ObjectVersionRecord, StoredEncryption } from "../storage/types.js";
-import { tagsOf } from "../s3/tagging.js";
+import { tagsOf } from "../core/tags.js";
 import { rulesFor, type ReplicationConfiguration, type ReplicationRule } from "./config.js";
 
 export const ReplicationStatuses = ["PENDING", "COMPLETED", "FAILED", "REPLICA"] as const;

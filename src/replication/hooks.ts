@@ -4,12 +4,12 @@
 // bucket with a replication configuration keeps versioning enabled.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-status.html
 import { S3Error } from "../errors.js";
-import type { ServerContext } from "../server/types.js";
+import type { Context } from "../core/context.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import { REPLICATION_KIND, type ReplicationConfiguration } from "./config.js";
 import { replicationStatusOf, replicationTargets } from "./eligibility.js";
 import { replicatorOf } from "./replicator.js";
-import { EXPIRED_BY_LIFECYCLE } from "../s3/objects.js";
+import { EXPIRED_BY_LIFECYCLE } from "../core/versions.js";
 
 type NewVersion = Omit<ObjectVersionRecord, "isLatest">;
 
@@ -18,7 +18,7 @@ type NewVersion = Omit<ObjectVersionRecord, "isLatest">;
  * the Replicator writes arrives already marked REPLICA and stays so: replicas are never
  * replicated again, which also keeps two buckets replicating to each other from looping.
  */
-export async function replicationFactsOnCommit(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): Promise<void> {
+export async function replicationFactsOnCommit(ctx: Context, bucket: BucketRecord, record: NewVersion): Promise<void> {
   if (replicationStatusOf(record.extra) === "REPLICA") return;
   delete record.extra.replicationStatus;
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-what-is-isnot-replicated.html
@@ -28,7 +28,7 @@ export async function replicationFactsOnCommit(ctx: ServerContext, bucket: Bucke
   if (replicationTargets(config, record).length > 0) record.extra.replicationStatus = "PENDING";
 }
 
-export function onVersionCommitted(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): void {
+export function onVersionCommitted(ctx: Context, bucket: BucketRecord, record: NewVersion): void {
   if (replicationStatusOf(record.extra) !== "PENDING") return;
   replicatorOf(ctx)?.enqueue({ bucket: bucket.name, key: record.key, versionId: record.versionId });
 }
@@ -40,7 +40,7 @@ export function replicationHeaders(v: ObjectVersionRecord): Record<string, strin
 }
 
 /** S3 refuses to suspend versioning while the bucket has a replication configuration. */
-export async function checkVersioningChange(ctx: ServerContext, bucket: BucketRecord, status: "Enabled" | "Suspended"): Promise<void> {
+export async function checkVersioningChange(ctx: Context, bucket: BucketRecord, status: "Enabled" | "Suspended"): Promise<void> {
   if (status !== "Suspended" || !(await ctx.settings.get(bucket.name, REPLICATION_KIND))) return;
   throw new S3Error(
     "InvalidBucketState",

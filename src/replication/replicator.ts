@@ -5,7 +5,7 @@
 // one per key at most and in the source's order, so each replica becomes its key's latest version
 // in the same order as on the source.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication.html
-import type { ServerContext } from "../server/types.js";
+import type { Context } from "../core/context.js";
 import { REPLICATION_KIND, type ReplicationConfiguration } from "./config.js";
 import { replicationStatusOf, replicationTargets } from "./eligibility.js";
 import { replicateVersion } from "./copy.js";
@@ -36,9 +36,9 @@ const DEFAULTS: Required<ReplicatorOptions> = { maxInFlight: 4, maxQueued: 10_00
 const SCAN_PAGE = 1000;
 
 /** The Replicator of each server context, so the commit hooks find it without a global. */
-const replicators = new WeakMap<ServerContext, Replicator>();
+const replicators = new WeakMap<Context, Replicator>();
 
-export function replicatorOf(ctx: ServerContext): Replicator | undefined {
+export function replicatorOf(ctx: Context): Replicator | undefined {
   return replicators.get(ctx);
 }
 
@@ -65,7 +65,7 @@ export class Replicator {
   private stopped = true;
 
   constructor(
-    private readonly ctx: ServerContext,
+    private readonly ctx: Context,
     options: ReplicatorOptions = {},
   ) {
     this.opts = { ...DEFAULTS, ...options };

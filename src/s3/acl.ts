@@ -6,11 +6,12 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html
 import { S3Error } from "../errors.js";
 import { asArray, elementOf, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
-import type { Handler, Principal, S3Request, ServerContext } from "../server/types.js";
+import type { Handler, S3Request, ServerContext } from "./types.js";
+import type { Principal } from "../auth/principal.js";
 import { BucketSettings } from "../storage/bucket-settings.js";
 import type { BucketConfigRow, BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import { canonicalIdFor } from "../auth/accounts.js";
-import { addressedVersion, header, ownerAccount } from "./objects.js";
+import { addressedVersion, header, ownerAccount } from "./request.js";
 import { aclsEnabled, objectOwnershipOf, OWNERSHIP_KIND, ownershipHeader, parseOwnershipControls, type OwnershipControls } from "./ownership.js";
 
 export const Permissions = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"] as const;

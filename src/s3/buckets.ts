@@ -3,10 +3,10 @@
 import { randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { elementOf, parseXml, readBody, textOf } from "../xml/codec.js";
-import type { Handler, S3Request } from "../server/types.js";
+import type { Handler, S3Request } from "./types.js";
 import { isValidBucketName } from "../bucket-names.js";
 import { canonicalIdFor } from "../auth/accounts.js";
-import { releaseBodies } from "./object-body.js";
+import { releaseBodies } from "../core/bodies.js";
 import { bucketCreation } from "./capability-hooks.js";
 
 function callerAccount(req: S3Request): string {

@@ -2,8 +2,11 @@
 // ownership and ACLs, tagging, Intelligent-Tiering and archive restores, lifecycle and replication.
 // PutObject, CopyObject, the multipart operations, GET/HEAD and deletes call these hooks and
 // nothing else of those capabilities, so each capability stays in its own module and a newcomer
-// finds every place one of them touches a write or a read here.
-import type { Principal, S3Request, ServerContext } from "../server/types.js";
+// finds every place one of them touches a write or a read here. `versionHooks` is the part the
+// domain runs for every writer (src/core/hooks.ts); the rest reads a request's headers.
+import type { S3Request, ServerContext } from "./types.js";
+import type { Principal } from "../auth/principal.js";
+import type { NewVersion, VersionHooks } from "../core/context.js";
 import type { BucketConfigRow, BucketRecord, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
 import * as lock from "./object-lock.js";
 import * as acl from "./acl.js";
@@ -11,8 +14,6 @@ import * as tagging from "./tagging.js";
 import * as tiering from "../tiering/hooks.js";
 import * as lifecycle from "../lifecycle/hooks.js";
 import * as replication from "../replication/hooks.js";
-
-type NewVersion = Omit<ObjectVersionRecord, "isLatest">;
 
 /** What CreateBucket's headers ask of the new bucket beyond its name and region. */
 export interface BucketCreation {
@@ -70,18 +71,23 @@ export function beforePartUpload(req: S3Request, upload: UploadRecord): void {
 }
 
 /**
- * Facts fixed at the moment a version (or a delete marker) is committed, whichever operation made
- * it: its replication status, its Intelligent-Tiering reference date. Changes `record.extra`.
+ * What the domain runs on every version commit and body read, whoever makes them (src/core/hooks.ts):
+ * replication status and Intelligent-Tiering facts fixed at commit, queueing for replication once
+ * durable, and archived objects refused (and accesses noted) before their bytes are read.
  */
-export async function commitFacts(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): Promise<void> {
-  await replication.replicationFactsOnCommit(ctx, bucket, record);
-  tiering.tieringFactsOnCommit(ctx, bucket, record);
-}
-
-/** After the store has made the version durable: queue it for replication. */
-export function versionCommitted(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): void {
-  replication.onVersionCommitted(ctx, bucket, record);
-}
+export const versionHooks: VersionHooks = {
+  async commitFacts(ctx, bucket, record) {
+    await replication.replicationFactsOnCommit(ctx, bucket, record);
+    tiering.tieringFactsOnCommit(ctx, bucket, record);
+  },
+  versionCommitted(ctx, bucket, record) {
+    replication.onVersionCommitted(ctx, bucket, record);
+  },
+  beforeBodyRead(ctx, bucket, v) {
+    tiering.checkReadable(ctx, v);
+    tiering.noteAccess(ctx, bucket, v);
+  },
+};
 
 /** Headers a write's response adds for the new version (x-amz-expiration of a lifecycle rule). */
 export function writeResponseHeaders(ctx: ServerContext, bucket: BucketRecord, record: NewVersion): Promise<Record<string, string>> {
@@ -100,24 +106,6 @@ export async function readResponseHeaders(ctx: ServerContext, bucket: BucketReco
     ...tiering.restoreHeaders(v),
     ...(await lifecycle.expirationHeaders(ctx, bucket, v)),
   };
-}
-
-/**
- * Before a GET serves a version's bytes: an object in an archive tier or storage class that has
- * not been restored is refused (InvalidObjectState). Also records the access for tiering.
- */
-export function beforeBodyRead(ctx: ServerContext, bucket: BucketRecord, v: ObjectVersionRecord): void {
-  tiering.checkReadable(ctx, v);
-  tiering.noteAccess(ctx, bucket, v);
-}
-
-/**
- * Checked inside the delete's transaction before a request permanently removes a version: object
- * lock refuses retained or held versions (unless governance is bypassed with permission, which
- * is decided before the write: a request's x-amz-bypass-governance-retention on `key`).
- */
-export async function deleteGuard(req: S3Request | undefined, ctx: ServerContext, bucket: BucketRecord, key: string): Promise<(v: ObjectVersionRecord) => void> {
-  return lock.deleteGuard(ctx, req !== undefined && (await lock.mayBypassGovernance(req, ctx, bucket, key)));
 }
 
 /**

@@ -4,10 +4,10 @@
 import { createHash } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { checksumBase64 } from "../crypto/checksums.js";
-import type { S3Request } from "../server/types.js";
+import type { S3Request } from "./types.js";
 import { readBody } from "../xml/codec.js";
-import { requestedChecksums } from "./object-body.js";
-import { declaredChecksumAlgorithm, expectedMd5 } from "./objects.js";
+import { requestedChecksums } from "../core/bodies.js";
+import { declaredChecksumAlgorithm, expectedMd5 } from "./request.js";
 
 export async function readChecksummedBody(req: S3Request, limit: number): Promise<Buffer> {
   const md5 = expectedMd5(req.headers);

@@ -5,7 +5,7 @@
 // what decides a race: of several writers creating one key, exactly one commits.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
 import { S3Error } from "../errors.js";
-import type { S3Request } from "../server/types.js";
+import type { S3Request } from "./types.js";
 import type { ObjectVersionRecord, WriteCondition } from "../storage/types.js";
 import { etagMatches } from "./object-headers.js";
 

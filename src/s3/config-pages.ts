@@ -2,7 +2,7 @@
 // them: analytics, metrics): the required `id` query parameter and the List operations' pages of
 // 100 configurations sorted by id, with an opaque continuation token that names the last id.
 import { S3Error } from "../errors.js";
-import type { S3Request, ServerContext } from "../server/types.js";
+import type { S3Request, ServerContext } from "./types.js";
 
 const PAGE_SIZE = 100;
 

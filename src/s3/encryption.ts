@@ -7,26 +7,23 @@
 import { createHash } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { asArray, elementOf, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
-import type { Handler, S3Request, ServerContext } from "../server/types.js";
+import type { Handler, S3Request, ServerContext } from "./types.js";
 import type { BucketRecord } from "../storage/types.js";
 import type { KekResolver, Wrapping } from "../crypto/sse.js";
 import { KmsKeyNotFound, keyIdOfArn, type KmsKey } from "../crypto/kms.js";
 import type { StoredEncryption } from "../storage/types.js";
+import {
+  bucketEncryption,
+  ENCRYPTION_CONFIG_ID,
+  ENCRYPTION_CONFIG_KIND,
+  SseAlgorithms,
+  type BucketEncryption,
+  type SseAlgorithm,
+  type WriteEncryption,
+} from "../core/encryption.js";
 
 type Headers = S3Request["headers"];
 
-export const SseAlgorithms = ["AES256", "aws:kms", "aws:kms:dsse"] as const;
-export type SseAlgorithm = (typeof SseAlgorithms)[number];
-
-/** A bucket's default encryption (one rule, as S3 allows). */
-export interface BucketEncryption {
-  algorithm: SseAlgorithm;
-  kmsMasterKeyId?: string;
-  bucketKeyEnabled: boolean;
-}
-
-const CONFIG_KIND = "encryption";
-const CONFIG_ID = "";
 /** Header prefixes of a customer key: for the object written or read, and for a copy's source. */
 export const CUSTOMER = "x-amz-server-side-encryption-customer-";
 export const COPY_SOURCE_CUSTOMER = "x-amz-copy-source-server-side-encryption-customer-";
@@ -34,13 +31,6 @@ export const COPY_SOURCE_CUSTOMER = "x-amz-copy-source-server-side-encryption-cu
 function header(headers: Headers, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** The bucket's stored default encryption, or the server's default (SSE-S3 unless turned off). */
-export async function bucketEncryption(ctx: ServerContext, bucket: string): Promise<BucketEncryption | undefined> {
-  const json = await ctx.metadata.getBucketConfig(bucket, CONFIG_KIND, CONFIG_ID);
-  if (json !== undefined) return JSON.parse(json) as BucketEncryption;
-  return ctx.config.defaultEncryption === "SSE-S3" ? { algorithm: "AES256", bucketKeyEnabled: false } : undefined;
 }
 
 function parseConfiguration(body: Buffer): BucketEncryption {
@@ -65,7 +55,7 @@ function parseConfiguration(body: Buffer): BucketEncryption {
 
 export const putBucketEncryption: Handler = async (req, ctx) => {
   const config = parseConfiguration(await readBody(req.body, 64 * 1024));
-  await ctx.metadata.putBucketConfig(req.bucketRecord!, CONFIG_KIND, CONFIG_ID, JSON.stringify(config));
+  await ctx.metadata.putBucketConfig(req.bucketRecord!, ENCRYPTION_CONFIG_KIND, ENCRYPTION_CONFIG_ID, JSON.stringify(config));
   return {};
 };
 
@@ -86,7 +76,7 @@ export const getBucketEncryption: Handler = async (req, ctx) => {
 };
 
 export const deleteBucketEncryption: Handler = async (req, ctx) => {
-  await ctx.metadata.deleteBucketConfig(req.bucketRecord!, CONFIG_KIND, CONFIG_ID);
+  await ctx.metadata.deleteBucketConfig(req.bucketRecord!, ENCRYPTION_CONFIG_KIND, ENCRYPTION_CONFIG_ID);
   return { status: 204 };
 };
 
@@ -114,12 +104,6 @@ export function customerKey(headers: Headers, prefix: string): CustomerKey | und
     throw new S3Error("InvalidArgument", "The calculated MD5 hash of the key did not match the hash that was provided.", { ArgumentName: prefix + "key-MD5" });
   }
   return { key, md5: actual };
-}
-
-/** How a new body is encrypted: what to record with the version, and what seals its data keys. */
-export interface WriteEncryption {
-  stored: StoredEncryption;
-  wrapping: Wrapping;
 }
 
 async function kmsKey(ctx: ServerContext, accountId: string, name: string | undefined): Promise<KmsKey> {

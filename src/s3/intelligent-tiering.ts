@@ -5,7 +5,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketIntelligentTieringConfiguration.html
 import { S3Error } from "../errors.js";
 import { parseXml, readBody } from "../xml/codec.js";
-import type { Handler } from "../server/types.js";
+import type { Handler } from "./types.js";
 import { configPage, requiredId } from "./config-pages.js";
 import {
   MAX_TIERING_CONFIGURATIONS,

@@ -4,7 +4,7 @@
 //   GET  /{bucket}?inventory-runs[&id=][&run-id=]  -> <ListInventoryRunsResult>
 // Starting a run needs s3:PutInventoryConfiguration, listing s3:GetInventoryConfiguration.
 import { S3Error } from "../errors.js";
-import type { Handler } from "../server/types.js";
+import type { Handler } from "./types.js";
 import { getRun, listRuns, startRun, type InventoryRun } from "../inventory/run.js";
 import { requiredId } from "./config-pages.js";
 

@@ -3,10 +3,10 @@
 // in the background pass (src/lifecycle/pass.ts). See docs/lifecycle.md.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html
 import { S3Error } from "../errors.js";
-import type { Handler } from "../server/types.js";
+import type { Handler } from "./types.js";
 import { LIFECYCLE_KIND, lifecycleConfigurationXml, parseLifecycleConfiguration, type LifecycleConfiguration } from "../lifecycle/rules.js";
 import { readChecksummedBody } from "./checksummed-body.js";
-import { header } from "./objects.js";
+import { header } from "./request.js";
 
 /** 1,000 rules with filters and every action fit well within this. */
 const LIFECYCLE_BODY_LIMIT = 2 * 1024 * 1024;

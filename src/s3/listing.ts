@@ -3,7 +3,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
 import { compareUtf8 } from "../utf8.js";
 import { S3Error } from "../errors.js";
-import type { Handler, S3Request, ServerContext } from "../server/types.js";
+import type { Handler, S3Request, ServerContext } from "./types.js";
 import type { ObjectVersionRecord } from "../storage/types.js";
 import { storedChecksum } from "./object-headers.js";
 

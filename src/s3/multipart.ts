@@ -8,29 +8,20 @@ import { compareUtf8 } from "../utf8.js";
 import { createHash, randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { asArray, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
-import type { Handler, S3Request, ServerContext } from "../server/types.js";
+import type { Handler, S3Request, ServerContext } from "./types.js";
 import type { BodyPart, BucketRef, PartRecord, StoredEncryption, UploadRecord } from "../storage/types.js";
 import { ChecksumAlgorithms, createChecksum, type ChecksumAlgorithm } from "../crypto/checksums.js";
 import { CrcCombiner, isCombinable } from "../crypto/crc-combine.js";
-import { parseStorageClass } from "./storage-classes.js";
+import { parseStorageClass } from "../core/storage-classes.js";
 import { contentFromRequest, encryptionHeaders, type StoredChecksum } from "./object-headers.js";
 import { COPY_SOURCE_CUSTOMER, CUSTOMER, customerKey, readKeys, wrappingOf, writeEncryption } from "./encryption.js";
 import type { Wrapping } from "../crypto/sse.js";
 import { writeCondition } from "./conditional-writes.js";
-import { openBody, receiveBody, releaseBodies, type StoredBody } from "./object-body.js";
-import {
-  checkContentLength,
-  checkDeclaredChecksum,
-  declaredChecksumAlgorithm,
-  expectedMd5,
-  header,
-  isVersioned,
-  newObjectVersion,
-  ownerAccount,
-  parsePartNumber,
-  resolveCopySource,
-} from "./objects.js";
-import { beforeBodyRead, beforePartUpload, requestFacts, versionCommitted, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
+import { openBody, receiveBody, releaseBodies, type StoredBody } from "../core/bodies.js";
+import { checkContentLength, checkDeclaredChecksum, newObjectVersion, parsePartNumber, resolveCopySource } from "./objects.js";
+import { declaredChecksumAlgorithm, expectedMd5, header, isVersioned, ownerAccount } from "./request.js";
+import { beforePartUpload, requestFacts, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
+import { commitVersions } from "../core/versions.js";
 import { listEncoder, ownerLookup, PAST_PREFIX } from "./listing.js";
 
 /** Every part but the last must be at least this large. */
@@ -234,7 +225,7 @@ export const uploadPartCopy: Handler = async (req, ctx) => {
   const partNumber = parsePartNumber(req.query.get("partNumber")!);
   const upload = await addressedUpload(req, ctx);
   const source = await resolveCopySource(req, ctx);
-  beforeBodyRead(ctx, source.bucket, source.version);
+  ctx.hooks.beforeBodyRead(ctx, source.bucket, source.version);
   const range = copySourceRange(header(req.headers, "x-amz-copy-source-range"), source.version.size);
   const alg = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
   const sourceKeys = await readKeys(req, ctx, source.version.extra, COPY_SOURCE_CUSTOMER);
@@ -382,7 +373,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
   const partsMd5 = etagOfParts.digest();
   const record = {
     // "md5": the digest of the parts' digests, which S3's multipart ETag shows with "-N".
-    ...(await newObjectVersion(
+    ...newObjectVersion(
       req,
       ctx,
       bucket,
@@ -397,18 +388,16 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
         // Uploads begun before these facts were kept belong to their initiator, with no others.
         facts: (upload.extra.facts as RequestFacts | undefined) ?? { extra: {}, ownerAccountId: upload.ownerAccountId },
       },
-    )),
+    ),
     // S3 dates a multipart object by the start of its upload.
     lastModified: upload.initiated,
   };
   let result;
   try {
-    result = await ctx.metadata.completeUpload(bucket, upload.uploadId, record, condition);
+    result = await commitVersions(ctx, bucket, [record], ([r]) => ctx.metadata.completeUpload(bucket, upload.uploadId, r!, condition));
   } catch (err) {
     throw noSuchUploadFrom(err, upload.uploadId);
   }
-  versionCommitted(ctx, bucket, record);
-  releaseBodies(ctx, result.removed);
   // Parts uploaded but not listed are discarded, as on S3.
   const used = new Set(parts.map((p) => p.blobId));
   releaseBodies(ctx, result.parts.filter((p) => !used.has(p.blobId)).map(partBody), 0);

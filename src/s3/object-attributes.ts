@@ -1,8 +1,8 @@
 // GetObjectAttributes: an object's ETag, checksum, parts, storage class and size without its body.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html
 import { S3Error } from "../errors.js";
-import type { Handler } from "../server/types.js";
-import { addressedVersion, isVersioned } from "./objects.js";
+import type { Handler } from "./types.js";
+import { addressedVersion, isVersioned } from "./request.js";
 import { httpDate, storedChecksum } from "./object-headers.js";
 
 const ATTRIBUTES = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"] as const;

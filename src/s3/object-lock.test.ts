@@ -5,9 +5,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { S3Error } from "../errors.js";
 import { ManualClock } from "../clock.js";
-import type { ServerContext } from "../server/types.js";
+import type { ServerContext } from "./types.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
-import { defaultRetainUntil, deleteGuard, parseIsoDate, parseLegalHold, parseLockConfiguration, parseRetention, retentionChangeAllowed } from "./object-lock.js";
+import { deleteGuard } from "../core/object-lock.js";
+import { defaultRetainUntil, parseIsoDate, parseLegalHold, parseLockConfiguration, parseRetention, retentionChangeAllowed } from "./object-lock.js";
 
 const xml = (s: string) => Buffer.from(s);
 const lockDoc = (inner: string) => xml(`<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</ObjectLockConfiguration>`);

@@ -7,20 +7,25 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectLockConfiguration.html
 import { S3Error } from "../errors.js";
 import { elementOf, parseXml, textOf, xmlDate } from "../xml/codec.js";
-import type { Handler, S3Request, ServerContext } from "../server/types.js";
+import type { Handler, S3Request, ServerContext } from "./types.js";
 import { BucketSettings } from "../storage/bucket-settings.js";
 import type { BucketConfigRow, BucketRecord, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
 import { authorize, requestConditionContext } from "../auth/authorize.js";
 import { readChecksummedBody } from "./checksummed-body.js";
-import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header } from "./objects.js";
+import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header } from "./request.js";
+import {
+  isActive,
+  LegalHoldStatuses,
+  LOCKED_MESSAGE,
+  RetentionModes,
+  versionLock,
+  type LegalHoldStatus,
+  type RetentionMode,
+  type VersionLock,
+} from "../core/object-lock.js";
 
 /** The ctx.settings kind under which a lock-enabled bucket keeps its configuration. */
 export const LOCK_SETTINGS_KIND = "object-lock";
-
-export const RetentionModes = ["GOVERNANCE", "COMPLIANCE"] as const;
-export type RetentionMode = (typeof RetentionModes)[number];
-export const LegalHoldStatuses = ["ON", "OFF"] as const;
-export type LegalHoldStatus = (typeof LegalHoldStatuses)[number];
 
 export interface DefaultRetention {
   mode: RetentionMode;
@@ -35,30 +40,13 @@ export interface BucketLock {
   defaultRetention?: DefaultRetention;
 }
 
-/**
- * A version's lock as kept in its `extra.lock` (the inventory's ObjectLock* columns read this
- * shape, src/inventory/values.ts): retention mode and date come together or not at all.
- */
-export interface VersionLock {
-  mode?: RetentionMode;
-  /** Epoch milliseconds. */
-  retainUntil?: number;
-  legalHold?: LegalHoldStatus;
-}
-
 const MAX_DEFAULT_DAYS = 36_500;
 const MAX_DEFAULT_YEARS = 100;
 const DAY_MS = 86_400_000;
 const XML_LIMIT = 64 * 1024;
 
-const LOCKED_MESSAGE = "Access Denied because object protected by object lock.";
-
 export async function bucketLock(ctx: ServerContext, bucket: string): Promise<BucketLock | undefined> {
   return await ctx.settings.get<BucketLock>(bucket, LOCK_SETTINGS_KIND);
-}
-
-export function versionLock(v: ObjectVersionRecord): VersionLock | undefined {
-  return v.extra.lock as VersionLock | undefined;
 }
 
 // ---- Dates ----------------------------------------------------------------------------------
@@ -90,10 +78,6 @@ export function defaultRetainUntil(rule: DefaultRetention, from: Date): number {
 }
 
 // ---- Checks shared by the handlers and the hooks --------------------------------------------
-
-function isActive(lock: VersionLock | undefined, now: number): lock is VersionLock & { mode: RetentionMode; retainUntil: number } {
-  return lock?.mode !== undefined && lock.retainUntil !== undefined && lock.retainUntil > now;
-}
 
 /**
  * x-amz-bypass-governance-retention: true, and the caller allowed s3:BypassGovernanceRetention on
@@ -359,22 +343,6 @@ export function lockHeaders(v: ObjectVersionRecord): Record<string, string> {
   }
   if (lock.legalHold !== undefined) out["x-amz-object-lock-legal-hold"] = lock.legalHold;
   return out;
-}
-
-/**
- * Refuses, inside the delete's transaction, to remove a version under legal hold or unexpired
- * retention; GOVERNANCE yields when the request may bypass it (mayBypassGovernance, decided before
- * the write). Lifecycle expiration never bypasses. Delete markers carry no lock.
- */
-export function deleteGuard(ctx: ServerContext, bypassGovernance: boolean): (v: ObjectVersionRecord) => void {
-  return (v) => {
-    const lock = versionLock(v);
-    if (!lock) return;
-    if (lock.legalHold === "ON") throw new S3Error("AccessDenied", LOCKED_MESSAGE);
-    if (!isActive(lock, ctx.clock.now().getTime())) return;
-    if (lock.mode === "GOVERNANCE" && bypassGovernance) return;
-    throw new S3Error("AccessDenied", LOCKED_MESSAGE);
-  };
 }
 
 /** Object lock keeps versioning on: suspending it is InvalidBucketState. */

@@ -1,13 +1,12 @@
 // Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html (and siblings)
-import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { S3Error } from "../errors.js";
 import { asArray, parseXml, textOf, type XmlNode } from "../xml/codec.js";
-import type { Handler, S3Request, S3Result, ServerContext } from "../server/types.js";
+import type { Handler, S3Request, S3Result, ServerContext } from "./types.js";
 import type { BucketRecord, ObjectVersionRecord, StoredEncryption } from "../storage/types.js";
-import { parseStorageClass } from "./storage-classes.js";
-import { MAX_OBJECT_BYTES, openBody, openInline, receiveBody, releaseBodies, requestedChecksums, type StoredBody } from "./object-body.js";
+import { parseStorageClass } from "../core/storage-classes.js";
+import { MAX_OBJECT_BYTES, openBody, openInline, receiveBody, releaseBodies, requestedChecksums, type StoredBody } from "../core/bodies.js";
 import { COPY_SOURCE_CUSTOMER, CUSTOMER, readKeys, writeEncryption } from "./encryption.js";
 import {
   checkPreconditions,
@@ -24,42 +23,13 @@ import { authorize, checkExpectedOwner, requestConditionContext } from "../auth/
 import { isValidBucketName } from "../bucket-names.js";
 import { readChecksummedBody } from "./checksummed-body.js";
 import { writeCondition } from "./conditional-writes.js";
-import { aclGrants, beforeBodyRead, commitFacts, deleteGuard, readResponseHeaders, requestFacts, versionCommitted, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
+import { aclGrants, readResponseHeaders, requestFacts, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
+import { mayBypassGovernance } from "./object-lock.js";
+import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header, isVersioned, ownerAccount } from "./request.js";
+import { commitVersion, deleteObjectOrVersion, versionIdFor } from "../core/versions.js";
+import type { NewVersion } from "../core/context.js";
 
 type Headers = S3Request["headers"];
-
-export function header(headers: Headers, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-export function isVersioned(bucket: BucketRecord): boolean {
-  return bucket.versioning !== undefined;
-}
-
-export function ownerAccount(req: S3Request): string {
-  return req.principal.kind === "account" ? req.principal.accountId : req.bucketRecord!.ownerAccountId;
-}
-
-/** Content-MD5 as S3 checks it: present means 16 bytes of base64 that must match the body. */
-export function expectedMd5(headers: Headers): Buffer | undefined {
-  const value = header(headers, "content-md5");
-  if (value === undefined) return undefined;
-  const md5 = Buffer.from(value, "base64");
-  if (md5.length !== 16 || md5.toString("base64") !== value.trim()) throw new S3Error("InvalidDigest");
-  return md5;
-}
-
-/** The checksum the client asserts for the body: a header now, or a trailer after the body. */
-export function declaredChecksumAlgorithm(headers: Headers): ChecksumAlgorithm | undefined {
-  const trailer = header(headers, "x-amz-trailer")?.trim().toLowerCase();
-  for (const [alg, def] of Object.entries(ChecksumAlgorithms) as [ChecksumAlgorithm, { header: string }][]) {
-    if (trailer === def.header || headers[def.header] !== undefined) return alg;
-  }
-  const sdkAlg = header(headers, "x-amz-sdk-checksum-algorithm")?.toUpperCase();
-  if (sdkAlg && sdkAlg in ChecksumAlgorithms) return sdkAlg as ChecksumAlgorithm;
-  return undefined;
-}
 
 function checksumMismatch(alg: ChecksumAlgorithm): S3Error {
   return new S3Error("BadDigest", `The ${alg} you specified did not match the calculated checksum.`);
@@ -111,11 +81,9 @@ export const putObject: Handler = async (req, ctx) => {
       checkDeclaredChecksum(req, checksumAlg, stored);
       checksum = { algorithm: checksumAlg, value: stored.checksums[checksumAlg]!, type: "FULL_OBJECT" };
     }
-    const record = await newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
+    const record = newObjectVersion(req, ctx, bucket, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
     const versionId = record.versionId;
-    const { removed } = await ctx.metadata.putVersion(bucket, record, condition);
-    versionCommitted(ctx, bucket, record);
-    releaseBodies(ctx, removed);
+    await commitVersion(ctx, bucket, record, condition);
     return {
       headers: {
         ETag: record.etag,
@@ -132,7 +100,7 @@ export const putObject: Handler = async (req, ctx) => {
 };
 
 /** The record of a new (latest) version holding a body just received, for PutObject and CopyObject. */
-export async function newObjectVersion(
+export function newObjectVersion(
   req: S3Request,
   ctx: ServerContext,
   bucket: BucketRecord,
@@ -148,11 +116,11 @@ export async function newObjectVersion(
     /** What the request's lock, ACL and tagging headers decided (requestFacts). */
     facts: RequestFacts;
   },
-): Promise<Omit<ObjectVersionRecord, "isLatest">> {
-  const record: Omit<ObjectVersionRecord, "isLatest"> = {
+): NewVersion {
+  return {
     bucket: bucket.name,
     key: req.key!,
-    versionId: bucket.versioning === "Enabled" ? newVersionId() : "null",
+    versionId: versionIdFor(bucket),
     isDeleteMarker: false,
     size: stored.size,
     etag: opts.etag ?? `"${stored.md5.toString("hex")}"`,
@@ -170,46 +138,6 @@ export async function newObjectVersion(
     },
     body: stored.body,
   };
-  await commitFacts(ctx, bucket, record);
-  return record;
-}
-
-let versionCounter = 0;
-/** Version ids sort newest-last in creation order and are unique within the process' lifetime. */
-export function newVersionId(): string {
-  versionCounter = (versionCounter + 1) % 0x10000;
-  const time = Date.now().toString(36).padStart(9, "0");
-  return time + versionCounter.toString(36).padStart(4, "0") + createHash("sha256").update(Math.random().toString()).digest("base64url").slice(0, 19);
-}
-
-/** The version a GET/HEAD/DELETE addresses: ?versionId=… or the latest. */
-export async function addressedVersion(req: S3Request, ctx: ServerContext): Promise<ObjectVersionRecord> {
-  const bucket = req.bucketRecord!;
-  const versionId = req.query.get("versionId");
-  if (versionId !== null) {
-    if (versionId === "") throw new S3Error("InvalidArgument", "Version id cannot be the empty string", { ArgumentName: "versionId", ArgumentValue: "" });
-    const v = await ctx.metadata.getVersion(bucket.name, req.key!, versionId);
-    if (!v) {
-      if (versionId !== "null" && !/^[A-Za-z0-9._-]{1,1024}$/.test(versionId)) {
-        throw new S3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: versionId });
-      }
-      throw new S3Error("NoSuchVersion", undefined, { Key: req.key, VersionId: versionId });
-    }
-    if (v.isDeleteMarker) {
-      throw new S3Error("MethodNotAllowed", undefined, { Method: req.method, ResourceType: "DeleteMarker" }, {
-        "x-amz-delete-marker": "true",
-        "x-amz-version-id": v.versionId,
-        "Last-Modified": v.lastModified.toUTCString(),
-      });
-    }
-    return v;
-  }
-  const v = await ctx.metadata.getLatest(bucket.name, req.key!);
-  if (!v) throw new S3Error("NoSuchKey", undefined, { Key: req.key });
-  if (v.isDeleteMarker) {
-    throw new S3Error("NoSuchKey", undefined, { Key: req.key }, { "x-amz-delete-marker": "true", "x-amz-version-id": v.versionId });
-  }
-  return v;
 }
 
 const RESPONSE_OVERRIDES: [string, string][] = [
@@ -235,7 +163,7 @@ async function readObject(req: S3Request, ctx: ServerContext, withBody: boolean)
   );
   const keys = await readKeys(req, ctx, v.extra);
   const bucket = req.bucketRecord!;
-  if (withBody) beforeBodyRead(ctx, bucket, v);
+  if (withBody) ctx.hooks.beforeBodyRead(ctx, bucket, v);
   const headers: Record<string, string | number | undefined> = {
     ...objectResponseHeaders(v, {
       versioned: isVersioned(bucket),
@@ -314,66 +242,20 @@ function partRange(v: ObjectVersionRecord, n: number): ByteRange {
 export const getObject: Handler = async (req, ctx) => readObject(req, ctx, true);
 export const headObject: Handler = async (req, ctx) => readObject(req, ctx, false);
 
-/** Set in the `extra` of a delete marker that lifecycle expiration (not a request) added. */
-export const EXPIRED_BY_LIFECYCLE = "expiredByLifecycle";
-
 /**
- * Deletes one key (or one version of it) as DeleteObject does; shared by DeleteObjects and by
- * lifecycle expiration (which passes no request: it acts as the bucket's owner and never bypasses
- * a lock).
+ * DeleteObject's work for one key of the request's bucket (DeleteObjects calls it per key): the
+ * requester owns a delete marker it adds, and x-amz-bypass-governance-retention is honoured when
+ * the requester may bypass.
  */
-export async function deleteOne(
-  req: S3Request | undefined,
-  ctx: ServerContext,
-  bucket: BucketRecord,
-  key: string,
-  versionId: string | undefined,
-  owner: string,
-): Promise<{ versionId?: string; deleteMarker: boolean }> {
-  if (versionId !== undefined) {
-    const existing = await ctx.metadata.getVersion(bucket.name, key, versionId);
-    if (!existing) return { versionId, deleteMarker: false };
-    const { removed } = await ctx.metadata.deleteVersion(bucket, key, versionId, await deleteGuard(req, ctx, bucket, key));
-    releaseBodies(ctx, removed);
-    return { versionId, deleteMarker: existing.isDeleteMarker };
-  }
-  if (bucket.versioning === undefined) {
-    const existing = await ctx.metadata.getVersion(bucket.name, key, "null");
-    if (existing) {
-      const { removed } = await ctx.metadata.deleteVersion(bucket, key, "null", await deleteGuard(req, ctx, bucket, key));
-      releaseBodies(ctx, removed);
-    }
-    return { deleteMarker: false };
-  }
-  // Versioned: a delete marker becomes the latest version.
-  const markerId = bucket.versioning === "Enabled" ? newVersionId() : "null";
-  const marker: Omit<ObjectVersionRecord, "isLatest"> = {
-    bucket: bucket.name,
-    key,
-    versionId: markerId,
-    isDeleteMarker: true,
-    size: 0,
-    etag: "",
-    lastModified: ctx.clock.now(),
-    storageClass: "STANDARD",
-    contentHeaders: {},
-    userMetadata: {},
-    ownerAccountId: owner,
-    partsCount: 0,
-    // S3 does not replicate the delete markers lifecycle expiration adds (no request: lifecycle).
-    extra: req === undefined ? { [EXPIRED_BY_LIFECYCLE]: true } : {},
-    body: null,
-  };
-  await commitFacts(ctx, bucket, marker);
-  const { removed } = await ctx.metadata.putVersion(bucket, marker);
-  versionCommitted(ctx, bucket, marker);
-  releaseBodies(ctx, removed);
-  return { versionId: markerId, deleteMarker: true };
+async function deleteForRequest(req: S3Request, ctx: ServerContext, key: string, versionId: string | undefined): Promise<{ versionId?: string; deleteMarker: boolean }> {
+  const bucket = req.bucketRecord!;
+  const bypassGovernance = await mayBypassGovernance(req, ctx, bucket, key);
+  return deleteObjectOrVersion(ctx, bucket, key, versionId, { owner: ownerAccount(req), bypassGovernance });
 }
 
 export const deleteObject: Handler = async (req, ctx) => {
   const versionId = req.query.get("versionId") ?? undefined;
-  const result = await deleteOne(req, ctx, req.bucketRecord!, req.key!, versionId, ownerAccount(req));
+  const result = await deleteForRequest(req, ctx, req.key!, versionId);
   return {
     status: 204,
     headers: {
@@ -422,14 +304,13 @@ export const deleteObjects: Handler = async (req, ctx) => {
   });
   const deleted: Record<string, unknown>[] = [];
   const errors: Record<string, unknown>[] = [];
-  const owner = ownerAccount(req);
   const context = requestConditionContext(req.headers, req.query, req.sourceIp, req.secureTransport, ctx.clock.now(), req.principal.kind !== "anonymous");
   await Promise.all(
     targets.map(async ({ key, versionId }) => {
       try {
         if (Buffer.byteLength(key) > 1024 || key === "") throw new S3Error("InvalidArgument", "Invalid key");
         await authorizeDeleteEntry(req, ctx, context, key, versionId);
-        const r = await deleteOne(req, ctx, req.bucketRecord!, key, versionId, owner);
+        const r = await deleteForRequest(req, ctx, key, versionId);
         if (quiet) return;
         deleted.push({
           Key: key,
@@ -552,7 +433,7 @@ export const copyObject: Handler = async (req, ctx) => {
   // The copy gets the request's encryption or the target bucket's default, never the source's.
   const encryption = await writeEncryption(req, ctx, target);
   // Reading the source is a read of its bytes: refused while archived, an access for tiering.
-  beforeBodyRead(ctx, srcBucket, source);
+  ctx.hooks.beforeBodyRead(ctx, srcBucket, source);
   // The bytes are copied, not shared, so deleting the source can never pull them from under us.
   const sourceBody = openBody(ctx.blobs, source.body!, source.size, undefined, sourceKeys);
   const sourceChecksum = source.extra.checksum as StoredChecksum | undefined;
@@ -566,17 +447,14 @@ export const copyObject: Handler = async (req, ctx) => {
   const checksum: StoredChecksum | undefined = sourceChecksum
     ? { algorithm: sourceChecksum.algorithm, value: stored.checksums[sourceChecksum.algorithm]!, type: "FULL_OBJECT" }
     : undefined;
-  const record = await newObjectVersion(req, ctx, target, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
+  const record = newObjectVersion(req, ctx, target, stored, { storageClass, content, checksum, encryption: encryption?.stored, facts });
   const versionId = record.versionId;
-  let removed;
   try {
-    ({ removed } = await ctx.metadata.putVersion(target, record, condition));
+    await commitVersion(ctx, target, record, condition);
   } catch (err) {
     releaseBodies(ctx, [{ body: stored.body }], 0);
     throw err;
   }
-  versionCommitted(ctx, target, record);
-  releaseBodies(ctx, removed);
   return {
     headers: {
       "x-amz-version-id": isVersioned(target) ? versionId : undefined,

@@ -6,7 +6,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketOwnershipControls.html
 import { S3Error } from "../errors.js";
 import { asArray, elementOf, parseXml, textOf, type XmlNode } from "../xml/codec.js";
-import type { Handler, ServerContext } from "../server/types.js";
+import type { Handler, ServerContext } from "./types.js";
 
 export const ObjectOwnerships = ["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"] as const;
 export type ObjectOwnership = (typeof ObjectOwnerships)[number];

@@ -4,7 +4,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html
 import { S3Error } from "../errors.js";
 import { readBody } from "../xml/codec.js";
-import type { Handler, S3Request } from "../server/types.js";
+import type { Handler, S3Request } from "./types.js";
 import { isPublicPolicy, MAX_POLICY_BYTES } from "../auth/policy.js";
 
 function ownerOnly(req: S3Request): void {

@@ -6,7 +6,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketReplication.html
 import { S3Error } from "../errors.js";
 import { parseXml } from "../xml/codec.js";
-import type { Handler } from "../server/types.js";
+import type { Handler } from "./types.js";
 import { REPLICATION_KIND, parseReplicationConfiguration, replicationConfigurationToXml, type ReplicationConfiguration } from "../replication/config.js";
 import { readChecksummedBody } from "./checksummed-body.js";
 

@@ -4,8 +4,8 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_RestoreObject.html
 import { S3Error } from "../errors.js";
 import { elementOf, parseXml, readBody, textOf } from "../xml/codec.js";
-import type { Handler } from "../server/types.js";
-import { addressedVersion } from "./objects.js";
+import type { Handler } from "./types.js";
+import { addressedVersion } from "./request.js";
 import { RestoreTiers, decideRestore, type RestoreRequest, type RestoreTier } from "../tiering/tiers.js";
 import { markTieredBucket } from "../tiering/hooks.js";
 

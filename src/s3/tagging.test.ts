@@ -2,7 +2,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { S3Error } from "../errors.js";
-import { parseTagging, parseTaggingHeader, validateTags, type Tag } from "./tagging.js";
+import { parseTagging, parseTaggingHeader } from "./tagging.js";
+import { validateTags, type Tag } from "../core/tags.js";
 
 function fails(tags: Tag[], of: "object" | "bucket", code: string, message: string): void {
   assert.throws(() => validateTags(tags, of), (e: unknown) => e instanceof S3Error && e.code === code && e.message === message);

@@ -6,7 +6,7 @@ import { compareUtf8 } from "../utf8.js";
 import { checkVersioningChange } from "./capability-hooks.js";
 import { S3Error } from "../errors.js";
 import { parseXml, readBody, textOf } from "../xml/codec.js";
-import type { Handler, ServerContext } from "../server/types.js";
+import type { Handler, ServerContext } from "./types.js";
 import type { ObjectVersionRecord } from "../storage/types.js";
 import { storedChecksum } from "./object-headers.js";
 import { PAST_PREFIX, listEncoder, maxKeysOf, ownerLookup } from "./listing.js";

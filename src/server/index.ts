@@ -11,7 +11,8 @@ import { FileBlobStore } from "../storage/file-blobs.js";
 import { DiskSpace } from "../storage/disk-space.js";
 import { ensureRootAccount, loadSealingKey, lookupSigningKey, type Credentials } from "../auth/accounts.js";
 import { createHttpServer } from "./http.js";
-import type { ServerContext } from "./types.js";
+import type { ServerContext } from "../s3/types.js";
+import { versionHooks } from "../s3/capability-hooks.js";
 import { BucketPolicies } from "../auth/bucket-policies.js";
 import { BucketSettings } from "../storage/bucket-settings.js";
 import { KNOWN_ACTIONS } from "./operations.js";
@@ -82,6 +83,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     keys,
     activeRuns: new Map(),
     disk,
+    hooks: versionHooks,
   };
   // Before any request or new run: runs a crash left "running" are failed (their files were swept above).
   const interrupted = await failInterruptedRuns(context);

@@ -3,7 +3,7 @@
 // ExpectedBucketOwner and authorization; nothing is wired per route. Rows without a handler are
 // operations we have not built: they answer 501 NotImplemented and the log names them.
 import type { IncomingHttpHeaders } from "node:http";
-import type { Handler } from "./types.js";
+import type { Handler } from "../s3/types.js";
 import * as buckets from "../s3/buckets.js";
 import * as objects from "../s3/objects.js";
 import * as listing from "../s3/listing.js";

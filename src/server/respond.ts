@@ -7,7 +7,7 @@ import { S3Error, S3Errors } from "../errors.js";
 import { BucketGoneError } from "../storage/types.js";
 import { DiskFullError, isDiskFullError } from "../storage/disk-space.js";
 import { toXml } from "../xml/codec.js";
-import type { S3Result } from "./types.js";
+import type { S3Result } from "../s3/types.js";
 import type { Logger } from "../log.js";
 
 export interface ResponseIds {

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ManualClock } from "../clock.js";
-import type { ServerContext } from "../server/types.js";
+import type { Context } from "../core/context.js";
 import type { ObjectVersionRecord } from "../storage/types.js";
 import { TIERED_OBJECTS_KIND, transitionPatch } from "./hooks.js";
 
@@ -15,7 +15,7 @@ function fakeContext(now: Date) {
       note: async (bucket: string, kind: string) => void marked.push(`${bucket}/${kind}`),
     },
     log: { warn() {}, info() {}, error() {} },
-  } as unknown as ServerContext;
+  } as unknown as Context;
   return { ctx, marked };
 }
 

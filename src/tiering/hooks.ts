@@ -2,7 +2,7 @@
 // src/s3/capability-hooks.ts): a new version's tier facts, refusing to read archived bytes,
 // counting a GET as an access, and the restore headers of GET and HEAD.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/intelligent-tiering-overview.html
-import type { ServerContext } from "../server/types.js";
+import type { Context } from "../core/context.js";
 import type { BucketRecord, ObjectVersionRecord, VersionPatch } from "../storage/types.js";
 import { INTELLIGENT_TIERING, extraAfterAccess, isArchivedStorageClass, restoreHeaderValues, unreadable, type TieringFacts } from "./tiers.js";
 
@@ -22,7 +22,7 @@ function factsOf(v: Omit<ObjectVersionRecord, "isLatest">): TieringFacts {
  * a map lookup; nothing is awaited (the version's own write does not depend on it, and a
  * transition calls this inside its write transaction).
  */
-export function markTieredBucket(ctx: ServerContext, bucket: string): void {
+export function markTieredBucket(ctx: Context, bucket: string): void {
   const since = ctx.clock.now().getTime();
   const mark = async () => {
     if ((await ctx.settings.get(bucket, TIERED_OBJECTS_KIND)) !== undefined) return;
@@ -34,7 +34,7 @@ export function markTieredBucket(ctx: ServerContext, bucket: string): void {
 }
 
 /** A new Intelligent-Tiering version starts in Frequent Access, its no-access period now. */
-export function tieringFactsOnCommit(ctx: ServerContext, bucket: BucketRecord, record: Omit<ObjectVersionRecord, "isLatest">): void {
+export function tieringFactsOnCommit(ctx: Context, bucket: BucketRecord, record: Omit<ObjectVersionRecord, "isLatest">): void {
   if (record.isDeleteMarker) return;
   if (record.storageClass === INTELLIGENT_TIERING) {
     record.extra.accessTier = "FREQUENT";
@@ -48,7 +48,7 @@ export function tieringFactsOnCommit(ctx: ServerContext, bucket: BucketRecord, r
  * Intelligent-Tiering it starts in Frequent Access from now, out of it the tier facts go; a
  * restored copy never survives a change of class. Marks the bucket for the tiering pass.
  */
-export function transitionPatch(ctx: ServerContext, current: ObjectVersionRecord, storageClass: string): VersionPatch {
+export function transitionPatch(ctx: Context, current: ObjectVersionRecord, storageClass: string): VersionPatch {
   const extra = { ...current.extra };
   delete extra.restore;
   delete extra.accessTier;
@@ -62,7 +62,7 @@ export function transitionPatch(ctx: ServerContext, current: ObjectVersionRecord
 }
 
 /** Refuses (403 InvalidObjectState) the bytes of an archived object that is not restored. */
-export function checkReadable(ctx: ServerContext, v: ObjectVersionRecord): void {
+export function checkReadable(ctx: Context, v: ObjectVersionRecord): void {
   if (v.storageClass !== INTELLIGENT_TIERING && !isArchivedStorageClass(v.storageClass)) return;
   const refused = unreadable(factsOf(v), ctx.clock.now().getTime());
   if (refused) throw refused;
@@ -73,7 +73,7 @@ export function checkReadable(ctx: ServerContext, v: ObjectVersionRecord): void 
  * Frequent Access and its no-access period starts again. Writes only when that changes something
  * worth recording (see ACCESS_NOTE_GRANULARITY_MS), never awaited, and never fails the read.
  */
-export function noteAccess(ctx: ServerContext, bucket: BucketRecord, v: ObjectVersionRecord): void {
+export function noteAccess(ctx: Context, bucket: BucketRecord, v: ObjectVersionRecord): void {
   if (v.storageClass !== INTELLIGENT_TIERING) return;
   const now = ctx.clock.now().getTime();
   if (extraAfterAccess(factsOf(v), now) === undefined) return;

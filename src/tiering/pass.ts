@@ -4,7 +4,7 @@
 // versions at a time, so memory stays flat whatever the bucket's size.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/intelligent-tiering-overview.html
 import { setImmediate as yieldToRequests } from "node:timers/promises";
-import type { ServerContext } from "../server/types.js";
+import type { Context } from "../core/context.js";
 import type { ObjectVersionRecord } from "../storage/types.js";
 import { MAX_TIERING_CONFIGURATIONS, TIERING_CONFIG_KIND, archiveDaysFor, tieringConfigurationFromJson, type TieringConfiguration } from "./config.js";
 import { TIERED_OBJECTS_KIND } from "./hooks.js";
@@ -23,7 +23,7 @@ export class TieringPass {
   private stopped = false;
 
   constructor(
-    private readonly ctx: ServerContext,
+    private readonly ctx: Context,
     private readonly intervalMs = HOUR_MS,
   ) {}
 

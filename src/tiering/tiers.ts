@@ -4,8 +4,8 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/intelligent-tiering-overview.html
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/restoring-objects.html
 import { S3Error } from "../errors.js";
-import { tagsOf as storedTags } from "../s3/tagging.js";
-import { dueAfterDays } from "../lifecycle/expiration.js";
+import { tagsOf as storedTags } from "../core/tags.js";
+import { dueAfterDays } from "../core/days.js";
 
 export const HOUR_MS = 60 * 60 * 1000;
 export const DAY_MS = 24 * HOUR_MS;

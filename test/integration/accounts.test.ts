@@ -23,7 +23,7 @@ describe("accounts", () => {
   });
 
   it("adds an account from the command line while the server runs", async () => {
-    const { stdout } = await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "444455556666", "--json"]);
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "src/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "444455556666", "--json"]);
     const creds = JSON.parse(stdout) as { accountId: string; accessKeyId: string; secretAccessKey: string };
     assert.equal(creds.accountId, "444455556666");
     const client = server.clientFor(creds.accessKeyId, creds.secretAccessKey);
@@ -35,10 +35,10 @@ describe("accounts", () => {
 
   it("accepts chosen keys and refuses an account id that is not 12 digits", async () => {
     const { stdout } = await run(process.execPath, [
-      "--import", "tsx", "src/cli/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--access-key", "CHOSENKEY0000000001", "--secret-key", "chosen-secret", "--json",
+      "--import", "tsx", "src/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--access-key", "CHOSENKEY0000000001", "--secret-key", "chosen-secret", "--json",
     ]);
     assert.equal(JSON.parse(stdout).accessKeyId, "CHOSENKEY0000000001");
-    await assert.rejects(run(process.execPath, ["--import", "tsx", "src/cli/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "12345"]));
+    await assert.rejects(run(process.execPath, ["--import", "tsx", "src/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "12345"]));
   });
 
   it("stores secrets sealed, in files only their owner can read", () => {

@@ -246,7 +246,7 @@ describe("server-side encryption", () => {
 
   it("creates keys with `stocktake kms create-key` while the server runs, and lists them", async () => {
     const env = { ...process.env, STOCKTAKE_DATA_DIR: server.dataDir };
-    const cli = (...args: string[]) => run(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { env, timeout: 60_000 });
+    const cli = (...args: string[]) => run(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { env, timeout: 60_000 });
     const created = JSON.parse((await cli("kms", "create-key", "--alias", "alias/from-cli", "--json")).stdout) as { KeyId: string; Arn: string };
     assert.match(created.Arn, new RegExp(`^arn:aws:kms:us-east-1:${TEST_ACCOUNT_ID}:key/${created.KeyId}$`));
     const put = await server.client.send(new PutObjectCommand({ Bucket, Key: "cli-key", Body: "x", ServerSideEncryption: "aws:kms", SSEKMSKeyId: "alias/from-cli" }));

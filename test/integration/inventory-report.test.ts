@@ -204,7 +204,7 @@ describe("inventory reports (CSV)", () => {
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
         execFile(
           process.execPath,
-          ["--import", "tsx", "src/cli/main.ts", "inventory", ...args, "--endpoint", server.url],
+          ["--import", "tsx", "src/main.ts", "inventory", ...args, "--endpoint", server.url],
           { encoding: "utf8", env: { ...process.env, AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: TEST_SECRET_KEY } },
           (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
         );

@@ -16,7 +16,7 @@ import { compilePolicy, evaluatePolicy, wildcardPattern } from "../../src/auth/p
 import { KNOWN_ACTIONS } from "../../src/server/operations.js";
 import { OPTIONAL_FIELDS } from "../../src/inventory/fields.js";
 import { S3Error } from "../../src/errors.js";
-import type { S3Request, ServerContext } from "../../src/server/types.js";
+import type { S3Request, ServerContext } from "../../src/s3/types.js";
 import { assertS3ClientError, createBucket, params, sendSigned, startFuzzServer, type FuzzServer } from "./fuzz-helpers.js";
 
 /** Runs `fn`; returns "ok" or the S3 error code. Anything else thrown fails the property. */

@@ -91,7 +91,7 @@ export class ChildServer {
     if (this.child) throw new Error("server already running");
     this.port = await freePort();
     this.output = "";
-    const args = this.options.entry ? [this.options.entry] : ["src/cli/main.ts", "serve"];
+    const args = this.options.entry ? [this.options.entry] : ["src/main.ts", "serve"];
     const child = spawn(process.execPath, ["--import", "tsx", ...args], {
       cwd: REPO_ROOT,
       env: {

@@ -5,7 +5,7 @@
 import type { InventoryField } from "../../fields.js";
 import type { InventoryValue, ReportWriter, ReportWriterOptions } from "../types.js";
 import { columnWriter, type ColumnWriter, EncodingKind, ORC_TYPE_KIND, ROW_INDEX_STRIDE, StreamKind, STRUCT_KIND } from "./columns.js";
-import { type Codec, COMPRESSION_KIND, type CompressedStream, createCodec, type OrcCompression } from "./compression.js";
+import { COMPRESSION_KIND, type CompressedStream, createCodec, type OrcCompression } from "./compression.js";
 import { ProtoWriter } from "./protobuf.js";
 import { ColumnStats } from "./statistics.js";
 

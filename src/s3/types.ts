@@ -2,36 +2,15 @@
 // see node's req/res: the edge (src/server/http.ts) builds an S3Request and writes the S3Result.
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
-import type { Clock } from "../clock.js";
-import type { BlobStore, BucketRecord, MetadataStore } from "../storage/types.js";
-import type { ServerConfig } from "../config.js";
-import type { Logger } from "../log.js";
-import type { BucketPolicies } from "../auth/bucket-policies.js";
-import type { InventoryRun } from "../inventory/run.js";
-import type { KeyService } from "../crypto/kms.js";
-import type { BucketSettings } from "../storage/bucket-settings.js";
-import type { DiskSpace } from "../storage/disk-space.js";
+import type { BucketRecord } from "../storage/types.js";
 import type { Principal } from "../auth/principal.js";
+import type { InventoryContext } from "../inventory/run.js";
 
-/** Who is making the request (defined in auth/, which depends on nothing above it). */
-export type { Principal };
-
-export interface ServerContext {
-  config: ServerConfig;
-  metadata: MetadataStore;
-  blobs: BlobStore;
-  clock: Clock;
-  log: Logger;
-  policies: BucketPolicies;
-  /** Single-instance bucket configurations (lock, ownership, ACL, lifecycle, replication), cached. */
-  settings: BucketSettings;
-  /** The master key and the local KMS, for server-side encryption. */
-  keys: KeyService;
-  /** Inventory runs in progress, by run id, with their live row and byte counts. */
-  activeRuns: Map<string, InventoryRun>;
-  /** The data disk's free space: whether it is full (writes refused, deletes served). */
-  disk: DiskSpace;
-}
+/**
+ * What a handler receives: the domain's context (src/core/context.ts) and the inventory engine's
+ * runs in progress, which ListBucketInventoryRuns reports live.
+ */
+export type ServerContext = InventoryContext;
 
 export interface S3Request {
   requestId: string;

@@ -6,13 +6,13 @@
 // over the environment.
 import { Command, Option } from "commander";
 import { mkdirSync } from "node:fs";
-import { defaultConfig } from "../config.js";
-import { startServer } from "../server/index.js";
-import { SqliteMetadataStore } from "../storage/sqlite-metadata.js";
-import { createAccount, loadSealingKey } from "../auth/accounts.js";
-import { listInventoryRuns, runInventoryNow, type ClientOptions } from "./inventory.js";
-import { KeyService, loadMasterKey } from "../crypto/kms.js";
-import { parseByteSize } from "../storage/disk-space.js";
+import { defaultConfig } from "./config.js";
+import { startServer } from "./server/index.js";
+import { SqliteMetadataStore } from "./storage/sqlite-metadata.js";
+import { createAccount, loadSealingKey } from "./auth/accounts.js";
+import { listInventoryRuns, runInventoryNow, type ClientOptions } from "./cli/inventory.js";
+import { KeyService, loadMasterKey } from "./crypto/kms.js";
+import { parseByteSize } from "./storage/disk-space.js";
 
 const program = new Command();
 program

@@ -1,0 +1,71 @@
+// What many operations read from a request the same way: a header's value, the account a write
+// acts for, Content-MD5 and the declared checksum, and the version a request addresses.
+import { S3Error } from "../errors.js";
+import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
+import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
+import type { S3Request, ServerContext } from "./types.js";
+
+type Headers = S3Request["headers"];
+
+export function header(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function isVersioned(bucket: BucketRecord): boolean {
+  return bucket.versioning !== undefined;
+}
+
+export function ownerAccount(req: S3Request): string {
+  return req.principal.kind === "account" ? req.principal.accountId : req.bucketRecord!.ownerAccountId;
+}
+
+/** Content-MD5 as S3 checks it: present means 16 bytes of base64 that must match the body. */
+export function expectedMd5(headers: Headers): Buffer | undefined {
+  const value = header(headers, "content-md5");
+  if (value === undefined) return undefined;
+  const md5 = Buffer.from(value, "base64");
+  if (md5.length !== 16 || md5.toString("base64") !== value.trim()) throw new S3Error("InvalidDigest");
+  return md5;
+}
+
+/** The checksum the client asserts for the body: a header now, or a trailer after the body. */
+export function declaredChecksumAlgorithm(headers: Headers): ChecksumAlgorithm | undefined {
+  const trailer = header(headers, "x-amz-trailer")?.trim().toLowerCase();
+  for (const [alg, def] of Object.entries(ChecksumAlgorithms) as [ChecksumAlgorithm, { header: string }][]) {
+    if (trailer === def.header || headers[def.header] !== undefined) return alg;
+  }
+  const sdkAlg = header(headers, "x-amz-sdk-checksum-algorithm")?.toUpperCase();
+  if (sdkAlg && sdkAlg in ChecksumAlgorithms) return sdkAlg as ChecksumAlgorithm;
+  return undefined;
+}
+
+/** The version a GET/HEAD/DELETE addresses: ?versionId=… or the latest. */
+export async function addressedVersion(req: S3Request, ctx: ServerContext): Promise<ObjectVersionRecord> {
+  const bucket = req.bucketRecord!;
+  const versionId = req.query.get("versionId");
+  if (versionId !== null) {
+    if (versionId === "") throw new S3Error("InvalidArgument", "Version id cannot be the empty string", { ArgumentName: "versionId", ArgumentValue: "" });
+    const v = await ctx.metadata.getVersion(bucket.name, req.key!, versionId);
+    if (!v) {
+      if (versionId !== "null" && !/^[A-Za-z0-9._-]{1,1024}$/.test(versionId)) {
+        throw new S3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: versionId });
+      }
+      throw new S3Error("NoSuchVersion", undefined, { Key: req.key, VersionId: versionId });
+    }
+    if (v.isDeleteMarker) {
+      throw new S3Error("MethodNotAllowed", undefined, { Method: req.method, ResourceType: "DeleteMarker" }, {
+        "x-amz-delete-marker": "true",
+        "x-amz-version-id": v.versionId,
+        "Last-Modified": v.lastModified.toUTCString(),
+      });
+    }
+    return v;
+  }
+  const v = await ctx.metadata.getLatest(bucket.name, req.key!);
+  if (!v) throw new S3Error("NoSuchKey", undefined, { Key: req.key });
+  if (v.isDeleteMarker) {
+    throw new S3Error("NoSuchKey", undefined, { Key: req.key }, { "x-amz-delete-marker": "true", "x-amz-version-id": v.versionId });
+  }
+  return v;
+}
