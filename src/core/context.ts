@@ -5,7 +5,7 @@ import type { Clock } from "../clock.js";
 import type { ServerConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import type { BlobStore, BucketRecord, MetadataStore, ObjectVersionRecord } from "../storage/types.js";
-import type { BucketSettings } from "../storage/bucket-settings.js";
+import type { BucketSettings } from "./bucket-settings.js";
 import type { DiskSpace } from "../storage/disk-space.js";
 import type { BucketPolicies } from "../auth/bucket-policies.js";
 import type { KeyService } from "../crypto/kms.js";

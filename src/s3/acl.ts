@@ -8,7 +8,7 @@ import { S3Error } from "../errors.js";
 import { asArray, elementOf, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
 import type { Handler, S3Request, ServerContext } from "./types.js";
 import type { Principal } from "../auth/principal.js";
-import { BucketSettings } from "../storage/bucket-settings.js";
+import { BucketSettings } from "../core/bucket-settings.js";
 import type { BucketConfigRow, BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import { canonicalIdFor } from "../auth/accounts.js";
 import { addressedVersion, header, ownerAccount } from "./request.js";

@@ -1,12 +1,11 @@
 // Bucket operations: CreateBucket, HeadBucket, ListBuckets, DeleteBucket, GetBucketLocation.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
-import { randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { elementOf, parseXml, readBody, textOf } from "../xml/codec.js";
 import type { Handler, S3Request } from "./types.js";
 import { isValidBucketName } from "../bucket-names.js";
 import { canonicalIdFor } from "../auth/accounts.js";
-import { releaseBodies } from "../core/bodies.js";
+import * as core from "../core/buckets.js";
 import { bucketCreation } from "./capability-hooks.js";
 
 function callerAccount(req: S3Request): string {
@@ -51,22 +50,12 @@ export const createBucket: Handler = async (req, ctx) => {
         : `The ${location} location constraint is incompatible for the region specific endpoint this request was sent to.`,
     );
   }
-  const id = randomBytes(16).toString("hex");
-  const created = await ctx.metadata.createBucket({
-    name,
-    id,
-    ownerAccountId: owner,
-    region,
-    createdAt: ctx.clock.now(),
-    versioning: creation.versioning,
-  }, creation.settings);
+  const created = await core.createBucket(ctx, { name, ownerAccountId: owner, versioning: creation.versioning, settings: creation.settings });
   if (!created) {
     const existing = await ctx.metadata.getBucket(name);
     if (existing?.ownerAccountId === owner) throw new S3Error("BucketAlreadyOwnedByYou", undefined, { BucketName: name });
     throw new S3Error("BucketAlreadyExists", undefined, { BucketName: name });
   }
-  ctx.settings.forget(name);
-  ctx.log.info("bucket created", { bucket: name, owner });
   return { headers: { Location: "/" + name } };
 };
 
@@ -75,13 +64,7 @@ export const headBucket: Handler = async (req) => ({
 });
 
 export const deleteBucket: Handler = async (req, ctx) => {
-  const name = req.bucket!;
-  const { deleted, parts } = await ctx.metadata.deleteBucket(req.bucketRecord!);
-  if (!deleted) throw new S3Error("BucketNotEmpty", undefined, { BucketName: name });
-  ctx.policies.forget(name);
-  ctx.settings.forget(name);
-  releaseBodies(ctx, parts.map((p) => ({ body: { kind: "blob" as const, blobId: p.blobId } })), 0);
-  ctx.log.info("bucket deleted", { bucket: name });
+  if (!(await core.deleteBucket(ctx, req.bucketRecord!))) throw new S3Error("BucketNotEmpty", undefined, { BucketName: req.bucket! });
   return { status: 204 };
 };
 

@@ -8,7 +8,7 @@
 import { S3Error } from "../errors.js";
 import { elementOf, parseXml, textOf, xmlDate } from "../xml/codec.js";
 import type { Handler, S3Request, ServerContext } from "./types.js";
-import { BucketSettings } from "../storage/bucket-settings.js";
+import { BucketSettings } from "../core/bucket-settings.js";
 import type { BucketConfigRow, BucketRecord, ObjectVersionRecord, UploadRecord } from "../storage/types.js";
 import { authorize, requestConditionContext } from "../auth/authorize.js";
 import { readChecksummedBody } from "./checksummed-body.js";

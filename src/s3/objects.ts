@@ -29,8 +29,6 @@ import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header, isVer
 import { commitVersion, deleteObjectOrVersion, versionIdFor } from "../core/versions.js";
 import type { NewVersion } from "../core/context.js";
 
-type Headers = S3Request["headers"];
-
 function checksumMismatch(alg: ChecksumAlgorithm): S3Error {
   return new S3Error("BadDigest", `The ${alg} you specified did not match the calculated checksum.`);
 }

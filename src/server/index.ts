@@ -14,7 +14,7 @@ import { createHttpServer } from "./http.js";
 import type { ServerContext } from "../s3/types.js";
 import { versionHooks } from "../s3/capability-hooks.js";
 import { BucketPolicies } from "../auth/bucket-policies.js";
-import { BucketSettings } from "../storage/bucket-settings.js";
+import { BucketSettings } from "../core/bucket-settings.js";
 import { KNOWN_ACTIONS } from "./operations.js";
 import { failInterruptedRuns } from "../inventory/run.js";
 import { InventoryScheduler, parseTimeOfDay } from "../inventory/scheduler.js";

@@ -3,7 +3,7 @@
 // memory, replaced when written and dropped when the bucket goes. A PUT may consult several of
 // them, and a point read plus JSON.parse per request per kind would be paid on every write.
 // Stored through the metadata store as bucket configurations of `kind` with the id "".
-import type { BucketConfigRow, BucketRef, MetadataStore } from "./types.js";
+import type { BucketConfigRow, BucketRef, MetadataStore } from "../storage/types.js";
 
 const SINGLE_ID = "";
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SqliteMetadataStore } from "./sqlite-metadata.js";
+import { SqliteMetadataStore } from "../storage/sqlite-metadata.js";
 import { BucketSettings } from "./bucket-settings.js";
 
 describe("BucketSettings", () => {
