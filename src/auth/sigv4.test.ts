@@ -6,7 +6,8 @@ import { createHash, createHmac } from "node:crypto";
 import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { authenticate, decodeBody, signingKey, type AuthInput, type AuthOutcome } from "./sigv4.js";
+import { authenticate, claimedAccessKeyId, decodeBody, signingKey, type AuthInput, type AuthOutcome } from "./sigv4.js";
+import { signV2, stringToSignV2 } from "./sigv2.js";
 import { S3Error } from "../errors.js";
 import { checksumBase64 } from "../crypto/checksums.js";
 import { NodeSha256 } from "../../test/helpers/raw.js";
@@ -207,6 +208,30 @@ function pieces(data: Buffer, cuts: number[]): Readable {
   }
   return Readable.from(out.filter((b) => b.length > 0));
 }
+
+describe("the access key a request names, looked up before authentication", () => {
+  it("is the key authenticate() verifies, in every form a request can be signed", async () => {
+    const date = new Date().toUTCString();
+    const v2 = stringToSignV2({ method: "GET", rawPath: "/bucket/key", rawQuery: "", headers: { date }, hostBucket: undefined }, date);
+    const expires = String(Math.floor(Date.now() / 1000) + 60);
+    const v2Query = stringToSignV2({ method: "GET", rawPath: "/bucket/key", rawQuery: "", headers: {}, hostBucket: undefined }, expires);
+    const forms: Signed[] = [
+      await signRequest({ path: "/bucket/key" }),
+      await presign("/bucket/key", 60),
+      { rawUrl: "/bucket/key", headers: { host: "127.0.0.1:9000", date, authorization: `AWS ${AK}:${signV2(SK, v2)}` } },
+      { rawUrl: `/bucket/key?AWSAccessKeyId=${AK}&Expires=${expires}&Signature=${encodeURIComponent(signV2(SK, v2Query))}`, headers: { host: "127.0.0.1:9000" } },
+    ];
+    for (const s of forms) {
+      assert.equal(claimedAccessKeyId(s.rawUrl, s.headers), AK, s.rawUrl);
+      const outcome = auth(s);
+      assert.equal(outcome.kind === "signed" && outcome.accessKeyId, AK, s.rawUrl);
+    }
+  });
+
+  it("is undefined for an anonymous request", () => {
+    assert.equal(claimedAccessKeyId("/bucket/key?versionId=1", { host: "127.0.0.1:9000" }), undefined);
+  });
+});
 
 describe("aws-chunked bodies", () => {
   it("verifies AWS's published signed-chunk example and yields the decoded bytes", async () => {
