@@ -6,6 +6,7 @@
 export const S3Errors = {
   AccessControlListNotSupported: { status: 400, message: "The bucket does not allow ACLs" },
   AccessDenied: { status: 403, message: "Access Denied" },
+  AccessForbidden: { status: 403, message: "CORSResponse: This CORS request is not allowed." },
   AuthorizationHeaderMalformed: { status: 400, message: "The authorization header is malformed." },
   AuthorizationQueryParametersError: {
     status: 400,
@@ -97,6 +98,7 @@ export const S3Errors = {
   NoSuchBucketPolicy: { status: 404, message: "The bucket policy does not exist" },
   NoSuchConfiguration: { status: 404, message: "The specified configuration does not exist." },
   NoSuchKey: { status: 404, message: "The specified key does not exist." },
+  NoSuchCORSConfiguration: { status: 404, message: "The CORS configuration does not exist" },
   NoSuchLifecycleConfiguration: { status: 404, message: "The lifecycle configuration does not exist" },
   NoSuchObjectLockConfiguration: { status: 404, message: "The specified object does not have a ObjectLock configuration" },
   NoSuchTagSet: { status: 404, message: "The TagSet does not exist" },

@@ -12,6 +12,7 @@ import { rawErrorResponse, sendError, sendResult, type ResponseIds } from "./res
 import type { S3Request, ServerContext } from "../s3/types.js";
 import type { Principal } from "../auth/principal.js";
 import { authenticate, claimedAccessKeyId, decodeBody } from "../auth/sigv4.js";
+import { corsResponseHeaders, preflight } from "../s3/cors.js";
 import { authorizeActions, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { aclGrants } from "../s3/capability-hooks.js";
 import { isValidBucketName } from "../bucket-names.js";
@@ -249,6 +250,15 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
     const address = resolveAddress(rawUrl, req.headers.host, ctx.config.baseDomains);
     resource = address.bucket === undefined ? "/" : "/" + address.bucket + (address.key === undefined ? "" : "/" + address.key);
 
+    // A CORS preflight is never signed (a browser sends it before the request it asks about).
+    if (req.method === "OPTIONS" && address.bucket !== undefined) {
+      // Unsigned, so not served on a reserved slot (see ConnectionGate).
+      if (standing === "reserved" && edge.gate.confirm(socket, false) === "refused") throw new S3Error("SlowDown");
+      const answer = await preflight(ctx, address.bucket, req.headers);
+      await sendResult(req, res, answer, ids);
+      return;
+    }
+
     const claimed = claimedAccessKeyId(rawUrl, req.headers);
     const key = claimed === undefined ? undefined : await lookup(claimed);
     const auth = authenticate({
@@ -291,6 +301,10 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       const name = address.bucket!;
       bucketRecord = isValidBucketName(name) ? await ctx.metadata.getBucket(name) : undefined;
       if (!bucketRecord) throw new S3Error("NoSuchBucket", undefined, { BucketName: name });
+      if (req.headers.origin !== undefined) {
+        // On the answer whatever it is, errors included, as S3 does: the page can read why it failed.
+        for (const [header, value] of Object.entries(await corsResponseHeaders(ctx, bucketRecord.name, req.method ?? "GET", req.headers))) res.setHeader(header, value);
+      }
       checkExpectedOwner(req.headers["x-amz-expected-bucket-owner"], bucketRecord);
       // A per-key row's handler authorizes each object it names, so a caller allowed on some keys
       // only gets that far. Anonymous callers must still pass the bucket-level check first, as

@@ -22,6 +22,7 @@ import * as objectLock from "../s3/object-lock.js";
 import * as replication from "../s3/replication.js";
 import * as intelligentTiering from "../s3/intelligent-tiering.js";
 import { restoreObject } from "../s3/restore.js";
+import * as cors from "../s3/cors.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -104,9 +105,9 @@ export const OPERATIONS: Record<string, OperationRow> = {
   GetBucketPolicyStatus: row("s3:GetBucketPolicyStatus", "bucket", policy.getBucketPolicyStatus),
   PutBucketAcl: row("s3:PutBucketAcl", "bucket", acl.putBucketAcl),
   GetBucketAcl: row("s3:GetBucketAcl", "bucket", acl.getBucketAcl),
-  PutBucketCors: row("s3:PutBucketCORS", "bucket"),
-  GetBucketCors: row("s3:GetBucketCORS", "bucket"),
-  DeleteBucketCors: row("s3:PutBucketCORS", "bucket"),
+  PutBucketCors: row("s3:PutBucketCORS", "bucket", cors.putBucketCors),
+  GetBucketCors: row("s3:GetBucketCORS", "bucket", cors.getBucketCors),
+  DeleteBucketCors: row("s3:PutBucketCORS", "bucket", cors.deleteBucketCors),
   PutBucketEncryption: row("s3:PutEncryptionConfiguration", "bucket", encryption.putBucketEncryption),
   GetBucketEncryption: row("s3:GetEncryptionConfiguration", "bucket", encryption.getBucketEncryption),
   DeleteBucketEncryption: row("s3:PutEncryptionConfiguration", "bucket", encryption.deleteBucketEncryption),

@@ -98,8 +98,9 @@ export function sendError(
     res.destroy();
     return;
   }
-  // Clear headers a handler may have set for a success it did not reach.
-  for (const name of res.getHeaderNames()) if (name !== "connection") res.removeHeader(name);
+  // Clear headers a handler may have set for a success it did not reach; the edge's CORS headers
+  // stay, since S3 sends them on errors too and a browser needs them to read the error.
+  for (const name of res.getHeaderNames()) if (name !== "connection" && name !== "vary" && !name.startsWith("access-control-")) res.removeHeader(name);
   baseHeaders(res, ids);
   for (const [name, value] of Object.entries(s3err.headers)) res.setHeader(name, value);
   res.statusCode = s3err.status;
