@@ -80,6 +80,8 @@ export const S3Errors = {
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
   "KMS.NotFoundException": { status: 400, message: "Invalid keyId" },
   KeyTooLongError: { status: 400, message: "Your key is too long" },
+  MalformedPOSTRequest: { status: 400, message: "The body of your POST request is not well-formed multipart/form-data." },
+  MaxPostPreDataLengthExceeded: { status: 400, message: "Your POST request fields preceding the upload file were too large." },
   MalformedACLError: { status: 400, message: "The XML you provided was not well-formed or did not validate against our published schema." },
   MalformedPolicy: { status: 400, message: "Policy has invalid resource" },
   MalformedXML: {
@@ -91,6 +93,7 @@ export const S3Errors = {
     status: 400,
     message: "Your metadata headers exceed the maximum allowed metadata size.",
   },
+  InvalidPolicyDocument: { status: 400, message: "The content of the form does not meet the conditions specified in the policy document." },
   MethodNotAllowed: { status: 405, message: "The specified method is not allowed against this resource." },
   MissingContentLength: { status: 411, message: "You must provide the Content-Length HTTP header." },
   MissingSecurityHeader: { status: 400, message: "Your request is missing a required header." },

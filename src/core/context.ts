@@ -25,6 +25,8 @@ export interface Context {
   disk: DiskSpace;
   /** What the capabilities (replication, Intelligent-Tiering) add to every commit and read. */
   hooks: VersionHooks;
+  /** An access key's secret and account, for checking a signature (SigV4, SigV2, a POST form's). */
+  signingKeys: (accessKeyId: string) => Promise<{ secretAccessKey: string; accountId: string } | undefined>;
 }
 
 // ---- Hooks -------------------------------------------------------------------------------------

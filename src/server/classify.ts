@@ -140,6 +140,8 @@ export function classify(line: RequestLine): string | undefined {
     if (sub) return sub;
     if (method === "PUT") return "CreateBucket";
     if (method === "DELETE") return "DeleteBucket";
+    // A browser's form upload (POST Object): signed in its fields, not in its headers.
+    if (method === "POST" && /^multipart\/form-data/i.test(String(headers["content-type"] ?? ""))) return "PostObject";
     return undefined;
   }
   if (method === "PUT" && query.has("partNumber") && query.has("uploadId")) {

@@ -3,7 +3,7 @@
 // are the way out and are always served, and so are the two object-lock changes a delete may
 // need first (lifting a legal hold, shortening a governance retention): each rewrites one
 // existing row. Matched by name so that a write operation added later is refused by default.
-const STORES_MORE = /^(Put|Create|Copy|UploadPart|Complete|Restore|Run)/;
+const STORES_MORE = /^(Put|Post|Create|Copy|UploadPart|Complete|Restore|Run)/;
 const SERVED_WHEN_FULL = new Set(["PutObjectLegalHold", "PutObjectRetention"]);
 
 export function refusedWhenDiskFull(op: string): boolean {

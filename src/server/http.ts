@@ -309,7 +309,8 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       // A per-key row's handler authorizes each object it names, so a caller allowed on some keys
       // only gets that far. Anonymous callers must still pass the bucket-level check first, as
       // before: we found no S3 documentation of anonymous multi-object delete to follow instead.
-      if (!row.perKey || principal.kind === "anonymous") {
+      // A form upload's handler authenticates the form and authorizes the key it writes.
+      if (!row.signedInBody && (!row.perKey || principal.kind === "anonymous")) {
         await authorizeActions(
           {
             principal,

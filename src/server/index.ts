@@ -84,6 +84,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     activeRuns: new Map(),
     disk,
     hooks: versionHooks,
+    signingKeys: lookupSigningKey(metadata, sealingKey),
   };
   // Before any request or new run: runs a crash left "running" are failed (their files were swept above).
   const interrupted = await failInterruptedRuns(context);
@@ -92,7 +93,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const lifecycle = new LifecyclePass(context);
   const tiering = new TieringPass(context);
   const replication = new Replicator(context);
-  const server = createHttpServer(context, lookupSigningKey(metadata, sealingKey));
+  const server = createHttpServer(context, context.signingKeys);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => {

@@ -23,6 +23,7 @@ import * as replication from "../s3/replication.js";
 import * as intelligentTiering from "../s3/intelligent-tiering.js";
 import { restoreObject } from "../s3/restore.js";
 import * as cors from "../s3/cors.js";
+import { postObject } from "../s3/post-object.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -41,9 +42,14 @@ export interface OperationRow {
    * single resource stands for them all. The edge then checks only anonymous callers.
    */
   perKey?: boolean;
+  /**
+   * The request is signed in its body, not its headers (POST Object's form): its handler checks
+   * the form's signature and authorizes the key it writes. The edge only finds the bucket.
+   */
+  signedInBody?: boolean;
 }
 
-const row = (action: string, scope: OperationRow["scope"], handler?: Handler, more?: Pick<OperationRow, "alsoRequires" | "perKey">): OperationRow => ({
+const row = (action: string, scope: OperationRow["scope"], handler?: Handler, more?: Pick<OperationRow, "alsoRequires" | "perKey" | "signedInBody">): OperationRow => ({
   action,
   scope,
   handler,
@@ -153,6 +159,7 @@ export const OPERATIONS: Record<string, OperationRow> = {
   DeleteBucketWebsite: row("s3:DeleteBucketWebsite", "bucket"),
 
   PutObject: row("s3:PutObject", "object", objects.putObject, writes),
+  PostObject: row("s3:PutObject", "bucket", postObject, { signedInBody: true }),
   GetObject: row("s3:GetObject", "object", objects.getObject),
   HeadObject: row("s3:GetObject", "object", objects.headObject),
   DeleteObject: row("s3:DeleteObject", "object", objects.deleteObject),
