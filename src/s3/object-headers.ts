@@ -36,13 +36,14 @@ export function contentFromRequest(headers: Headers): DescribedContent {
     let value = single(headers[name]);
     if (value === undefined) continue;
     if (name === "content-encoding") {
-      // aws-chunked is transfer framing, not a property of the object.
-      value = value
+      // aws-chunked is transfer framing, not a property of the object; the rest is kept as sent.
+      const codings = value
         .split(",")
         .map((s) => s.trim())
-        .filter((s) => s !== "" && s.toLowerCase() !== "aws-chunked")
-        .join(",");
-      if (value === "") continue;
+        .filter((s) => s !== "");
+      const kept = codings.filter((s) => s.toLowerCase() !== "aws-chunked");
+      if (kept.length === 0) continue;
+      if (kept.length !== codings.length) value = kept.join(", ");
     }
     contentHeaders[name] = value;
   }

@@ -56,6 +56,14 @@ describe("objects", () => {
     assert.equal(got.ContentLength, 11);
   });
 
+  it("keeps a Content-Encoding as sent, dropping only its aws-chunked framing", async () => {
+    for (const [sent, kept] of [["deflate, gzip", "deflate, gzip"], ["gzip, aws-chunked", "gzip"], ["aws-chunked, gzip", "gzip"], ["aws-chunked", undefined]] as const) {
+      await server.client.send(new PutObjectCommand({ Bucket, Key: "encoded", Body: "x", ContentEncoding: sent }));
+      const head = await server.client.send(new HeadObjectCommand({ Bucket, Key: "encoded" }));
+      assert.equal(head.ContentEncoding, kept, sent);
+    }
+  });
+
   it("stores and returns the trailing CRC32 checksum the SDK sends by default", async () => {
     const put = await server.client.send(new PutObjectCommand({ Bucket, Key: "sum.txt", Body: "checksummed" }));
     assert.ok(put.ChecksumCRC32, "the PutObject response carries the CRC32");
