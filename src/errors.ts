@@ -104,6 +104,7 @@ export const S3Errors = {
   NoSuchCORSConfiguration: { status: 404, message: "The CORS configuration does not exist" },
   NoSuchLifecycleConfiguration: { status: 404, message: "The lifecycle configuration does not exist" },
   NoSuchObjectLockConfiguration: { status: 404, message: "The specified object does not have a ObjectLock configuration" },
+  NoSuchPublicAccessBlockConfiguration: { status: 404, message: "The public access block configuration was not found" },
   NoSuchTagSet: { status: 404, message: "The TagSet does not exist" },
   NoSuchUpload: {
     status: 404,

@@ -1,13 +1,15 @@
 // Authorization of a request against the bucket it addresses, as S3 decides: an explicit Deny in
 // the bucket policy refuses anyone, the owner included; the bucket owner's account is otherwise
-// allowed; any other account, an anonymous caller or a service principal needs a policy Allow.
+// allowed; any other account, an anonymous caller or a service principal needs a policy Allow
+// (which RestrictPublicBuckets voids for all but service principals while the policy is public)
+// or an ACL grant.
 // The action name comes from the operation table's row.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-control.html
 import { S3Error } from "../errors.js";
 import type { BucketRecord } from "../storage/types.js";
 import type { Principal } from "./principal.js";
 import type { BucketPolicies } from "./bucket-policies.js";
-import { evaluatePolicy, type PolicyRequest } from "./policy.js";
+import { evaluatePolicy, isPublicPolicy, type CompiledPolicy, type PolicyRequest } from "./policy.js";
 
 export interface AuthorizationRequest {
   principal: Principal;
@@ -60,8 +62,21 @@ export async function authorize(request: AuthorizationRequest): Promise<void> {
     context,
   });
   if (decision === "Deny") throw new S3Error("AccessDenied");
-  if (isOwner || decision === "Allow" || (await request.aclGrants?.(request.action))) return;
+  if (isOwner) return;
+  if (decision === "Allow" && !(await restrictedByPublicPolicy(request, policy))) return;
+  if (await request.aclGrants?.(request.action)) return;
   throw new S3Error("AccessDenied");
+}
+
+/**
+ * RestrictPublicBuckets (Block Public Access): while the bucket's policy is public, its Allows
+ * count only for the bucket owner's account (allowed before this is asked) and service
+ * principals; every other account and anonymous callers lose what the policy grants them, even
+ * statements naming them. Deny statements and ACLs are unaffected (IgnorePublicAcls is the ACLs').
+ */
+async function restrictedByPublicPolicy(request: AuthorizationRequest, policy: CompiledPolicy): Promise<boolean> {
+  if (request.principal.kind === "service" || !isPublicPolicy(policy)) return false;
+  return request.policies.restrictsPublicBuckets(request.bucket.name);
 }
 
 /**

@@ -7,6 +7,12 @@ import { compilePolicy, type CompiledPolicy } from "./policy.js";
 export const POLICY_CONFIG_KIND = "policy";
 const POLICY_ID = "policy";
 
+/**
+ * Whether a bucket's public access block sets RestrictPublicBuckets. The setting is stored above
+ * auth/ (src/s3/public-access-block.ts), so startServer passes this lookup in.
+ */
+export type RestrictsPublicBuckets = (bucket: string) => Promise<boolean>;
+
 export class BucketPolicies {
   /** null records "this bucket has no policy", which is the common case worth caching too. */
   private readonly cache = new Map<string, CompiledPolicy | null>();
@@ -14,7 +20,16 @@ export class BucketPolicies {
   constructor(
     private readonly metadata: MetadataStore,
     private readonly knownActions: ReadonlySet<string>,
+    private readonly restricts: RestrictsPublicBuckets = async () => false,
   ) {}
+
+  /**
+   * RestrictPublicBuckets: while set and the bucket's policy is public, the policy allows only the
+   * bucket owner's account and service principals (authorize() applies it).
+   */
+  restrictsPublicBuckets(bucket: string): Promise<boolean> {
+    return this.restricts(bucket);
+  }
 
   compile(bucket: string, text: string): CompiledPolicy {
     return compilePolicy(text, bucket, this.knownActions);
@@ -34,8 +49,8 @@ export class BucketPolicies {
     return this.metadata.getBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID);
   }
 
-  async put(bucket: BucketRef, text: string): Promise<void> {
-    const compiled = this.compile(bucket.name, text);
+  /** Stores the policy; `compiled` when the caller has compiled it already (to inspect it first). */
+  async put(bucket: BucketRef, text: string, compiled: CompiledPolicy = this.compile(bucket.name, text)): Promise<void> {
     await this.metadata.putBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID, text);
     this.cache.set(bucket.name, compiled);
   }

@@ -213,3 +213,48 @@ describe("bucket policy validation", () => {
     assert.equal(isPublicPolicy(compilePolicy(policy(allow({})), BUCKET, KNOWN_ACTIONS)), false);
   });
 });
+
+// S3's "The meaning of public": public unless every Allow is held to fixed values of a principal
+// or of one of the limiting condition keys.
+describe("public policies", () => {
+  const anyone = (extra: Record<string, unknown> = {}) => allow({ Principal: "*", ...extra });
+  const isPublic = (statements: Record<string, unknown> | Record<string, unknown>[]) => isPublicPolicy(compilePolicy(policy(statements), BUCKET, KNOWN_ACTIONS));
+  const CASES: [string, Record<string, unknown> | Record<string, unknown>[], boolean][] = [
+    ["an Allow to * without conditions is public", anyone(), true],
+    ['an Allow to {"AWS": "*"} is public', allow({ Principal: { AWS: "*" } }), true],
+    ["a public grant of any action, bucket-level ones included, is public", anyone({ Action: "s3:GetBucketLocation", Resource: BUCKET_ARN }), true],
+    ["an Allow to a fixed account is not public", allow({}), false],
+    ["an Allow to a service principal is not public", allow({ Principal: { Service: "s3.amazonaws.com" } }), false],
+    ["a Deny to * is not public", { ...anyone(), Effect: "Deny" }, false],
+    ["an Allow with NotPrincipal is public", { Effect: "Allow", NotPrincipal: { AWS: OTHER }, Action: "s3:GetObject", Resource: `${BUCKET_ARN}/*` }, true],
+    ["one public statement makes the policy public", [allow({}), anyone()], true],
+    ["a fixed aws:SourceAccount is not public", anyone({ Condition: { StringEquals: { "aws:SourceAccount": OTHER } } }), false],
+    ["a fixed aws:PrincipalAccount is not public", allow({ Principal: { AWS: "*" }, Condition: { StringEquals: { "aws:PrincipalAccount": OTHER } } }), false],
+    ["a fixed aws:SourceArn (ArnLike without wildcard) is not public", anyone({ Condition: { ArnLike: { "aws:SourceArn": "arn:aws:s3:::source" } } }), false],
+    ["a fixed aws:SourceVpc is not public", anyone({ Condition: { StringEquals: { "aws:SourceVpc": "vpc-91237329" } } }), false],
+    ["a wildcard aws:SourceVpc is public", anyone({ Condition: { StringLike: { "aws:SourceVpc": "vpc-*" } } }), true],
+    ["a policy variable is not a fixed value", anyone({ Condition: { StringEquals: { "aws:SourceAccount": "${aws:PrincipalAccount}" } } }), true],
+    ["one wildcard among the values is public", anyone({ Condition: { StringEquals: { "aws:SourceAccount": [OTHER, "*"] } } }), true],
+    ["a negated operator limits nothing", anyone({ Condition: { StringNotEquals: { "aws:SourceAccount": OTHER } } }), true],
+    ["an IfExists condition limits nothing", anyone({ Condition: { StringEqualsIfExists: { "aws:SourceAccount": OTHER } } }), true],
+    ["ForAllValues limits nothing", anyone({ Condition: { "ForAllValues:StringEquals": { "aws:SourceAccount": OTHER } } }), true],
+    ["ForAnyValue with fixed values is not public", anyone({ Condition: { "ForAnyValue:StringEquals": { "aws:SourceAccount": OTHER } } }), false],
+    ["a condition on another key is public", anyone({ Condition: { Bool: { "aws:SecureTransport": "true" } } }), true],
+    ["an aws:SourceIp /24 is not public", anyone({ Condition: { IpAddress: { "aws:SourceIp": "198.51.100.0/24" } } }), false],
+    ["an aws:SourceIp /8 is not public", anyone({ Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } }), false],
+    ["an aws:SourceIp wider than /8 is public", anyone({ Condition: { IpAddress: { "aws:SourceIp": "0.0.0.0/1" } } }), true],
+    ["an IPv6 aws:SourceIp /32 is not public, wider is", anyone({ Condition: { IpAddress: { "aws:SourceIp": ["2001:db8::/32", "2001:db8::/31"] } } }), true],
+    ["NotIpAddress limits nothing", anyone({ Condition: { NotIpAddress: { "aws:SourceIp": "198.51.100.0/24" } } }), true],
+    ["a role's sessions (AROLEID:*) in aws:userid are not public", anyone({ Condition: { StringLike: { "aws:userid": "AROAEXAMPLEID:*" } } }), false],
+    ["other wildcards in aws:userid are public", anyone({ Condition: { StringLike: { "aws:userid": "AIDA*" } } }), true],
+    [
+      "access points of a fixed account are not public",
+      anyone({ Condition: { StringLike: { "s3:DataAccessPointArn": "arn:aws:s3:us-west-2:123456789012:accesspoint/*" } } }),
+      false,
+    ],
+    ["access points of any account are public", anyone({ Condition: { StringLike: { "s3:DataAccessPointArn": "arn:aws:s3:us-west-2:*:accesspoint/*" } } }), true],
+    ["a fixed KMS key id is not public", anyone({ Condition: { StringEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:us-east-1:111122223333:key/k" } } }), false],
+    ["a limiting condition beside others is not public", anyone({ Condition: { Bool: { "aws:SecureTransport": "true" }, StringEquals: { "aws:SourceAccount": OTHER } } }), false],
+  ];
+  for (const [name, statements, expected] of CASES) it(name, () => assert.equal(isPublic(statements), expected));
+});

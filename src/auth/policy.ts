@@ -370,9 +370,63 @@ export function evaluatePolicy(policy: CompiledPolicy, req: PolicyRequest): Deci
   return allowed ? "Allow" : "NotApplicable";
 }
 
-/** S3's notion of a public policy: an Allow that anyone, anonymous included, meets without conditions. */
+// ---- Public policies ---------------------------------------------------------------------------
+// S3's "The meaning of public" (Block Public Access): a policy is public unless every Allow in it
+// is held to fixed values (no wildcard, no policy variable) of a principal, or of one of the
+// condition keys below. Broad source ranges count as public: IPv4 CIDRs wider than /8, IPv6
+// wider than /32. What the statement allows (actions, resources) does not matter: a public grant
+// of any action is public.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html
+
+/** Condition keys that, held to fixed values by a matching operator, keep an Allow from being public. */
+const LIMITING_KEYS = new Set([
+  "aws:SourceArn", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceOwner", "aws:SourceAccount",
+  "aws:PrincipalAccount", "aws:PrincipalArn", "aws:PrincipalOrgID",
+  "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:DataAccessPointAccount",
+]);
+/** Operators that admit only the listed values (the negated ones admit everything else). */
+const MATCHING_OPS = new Set(["StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"]);
+
+function isFixed(value: string): boolean {
+  return !/[*?]/.test(value) && !value.includes("${");
+}
+
+/** A source range narrow enough not to be public: at least /8 for IPv4, /32 for IPv6. */
+function isNarrowRange(cidr: string): boolean {
+  const [addr = "", bits] = cidr.split("/");
+  const v4 = isIPv4(addr);
+  const prefix = bits === undefined ? (v4 ? 32 : 128) : Number(bits);
+  return prefix >= (v4 ? 8 : 32);
+}
+
+/** Whether this condition alone holds an Allow to fixed values (conditions of a statement all hold). */
+function limitsToFixedValues(c: Condition): boolean {
+  // A condition that holds when its key is absent (IfExists, ForAllValues) limits nothing: a
+  // request without the key (anonymous, for a start) meets it.
+  if (c.ifExists || c.setOperator === "ForAllValues") return false;
+  if (c.key === "aws:SourceIp") return c.operator === "IpAddress" && c.values.every(isNarrowRange);
+  if (!MATCHING_OPS.has(c.operator)) return false;
+  // Any session of one role ("AROA...:*") still names that role.
+  if (c.key === "aws:userid") return c.values.every((v) => isFixed(v) || /^AROA[A-Z0-9]+:\*$/.test(v));
+  // Access points of one fixed account, whatever their names.
+  if (c.key === "s3:DataAccessPointArn") {
+    return c.values.every((v) => isFixed(v) || (/^arn:[a-z-]+:s3:[a-z0-9*?-]*:\d{12}:accesspoint\//.test(v) && !v.includes("${")));
+  }
+  return LIMITING_KEYS.has(c.key) && c.values.every(isFixed);
+}
+
+/** A Principal naming fixed accounts, services or canonical users only (not "*", not {"AWS": "*"}). */
+function hasFixedPrincipal(s: Statement): boolean {
+  const p = s.principal;
+  return p !== undefined && p.kind === "set" && !p.anyAws && [...p.canonicalIds].every(isFixed);
+}
+
+/** Whether one statement grants public access: an Allow neither its principal nor a condition limits to fixed values. */
+function isPublicStatement(s: Statement): boolean {
+  return s.effect === "Allow" && !hasFixedPrincipal(s) && !s.conditions.some(limitsToFixedValues);
+}
+
+/** S3's public policy (GetBucketPolicyStatus, BlockPublicPolicy, RestrictPublicBuckets): any public Allow. */
 export function isPublicPolicy(policy: CompiledPolicy): boolean {
-  return policy.statements.some(
-    (s) => s.effect === "Allow" && s.conditions.length === 0 && s.principal !== undefined && (s.principal.kind === "any" || s.principal.anyAws),
-  );
+  return policy.statements.some(isPublicStatement);
 }

@@ -1,7 +1,8 @@
 // Access control lists: canned ACLs and x-amz-grant-* headers on writes and CreateBucket,
 // Get/PutObjectAcl, Get/PutBucketAcl, PutBucketOwnershipControls (disabling ACLs depends on the
 // bucket ACL), the owner a write's version gets, and the grants authorization consults when a
-// bucket's ownership setting leaves ACLs enabled. Model and choices: docs/acl.md.
+// bucket's ownership setting leaves ACLs enabled; Block Public Access's two ACL settings
+// (BlockPublicAcls, IgnorePublicAcls; public-access-block.ts). Model and choices: docs/acl.md.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html
 import { S3Error } from "../errors.js";
@@ -13,6 +14,7 @@ import type { BucketConfigRow, BucketRecord, ObjectVersionRecord } from "../stor
 import { canonicalIdFor } from "../auth/accounts.js";
 import { addressedVersion, header, ownerAccount } from "./request.js";
 import { aclsEnabled, objectOwnershipOf, OWNERSHIP_KIND, ownershipHeader, parseOwnershipControls, type OwnershipControls } from "./ownership.js";
+import { publicAccessBlockOf } from "./public-access-block.js";
 
 export const Permissions = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"] as const;
 export type Permission = (typeof Permissions)[number];
@@ -220,6 +222,28 @@ function grantsOthers(grants: StoredGrant[], ownerId: string): boolean {
   return grants.some((g) => !("id" in g) || g.id !== ownerId);
 }
 
+// ---- Block Public Access (public-access-block.ts) ----
+
+/** S3's public ACL grant: any permission for AllUsers or AuthenticatedUsers. */
+export function isPublicGrant(g: StoredGrant): boolean {
+  return "uri" in g && (g.uri === Groups.AllUsers || g.uri === Groups.AuthenticatedUsers);
+}
+
+/**
+ * BlockPublicAcls: an ACL a request would set (a write's headers, Put*Acl) that is public is 403
+ * AccessDenied. Checked after the ACL is validated and after the ACLs-disabled refusal
+ * (AccessControlListNotSupported), which S3 answers first.
+ */
+async function refusePublicAcl(ctx: ServerContext, bucket: string, grants: StoredGrant[]): Promise<void> {
+  if (grants.some(isPublicGrant) && (await publicAccessBlockOf(ctx.settings, bucket))?.blockPublicAcls) throw new S3Error("AccessDenied");
+}
+
+/** IgnorePublicAcls: the grants S3 enforces (and Get*Acl shows), public ones left out while it is set. */
+async function effectiveGrants(ctx: ServerContext, bucket: string, grants: StoredGrant[]): Promise<StoredGrant[]> {
+  if (!grants.some(isPublicGrant) || !(await publicAccessBlockOf(ctx.settings, bucket))?.ignorePublicAcls) return grants;
+  return grants.filter((g) => !isPublicGrant(g));
+}
+
 // ---- hooks (capability-hooks.ts) ----
 
 /**
@@ -247,7 +271,8 @@ export async function aclOnCreateBucket(req: S3Request, ctx: ServerContext): Pro
  * The owner and ACL of a version a write creates. BucketOwnerEnforced: the bucket owner, and any
  * ACL but bucket-owner-full-control is AccessControlListNotSupported. BucketOwnerPreferred: the
  * bucket owner when the write carries bucket-owner-full-control, else the writer. ObjectWriter:
- * the writer. The grants go to `extra.acl` unless they are the default.
+ * the writer. A public ACL is AccessDenied under BlockPublicAcls. The grants go to `extra.acl`
+ * unless they are the default.
  */
 export async function aclFactsForWrite(req: S3Request, ctx: ServerContext, bucket: BucketRecord): Promise<{ ownerAccountId: string; extra: Record<string, unknown> }> {
   const requested = requestedAclFromHeaders(req.headers);
@@ -262,7 +287,9 @@ export async function aclFactsForWrite(req: S3Request, ctx: ServerContext, bucke
       : ownerAccount(req);
   if (!requested) return { ownerAccountId, extra: {} };
   const ownerId = canonicalOf(ownerAccountId);
-  const acl = compactGrants(await resolveRequested(ctx, requested, ownerId, canonicalOf(bucket.ownerAccountId)), ownerId);
+  const grants = await resolveRequested(ctx, requested, ownerId, canonicalOf(bucket.ownerAccountId));
+  await refusePublicAcl(ctx, bucket.name, grants);
+  const acl = compactGrants(grants, ownerId);
   return { ownerAccountId, extra: acl ? { acl } : {} };
 }
 
@@ -297,6 +324,7 @@ function grantMatches(g: StoredGrant, principal: Principal, canonical: () => str
  * Whether the bucket's or the addressed object's ACL grants `action` to the principal. Asked by
  * authorize() only when neither ownership of the bucket nor the policy allowed the request, so
  * owners' requests never read an ACL. A policy Deny has already refused before this is asked.
+ * Public grants count for nothing while the bucket's IgnorePublicAcls is set.
  */
 export function aclGrants(ctx: ServerContext, principal: Principal, bucket: BucketRecord, key: string | undefined, versionId: string | null | undefined): (action: string) => Promise<boolean> {
   return async (action) => {
@@ -315,7 +343,9 @@ export function aclGrants(ctx: ServerContext, principal: Principal, bucket: Buck
       if (principal.kind === "account" && principal.accountId === v.ownerAccountId && needed.permission.endsWith("_ACP")) return true;
       grants = grantsOrDefault(v.extra.acl as StoredGrant[] | undefined, canonicalOf(v.ownerAccountId));
     }
-    return grants.some((g) => (g.permission === needed.permission || g.permission === "FULL_CONTROL") && grantMatches(g, principal, canonical));
+    return (await effectiveGrants(ctx, bucket.name, grants)).some(
+      (g) => (g.permission === needed.permission || g.permission === "FULL_CONTROL") && grantMatches(g, principal, canonical),
+    );
   };
 }
 
@@ -372,7 +402,8 @@ export const getObjectAcl: Handler = async (req, ctx) => {
     return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grantsOrDefault(undefined, ownerId), describe) } };
   }
   const ownerId = canonicalOf(v.ownerAccountId);
-  return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grantsOrDefault(v.extra.acl as StoredGrant[] | undefined, ownerId), describe) } };
+  const grants = await effectiveGrants(ctx, bucket.name, grantsOrDefault(v.extra.acl as StoredGrant[] | undefined, ownerId));
+  return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grants, describe) } };
 };
 
 export const putObjectAcl: Handler = async (req, ctx) => {
@@ -386,7 +417,9 @@ export const putObjectAcl: Handler = async (req, ctx) => {
     if (!isBucketOwnerFullControl(requested, bucketOwnerId)) throw new S3Error("AccessControlListNotSupported");
     return {};
   }
-  const acl = compactGrants(await resolveRequested(ctx, requested, ownerId, bucketOwnerId), ownerId);
+  const grants = await resolveRequested(ctx, requested, ownerId, bucketOwnerId);
+  await refusePublicAcl(ctx, bucket.name, grants);
+  const acl = compactGrants(grants, ownerId);
   const updated = await ctx.metadata.updateVersion(bucket, v.key, v.versionId, (current: ObjectVersionRecord) => {
     const { acl: _previous, ...rest } = current.extra;
     return { extra: acl ? { ...rest, acl } : rest };
@@ -399,7 +432,8 @@ export const getBucketAcl: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
   const ownerId = canonicalOf(bucket.ownerAccountId);
   const stored = (await aclsEnabled(ctx, bucket.name)) ? await ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND) : undefined;
-  return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grantsOrDefault(stored, ownerId), await describer(ctx)) } };
+  const grants = await effectiveGrants(ctx, bucket.name, grantsOrDefault(stored, ownerId));
+  return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grants, await describer(ctx)) } };
 };
 
 export const putBucketAcl: Handler = async (req, ctx) => {
@@ -410,7 +444,9 @@ export const putBucketAcl: Handler = async (req, ctx) => {
     if (!isBucketOwnerFullControl(requested, ownerId)) throw new S3Error("AccessControlListNotSupported");
     return {};
   }
-  const acl = compactGrants(await resolveRequested(ctx, requested, ownerId, ownerId), ownerId);
+  const grants = await resolveRequested(ctx, requested, ownerId, ownerId);
+  await refusePublicAcl(ctx, bucket.name, grants);
+  const acl = compactGrants(grants, ownerId);
   if (acl) await ctx.settings.put(bucket, BUCKET_ACL_KIND, acl);
   else await ctx.settings.delete(bucket, BUCKET_ACL_KIND);
   return {};

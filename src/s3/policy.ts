@@ -1,11 +1,13 @@
 // Bucket policy operations: PutBucketPolicy, GetBucketPolicy, DeleteBucketPolicy,
 // GetBucketPolicyStatus. Only the bucket owner's account may use them, as in S3 (another account
-// gets 405 MethodNotAllowed even when a policy would allow it).
+// gets 405 MethodNotAllowed even when a policy would allow it). A public policy (isPublicPolicy) is
+// refused while the bucket's Block Public Access sets BlockPublicPolicy (public-access-block.ts).
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html
 import { S3Error } from "../errors.js";
 import { readBody } from "../xml/codec.js";
 import type { Handler, S3Request } from "./types.js";
 import { isPublicPolicy, MAX_POLICY_BYTES } from "../auth/policy.js";
+import { refusePublicPolicy } from "./public-access-block.js";
 
 function ownerOnly(req: S3Request): void {
   if (req.principal.kind !== "account" || req.principal.accountId !== req.bucketRecord!.ownerAccountId) {
@@ -25,7 +27,10 @@ async function readPolicy(req: S3Request): Promise<string> {
 export const putBucketPolicy: Handler = async (req, ctx) => {
   ownerOnly(req);
   const text = await readPolicy(req);
-  await ctx.policies.put(req.bucketRecord!, text);
+  const compiled = ctx.policies.compile(req.bucketRecord!.name, text);
+  // A malformed policy is MalformedPolicy whatever the bucket's Block Public Access says.
+  await refusePublicPolicy(ctx, req.bucketRecord!, compiled);
+  await ctx.policies.put(req.bucketRecord!, text, compiled);
   return { status: 204 };
 };
 

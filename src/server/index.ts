@@ -13,6 +13,7 @@ import { ensureRootAccount, loadSealingKey, lookupSigningKey, type Credentials }
 import { createHttpServer } from "./http.js";
 import type { ServerContext } from "../s3/types.js";
 import { versionHooks } from "../s3/capability-hooks.js";
+import { restrictsPublicBuckets } from "../s3/public-access-block.js";
 import { BucketPolicies } from "../auth/bucket-policies.js";
 import { BucketSettings } from "../core/bucket-settings.js";
 import { KNOWN_ACTIONS } from "./operations.js";
@@ -78,8 +79,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // After the sweep, which may have freed space: the reserve is filled where room allows.
   await disk.start();
 
-  const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS),
-    settings: new BucketSettings(metadata),
+  const settings = new BucketSettings(metadata);
+  const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS, restrictsPublicBuckets(settings)),
+    settings,
     keys,
     activeRuns: new Map(),
     disk,

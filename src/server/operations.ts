@@ -23,6 +23,7 @@ import * as replication from "../s3/replication.js";
 import * as intelligentTiering from "../s3/intelligent-tiering.js";
 import { restoreObject } from "../s3/restore.js";
 import * as cors from "../s3/cors.js";
+import * as publicAccessBlock from "../s3/public-access-block.js";
 import { postObject } from "../s3/post-object.js";
 
 export interface OperationRow {
@@ -135,9 +136,9 @@ export const OPERATIONS: Record<string, OperationRow> = {
   PutBucketReplication: row("s3:PutReplicationConfiguration", "bucket", replication.putBucketReplication),
   GetBucketReplication: row("s3:GetReplicationConfiguration", "bucket", replication.getBucketReplication),
   DeleteBucketReplication: row("s3:PutReplicationConfiguration", "bucket", replication.deleteBucketReplication),
-  PutPublicAccessBlock: row("s3:PutBucketPublicAccessBlock", "bucket"),
-  GetPublicAccessBlock: row("s3:GetBucketPublicAccessBlock", "bucket"),
-  DeletePublicAccessBlock: row("s3:PutBucketPublicAccessBlock", "bucket"),
+  PutPublicAccessBlock: row("s3:PutBucketPublicAccessBlock", "bucket", publicAccessBlock.putPublicAccessBlock),
+  GetPublicAccessBlock: row("s3:GetBucketPublicAccessBlock", "bucket", publicAccessBlock.getPublicAccessBlock),
+  DeletePublicAccessBlock: row("s3:PutBucketPublicAccessBlock", "bucket", publicAccessBlock.deletePublicAccessBlock),
   PutBucketAccelerateConfiguration: row("s3:PutAccelerateConfiguration", "bucket"),
   GetBucketAccelerateConfiguration: row("s3:GetAccelerateConfiguration", "bucket"),
   PutBucketAnalyticsConfiguration: row("s3:PutAnalyticsConfiguration", "bucket"),
