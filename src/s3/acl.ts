@@ -206,12 +206,16 @@ export function grantsOrDefault(stored: StoredGrant[] | undefined, ownerId: stri
   return stored ?? [{ id: ownerId, permission: "FULL_CONTROL" }];
 }
 
+const OWNER_ONLY_CANNED: ReadonlySet<string> = new Set(["private", "bucket-owner-full-control", "bucket-owner-read"]);
+
 /**
  * With ACLs disabled S3 still accepts the one ACL that changes nothing: bucket-owner-full-control,
  * or explicit grants (headers or XML) giving the bucket owner FULL_CONTROL and no one else anything.
  */
 function isBucketOwnerFullControl(requested: RequestedAcl, bucketOwnerId: string): boolean {
-  if ("canned" in requested) return requested.canned === "bucket-owner-full-control";
+  // With ACLs disabled the bucket owner owns every object, so these canned ACLs all come to the
+  // owner's FULL_CONTROL alone (rclone, for one, sends `private` by default).
+  if ("canned" in requested) return OWNER_ONLY_CANNED.has(requested.canned);
   return (
     requested.grants.length > 0 &&
     requested.grants.every((g) => "id" in g.grantee && g.grantee.id === bucketOwnerId && g.permission === "FULL_CONTROL")

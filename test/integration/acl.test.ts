@@ -92,9 +92,11 @@ describe("object ownership and ACLs", () => {
       assert.equal(again.OwnershipControls?.Rules?.[0]?.ObjectOwnership, "ObjectWriter");
     });
 
-    it("refuses any ACL but bucket-owner-full-control on writes and Put*Acl with 400 AccessControlListNotSupported", async () => {
+    it("refuses any ACL but those granting the owner alone (private, bucket-owner-*) on writes and Put*Acl with 400 AccessControlListNotSupported", async () => {
       await rejectsWith(s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "x", ACL: "public-read" })), "AccessControlListNotSupported", 400);
-      await rejectsWith(s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "x", ACL: "private" })), "AccessControlListNotSupported", 400);
+      await rejectsWith(s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "x", ACL: "authenticated-read" })), "AccessControlListNotSupported", 400);
+      await s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "x", ACL: "private" }));
+      await s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "x", ACL: "bucket-owner-read" }));
       await rejectsWith(s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "x", GrantRead: `id="${otherCanonical}"` })), "AccessControlListNotSupported", 400);
       await rejectsWith(s3.send(new CreateMultipartUploadCommand({ Bucket, Key: "k", ACL: "public-read" })), "AccessControlListNotSupported", 400);
       await s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "x", ACL: "bucket-owner-full-control" }));
