@@ -53,7 +53,11 @@ export const createBucket: Handler = async (req, ctx) => {
   const created = await core.createBucket(ctx, { name, ownerAccountId: owner, versioning: creation.versioning, settings: creation.settings });
   if (!created) {
     const existing = await ctx.metadata.getBucket(name);
-    if (existing?.ownerAccountId === owner) throw new S3Error("BucketAlreadyOwnedByYou", undefined, { BucketName: name });
+    if (existing?.ownerAccountId === owner) {
+      // S3's legacy answer in us-east-1 only: creating a bucket you already own there succeeds.
+      if (region === "us-east-1") return { headers: { Location: "/" + name } };
+      throw new S3Error("BucketAlreadyOwnedByYou", undefined, { BucketName: name });
+    }
     throw new S3Error("BucketAlreadyExists", undefined, { BucketName: name });
   }
   return { headers: { Location: "/" + name } };

@@ -148,6 +148,10 @@ const RESPONSE_OVERRIDES: [string, string][] = [
 ];
 
 async function readObject(req: S3Request, ctx: ServerContext, withBody: boolean): Promise<S3Result> {
+  // SSE-S3 and SSE-KMS bodies open with the server's keys: a read naming them is a mistake S3 refuses.
+  for (const name of ["x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"]) {
+    if (req.headers[name] !== undefined) throw new S3Error("InvalidArgument", `${name} header is not supported for this operation.`, { ArgumentName: name });
+  }
   const v = await addressedVersion(req, ctx);
   checkPreconditions(
     v,

@@ -76,6 +76,22 @@ describe("server-side encryption", () => {
     assert.deepEqual(config.ServerSideEncryptionConfiguration?.Rules, [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" }, BucketKeyEnabled: false }]);
   });
 
+  it("refuses a GET or HEAD that names SSE-S3 or SSE-KMS (the server holds those keys) with 400", async () => {
+    await server.client.send(new PutObjectCommand({ Bucket, Key: "read-declare", Body: "x" }));
+    for (const headers of [{ "x-amz-server-side-encryption": "AES256" }, { "x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": kmsArn }]) {
+      const client = server.clientFor(TEST_ACCESS_KEY, TEST_SECRET_KEY);
+      // As boto3's event hook in s3-tests does: the headers are added before the request is signed.
+      client.middlewareStack.add((next) => async (args) => {
+        Object.assign((args.request as { headers: Record<string, string> }).headers, headers);
+        return next(args);
+      }, { step: "build" });
+      for (const command of [new GetObjectCommand({ Bucket, Key: "read-declare" }), new HeadObjectCommand({ Bucket, Key: "read-declare" })]) {
+        const failure = await client.send(command as GetObjectCommand).then(() => undefined, (err: { $metadata?: { httpStatusCode?: number } }) => err);
+        assert.equal(failure?.$metadata?.httpStatusCode, 400, `${command.constructor.name} ${JSON.stringify(headers)}`);
+      }
+    }
+  });
+
   it("uses SSE-KMS with the AWS managed key aws/s3 when no key is named", async () => {
     const put = await server.client.send(new PutObjectCommand({ Bucket, Key: "kms-default", Body: "kms", ServerSideEncryption: "aws:kms" }));
     assert.equal(put.ServerSideEncryption, "aws:kms");
