@@ -43,12 +43,14 @@ function readForm(req: S3Request): Promise<{ fields: Fields; file: FormFile }> {
   return new Promise((resolve, reject) => {
     let parser: Busboy.Busboy;
     try {
-      parser = Busboy({ headers: req.headers, limits: { fieldSize: MAX_FIELDS_BYTES, fields: MAX_FIELDS, files: 1 } });
+      parser = Busboy({ headers: req.headers, limits: { fieldSize: MAX_FIELDS_BYTES, fields: MAX_FIELDS, files: MAX_FIELDS } });
     } catch {
       reject(new S3Error("MalformedPOSTRequest"));
       return;
     }
     const fields: Fields = new Map();
+    /** Fields sent as file parts (with a filename), still being read. */
+    const pending: Promise<void>[] = [];
     let bytes = 0;
     let settled = false;
     const fail = (err: S3Error) => {
@@ -65,12 +67,27 @@ function readForm(req: S3Request): Promise<{ fields: Fields; file: FormFile }> {
       else fields.set(name.toLowerCase(), value);
     });
     parser.on("file", (name, stream, info) => {
-      if (settled || name.toLowerCase() !== "file") {
+      if (settled) {
         stream.resume();
         return;
       }
+      if (name.toLowerCase() !== "file") {
+        // Some clients send every field as a file part (python requests' `files=`): only the part
+        // named "file" is the upload, as on S3; the others are fields like any other.
+        const chunks: Buffer[] = [];
+        stream.on("data", (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > MAX_FIELDS_BYTES) fail(new S3Error("MaxPostPreDataLengthExceeded"));
+          else chunks.push(chunk);
+        });
+        pending.push(new Promise((done) => stream.once("end", () => {
+          fields.set(name.toLowerCase(), Buffer.concat(chunks).toString("utf8"));
+          done();
+        })));
+        return;
+      }
       settled = true;
-      resolve({ fields, file: { stream, filename: info.filename ?? "" } });
+      void Promise.all(pending).then(() => resolve({ fields, file: { stream, filename: info.filename ?? "" } }));
     });
     parser.on("error", () => fail(new S3Error("MalformedPOSTRequest")));
     parser.on("close", () => fail(new S3Error("InvalidArgument", "POST requires exactly one file upload per request.", { ArgumentName: "file", ArgumentValue: "0" })));

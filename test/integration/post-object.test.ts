@@ -97,6 +97,18 @@ describe("POST Object (browser uploads)", () => {
     assert.deepEqual(tags.TagSet, [{ Key: "k", Value: "v" }]);
   });
 
+  it("takes fields sent as file parts (as python requests' files= sends them): only the part named file is the upload", async () => {
+    const sent = form({ filename: "parts.txt", file: "from parts" });
+    const asParts = new FormData();
+    for (const [name, value] of sent.entries()) {
+      if (name === "file") asParts.append(name, value);
+      else asParts.append(name, new Blob([value as string]), name);
+    }
+    const r = await post(asParts);
+    assert.equal(r.status, 204, await r.clone().text());
+    assert.equal(await body("uploads/parts.txt"), "from parts");
+  });
+
   it("redirects to success_action_redirect with the bucket, key and ETag", async () => {
     const r = await fetch(`${server.url}/${Bucket}`, {
       method: "POST",
