@@ -204,6 +204,13 @@ async function readObject(req: S3Request, ctx: ServerContext, withBody: boolean)
   if (range) {
     // A range's (or a part's) bytes do not match the whole object's checksum.
     for (const name of Object.keys(headers)) if (name.startsWith("x-amz-checksum-")) delete headers[name];
+    // A part of a multipart object has a checksum of its own, which S3 answers instead.
+    const sum = v.extra.checksum as StoredChecksum | undefined;
+    const part = partNumber !== null && v.body?.kind === "parts" ? v.body.parts.find((p) => p.partNumber === Number(partNumber)) : undefined;
+    if (sum && part?.checksum !== undefined && header(req.headers, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED") {
+      headers[ChecksumAlgorithms[sum.algorithm].header] = part.checksum;
+      headers["x-amz-checksum-type"] = sum.type;
+    }
   }
   let body: Readable | Buffer | undefined;
   if (withBody && headers["Content-Length"] !== 0) {

@@ -458,6 +458,20 @@ describe("multipart uploads", () => {
       const done = await complete(Key, UploadId, [p1!]);
       assert.match(done.ChecksumSHA256!, /-1$/);
     });
+
+    it("answers a GET of one part with that part's checksum and the object's checksum type", async () => {
+      const Key = "part-checksums";
+      const UploadId = await create(Key, { ChecksumAlgorithm: "SHA256" });
+      const bodies = [Buffer.alloc(5 * 1024 * 1024, "a"), Buffer.from("tail")];
+      const parts = await uploadAll(Key, UploadId, bodies, "SHA256");
+      await complete(Key, UploadId, parts);
+      for (const [i, part] of bodies.entries()) {
+        const got = await s3.send(new GetObjectCommand({ Bucket, Key, PartNumber: i + 1, ChecksumMode: "ENABLED" }));
+        assert.equal(got.ChecksumSHA256, checksumBase64("SHA256", part));
+        assert.equal(got.ChecksumType, "COMPOSITE");
+        assert.equal((await got.Body!.transformToByteArray()).length, part.length);
+      }
+    });
   });
 
   it("persists multipart objects across a restart", async () => {
