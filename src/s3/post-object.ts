@@ -204,18 +204,23 @@ async function formSigner(ctx: ServerContext, fields: Fields, policy: string | u
   return { kind: "account", accountId: key.accountId, accessKeyId };
 }
 
-/** Every condition holds, and every field the form sends is bounded by one (else 403). */
-function checkConditions(policy: Policy, fields: Fields, bucket: string): void {
+/**
+ * Every condition holds, and every field the form sends is bounded by one (else 403). A field the
+ * form leaves out is checked as empty, and the key as it will be stored (${filename} filled in).
+ */
+function checkConditions(policy: Policy, fields: Fields, bucket: string, key: string): void {
   const values = new Map(fields);
   values.set("bucket", bucket);
+  values.set("key", key);
   for (const c of policy.conditions) {
-    const actual = values.get(c.field);
-    const holds = actual !== undefined && (c.kind === "eq" ? actual === c.value : actual.startsWith(c.value));
+    const actual = values.get(c.field) ?? "";
+    const holds = c.kind === "eq" ? actual === c.value : actual.startsWith(c.value);
     if (!holds) throw deniedByPolicy(`Policy Condition failed: ["${c.kind}", "$${c.field}", "${c.value}"]`);
   }
   const bounded = new Set(policy.conditions.map((c) => c.field));
   for (const name of fields.keys()) {
-    if (UNCONDITIONED.has(name) || name.startsWith("x-ignore-") || bounded.has(name)) continue;
+    // A checksum field only lets S3 verify the file, so a policy need not bound it (as S3 allows).
+    if (UNCONDITIONED.has(name) || name.startsWith("x-ignore-") || name.startsWith("x-amz-checksum-") || bounded.has(name)) continue;
     throw deniedByPolicy(`Extra input fields: ${name}`);
   }
 }
@@ -279,7 +284,7 @@ export const postObject: Handler = async (req, ctx) => {
     const policyText = fields.get("policy");
     const principal = await formSigner(ctx, fields, policyText);
     const policy = policyText === undefined ? undefined : parsePolicy(policyText, ctx.clock.now());
-    if (policy) checkConditions(policy, fields, bucket.name);
+    if (policy) checkConditions(policy, fields, bucket.name, key);
 
     const headers: Record<string, string> = { "transfer-encoding": "chunked" };
     for (const [name, value] of fields) {

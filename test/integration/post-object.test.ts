@@ -109,6 +109,17 @@ describe("POST Object (browser uploads)", () => {
     assert.equal(await body("uploads/parts.txt"), "from parts");
   });
 
+  it("checks the key with ${filename} filled in, a missing field as empty, and lets a checksum field go unbounded but verified", async () => {
+    const conditions = [{ bucket: Bucket }, ["starts-with", "$key", "uploads/filled"], ["starts-with", "$Content-Type", ""], ["starts-with", "$x-amz-meta-optional", ""], ["starts-with", "$x-amz-algorithm", ""], ["starts-with", "$x-amz-credential", ""], ["starts-with", "$x-amz-date", ""]];
+    const good = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode("checked"))).toString("base64");
+    const ok = await post(form({ conditions, filename: "filled.txt", file: "checked", fields: { "x-amz-checksum-sha256": good } }));
+    assert.equal(ok.status, 204, await ok.clone().text());
+    assert.equal(await body("uploads/filled.txt"), "checked");
+    const bad = await post(form({ conditions, filename: "filled2.txt", file: "checked", fields: { "x-amz-checksum-sha256": Buffer.alloc(32).toString("base64") } }));
+    assert.equal(bad.status, 400);
+    await assert.rejects(body("uploads/filled2.txt"));
+  });
+
   it("redirects to success_action_redirect with the bucket, key and ETag", async () => {
     const r = await fetch(`${server.url}/${Bucket}`, {
       method: "POST",
