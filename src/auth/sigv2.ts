@@ -67,12 +67,23 @@ export function signV2(secret: string, stringToSign: string): string {
   return createHmac("sha1", secret).update(stringToSign, "utf8").digest("base64");
 }
 
-export function verifyV2(secret: string, stringToSign: string, provided: string, accessKeyId: string): void {
-  const computed = signV2(secret, stringToSign);
+/** Verifies a SigV2 signature over any of the strings to sign a request can have (the first is reported on failure). */
+export function verifyV2(secret: string, stringsToSign: string[], provided: string, accessKeyId: string): void {
   // Compare bytes, not characters: a same-length signature in multi-byte characters must not throw.
   const providedBytes = Buffer.from(provided);
-  const ok = providedBytes.length === computed.length && timingSafeEqual(Buffer.from(computed), providedBytes);
+  const ok = stringsToSign.some((sts) => {
+    const computed = Buffer.from(signV2(secret, sts));
+    return providedBytes.length === computed.length && timingSafeEqual(computed, providedBytes);
+  });
   if (!ok) {
-    throw new S3Error("SignatureDoesNotMatch", undefined, { AWSAccessKeyId: accessKeyId, StringToSign: stringToSign, SignatureProvided: provided });
+    throw new S3Error("SignatureDoesNotMatch", undefined, { AWSAccessKeyId: accessKeyId, StringToSign: stringsToSign[0], SignatureProvided: provided });
   }
+}
+
+/**
+ * The resource paths a SigV2 client may have signed: a path-style request for a bucket alone is
+ * signed as "/bucket/" by botocore (and accepted so by S3) though sent as "/bucket".
+ */
+export function v2SignedPaths(rawPath: string): string[] {
+  return /^\/[^/]+$/.test(rawPath) ? [rawPath, rawPath + "/"] : [rawPath];
 }

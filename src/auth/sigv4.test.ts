@@ -228,6 +228,17 @@ describe("the access key a request names, looked up before authentication", () =
     }
   });
 
+  it("accepts a SigV2 request for a bucket alone signed as /bucket/ (botocore's form), and not one signed for another path", () => {
+    const date = new Date().toUTCString();
+    const signed = (path: string) => signV2(SK, stringToSignV2({ method: "PUT", rawPath: path, rawQuery: "", headers: { date }, hostBucket: undefined }, date));
+    const request = (signature: string): Signed => ({ rawUrl: "/bucket", headers: { host: "127.0.0.1:9000", date, authorization: `AWS ${AK}:${signature}` } });
+    for (const path of ["/bucket", "/bucket/"]) {
+      const outcome = auth(request(signed(path)), { method: "PUT" });
+      assert.equal(outcome.kind === "signed" && outcome.accessKeyId, AK, path);
+    }
+    assert.throws(() => auth(request(signed("/other/")), { method: "PUT" }), (e: unknown) => e instanceof S3Error && e.code === "SignatureDoesNotMatch");
+  });
+
   it("is undefined for an anonymous request", () => {
     assert.equal(claimedAccessKeyId("/bucket/key?versionId=1", { host: "127.0.0.1:9000" }), undefined);
   });

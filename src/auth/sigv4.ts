@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { PassThrough, Transform, type Readable } from "node:stream";
 import { S3Error } from "../errors.js";
 import { ChunkedDecoder, type ChunkSigning } from "./chunked.js";
-import { stringToSignV2, verifyV2 } from "./sigv2.js";
+import { stringToSignV2, v2SignedPaths, verifyV2 } from "./sigv2.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => { secretAccessKey: string; accountId: string } | undefined;
 
@@ -293,7 +293,7 @@ function authenticateHeaderV2(input: AuthInput, authorization: string, rawPath: 
   }
   const key = input.lookup(accessKeyId);
   if (!key) throw new S3Error("InvalidAccessKeyId", undefined, { AWSAccessKeyId: accessKeyId });
-  const sts = stringToSignV2({ method: input.method, rawPath, rawQuery, headers: input.headers, hostBucket: input.hostBucket }, header(input.headers, "date") ?? "");
+  const sts = v2SignedPaths(rawPath).map((path) => stringToSignV2({ method: input.method, rawPath: path, rawQuery, headers: input.headers, hostBucket: input.hostBucket }, header(input.headers, "date") ?? ""));
   verifyV2(key.secretAccessKey, sts, signature, accessKeyId);
   return v2Outcome(accessKeyId, key.accountId);
 }
@@ -310,7 +310,7 @@ function authenticatePresignedV2(input: AuthInput, query: URLSearchParams, rawPa
   }
   const key = input.lookup(accessKeyId);
   if (!key) throw new S3Error("InvalidAccessKeyId", undefined, { AWSAccessKeyId: accessKeyId });
-  const sts = stringToSignV2({ method: input.method, rawPath, rawQuery, headers: input.headers, hostBucket: input.hostBucket }, expires);
+  const sts = v2SignedPaths(rawPath).map((path) => stringToSignV2({ method: input.method, rawPath: path, rawQuery, headers: input.headers, hostBucket: input.hostBucket }, expires));
   verifyV2(key.secretAccessKey, sts, signature, accessKeyId);
   return v2Outcome(accessKeyId, key.accountId);
 }
