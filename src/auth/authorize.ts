@@ -106,6 +106,7 @@ const HEADER_KEYS: [string, string][] = [
   ["s3:x-amz-acl", "x-amz-acl"],
   ["s3:x-amz-server-side-encryption", "x-amz-server-side-encryption"],
   ["s3:x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-aws-kms-key-id"],
+  ["s3:x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-algorithm"],
   ["s3:x-amz-storage-class", "x-amz-storage-class"],
   ["s3:x-amz-copy-source", "x-amz-copy-source"],
   ["s3:x-amz-metadata-directive", "x-amz-metadata-directive"],

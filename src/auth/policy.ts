@@ -72,7 +72,7 @@ const CONDITION_KEYS = new Set([
   "aws:Referer", "aws:UserAgent", "aws:userid", "aws:username", "aws:SourceVpc", "aws:SourceVpce", "aws:ViaAWSService",
   "aws:CalledVia", "aws:MultiFactorAuthPresent", "aws:MultiFactorAuthAge", "aws:RequestedRegion", "aws:TokenIssueTime",
   "s3:prefix", "s3:delimiter", "s3:max-keys", "s3:VersionId", "s3:x-amz-acl", "s3:x-amz-server-side-encryption",
-  "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-storage-class", "s3:x-amz-copy-source", "s3:x-amz-metadata-directive",
+  "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-server-side-encryption-customer-algorithm", "s3:x-amz-storage-class", "s3:x-amz-copy-source", "s3:x-amz-metadata-directive",
   "s3:x-amz-content-sha256", "s3:authType", "s3:signatureversion", "s3:signatureAge", "s3:TlsVersion", "s3:LocationConstraint",
   "s3:object-lock-mode", "s3:object-lock-retain-until-date", "s3:object-lock-remaining-retention-days", "s3:object-lock-legal-hold",
   "s3:ResourceAccount", "s3:AccessPointNetworkOrigin", "s3:DataAccessPointAccount", "s3:DataAccessPointArn", "s3:RequestObjectTagKeys",

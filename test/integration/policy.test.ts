@@ -1,5 +1,6 @@
 // Bucket policies through the AWS SDK v3: a second account uses what it is granted and is denied
 // the rest; anonymous access through a public policy; Deny over the owner; policy errors.
+import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -122,6 +123,20 @@ describe("bucket policies", () => {
     await rejectsWith(owner.send(new DeleteObjectCommand({ Bucket: B, Key: "keep.txt" })), "AccessDenied", 403);
     await owner.send(new DeleteBucketPolicyCommand({ Bucket: B }));
     await owner.send(new DeleteObjectCommand({ Bucket: B, Key: "keep.txt" }));
+  });
+
+  it("evaluates the SSE-C algorithm a write names (s3:x-amz-server-side-encryption-customer-algorithm)", async () => {
+    const B = "ssec-policy-bucket";
+    await owner.send(new CreateBucketCommand({ Bucket: B }));
+    const Policy = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `arn:aws:s3:::${B}/*`, Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption-customer-algorithm": "AES256" } } }],
+    });
+    await owner.send(new PutBucketPolicyCommand({ Bucket: B, Policy }));
+    const key = randomBytes(32);
+    const sse = { SSECustomerAlgorithm: "AES256", SSECustomerKey: key.toString("base64"), SSECustomerKeyMD5: createHash("md5").update(key).digest("base64") };
+    await owner.send(new PutObjectCommand({ Bucket: B, Key: "sealed", Body: "x", ...sse }));
+    await rejectsWith(owner.send(new PutObjectCommand({ Bucket: B, Key: "plain", Body: "x" })), "AccessDenied", 403);
   });
 
   it("answers MalformedPolicy with what is wrong", async () => {
