@@ -18,7 +18,7 @@ import type { Principal } from "../auth/principal.js";
 import type { Handler, S3Request, ServerContext } from "./types.js";
 import { aclGrants } from "./capability-hooks.js";
 import { putObject } from "./objects.js";
-import { header } from "./request.js";
+import { header, writeHeaderActions } from "./request.js";
 
 /** The fields before the file: S3 allows 20 KB of them. */
 const MAX_FIELDS_BYTES = 20 * 1024;
@@ -295,7 +295,7 @@ export const postObject: Handler = async (req, ctx) => {
     if (fields.has("tagging")) headers["x-amz-tagging"] = taggingHeader(fields.get("tagging")!);
     headers["content-type"] ??= "binary/octet-stream";
 
-    const actions = ["s3:PutObject", ...(headers["x-amz-tagging"] !== undefined ? ["s3:PutObjectTagging"] : []), ...(headers["x-amz-acl"] !== undefined ? ["s3:PutObjectAcl"] : [])];
+    const actions = ["s3:PutObject", ...writeHeaderActions(headers)];
     await authorizeActions(
       {
         principal,

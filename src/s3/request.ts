@@ -69,3 +69,15 @@ export async function addressedVersion(req: S3Request, ctx: ServerContext): Prom
   }
   return v;
 }
+
+const GRANT_HEADERS = ["x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write", "x-amz-grant-write-acp"];
+
+/** What a new object's headers set besides its bytes, each an action of its own in S3's policies. */
+export function writeHeaderActions(headers: S3Request["headers"]): string[] {
+  const actions: string[] = [];
+  if (headers["x-amz-tagging"] !== undefined) actions.push("s3:PutObjectTagging");
+  if (headers["x-amz-acl"] !== undefined || GRANT_HEADERS.some((h) => headers[h] !== undefined)) actions.push("s3:PutObjectAcl");
+  if (headers["x-amz-object-lock-mode"] !== undefined || headers["x-amz-object-lock-retain-until-date"] !== undefined) actions.push("s3:PutObjectRetention");
+  if (headers["x-amz-object-lock-legal-hold"] !== undefined) actions.push("s3:PutObjectLegalHold");
+  return actions;
+}

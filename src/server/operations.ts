@@ -25,6 +25,7 @@ import { restoreObject } from "../s3/restore.js";
 import * as cors from "../s3/cors.js";
 import * as publicAccessBlock from "../s3/public-access-block.js";
 import { postObject } from "../s3/post-object.js";
+import { writeHeaderActions } from "../s3/request.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -57,17 +58,6 @@ const row = (action: string, scope: OperationRow["scope"], handler?: Handler, mo
   ...more,
 });
 
-const GRANT_HEADERS = ["x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write", "x-amz-grant-write-acp"];
-
-/** What a new object's headers set besides its bytes, each an action of its own in S3's policies. */
-function writeHeaderActions(headers: IncomingHttpHeaders): string[] {
-  const actions: string[] = [];
-  if (headers["x-amz-tagging"] !== undefined) actions.push("s3:PutObjectTagging");
-  if (headers["x-amz-acl"] !== undefined || GRANT_HEADERS.some((h) => headers[h] !== undefined)) actions.push("s3:PutObjectAcl");
-  if (headers["x-amz-object-lock-mode"] !== undefined || headers["x-amz-object-lock-retain-until-date"] !== undefined) actions.push("s3:PutObjectRetention");
-  if (headers["x-amz-object-lock-legal-hold"] !== undefined) actions.push("s3:PutObjectLegalHold");
-  return actions;
-}
 const writes = { alsoRequires: writeHeaderActions };
 
 // Retention, legal hold and restore keep their names with a versionId: S3 has no Version variant.

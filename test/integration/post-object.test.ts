@@ -4,7 +4,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketPolicyCommand } from "@aws-sdk/client-s3";
 import { signingKey } from "../../src/auth/sigv4.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 
@@ -153,6 +153,17 @@ describe("POST Object (browser uploads)", () => {
     }
     await assert.rejects(body("uploads/big.txt"));
     await assert.rejects(body("uploads/forged.txt"));
+  });
+
+  it("authorizes what the form's fields set besides the bytes, as for PutObject (a Deny of s3:PutObjectLegalHold refuses a legal-hold field)", async () => {
+    const B = "post-lock-denied";
+    await server.client.send(new CreateBucketCommand({ Bucket: B }));
+    const Policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Principal: "*", Action: "s3:PutObjectLegalHold", Resource: `arn:aws:s3:::${B}/*` }] });
+    await server.client.send(new PutBucketPolicyCommand({ Bucket: B, Policy }));
+    const conditions = [{ bucket: B }, ["starts-with", "$key", ""], ["starts-with", "$Content-Type", ""], ["starts-with", "$x-amz-object-lock-legal-hold", ""], ["starts-with", "$x-amz-algorithm", ""], ["starts-with", "$x-amz-credential", ""], ["starts-with", "$x-amz-date", ""]];
+    const r = await fetch(`${server.url}/${B}`, { method: "POST", body: form({ conditions, fields: { key: "held.txt", "x-amz-object-lock-legal-hold": "ON" } }) });
+    assert.equal(r.status, 403);
+    assert.equal(await code(r), "AccessDenied");
   });
 
   it("refuses an anonymous form (no policy) unless the bucket's policy allows anonymous writes", async () => {
