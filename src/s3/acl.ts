@@ -184,10 +184,6 @@ export function resolveGrants(grants: RequestedGrant[], isKnownId: (id: string) 
   });
 }
 
-/** An account's canonical id: derived from its id, so no lookup (createAccount stores the same). */
-export function canonicalOf(accountId: string): string {
-  return canonicalIdFor(accountId);
-}
 
 /** The grants a request asks for, resolved against the resource's owner and the bucket's owner. */
 async function resolveRequested(ctx: ServerContext, requested: RequestedAcl, ownerId: string, bucketOwnerId: string): Promise<StoredGrant[]> {
@@ -260,7 +256,7 @@ export async function aclOnCreateBucket(req: S3Request, ctx: ServerContext): Pro
   const requested = requestedAclFromHeaders(req.headers);
   let stored: StoredGrant[] | undefined;
   if (requested && req.principal.kind === "account") {
-    const ownerId = canonicalOf(req.principal.accountId);
+    const ownerId = canonicalIdFor(req.principal.accountId);
     const grants = await resolveRequested(ctx, requested, ownerId, ownerId);
     if (objectOwnership === "BucketOwnerEnforced" && grantsOthers(grants, ownerId)) throw new S3Error("InvalidBucketAclWithObjectOwnership");
     stored = compactGrants(grants, ownerId);
@@ -282,7 +278,7 @@ export async function aclFactsForWrite(req: S3Request, ctx: ServerContext, bucke
   const requested = requestedAclFromHeaders(req.headers);
   const ownership = await objectOwnershipOf(ctx, bucket.name);
   if (ownership === "BucketOwnerEnforced") {
-    if (requested && !isBucketOwnerFullControl(requested, canonicalOf(bucket.ownerAccountId))) throw new S3Error("AccessControlListNotSupported");
+    if (requested && !isBucketOwnerFullControl(requested, canonicalIdFor(bucket.ownerAccountId))) throw new S3Error("AccessControlListNotSupported");
     return { ownerAccountId: bucket.ownerAccountId, extra: {} };
   }
   const ownerAccountId =
@@ -290,8 +286,8 @@ export async function aclFactsForWrite(req: S3Request, ctx: ServerContext, bucke
       ? bucket.ownerAccountId
       : ownerAccount(req);
   if (!requested) return { ownerAccountId, extra: {} };
-  const ownerId = canonicalOf(ownerAccountId);
-  const grants = await resolveRequested(ctx, requested, ownerId, canonicalOf(bucket.ownerAccountId));
+  const ownerId = canonicalIdFor(ownerAccountId);
+  const grants = await resolveRequested(ctx, requested, ownerId, canonicalIdFor(bucket.ownerAccountId));
   await refusePublicAcl(ctx, bucket.name, grants);
   const acl = compactGrants(grants, ownerId);
   return { ownerAccountId, extra: acl ? { acl } : {} };
@@ -335,17 +331,17 @@ export function aclGrants(ctx: ServerContext, principal: Principal, bucket: Buck
     const needed = ACL_PERMISSION[action];
     if (!needed || principal.kind === "service" || !(await aclsEnabled(ctx, bucket.name))) return false;
     let canonicalId: string | undefined;
-    const canonical = () => (canonicalId ??= principal.kind === "account" ? canonicalOf(principal.accountId) : "");
+    const canonical = () => (canonicalId ??= principal.kind === "account" ? canonicalIdFor(principal.accountId) : "");
     let grants: StoredGrant[];
     if (needed.on === "bucket") {
-      grants = grantsOrDefault(await ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND), canonicalOf(bucket.ownerAccountId));
+      grants = grantsOrDefault(await ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND), canonicalIdFor(bucket.ownerAccountId));
     } else {
       if (key === undefined) return false;
       const v = versionId ? await ctx.metadata.getVersion(bucket.name, key, versionId) : await ctx.metadata.getLatest(bucket.name, key);
       if (!v || v.isDeleteMarker) return false;
       // The object's owner may always read and write its ACL, whatever the ACL says.
       if (principal.kind === "account" && principal.accountId === v.ownerAccountId && needed.permission.endsWith("_ACP")) return true;
-      grants = grantsOrDefault(v.extra.acl as StoredGrant[] | undefined, canonicalOf(v.ownerAccountId));
+      grants = grantsOrDefault(v.extra.acl as StoredGrant[] | undefined, canonicalIdFor(v.ownerAccountId));
     }
     return (await effectiveGrants(ctx, bucket.name, grants)).some(
       (g) => (g.permission === needed.permission || g.permission === "FULL_CONTROL") && grantMatches(g, principal, canonical),
@@ -402,10 +398,10 @@ export const getObjectAcl: Handler = async (req, ctx) => {
   const v = await addressedVersion(req, ctx);
   const describe = await describer(ctx);
   if (!(await aclsEnabled(ctx, bucket.name))) {
-    const ownerId = canonicalOf(bucket.ownerAccountId);
+    const ownerId = canonicalIdFor(bucket.ownerAccountId);
     return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grantsOrDefault(undefined, ownerId), describe) } };
   }
-  const ownerId = canonicalOf(v.ownerAccountId);
+  const ownerId = canonicalIdFor(v.ownerAccountId);
   const grants = await effectiveGrants(ctx, bucket.name, grantsOrDefault(v.extra.acl as StoredGrant[] | undefined, ownerId));
   return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grants, describe) } };
 };
@@ -413,9 +409,9 @@ export const getObjectAcl: Handler = async (req, ctx) => {
 export const putObjectAcl: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
   const v = await addressedVersion(req, ctx);
-  const bucketOwnerId = canonicalOf(bucket.ownerAccountId);
+  const bucketOwnerId = canonicalIdFor(bucket.ownerAccountId);
   const enabled = await aclsEnabled(ctx, bucket.name);
-  const ownerId = enabled ? canonicalOf(v.ownerAccountId) : bucketOwnerId;
+  const ownerId = enabled ? canonicalIdFor(v.ownerAccountId) : bucketOwnerId;
   const requested = await requestedAclOfPut(req, ownerId);
   if (!enabled) {
     if (!isBucketOwnerFullControl(requested, bucketOwnerId)) throw new S3Error("AccessControlListNotSupported");
@@ -434,7 +430,7 @@ export const putObjectAcl: Handler = async (req, ctx) => {
 
 export const getBucketAcl: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const ownerId = canonicalOf(bucket.ownerAccountId);
+  const ownerId = canonicalIdFor(bucket.ownerAccountId);
   const stored = (await aclsEnabled(ctx, bucket.name)) ? await ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND) : undefined;
   const grants = await effectiveGrants(ctx, bucket.name, grantsOrDefault(stored, ownerId));
   return { xml: { root: "AccessControlPolicy", value: policyXml(ownerId, grants, await describer(ctx)) } };
@@ -442,7 +438,7 @@ export const getBucketAcl: Handler = async (req, ctx) => {
 
 export const putBucketAcl: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const ownerId = canonicalOf(bucket.ownerAccountId);
+  const ownerId = canonicalIdFor(bucket.ownerAccountId);
   const requested = await requestedAclOfPut(req, ownerId);
   if (!(await aclsEnabled(ctx, bucket.name))) {
     if (!isBucketOwnerFullControl(requested, ownerId)) throw new S3Error("AccessControlListNotSupported");
@@ -462,7 +458,7 @@ export const putBucketOwnershipControls: Handler = async (req, ctx) => {
   const controls = parseOwnershipControls(await readBody(req.body, 64 * 1024));
   if (controls.objectOwnership === "BucketOwnerEnforced") {
     const stored = await ctx.settings.get<StoredGrant[]>(bucket.name, BUCKET_ACL_KIND);
-    if (stored && grantsOthers(stored, canonicalOf(bucket.ownerAccountId))) throw new S3Error("InvalidBucketAclWithObjectOwnership");
+    if (stored && grantsOthers(stored, canonicalIdFor(bucket.ownerAccountId))) throw new S3Error("InvalidBucketAclWithObjectOwnership");
   }
   await ctx.settings.put(bucket, OWNERSHIP_KIND, controls);
   return {};

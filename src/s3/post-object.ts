@@ -11,7 +11,6 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import Busboy from "busboy";
 import { S3Error } from "../errors.js";
-import { parseXml, asArray, elementOf, textOf, type XmlNode } from "../xml/codec.js";
 import { authorizeActions, requestConditionContext } from "../auth/authorize.js";
 import { signingKey } from "../auth/sigv4.js";
 import type { Principal } from "../auth/principal.js";
@@ -19,6 +18,7 @@ import type { Handler, S3Request, ServerContext } from "./types.js";
 import { aclGrants } from "./capability-hooks.js";
 import { putObject } from "./objects.js";
 import { header, writeHeaderActions } from "./request.js";
+import { parseTagging } from "./tagging.js";
 
 /** The fields before the file: S3 allows 20 KB of them. */
 const MAX_FIELDS_BYTES = 20 * 1024;
@@ -227,14 +227,8 @@ function checkConditions(policy: Policy, fields: Fields, bucket: string, key: st
 
 /** The form's tagging field (a Tagging document) as PutObject's x-amz-tagging header value. */
 function taggingHeader(xml: string): string {
-  const doc = parseXml(Buffer.from(xml), "Tagging");
-  const tagSet = elementOf(doc, "TagSet");
-  if (tagSet === undefined) throw new S3Error("MalformedXML");
-  return asArray(tagSet.Tag as XmlNode | XmlNode[] | undefined)
-    .map((t) => {
-      if (typeof t !== "object") throw new S3Error("MalformedXML");
-      return `${encodeURIComponent(textOf(t, "Key") ?? "")}=${encodeURIComponent(textOf(t, "Value") ?? "")}`;
-    })
+  return parseTagging(Buffer.from(xml))
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
     .join("&");
 }
 
