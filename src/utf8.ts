@@ -18,3 +18,20 @@ export function compareUtf8(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A header value as its sender wrote it. Node reads header bytes as Latin-1, one character per
+ * byte, while SDKs send non-ASCII values as UTF-8 and sign those UTF-8 bytes: read them as UTF-8
+ * when they are valid UTF-8. Bytes that are not (a Latin-1 sender's) stay as Node read them.
+ */
+export function headerText(value: string): string {
+  if (!/[^\x00-\x7f]/.test(value)) return value;
+  const bytes = Buffer.from(value, "latin1");
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return value;
+  }
+}

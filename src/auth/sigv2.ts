@@ -5,6 +5,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { S3Error } from "../errors.js";
+import { headerText } from "../utf8.js";
 
 /** Query parameters that are part of the signed resource, as S3 lists them. */
 const SIGNED_SUBRESOURCES = new Set([
@@ -34,7 +35,7 @@ export function stringToSignV2(req: V2Request, dateOrExpires: string): string {
   const amz = Object.keys(req.headers)
     .filter((name) => name.startsWith("x-amz-"))
     .sort()
-    .map((name) => `${name}:${header(req.headers, name).trim()}\n`)
+    .map((name) => `${name}:${headerText(header(req.headers, name)).trim()}\n`)
     .join("");
   const sub = req.rawQuery
     .split("&")

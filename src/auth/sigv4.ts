@@ -7,6 +7,7 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { PassThrough, Transform, type Readable } from "node:stream";
 import { S3Error } from "../errors.js";
+import { headerText } from "../utf8.js";
 import { ChunkedDecoder, type ChunkSigning } from "./chunked.js";
 import { stringToSignV2, v2SignedPaths, verifyV2 } from "./sigv2.js";
 
@@ -95,7 +96,7 @@ export function canonicalQueryString(rawQuery: string, omit?: string): string {
 function canonicalHeaders(headers: IncomingHttpHeaders, signed: string[]): string {
   return signed
     .map((name) => {
-      const value = header(headers, name) ?? "";
+      const value = headerText(header(headers, name) ?? "");
       return `${name}:${value.trim().replace(/\s+/g, " ")}\n`;
     })
     .join("");

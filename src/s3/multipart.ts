@@ -8,8 +8,9 @@ import { compareUtf8 } from "../utf8.js";
 import { createHash, randomBytes } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { asArray, parseXml, readBody, textOf, type XmlNode } from "../xml/codec.js";
-import type { Handler, S3Request, ServerContext } from "./types.js";
-import type { BodyPart, BucketRef, PartRecord, StoredEncryption, UploadRecord } from "../storage/types.js";
+import type { Handler, S3Request, S3Result, ServerContext } from "./types.js";
+import type { BodyPart, BucketRef, ObjectVersionRecord, PartRecord, StoredEncryption, UploadRecord } from "../storage/types.js";
+import type { NewVersion } from "../core/context.js";
 import { ChecksumAlgorithms, createChecksum, type ChecksumAlgorithm } from "../crypto/checksums.js";
 import { CrcCombiner, isCombinable } from "../crypto/crc-combine.js";
 import { parseStorageClass } from "../core/storage-classes.js";
@@ -19,7 +20,7 @@ import type { Wrapping } from "../crypto/sse.js";
 import { writeCondition } from "./conditional-writes.js";
 import { openBody, receiveBody, releaseBodies, type StoredBody } from "../core/bodies.js";
 import { checkContentLength, checkDeclaredChecksum, newObjectVersion, parsePartNumber, resolveCopySource } from "./objects.js";
-import { declaredChecksumAlgorithm, expectedMd5, header, isVersioned, ownerAccount } from "./request.js";
+import { declaredChecksumAlgorithm, expectedMd5, header, isVersioned, ownerAccount, writtenVersionId } from "./request.js";
 import { beforePartUpload, requestFacts, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
 import { commitVersions } from "../core/versions.js";
 import { listEncoder, ownerLookup, PAST_PREFIX } from "./listing.js";
@@ -48,6 +49,15 @@ async function addressedUpload(req: S3Request, ctx: ServerContext): Promise<Uplo
   const upload = uploadId === "" ? undefined : await ctx.metadata.getUpload(req.bucketRecord!.name, req.key!, uploadId);
   if (!upload) throw new S3Error("NoSuchUpload", undefined, { UploadId: uploadId });
   return upload;
+}
+
+/**
+ * Who will own the object an upload makes: decided at CreateMultipartUpload by the bucket's
+ * ObjectOwnership (the bucket owner under BucketOwnerEnforced, say), and shown as the upload's
+ * Owner beside its Initiator. Uploads begun before that was kept are owned by their initiator.
+ */
+function futureOwner(upload: UploadRecord): string {
+  return (upload.extra.facts as RequestFacts | undefined)?.ownerAccountId ?? upload.ownerAccountId;
 }
 
 function noSuchUploadFrom(err: unknown, uploadId: string): unknown {
@@ -312,9 +322,55 @@ function objectChecksum(alg: ChecksumAlgorithm, type: ChecksumType) {
   };
 }
 
+/** Where a completed upload's id is kept on the version it made, so a retried completion finds it. */
+const COMPLETED_UPLOAD = "completedUploadId";
+
+/**
+ * A completion retried after it succeeded (its answer lost to a timeout, say) gets the first
+ * answer again, as on S3, while the version the upload made is still the key's current one;
+ * later, or once the key has moved on, the upload is gone: NoSuchUpload.
+ */
+async function retriedCompletion(req: S3Request, ctx: ServerContext, uploadId: string): Promise<S3Result | undefined> {
+  if (uploadId === "") return undefined;
+  const latest = await ctx.metadata.getLatest(req.bucketRecord!.name, req.key!);
+  if (!latest || latest.isDeleteMarker || latest.extra[COMPLETED_UPLOAD] !== uploadId) return undefined;
+  return completionAnswer(req, ctx, latest);
+}
+
+async function completionAnswer(req: S3Request, ctx: ServerContext, record: ObjectVersionRecord | NewVersion): Promise<S3Result> {
+  const bucket = req.bucketRecord!;
+  const stored = record.extra.checksum as StoredChecksum | undefined;
+  const host = header(req.headers, "host") ?? "localhost";
+  return {
+    headers: {
+      "x-amz-version-id": writtenVersionId(bucket, record.versionId),
+      ...encryptionHeaders(record),
+      ...(await writeResponseHeaders(ctx, bucket, record)),
+    },
+    xml: {
+      root: "CompleteMultipartUploadResult",
+      value: {
+        Location: `http://${host}/${bucket.name}/${req.key!.split("/").map(encodeURIComponent).join("/")}`,
+        Bucket: bucket.name,
+        Key: req.key!,
+        ETag: record.etag,
+        ...(stored ? { ["Checksum" + stored.algorithm]: stored.value, ChecksumType: stored.type } : {}),
+      },
+    },
+  };
+}
+
 export const completeMultipartUpload: Handler = async (req, ctx) => {
   const bucket = req.bucketRecord!;
-  const upload = await addressedUpload(req, ctx);
+  const uploadId = req.query.get("uploadId") ?? "";
+  let upload: UploadRecord;
+  try {
+    upload = await addressedUpload(req, ctx);
+  } catch (err) {
+    const retried = await retriedCompletion(req, ctx, uploadId);
+    if (retried) return retried;
+    throw err;
+  }
   const alg = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
   const type = upload.checksumType ?? "COMPOSITE";
   const requestedType = header(req.headers, "x-amz-checksum-type")?.toUpperCase();
@@ -392,33 +448,21 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
     // S3 dates a multipart object by the start of its upload.
     lastModified: upload.initiated,
   };
+  record.extra[COMPLETED_UPLOAD] = upload.uploadId;
   let result;
   try {
     result = await commitVersions(ctx, bucket, [record], ([r]) => ctx.metadata.completeUpload(bucket, upload.uploadId, r!, condition));
   } catch (err) {
+    // Completed concurrently by a twin of this request: it gets the twin's answer.
+    const lostRace = err instanceof Error && err.message === "NoSuchUpload";
+    const retried = lostRace ? await retriedCompletion(req, ctx, upload.uploadId) : undefined;
+    if (retried) return retried;
     throw noSuchUploadFrom(err, upload.uploadId);
   }
   // Parts uploaded but not listed are discarded, as on S3.
   const used = new Set(parts.map((p) => p.blobId));
   releaseBodies(ctx, result.parts.filter((p) => !used.has(p.blobId)).map(partBody), 0);
-  const host = header(req.headers, "host") ?? "localhost";
-  return {
-    headers: {
-      "x-amz-version-id": isVersioned(bucket) ? record.versionId : undefined,
-      ...encryptionHeaders(record),
-      ...(await writeResponseHeaders(ctx, bucket, record)),
-    },
-    xml: {
-      root: "CompleteMultipartUploadResult",
-      value: {
-        Location: `http://${host}/${bucket.name}/${req.key!.split("/").map(encodeURIComponent).join("/")}`,
-        Bucket: bucket.name,
-        Key: req.key!,
-        ETag: record.etag,
-        ...(stored ? { ["Checksum" + stored.algorithm]: stored.value, ChecksumType: stored.type } : {}),
-      },
-    },
-  };
+  return completionAnswer(req, ctx, record);
 };
 
 export const abortMultipartUpload: Handler = async (req, ctx) => {
@@ -447,7 +491,7 @@ export const listParts: Handler = async (req, ctx) => {
   const found = await ctx.metadata.listParts(upload.uploadId, marker, maxParts + 1);
   const page = found.slice(0, maxParts);
   const truncated = found.length > page.length;
-  const owner = (await ownerLookup(ctx, [upload.ownerAccountId]))(upload.ownerAccountId);
+  const owner = await ownerLookup(ctx, [upload.ownerAccountId, futureOwner(upload)]);
   const alg = upload.checksumAlgorithm as ChecksumAlgorithm | undefined;
   return {
     xml: {
@@ -467,8 +511,8 @@ export const listParts: Handler = async (req, ctx) => {
           Size: p.size,
           ...checksumElement(alg, p.checksum),
         })),
-        Initiator: owner,
-        Owner: owner,
+        Initiator: owner(upload.ownerAccountId),
+        Owner: owner(futureOwner(upload)),
         StorageClass: upload.storageClass,
         ChecksumAlgorithm: alg,
         ChecksumType: upload.checksumType,
@@ -546,7 +590,7 @@ export const listMultipartUploads: Handler = async (req, ctx) => {
   const uploadIdMarker = req.query.get("upload-id-marker") ?? "";
   const maxUploads = Math.min(MAX_LIST, intParam(req, "max-uploads", MAX_LIST));
   const page = await uploadsPage(ctx, bucket.name, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads);
-  const owner = await ownerLookup(ctx, page.uploads.map((u) => u.ownerAccountId));
+  const owner = await ownerLookup(ctx, page.uploads.flatMap((u) => [u.ownerAccountId, futureOwner(u)]));
   return {
     xml: {
       root: "ListMultipartUploadsResult",
@@ -565,7 +609,7 @@ export const listMultipartUploads: Handler = async (req, ctx) => {
           Key: enc(u.key),
           UploadId: u.uploadId,
           Initiator: owner(u.ownerAccountId),
-          Owner: owner(u.ownerAccountId),
+          Owner: owner(futureOwner(u)),
           StorageClass: u.storageClass,
           Initiated: u.initiated.toISOString(),
           ChecksumAlgorithm: u.checksumAlgorithm,

@@ -4,6 +4,7 @@ import { S3Error } from "../errors.js";
 import type { Handler } from "./types.js";
 import { addressedVersion, isVersioned } from "./request.js";
 import { httpDate, storedChecksum } from "./object-headers.js";
+import { readKeys } from "./encryption.js";
 
 const ATTRIBUTES = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"] as const;
 type Attribute = (typeof ATTRIBUTES)[number];
@@ -22,6 +23,8 @@ export const getObjectAttributes: Handler = async (req, ctx) => {
   }
   const want = (a: Attribute) => requested.includes(a);
   const v = await addressedVersion(req, ctx);
+  // S3's reference requires an SSE-C object's key here too, though no byte of the body is read.
+  await readKeys(req, ctx, v.extra);
   const sum = storedChecksum(v);
   // A multipart object's body lists its parts with their sizes and checksums.
   const storedParts = v.body?.kind === "parts" ? v.body.parts : [];

@@ -2,6 +2,7 @@
 // headers that describe a stored object in GET/HEAD responses. Also the conditional-request rules
 // (If-Match & co.) shared by GetObject, HeadObject and CopyObject's x-amz-copy-source-if-*.
 import { S3Error } from "../errors.js";
+import { headerText } from "../utf8.js";
 import type { ObjectVersionRecord, StoredEncryption } from "../storage/types.js";
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
 
@@ -52,7 +53,7 @@ export function contentFromRequest(headers: Headers): DescribedContent {
   for (const [name, raw] of Object.entries(headers)) {
     if (!name.startsWith("x-amz-meta-")) continue;
     const key = name.slice("x-amz-meta-".length);
-    const value = single(raw) ?? "";
+    const value = headerText(single(raw) ?? "");
     metaBytes += Buffer.byteLength(key) + Buffer.byteLength(value);
     userMetadata[key] = value;
   }
@@ -62,6 +63,14 @@ export function contentFromRequest(headers: Headers): DescribedContent {
     contentHeaders,
     userMetadata,
   };
+}
+
+/**
+ * S3 answers a metadata value holding non-ASCII characters encoded per RFC 2047 ("mail-safe"), as
+ * its user guide on object metadata says; ASCII values go out as stored.
+ */
+function mailSafe(value: string): string {
+  return /[^\x00-\x7f]/.test(value) ? `=?UTF-8?B?${Buffer.from(value, "utf8").toString("base64")}?=` : value;
 }
 
 export function httpDate(d: Date): string {
@@ -80,7 +89,7 @@ export function objectResponseHeaders(
     "Accept-Ranges": "bytes",
   };
   for (const [name, value] of Object.entries(v.contentHeaders)) out[name] = value;
-  for (const [name, value] of Object.entries(v.userMetadata)) out["x-amz-meta-" + name] = value;
+  for (const [name, value] of Object.entries(v.userMetadata)) out["x-amz-meta-" + name] = mailSafe(value);
   if (v.storageClass !== "STANDARD") out["x-amz-storage-class"] = v.storageClass;
   if (opts.versioned) out["x-amz-version-id"] = v.versionId;
   if (v.partsCount > 0) out["x-amz-mp-parts-count"] = v.partsCount;

@@ -25,7 +25,7 @@ import { readChecksummedBody } from "./checksummed-body.js";
 import { writeCondition } from "./conditional-writes.js";
 import { aclGrants, readResponseHeaders, requestFacts, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
 import { mayBypassGovernance } from "./object-lock.js";
-import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header, isVersioned, ownerAccount } from "./request.js";
+import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header, isVersioned, ownerAccount, writtenVersionId } from "./request.js";
 import { commitVersion, deleteObjectOrVersion, versionIdFor } from "../core/versions.js";
 import type { NewVersion } from "../core/context.js";
 
@@ -85,7 +85,7 @@ export const putObject: Handler = async (req, ctx) => {
     return {
       headers: {
         ETag: record.etag,
-        "x-amz-version-id": isVersioned(bucket) ? versionId : undefined,
+        "x-amz-version-id": writtenVersionId(bucket, versionId),
         ...(checksum ? { [ChecksumAlgorithms[checksum.algorithm].header]: checksum.value, "x-amz-checksum-type": checksum.type } : {}),
         ...encryptionHeaders(record),
         ...(await writeResponseHeaders(ctx, bucket, record)),
@@ -466,7 +466,7 @@ export const copyObject: Handler = async (req, ctx) => {
   }
   return {
     headers: {
-      "x-amz-version-id": isVersioned(target) ? versionId : undefined,
+      "x-amz-version-id": writtenVersionId(target, versionId),
       "x-amz-copy-source-version-id": isVersioned(srcBucket) ? source.versionId : undefined,
       ...encryptionHeaders(record),
       ...(await writeResponseHeaders(ctx, target, record)),

@@ -16,6 +16,15 @@ export function isVersioned(bucket: BucketRecord): boolean {
   return bucket.versioning !== undefined;
 }
 
+/**
+ * The x-amz-version-id of a write's answer: the new version's id while versioning is enabled. A
+ * write into a suspended bucket makes the null version, and S3 answers it without the header (its
+ * PutObject reference shows the two answers side by side); reads still name it "null".
+ */
+export function writtenVersionId(bucket: BucketRecord, versionId: string): string | undefined {
+  return isVersioned(bucket) && versionId !== "null" ? versionId : undefined;
+}
+
 export function ownerAccount(req: S3Request): string {
   return req.principal.kind === "account" ? req.principal.accountId : req.bucketRecord!.ownerAccountId;
 }

@@ -23,8 +23,13 @@ export function parseTagging(body: Buffer): Tag[] {
   return asArray(tagSet.Tag as XmlNode | XmlNode[] | undefined).map(parseTagElement);
 }
 
+/**
+ * A tag set is a set: S3 documents no order for it. Answering in key order makes the answer the
+ * same however the tags were sent (an x-amz-tagging header or a body), as clients comparing lists expect.
+ */
 function tagSetXml(tags: readonly Tag[]): { TagSet: { Tag: { Key: string; Value: string }[] } } {
-  return { TagSet: { Tag: tags.map(([Key, Value]) => ({ Key, Value })) } };
+  const sorted = [...tags].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { TagSet: { Tag: sorted.map(([Key, Value]) => ({ Key, Value })) } };
 }
 
 /** x-amz-tagging: URL-query encoded "k1=v1&k2=v2". */

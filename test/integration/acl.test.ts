@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
@@ -18,7 +19,9 @@ import {
   GetBucketOwnershipControlsCommand,
   GetObjectAclCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutBucketAclCommand,
   PutBucketInventoryConfigurationCommand,
   PutBucketOwnershipControlsCommand,
@@ -306,6 +309,26 @@ describe("object ownership and ACLs", () => {
       // Nothing granted beyond the owner: the bucket owner's FULL_CONTROL is the owner's.
       const given = await s3.send(new GetObjectAclCommand({ Bucket: b, Key: "given" }));
       assert.equal(given.Grants?.length, 1);
+    });
+
+    it("shows an upload's future object owner as its Owner and the writer as its Initiator", async () => {
+      const b = "acl-preferred-uploads";
+      await s3.send(new CreateBucketCommand({ Bucket: b, ObjectOwnership: "BucketOwnerPreferred", GrantWrite: `id="${otherCanonical}"`, GrantFullControl: `id="${rootCanonical}"` }));
+      const given = await other.send(new CreateMultipartUploadCommand({ Bucket: b, Key: "given", ACL: "bucket-owner-full-control" }));
+      const kept = await other.send(new CreateMultipartUploadCommand({ Bucket: b, Key: "kept" }));
+      const parts = await s3.send(new ListPartsCommand({ Bucket: b, Key: "given", UploadId: given.UploadId }));
+      assert.deepEqual([parts.Owner?.ID, parts.Initiator?.ID], [rootCanonical, otherCanonical]);
+      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: b }));
+      assert.deepEqual(
+        uploads.Uploads?.map((u) => [u.Key, u.Owner?.ID, u.Initiator?.ID]),
+        [
+          ["given", rootCanonical, otherCanonical],
+          ["kept", otherCanonical, otherCanonical],
+        ],
+      );
+      for (const [Key, UploadId] of [["given", given.UploadId], ["kept", kept.UploadId]]) {
+        await other.send(new AbortMultipartUploadCommand({ Bucket: b, Key, UploadId }));
+      }
     });
   });
 

@@ -15,6 +15,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketEncryptionCommand,
   GetBucketEncryptionCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutBucketEncryptionCommand,
@@ -153,6 +154,14 @@ describe("server-side encryption", () => {
     assert.equal(head.ContentLength, body.length);
     // SSE-C headers on an object that is not SSE-C are refused.
     await rejectsWith(server.client.send(new GetObjectCommand({ Bucket, Key: "dsse", ...ssec() })), "InvalidRequest", 400);
+  });
+
+  it("SSE-C: GetObjectAttributes needs the key too, though it reads no body", async () => {
+    await server.client.send(new PutObjectCommand({ Bucket, Key: "ssec-attrs", Body: "A".repeat(1000), ...ssec() }));
+    const attrs = { Bucket, Key: "ssec-attrs", ObjectAttributes: ["ObjectSize" as const, "ETag" as const] };
+    await rejectsWith(server.client.send(new GetObjectAttributesCommand(attrs)), "InvalidRequest", 400);
+    await rejectsWith(server.client.send(new GetObjectAttributesCommand({ ...attrs, ...ssec(OTHER_KEY) })), "AccessDenied", 403);
+    assert.equal((await server.client.send(new GetObjectAttributesCommand({ ...attrs, ...ssec() }))).ObjectSize, 1000);
   });
 
   it("streams range GETs of large encrypted objects (blob and multipart) with the right bytes", async () => {

@@ -240,8 +240,30 @@ describe("multipart uploads", () => {
     await rejectsWith(s3.send(new UploadPartCommand({ Bucket, Key: "other", UploadId, PartNumber: 1, Body: "x" })), "NoSuchUpload", 404);
     const [p1] = await uploadAll(Key, UploadId, [Buffer.from("x")]);
     await complete(Key, UploadId, [p1!]);
-    await rejectsWith(complete(Key, UploadId, [p1!]), "NoSuchUpload", 404);
     await rejectsWith(s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: "x" })), "NoSuchUpload", 404);
+    await rejectsWith(s3.send(new ListPartsCommand({ Bucket, Key, UploadId })), "NoSuchUpload", 404);
+    await rejectsWith(s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId })), "NoSuchUpload", 404);
+  });
+
+  it("answers a retried completion with the first answer while the object it made is current, NoSuchUpload once the key moves on", async () => {
+    const Key = "retried";
+    const UploadId = await create(Key, { ChecksumAlgorithm: "SHA256" });
+    const listed = await uploadAll(Key, UploadId, parts, "SHA256");
+    const first = await complete(Key, UploadId, listed);
+    const again = await complete(Key, UploadId, listed);
+    assert.equal(again.ETag, first.ETag);
+    assert.equal(again.ChecksumSHA256, first.ChecksumSHA256);
+    assert.equal(again.Location, first.Location);
+    // The retry made nothing new: the object is still the first completion's.
+    const head = await s3.send(new HeadObjectCommand({ Bucket, Key }));
+    assert.equal(head.ETag, first.ETag);
+    assert.equal(head.ContentLength, whole.length);
+    // Another upload's id on the same key is no retry.
+    const other = await create(Key);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: other }));
+    await rejectsWith(complete(Key, other, listed), "NoSuchUpload", 404);
+    await s3.send(new PutObjectCommand({ Bucket, Key, Body: "overwritten" }));
+    await rejectsWith(complete(Key, UploadId, listed), "NoSuchUpload", 404);
   });
 
   it("keeps the last upload of a part number and completes with it", async () => {

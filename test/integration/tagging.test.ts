@@ -43,12 +43,12 @@ describe("object and bucket tagging", () => {
 
   const tagSet = async (Bucket: string, Key: string, VersionId?: string) => (await s3.send(new GetObjectTaggingCommand({ Bucket, Key, VersionId }))).TagSet;
 
-  it("stores x-amz-tagging from PutObject, counts it on GET and HEAD, and returns it in order", async () => {
+  it("stores x-amz-tagging from PutObject, counts it on GET and HEAD, and returns it", async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tagged", Body: "x", Tagging: "project=blue%20sky&team=core&empty=" }));
     assert.deepEqual(await tagSet(BUCKET, "tagged"), [
+      { Key: "empty", Value: "" },
       { Key: "project", Value: "blue sky" },
       { Key: "team", Value: "core" },
-      { Key: "empty", Value: "" },
     ]);
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "tagged" }))).TagCount, 3);
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "tagged" }));
@@ -69,6 +69,13 @@ describe("object and bucket tagging", () => {
     await s3.send(new DeleteObjectTaggingCommand({ Bucket: BUCKET, Key: "retag" }));
     assert.deepEqual((await tagSet(BUCKET, "retag")) ?? [], []);
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "retag" }))).TagCount, undefined);
+  });
+
+  it("answers a tag set in key order however it was sent, a key without = as an empty value", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "ordered", Body: "x", Tagging: "foo=bar&bar" }));
+    assert.deepEqual(await tagSet(BUCKET, "ordered"), [{ Key: "bar", Value: "" }, { Key: "foo", Value: "bar" }]);
+    await s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: "ordered", Tagging: { TagSet: [{ Key: "z", Value: "1" }, { Key: "a", Value: "2" }] } }));
+    assert.deepEqual(await tagSet(BUCKET, "ordered"), [{ Key: "a", Value: "2" }, { Key: "z", Value: "1" }]);
   });
 
   it("tags one version by versionId and leaves the others alone", async () => {
