@@ -322,6 +322,21 @@ function objectChecksum(alg: ChecksumAlgorithm, type: ChecksumType) {
   };
 }
 
+/**
+ * The SSE-C headers of a completion: S3 needs them for an SSE-C upload made with a checksum
+ * algorithm (its CompleteMultipartUpload reference), and whenever they are sent they must repeat
+ * the upload's key; on an upload that is not SSE-C they are refused, as on its parts.
+ */
+async function checkCompletionKey(req: S3Request, ctx: ServerContext, upload: UploadRecord, alg: ChecksumAlgorithm | undefined): Promise<void> {
+  const enc = upload.extra.encryption as StoredEncryption | undefined;
+  const customer = customerKey(req.headers, CUSTOMER);
+  if (enc?.kind === "SSE-C") {
+    if (customer || alg) await wrappingOf(ctx, enc, customer);
+  } else if (customer) {
+    throw new S3Error("InvalidRequest", "The encryption parameters are not applicable to this upload.");
+  }
+}
+
 /** Where a completed upload's id is kept on the version it made, so a retried completion finds it. */
 const COMPLETED_UPLOAD = "completedUploadId";
 
@@ -382,6 +397,7 @@ export const completeMultipartUpload: Handler = async (req, ctx) => {
         : `The upload was created using the ${type} checksum type. The complete request must use the same checksum type.`,
     );
   }
+  await checkCompletionKey(req, ctx, upload, alg);
   const condition = writeCondition(req);
   if (condition) condition(await ctx.metadata.getLatest(bucket.name, req.key!));
   const listed = parseCompleteBody(await readBody(req.body, COMPLETE_BODY_LIMIT), alg);

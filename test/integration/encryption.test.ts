@@ -186,9 +186,10 @@ describe("server-side encryption", () => {
     const p1 = await server.client.send(new UploadPartCommand({ Bucket, Key: "mp-ssec", UploadId, PartNumber: 1, Body: part1, ...ssec() }));
     assert.equal(p1.SSECustomerAlgorithm, "AES256");
     const p2 = await server.client.send(new UploadPartCommand({ Bucket, Key: "mp-ssec", UploadId, PartNumber: 2, Body: part2, ...ssec() }));
-    await server.client.send(
-      new CompleteMultipartUploadCommand({ Bucket, Key: "mp-ssec", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.ETag }] } }),
-    );
+    const completion = { Bucket, Key: "mp-ssec", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.ETag }] } };
+    // A completion may leave the key out (this upload has no checksum), but one it names must be the upload's.
+    await rejectsWith(server.client.send(new CompleteMultipartUploadCommand({ ...completion, ...ssec(OTHER_KEY) })), "InvalidRequest", 400);
+    await server.client.send(new CompleteMultipartUploadCommand(completion));
     const whole = Buffer.concat([part1, part2]);
     const mid = await server.client.send(new GetObjectCommand({ Bucket, Key: "mp-ssec", Range: `bytes=${part1.length - 5}-${part1.length + 5}`, ...ssec() }));
     assert.deepEqual(await bytes(mid.Body), whole.subarray(part1.length - 5, part1.length + 6));
