@@ -31,11 +31,12 @@ export interface V2Request {
   hostBucket?: string;
 }
 
-export function stringToSignV2(req: V2Request, dateOrExpires: string): string {
+/** `asSent` reads non-ASCII header bytes as UTF-8 (see canonicalHeaders in sigv4.ts for the two readings). */
+export function stringToSignV2(req: V2Request, dateOrExpires: string, asSent = true): string {
   const amz = Object.keys(req.headers)
     .filter((name) => name.startsWith("x-amz-"))
     .sort()
-    .map((name) => `${name}:${headerText(header(req.headers, name)).trim()}\n`)
+    .map((name) => `${name}:${(asSent ? headerText(header(req.headers, name)) : header(req.headers, name)).trim()}\n`)
     .join("");
   const sub = req.rawQuery
     .split("&")

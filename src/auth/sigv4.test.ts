@@ -103,6 +103,18 @@ describe("SigV4 header authentication", () => {
     assert.equal(code(() => auth(s, { method: "DELETE" })), "SignatureDoesNotMatch");
   });
 
+  it("verifies a non-ASCII header value whether its client sent UTF-8 bytes (botocore) or one byte per Latin-1 character", async () => {
+    // Node reads header bytes as Latin-1: what the server sees for each client's wire bytes.
+    const asNodeReads = (bytes: Buffer) => bytes.toString("latin1");
+    const utf8Client = await signRequest({ path: "/bucket/key", headers: { "x-amz-meta-greeting": "Hello World\u00e9" } });
+    const sentUtf8 = { ...utf8Client.headers, "x-amz-meta-greeting": asNodeReads(Buffer.from("Hello World\u00e9", "utf8")) };
+    assert.equal(auth({ ...utf8Client, headers: sentUtf8 }).kind, "signed");
+    const latin1Client = await signRequest({ path: "/bucket/key", headers: { "x-amz-meta-greeting": "\u00d9\u00a1" } });
+    const sentLatin1 = { ...latin1Client.headers, "x-amz-meta-greeting": asNodeReads(Buffer.from("\u00d9\u00a1", "latin1")) };
+    assert.equal(auth({ ...latin1Client, headers: sentLatin1 }).kind, "signed");
+    assert.equal(code(() => auth({ ...utf8Client, headers: { ...sentUtf8, "x-amz-meta-greeting": asNodeReads(Buffer.from("Hello World\u00e8", "utf8")) } })), "SignatureDoesNotMatch");
+  });
+
   it("answers InvalidAccessKeyId for an unknown key and SignatureDoesNotMatch for a wrong secret", async () => {
     const s = await signRequest({ path: "/bucket/key" });
     assert.equal(code(() => auth(s, { lookup: () => undefined })), "InvalidAccessKeyId");

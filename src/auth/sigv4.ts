@@ -93,13 +93,26 @@ export function canonicalQueryString(rawQuery: string, omit?: string): string {
   return pairs.map(([k, v]) => `${k}=${v}`).join("&");
 }
 
-function canonicalHeaders(headers: IncomingHttpHeaders, signed: string[]): string {
+/**
+ * Non-ASCII header bytes have two readings: botocore signs the UTF-8 text it sends as UTF-8 bytes,
+ * while a client that hands Node's http a string of Latin-1 characters sends one byte each but
+ * signs their UTF-8 encoding. Either reading must verify; `asSent` picks the UTF-8 one.
+ */
+function canonicalHeaders(headers: IncomingHttpHeaders, signed: string[], asSent: boolean): string {
   return signed
     .map((name) => {
-      const value = headerText(header(headers, name) ?? "");
+      const raw = header(headers, name) ?? "";
+      const value = asSent ? headerText(raw) : raw;
       return `${name}:${value.trim().replace(/\s+/g, " ")}\n`;
     })
     .join("");
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Every string a SigV2 request may have signed: per signed path, both readings when they differ. */
+function distinctV2Strings(rawPath: string, readings: (path: string) => string[]): string[] {
+  return [...new Set(v2SignedPaths(rawPath).flatMap(readings))];
 }
 
 const sha256Hex = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
@@ -183,18 +196,21 @@ function verifyRequest(
   signature: string,
   secret: string,
 ): { signingKey: Buffer; signature: string; scope: string } {
-  const canonicalRequest = [
-    input.method,
-    canonicalUri(rawPath),
-    canonicalQuery,
-    canonicalHeaders(input.headers, signedHeadersText.split(";")),
-    signedHeadersText,
-    payloadHash,
-  ].join("\n");
+  const signed = signedHeadersText.split(";");
   const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
-  const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
   const sk = signingKey(secret, cred.date, cred.region, cred.service);
-  return { signingKey: sk, signature: verifySignature(sk, stringToSign, signature, { accessKeyId: cred.accessKeyId, canonicalRequest }), scope };
+  const verify = (asSent: boolean) => {
+    const canonicalRequest = [input.method, canonicalUri(rawPath), canonicalQuery, canonicalHeaders(input.headers, signed, asSent), signedHeadersText, payloadHash].join("\n");
+    const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+    return verifySignature(sk, stringToSign, signature, { accessKeyId: cred.accessKeyId, canonicalRequest });
+  };
+  const twoReadings = signed.some((name) => NON_ASCII.test(header(input.headers, name) ?? ""));
+  if (!twoReadings) return { signingKey: sk, signature: verify(true), scope };
+  try {
+    return { signingKey: sk, signature: verify(true), scope };
+  } catch {
+    return { signingKey: sk, signature: verify(false), scope };
+  }
 }
 
 const HEX_DIGEST = /^[0-9a-fA-F]{64}$/;
@@ -294,7 +310,9 @@ function authenticateHeaderV2(input: AuthInput, authorization: string, rawPath: 
   }
   const key = input.lookup(accessKeyId);
   if (!key) throw new S3Error("InvalidAccessKeyId", undefined, { AWSAccessKeyId: accessKeyId });
-  const sts = v2SignedPaths(rawPath).map((path) => stringToSignV2({ method: input.method, rawPath: path, rawQuery, headers: input.headers, hostBucket: input.hostBucket }, header(input.headers, "date") ?? ""));
+  const sts = distinctV2Strings(rawPath, (path) =>
+    [true, false].map((asSent) => stringToSignV2({ method: input.method, rawPath: path, rawQuery, headers: input.headers, hostBucket: input.hostBucket }, header(input.headers, "date") ?? "", asSent)),
+  );
   verifyV2(key.secretAccessKey, sts, signature, accessKeyId);
   return v2Outcome(accessKeyId, key.accountId);
 }
@@ -311,7 +329,9 @@ function authenticatePresignedV2(input: AuthInput, query: URLSearchParams, rawPa
   }
   const key = input.lookup(accessKeyId);
   if (!key) throw new S3Error("InvalidAccessKeyId", undefined, { AWSAccessKeyId: accessKeyId });
-  const sts = v2SignedPaths(rawPath).map((path) => stringToSignV2({ method: input.method, rawPath: path, rawQuery, headers: input.headers, hostBucket: input.hostBucket }, expires));
+  const sts = distinctV2Strings(rawPath, (path) =>
+    [true, false].map((asSent) => stringToSignV2({ method: input.method, rawPath: path, rawQuery, headers: input.headers, hostBucket: input.hostBucket }, expires, asSent)),
+  );
   verifyV2(key.secretAccessKey, sts, signature, accessKeyId);
   return v2Outcome(accessKeyId, key.accountId);
 }
