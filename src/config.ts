@@ -52,6 +52,11 @@ export interface ServerConfig {
    * commit and the server can start on a full disk (src/storage/disk-space.ts); 0 keeps none.
    */
   diskReserveBytes: number;
+  /**
+   * How often buffered server access log records are written to their target buckets, one log
+   * object per source bucket (src/s3/access-log-delivery.ts).
+   */
+  accessLogFlushIntervalMs: number;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -69,6 +74,7 @@ export const defaultConfig: ServerConfig = {
   inventoryTime: "00:00",
   defaultEncryption: "SSE-S3",
   diskReserveBytes: 64 * 1024 * 1024,
+  accessLogFlushIntervalMs: 5_000,
 };
 
 /**

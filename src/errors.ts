@@ -77,6 +77,10 @@ export const S3Errors = {
   InvalidS3DestinationBucket: { status: 400, message: "Invalid bucket ARN." },
   InvalidStorageClass: { status: 400, message: "The storage class you specified is not valid" },
   InvalidTag: { status: 400, message: "The tag provided was not a valid tag." },
+  InvalidTargetBucketForLogging: {
+    status: 400,
+    message: "The target bucket for logging does not exist, is not owned by you, or does not have the appropriate grants for the log-delivery group.",
+  },
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
   "KMS.NotFoundException": { status: 400, message: "Invalid keyId" },
   KeyTooLongError: { status: 400, message: "Your key is too long" },
@@ -121,6 +125,7 @@ export const S3Errors = {
   },
   NotModified: { status: 304, message: "Not Modified" },
   ObjectLockConfigurationNotFoundError: { status: 404, message: "Object Lock configuration does not exist for this bucket" },
+  OperationAborted: { status: 409, message: "A conflicting conditional operation is currently in progress against this resource. Please try again." },
   OwnershipControlsNotFoundError: { status: 404, message: "The bucket ownership controls were not found" },
   PreconditionFailed: {
     status: 412,

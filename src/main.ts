@@ -72,6 +72,11 @@ program
       .env("STOCKTAKE_DISK_RESERVE")
       .default(`${defaultConfig.diskReserveBytes / (1024 * 1024)}M`),
   )
+  .addOption(
+    new Option("--access-log-flush <seconds>", "how often buffered server access log records are delivered to their target buckets")
+      .env("STOCKTAKE_ACCESS_LOG_FLUSH")
+      .default(String(defaultConfig.accessLogFlushIntervalMs / 1000)),
+  )
   .action(async (opts: Record<string, string | undefined>) => {
     const port = Number(opts.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${opts.port}`);
@@ -79,6 +84,8 @@ program
     if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new Error(`invalid --max-connections: ${opts.maxConnections}`);
     const minBodyBytesPerSecond = Number(opts.minBodyRate);
     if (!Number.isInteger(minBodyBytesPerSecond) || minBodyBytesPerSecond < 0) throw new Error(`invalid --min-body-rate: ${opts.minBodyRate}`);
+    const accessLogFlushSeconds = Number(opts.accessLogFlush);
+    if (!Number.isFinite(accessLogFlushSeconds) || accessLogFlushSeconds <= 0) throw new Error(`invalid --access-log-flush: ${opts.accessLogFlush}`);
     const server = await startServer({
       host: opts.host,
       port,
@@ -94,6 +101,7 @@ program
       diskReserveBytes: parseByteSize(opts.diskReserve ?? "0"),
       maxConnections,
       minBodyBytesPerSecond,
+      accessLogFlushIntervalMs: Math.round(accessLogFlushSeconds * 1000),
     });
     if (server.rootGenerated) {
       // Shown once: later starts read the keys from the data directory and never print the secret.

@@ -93,6 +93,39 @@ export async function authorizeActions(request: Omit<AuthorizationRequest, "acti
   for (const action of others) await authorize({ ...request, action, aclGrants: acl && (async (a) => (await acl(a)) || (await acl(own))) });
 }
 
+type ConditionContext = PolicyRequest["context"];
+type ObjectTags = readonly (readonly [key: string, value: string])[];
+
+/** The family of s3:ExistingObjectTag/<key>: the tags of the object version a request acts on. */
+export const EXISTING_OBJECT_TAG = "s3:ExistingObjectTag/";
+/** What s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys start with: the tags a request sets. */
+export const REQUEST_OBJECT_TAG = "s3:RequestObjectTag";
+
+/**
+ * The actions the Service Authorization Reference lists with s3:ExistingObjectTag/<key>: reading a
+ * version (its data, attributes, ACL, tags) and changing its ACL or tags. Not PutObject nor
+ * DeleteObject: S3 lets no policy grant or deny overwriting or deleting an object by its tags.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+ */
+export const EXISTING_OBJECT_TAG_ACTIONS: ReadonlySet<string> = new Set([
+  "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectAttributes", "s3:GetObjectVersionAttributes",
+  "s3:GetObjectAcl", "s3:GetObjectVersionAcl", "s3:PutObjectAcl", "s3:PutObjectVersionAcl",
+  "s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+  "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging",
+]);
+
+/** s3:ExistingObjectTag/<key> for each tag of the addressed version (a missing version has none). */
+export function existingObjectTagConditions(tags: ObjectTags): ConditionContext {
+  return Object.fromEntries(tags.map(([key, value]) => [EXISTING_OBJECT_TAG + key, value]));
+}
+
+/** s3:RequestObjectTag/<key> for each tag the request sets, and s3:RequestObjectTagKeys listing them; absent when it sets none. */
+export function requestObjectTagConditions(tags: ObjectTags): ConditionContext {
+  const context: ConditionContext = Object.fromEntries(tags.map(([key, value]) => [`${REQUEST_OBJECT_TAG}/${key}`, value]));
+  if (tags.length > 0) context["s3:RequestObjectTagKeys"] = tags.map(([key]) => key);
+  return context;
+}
+
 /** x-amz-expected-bucket-owner: a mismatch is AccessDenied, checked before any policy. */
 export function checkExpectedOwner(expected: string | string[] | undefined, bucket: BucketRecord): void {
   if (expected === undefined) return;
@@ -143,5 +176,22 @@ export function requestConditionContext(
     const v = headers[header];
     if (v !== undefined) ctx[key] = Array.isArray(v) ? v.join(",") : v;
   }
+  const copySource = ctx["s3:x-amz-copy-source"];
+  if (typeof copySource === "string") ctx["s3:x-amz-copy-source"] = copySourcePath(copySource);
   return ctx;
+}
+
+/**
+ * x-amz-copy-source as "bucket/key", the form policies name it in: without the optional leading
+ * slash, the ?versionId and the percent-encoding. Compared raw, "/secret/k" or "secr%65t/k" would
+ * copy the same object yet slip past a Deny on "secret/*".
+ */
+function copySourcePath(raw: string): string {
+  const path = (raw.startsWith("/") ? raw.slice(1) : raw).split("?")[0]!;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    // Undecodable: CopyObject refuses it with InvalidArgument before copying anything.
+    return path;
+  }
 }

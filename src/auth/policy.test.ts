@@ -2,7 +2,8 @@
 // principal form and condition operator, and the validation errors (MalformedPolicy).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { compilePolicy, evaluatePolicy, isPublicPolicy, type Decision, type PolicyRequest } from "./policy.js";
+import { compilePolicy, evaluatePolicy, isPublicPolicy, namesConditionKey, type Decision, type PolicyRequest } from "./policy.js";
+import { EXISTING_OBJECT_TAG, existingObjectTagConditions, REQUEST_OBJECT_TAG, requestObjectTagConditions } from "./authorize.js";
 import { KNOWN_ACTIONS } from "../server/operations.js";
 import { S3Error } from "../errors.js";
 
@@ -257,4 +258,84 @@ describe("public policies", () => {
     ["a limiting condition beside others is not public", anyone({ Condition: { Bool: { "aws:SecureTransport": "true" }, StringEquals: { "aws:SourceAccount": OTHER } } }), false],
   ];
   for (const [name, statements, expected] of CASES) it(name, () => assert.equal(isPublic(statements), expected));
+});
+
+// s3:ExistingObjectTag/<key>, s3:RequestObjectTag/<key>, s3:RequestObjectTagKeys: the context a
+// request's tags make, evaluated with the ordinary operators; a key the tags lack is absent.
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-and-policies.html
+describe("object tag condition keys", () => {
+  const decide = (condition: Record<string, unknown>, context: PolicyRequest["context"], action = "s3:GetObject"): Decision =>
+    evaluatePolicy(compilePolicy(policy(allow({ Action: action, Condition: condition })), BUCKET, KNOWN_ACTIONS), {
+      principal: other,
+      action,
+      resource: `${BUCKET_ARN}/photo.jpg`,
+      context,
+    });
+  const existing = (...tags: [string, string][]) => existingObjectTagConditions(tags);
+  const requested = (...tags: [string, string][]) => requestObjectTagConditions(tags);
+  const isPublicTag = { StringEquals: { "s3:ExistingObjectTag/security": "public" } };
+
+  it("gives each existing tag its own key", () => {
+    assert.deepEqual(existing(["security", "public"], ["team/a", "x y"]), { "s3:ExistingObjectTag/security": "public", "s3:ExistingObjectTag/team/a": "x y" });
+    assert.deepEqual(existing(), {});
+  });
+
+  it("allows by the value of an existing tag, and only that tag's", () => {
+    assert.equal(decide(isPublicTag, existing(["security", "public"], ["foo", "bar"])), "Allow");
+    assert.equal(decide(isPublicTag, existing(["security", "private"])), "NotApplicable");
+    assert.equal(decide(isPublicTag, existing(["security1", "public"])), "NotApplicable");
+    assert.equal(decide(isPublicTag, existing()), "NotApplicable");
+  });
+
+  it("matches tag keys and values exactly, case included", () => {
+    assert.equal(decide(isPublicTag, existing(["Security", "public"])), "NotApplicable");
+    assert.equal(decide(isPublicTag, existing(["security", "Public"])), "NotApplicable");
+  });
+
+  it("treats an untagged object's key as absent: IfExists and negations hold, Null says so", () => {
+    assert.equal(decide({ StringEqualsIfExists: { "s3:ExistingObjectTag/security": "public" } }, existing()), "Allow");
+    assert.equal(decide({ StringEqualsIfExists: { "s3:ExistingObjectTag/security": "public" } }, existing(["security", "private"])), "NotApplicable");
+    assert.equal(decide({ StringNotEquals: { "s3:ExistingObjectTag/security": "secret" } }, existing()), "Allow");
+    assert.equal(decide({ Null: { "s3:ExistingObjectTag/security": "true" } }, existing(["other", "x"])), "Allow");
+    assert.equal(decide({ Null: { "s3:ExistingObjectTag/security": "false" } }, existing(["security", "x"])), "Allow");
+  });
+
+  it("gives the request's tags their keys and the list of their keys, absent when there are none", () => {
+    assert.deepEqual(requested(["Owner", "alice"], ["CreationDate", "2026"]), {
+      "s3:RequestObjectTag/Owner": "alice",
+      "s3:RequestObjectTag/CreationDate": "2026",
+      "s3:RequestObjectTagKeys": ["Owner", "CreationDate"],
+    });
+    assert.deepEqual(requested(), {});
+  });
+
+  it("allows by a requested tag's value", () => {
+    const cond = { StringEquals: { "s3:RequestObjectTag/security": "public" } };
+    assert.equal(decide(cond, requested(["security", "public"]), "s3:PutObject"), "Allow");
+    assert.equal(decide(cond, requested(["security", "private"]), "s3:PutObject"), "NotApplicable");
+    assert.equal(decide(cond, requested(), "s3:PutObject"), "NotApplicable");
+  });
+
+  it("restricts the requested tag keys as S3's example does (ForAllValues), and requires one (ForAnyValue)", () => {
+    const only = { "ForAllValues:StringLike": { "s3:RequestObjectTagKeys": ["Owner", "CreationDate"] } };
+    assert.equal(decide(only, requested(["Owner", "a"]), "s3:PutObjectTagging"), "Allow");
+    assert.equal(decide(only, requested(["Owner", "a"], ["Project", "b"]), "s3:PutObjectTagging"), "NotApplicable");
+    const some = { "ForAnyValue:StringEquals": { "s3:RequestObjectTagKeys": ["Owner"] } };
+    assert.equal(decide(some, requested(["Project", "b"], ["Owner", "a"]), "s3:PutObjectTagging"), "Allow");
+    assert.equal(decide(some, requested(), "s3:PutObjectTagging"), "NotApplicable");
+  });
+
+  it("says which condition keys a policy names, so only those are looked up", () => {
+    const compiled = compilePolicy(
+      policy([allow({ Condition: isPublicTag }), allow({ Action: "s3:PutObject", Condition: { "ForAllValues:StringEquals": { "s3:RequestObjectTagKeys": ["a"] } } })]),
+      BUCKET,
+      KNOWN_ACTIONS,
+    );
+    assert.deepEqual([...compiled.conditionKeys].sort(), ["s3:ExistingObjectTag/security", "s3:RequestObjectTagKeys"]);
+    assert.equal(namesConditionKey(compiled, EXISTING_OBJECT_TAG), true);
+    assert.equal(namesConditionKey(compiled, REQUEST_OBJECT_TAG), true);
+    const plain = compilePolicy(policy(allow({ Condition: { StringLike: { "s3:prefix": "s3:ExistingObjectTag/*" } } })), BUCKET, KNOWN_ACTIONS);
+    assert.equal(namesConditionKey(plain, EXISTING_OBJECT_TAG), false);
+    assert.equal(namesConditionKey(plain, REQUEST_OBJECT_TAG), false);
+  });
 });

@@ -40,6 +40,11 @@ export interface Statement {
 
 export interface CompiledPolicy {
   statements: Statement[];
+  /**
+   * Every condition key the statements name. Some keys cost work to supply (an object's tags are a
+   * metadata read, a request's tags may be in its body), so a request supplies them only when named.
+   */
+  conditionKeys: ReadonlySet<string>;
 }
 
 /** The request facts a policy is evaluated against. Values of multi-valued keys are arrays. */
@@ -284,7 +289,13 @@ export function compilePolicy(text: string, bucket: string, knownActions: Readon
       conditions: parseConditions(s.Condition),
     };
   });
-  return { statements };
+  return { statements, conditionKeys: new Set(statements.flatMap((s) => s.conditions.map((c) => c.key))) };
+}
+
+/** Whether the policy names a condition key starting with `prefix` (a key, or a family such as "s3:ExistingObjectTag/"). */
+export function namesConditionKey(policy: CompiledPolicy, prefix: string): boolean {
+  for (const key of policy.conditionKeys) if (key.startsWith(prefix)) return true;
+  return false;
 }
 
 function principalMatches(p: PolicyPrincipal, who: PolicyRequest["principal"]): boolean {

@@ -4,5 +4,9 @@
 export type Principal =
   | { kind: "anonymous" }
   | { kind: "account"; accountId: string; accessKeyId: string }
-  /** The S3 service itself delivering inventory reports on behalf of a source bucket. */
-  | { kind: "service"; service: "s3.amazonaws.com"; sourceAccount: string; sourceArn: string };
+  /**
+   * An S3 service acting for a source bucket: inventory reports (s3.amazonaws.com), server access
+   * logs (logging.s3.amazonaws.com). `sourceAccount` is the source bucket owner, under each name
+   * a policy may use for it (aws:SourceAccount).
+   */
+  | { kind: "service"; service: "s3.amazonaws.com" | "logging.s3.amazonaws.com"; sourceAccount: string | string[]; sourceArn: string };

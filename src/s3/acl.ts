@@ -12,7 +12,7 @@ import type { Principal } from "../auth/principal.js";
 import { BucketSettings } from "../core/bucket-settings.js";
 import type { BucketConfigRow, BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import { canonicalIdFor } from "../auth/accounts.js";
-import { addressedVersion, header, ownerAccount } from "./request.js";
+import { addressedVersion, checkDecidedTags, header, ownerAccount } from "./request.js";
 import { aclsEnabled, objectOwnershipOf, OWNERSHIP_KIND, ownershipHeader, parseOwnershipControls, type OwnershipControls } from "./ownership.js";
 import { publicAccessBlockOf } from "./public-access-block.js";
 
@@ -421,6 +421,7 @@ export const putObjectAcl: Handler = async (req, ctx) => {
   await refusePublicAcl(ctx, bucket.name, grants);
   const acl = compactGrants(grants, ownerId);
   const updated = await ctx.metadata.updateVersion(bucket, v.key, v.versionId, (current: ObjectVersionRecord) => {
+    checkDecidedTags(req, current);
     const { acl: _previous, ...rest } = current.extra;
     return { extra: acl ? { ...rest, acl } : rest };
   });

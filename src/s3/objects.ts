@@ -19,13 +19,15 @@ import {
   type StoredChecksum,
 } from "./object-headers.js";
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
-import { authorize, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
+import { authorize, checkExpectedOwner, existingObjectTagConditions, requestConditionContext } from "../auth/authorize.js";
 import { isValidBucketName } from "../bucket-names.js";
 import { readChecksummedBody } from "./checksummed-body.js";
 import { writeCondition } from "./conditional-writes.js";
 import { aclGrants, readResponseHeaders, requestFacts, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
 import { mayBypassGovernance } from "./object-lock.js";
-import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header, isVersioned, ownerAccount, writtenVersionId } from "./request.js";
+import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header, isVersioned, lookupAddressed, ownerAccount, writtenVersionId } from "./request.js";
+import { writeTags } from "./tagging.js";
+import { tagsOf } from "../core/tags.js";
 import { commitVersion, deleteObjectOrVersion, versionIdFor } from "../core/versions.js";
 import type { NewVersion } from "../core/context.js";
 
@@ -380,24 +382,27 @@ export async function resolveCopySource(req: S3Request, ctx: ServerContext): Pro
   const srcBucket = isValidBucketName(src.bucket) ? await ctx.metadata.getBucket(src.bucket) : undefined;
   if (!srcBucket) throw new S3Error("NoSuchBucket", undefined, { BucketName: src.bucket });
   checkExpectedOwner(req.headers["x-amz-source-expected-bucket-owner"], srcBucket);
+  // Read before the check, which gives the source's tags to s3:ExistingObjectTag; the copy reads
+  // this very record, so the tags decided on are those of the bytes copied.
+  const source = await lookupAddressed(ctx, srcBucket.name, src.key, src.versionId ?? null);
   await authorize({
     principal: req.principal,
     action: src.versionId === undefined ? "s3:GetObject" : "s3:GetObjectVersion",
     bucket: srcBucket,
     key: src.key,
     policies: ctx.policies,
-    context: requestConditionContext(req.headers, req.query, req.sourceIp, req.secureTransport, ctx.clock.now(), req.principal.kind !== "anonymous"),
+    context: {
+      ...requestConditionContext(req.headers, req.query, req.sourceIp, req.secureTransport, ctx.clock.now(), req.principal.kind !== "anonymous"),
+      ...existingObjectTagConditions(source ? tagsOf(source.extra) : []),
+    },
     aclGrants: aclGrants(ctx, req.principal, srcBucket, src.key, src.versionId),
   });
 
-  let source: ObjectVersionRecord | undefined;
   if (src.versionId !== undefined) {
-    source = await ctx.metadata.getVersion(srcBucket.name, src.key, src.versionId);
     if (!source) throw new S3Error("NoSuchVersion", undefined, { Key: src.key, VersionId: src.versionId });
     if (source.isDeleteMarker) throw new S3Error("InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id.");
-  } else {
-    source = await ctx.metadata.getLatest(srcBucket.name, src.key);
-    if (!source || source.isDeleteMarker) throw new S3Error("NoSuchKey", undefined, { Key: src.key });
+  } else if (!source || source.isDeleteMarker) {
+    throw new S3Error("NoSuchKey", undefined, { Key: src.key });
   }
   checkPreconditions(
     source,
@@ -415,6 +420,7 @@ export async function resolveCopySource(req: S3Request, ctx: ServerContext): Pro
 export const copyObject: Handler = async (req, ctx) => {
   const target = req.bucketRecord!;
   const { bucket: srcBucket, key: srcKey, versionId: srcVersionId, version: source } = await resolveCopySource(req, ctx);
+  await req.authorizeRequestTags?.(writeTags(req.headers, source));
 
   const directive = header(req.headers, "x-amz-metadata-directive") ?? "COPY";
   if (directive !== "COPY" && directive !== "REPLACE") {

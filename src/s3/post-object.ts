@@ -11,14 +11,14 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import Busboy from "busboy";
 import { S3Error } from "../errors.js";
-import { authorizeActions, requestConditionContext } from "../auth/authorize.js";
+import { authorizeActions, requestConditionContext, requestObjectTagConditions } from "../auth/authorize.js";
 import { signingKey } from "../auth/sigv4.js";
 import type { Principal } from "../auth/principal.js";
 import type { Handler, S3Request, ServerContext } from "./types.js";
 import { aclGrants } from "./capability-hooks.js";
 import { putObject } from "./objects.js";
 import { header, writeHeaderActions } from "./request.js";
-import { parseTagging } from "./tagging.js";
+import { parseTagging, writeTags } from "./tagging.js";
 
 /** The fields before the file: S3 allows 20 KB of them. */
 const MAX_FIELDS_BYTES = 20 * 1024;
@@ -296,7 +296,10 @@ export const postObject: Handler = async (req, ctx) => {
         bucket,
         key,
         policies: ctx.policies,
-        context: requestConditionContext(headers, new URLSearchParams(), req.sourceIp, req.secureTransport, ctx.clock.now(), principal.kind !== "anonymous"),
+        context: {
+          ...requestConditionContext(headers, new URLSearchParams(), req.sourceIp, req.secureTransport, ctx.clock.now(), principal.kind !== "anonymous"),
+          ...requestObjectTagConditions(writeTags(headers)),
+        },
         aclGrants: aclGrants(ctx, principal, bucket, key, undefined),
       },
       actions,

@@ -4,6 +4,7 @@ import { S3Error } from "../errors.js";
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import type { S3Request, ServerContext } from "./types.js";
+import { tagsOf } from "../core/tags.js";
 
 type Headers = S3Request["headers"];
 
@@ -49,13 +50,21 @@ export function declaredChecksumAlgorithm(headers: Headers): ChecksumAlgorithm |
   return undefined;
 }
 
-/** The version a GET/HEAD/DELETE addresses: ?versionId=… or the latest. */
+/** The record ?versionId=… names, else the key's latest (a delete marker included), as stored now. */
+export function lookupAddressed(ctx: ServerContext, bucket: string, key: string, versionId: string | null): Promise<ObjectVersionRecord | undefined> {
+  return versionId === null ? ctx.metadata.getLatest(bucket, key) : ctx.metadata.getVersion(bucket, key, versionId);
+}
+
+/**
+ * The version a GET/HEAD/DELETE addresses: ?versionId=… or the latest. When the edge read it to
+ * decide the request (s3:ExistingObjectTag), that very record, not a newer one.
+ */
 export async function addressedVersion(req: S3Request, ctx: ServerContext): Promise<ObjectVersionRecord> {
   const bucket = req.bucketRecord!;
   const versionId = req.query.get("versionId");
+  if (versionId === "") throw new S3Error("InvalidArgument", "Version id cannot be the empty string", { ArgumentName: "versionId", ArgumentValue: "" });
+  const v = req.addressed ? req.addressed.version : await lookupAddressed(ctx, bucket.name, req.key!, versionId);
   if (versionId !== null) {
-    if (versionId === "") throw new S3Error("InvalidArgument", "Version id cannot be the empty string", { ArgumentName: "versionId", ArgumentValue: "" });
-    const v = await ctx.metadata.getVersion(bucket.name, req.key!, versionId);
     if (!v) {
       if (versionId !== "null" && !/^[A-Za-z0-9._-]{1,1024}$/.test(versionId)) {
         throw new S3Error("InvalidArgument", "Invalid version id specified", { ArgumentName: "versionId", ArgumentValue: versionId });
@@ -71,12 +80,21 @@ export async function addressedVersion(req: S3Request, ctx: ServerContext): Prom
     }
     return v;
   }
-  const v = await ctx.metadata.getLatest(bucket.name, req.key!);
   if (!v) throw new S3Error("NoSuchKey", undefined, { Key: req.key });
   if (v.isDeleteMarker) {
     throw new S3Error("NoSuchKey", undefined, { Key: req.key }, { "x-amz-delete-marker": "true", "x-amz-version-id": v.versionId });
   }
   return v;
+}
+
+/**
+ * For a change inside updateVersion: the version's tags must still be those the decision on
+ * s3:ExistingObjectTag saw (req.addressed). Otherwise the change would rest on a stale decision,
+ * one the tags it now has may refuse: OperationAborted, and the retry is decided afresh.
+ */
+export function checkDecidedTags(req: S3Request, current: ObjectVersionRecord): void {
+  const decided = req.addressed?.version;
+  if (decided !== undefined && JSON.stringify(tagsOf(decided.extra)) !== JSON.stringify(tagsOf(current.extra))) throw new S3Error("OperationAborted");
 }
 
 const GRANT_HEADERS = ["x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write", "x-amz-grant-write-acp"];

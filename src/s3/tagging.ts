@@ -9,7 +9,7 @@ import { asArray, elementOf, parseXml, type XmlNode } from "../xml/codec.js";
 import type { Handler, S3Request } from "./types.js";
 import type { ObjectVersionRecord } from "../storage/types.js";
 import { readChecksummedBody } from "./checksummed-body.js";
-import { addressedVersion, header, isVersioned } from "./request.js";
+import { addressedVersion, checkDecidedTags, header, isVersioned } from "./request.js";
 import { parseTagElement, tagsOf, validateTags, type Tag } from "../core/tags.js";
 
 const TAG_BODY_LIMIT = 64 * 1024;
@@ -51,23 +51,30 @@ export function parseTaggingHeader(raw: string): Tag[] {
   return tags;
 }
 
-/**
- * The tags a write gives its new version: x-amz-tagging, or for CopyObject the source's tags unless
- * x-amz-tagging-directive is REPLACE.
- */
-export function tagFactsForWrite(req: S3Request, copySource?: ObjectVersionRecord): Record<string, unknown> {
-  const raw = header(req.headers, "x-amz-tagging");
-  let tags: readonly Tag[];
-  if (copySource !== undefined) {
-    const directive = header(req.headers, "x-amz-tagging-directive") ?? "COPY";
-    if (directive !== "COPY" && directive !== "REPLACE") {
-      throw new S3Error("InvalidArgument", "Unknown tagging directive.", { ArgumentName: "x-amz-tagging-directive", ArgumentValue: directive });
-    }
-    tags = directive === "COPY" ? tagsOf(copySource.extra) : parseTaggingHeader(raw ?? "");
-  } else {
-    tags = parseTaggingHeader(raw ?? "");
+/** CopyObject's x-amz-tagging-directive: COPY (the default) keeps the source's tags, REPLACE takes x-amz-tagging. */
+export function taggingDirective(headers: S3Request["headers"]): "COPY" | "REPLACE" {
+  const directive = header(headers, "x-amz-tagging-directive") ?? "COPY";
+  if (directive !== "COPY" && directive !== "REPLACE") {
+    throw new S3Error("InvalidArgument", "Unknown tagging directive.", { ArgumentName: "x-amz-tagging-directive", ArgumentValue: directive });
   }
+  return directive;
+}
+
+/**
+ * The tags a write gives its new version, validated: x-amz-tagging, or for CopyObject the source's
+ * tags unless x-amz-tagging-directive is REPLACE. Bucket policies see these same tags
+ * (s3:RequestObjectTag), so what a policy allows is what is stored.
+ */
+export function writeTags(headers: S3Request["headers"], copySource?: ObjectVersionRecord): readonly Tag[] {
+  const keepsSource = copySource !== undefined && taggingDirective(headers) === "COPY";
+  const tags = keepsSource ? tagsOf(copySource.extra) : parseTaggingHeader(header(headers, "x-amz-tagging") ?? "");
   validateTags(tags, "object");
+  return tags;
+}
+
+/** A write's tags among the facts of its new version (requestFacts). */
+export function tagFactsForWrite(req: S3Request, copySource?: ObjectVersionRecord): Record<string, unknown> {
+  const tags = writeTags(req.headers, copySource);
   return tags.length > 0 ? { tags } : {};
 }
 
@@ -84,6 +91,7 @@ function versionHeader(req: S3Request, v: ObjectVersionRecord): Record<string, s
 async function setTags(req: S3Request, ctx: Parameters<Handler>[1], tags: readonly Tag[]): Promise<ObjectVersionRecord> {
   const v = await addressedVersion(req, ctx);
   const updated = await ctx.metadata.updateVersion(req.bucketRecord!, v.key, v.versionId, (current) => {
+    checkDecidedTags(req, current);
     const { tags: _old, ...rest } = current.extra;
     return { extra: tags.length > 0 ? { ...rest, tags } : rest };
   });
@@ -96,6 +104,7 @@ async function setTags(req: S3Request, ctx: Parameters<Handler>[1], tags: readon
 export const putObjectTagging: Handler = async (req, ctx) => {
   const tags = parseTagging(await readChecksummedBody(req, TAG_BODY_LIMIT));
   validateTags(tags, "object");
+  await req.authorizeRequestTags?.(tags);
   const v = await setTags(req, ctx, tags);
   return { headers: versionHeader(req, v) };
 };

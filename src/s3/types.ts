@@ -2,7 +2,8 @@
 // see node's req/res: the edge (src/server/http.ts) builds an S3Request and writes the S3Result.
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
-import type { BucketRecord } from "../storage/types.js";
+import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
+import type { Tag } from "../core/tags.js";
 import type { Principal } from "../auth/principal.js";
 import type { InventoryContext } from "../inventory/run.js";
 
@@ -35,6 +36,20 @@ export interface S3Request {
   /** Length of the decoded payload when the client declared it. */
   contentLength?: number;
   principal: Principal;
+  /**
+   * The addressed version as the edge read it to decide the request, when the bucket policy names
+   * an s3:ExistingObjectTag key (`version` undefined: there was none). Handlers act on this very
+   * record (addressedVersion), so the tags the decision saw are those of the version served, and
+   * changes check them again inside their write (checkDecidedTags).
+   */
+  addressed?: { version: ObjectVersionRecord | undefined };
+  /**
+   * Set when the bucket policy names an s3:RequestObjectTag key and only the handler learns the
+   * tags the request sets (PutObjectTagging's body, the source tags a CopyObject keeps): the edge
+   * has decided nothing yet, and the handler must call this with those tags before it acts.
+   * Throws AccessDenied.
+   */
+  authorizeRequestTags?: (tags: readonly Tag[]) => Promise<void>;
   /** The caller's client address, for policy conditions (aws:SourceIp). */
   sourceIp: string;
   secureTransport: boolean;

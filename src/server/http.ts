@@ -4,21 +4,25 @@
 import { Server, maxHeaderSize, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import { S3Error } from "../errors.js";
 import { resolveAddress } from "./addressing.js";
 import { classify } from "./classify.js";
-import { OPERATIONS, requiredActions } from "./operations.js";
+import { OPERATIONS } from "./operations.js";
+import { authorizeRequest, type EdgeDecision } from "./authorization.js";
 import { rawErrorResponse, sendError, sendResult, type ResponseIds } from "./respond.js";
 import type { S3Request, ServerContext } from "../s3/types.js";
 import type { Principal } from "../auth/principal.js";
 import { authenticate, claimedAccessKeyId, decodeBody } from "../auth/sigv4.js";
 import { corsResponseHeaders, preflight } from "../s3/cors.js";
-import { authorizeActions, checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
+import { checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { aclGrants } from "../s3/capability-hooks.js";
 import { isValidBucketName } from "../bucket-names.js";
 import { refusedWhenDiskFull } from "./disk-full.js";
 import { BodyRateGuard, ConnectionGate } from "./connections.js";
 import { readOpenFileLimit } from "../config.js";
+import type { AccessLogDelivery } from "../s3/access-log-delivery.js";
+import { traceAccess, type AccessTrace } from "./access-log-trace.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => Promise<{ secretAccessKey: string; accountId: string } | undefined>;
 
@@ -95,10 +99,11 @@ function newIds(): ResponseIds {
   };
 }
 
-/** What the edge keeps per server: the connection gate and the body rate guard. */
+/** What the edge keeps per server: the connection gate, the body rate guard, the access logs. */
 interface Edge {
   gate: ConnectionGate;
   bodies: BodyRateGuard;
+  accessLogs?: AccessLogDelivery;
 }
 
 /** Accept failures are logged at most this often, with counts. */
@@ -133,11 +138,12 @@ class EdgeServer extends Server {
   }
 }
 
-export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup): Server {
+export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup, accessLogs?: AccessLogDelivery): Server {
   const { maxConnections, minBodyBytesPerSecond, bodyRateWindowMs } = ctx.config;
   const edge: Edge = {
     gate: new ConnectionGate(maxConnections, () => rawErrorResponse(new S3Error("SlowDown"), newIds()), ctx.log),
     bodies: new BodyRateGuard(minBodyBytesPerSecond, bodyRateWindowMs),
+    accessLogs,
   };
   const fdLimit = readOpenFileLimit();
   if (fdLimit !== undefined && maxConnections * 2 > fdLimit) {
@@ -225,11 +231,15 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
   req.once("end", settle);
 
   const ids = newIds();
+  const receivedAt = ctx.clock.now();
+  const startedAt = performance.now();
   const rawUrl = req.url ?? "/";
   // Expect: 100-continue (node emitted checkContinue): the client holds its body until told.
   let awaitingContinue = req.headers.expect?.toLowerCase() === "100-continue";
   let resource = rawUrl.split("?")[0] ?? "/";
   let op: string | undefined;
+  // Set once the request's bucket is found, when that bucket logs its requests.
+  let trace: AccessTrace | undefined;
   // A body that stalls past the idle timeout, or arrives slower than the minimum rate, gets S3's
   // RequestTimeout and the connection closes; the handler still reading it then fails on the
   // closed socket and answers nothing more. Node emits 'timeout' only while the request body is
@@ -241,7 +251,8 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
     }
     edge.gate.closing(socket);
     res.setHeader("Connection", "close");
-    sendError(req, res, new S3Error("RequestTimeout"), ids, resource, ctx.log);
+    const answered = sendError(req, res, new S3Error("RequestTimeout"), ids, resource, ctx.log);
+    trace?.answered(answered.code);
     res.once("finish", () => req.destroy());
   };
   req.on("timeout", timedOut);
@@ -295,12 +306,24 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
     }
 
     let bucketRecord;
+    let decision: EdgeDecision = {};
     if (row.scope === "service") {
       if (principal.kind === "anonymous") throw new S3Error("AccessDenied");
     } else if (op !== "CreateBucket") {
       const name = address.bucket!;
       bucketRecord = isValidBucketName(name) ? await ctx.metadata.getBucket(name) : undefined;
       if (!bucketRecord) throw new S3Error("NoSuchBucket", undefined, { BucketName: name });
+      trace = await traceAccess(edge.accessLogs, bucketRecord, req, res, {
+        op,
+        key: address.key,
+        query: address.query,
+        principal,
+        signed: auth.kind === "signed",
+        requestId: ids.requestId,
+        hostId: ids.hostId,
+        receivedAt,
+        startedAt,
+      });
       if (req.headers.origin !== undefined) {
         // On the answer whatever it is, errors included, as S3 does: the page can read why it failed.
         for (const [header, value] of Object.entries(await corsResponseHeaders(ctx, bucketRecord.name, req.method ?? "GET", req.headers))) res.setHeader(header, value);
@@ -311,17 +334,15 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       // before: we found no S3 documentation of anonymous multi-object delete to follow instead.
       // A form upload's handler authenticates the form and authorizes the key it writes.
       if (!row.signedInBody && (!row.perKey || principal.kind === "anonymous")) {
-        await authorizeActions(
-          {
-            principal,
-            bucket: bucketRecord,
-            key: address.key,
-            policies: ctx.policies,
-            context: requestConditionContext(req.headers, address.query, socket.remoteAddress ?? "", false, ctx.clock.now(), auth.kind === "signed"),
-            aclGrants: aclGrants(ctx, principal, bucketRecord, address.key, address.query.get("versionId")),
-          },
-          requiredActions(row, address.query, req.headers),
-        );
+        const acl = aclGrants(ctx, principal, bucketRecord, address.key, address.query.get("versionId"));
+        decision = await authorizeRequest(ctx, row, address.query, req.headers, {
+          principal,
+          bucket: bucketRecord,
+          key: address.key,
+          policies: ctx.policies,
+          context: requestConditionContext(req.headers, address.query, socket.remoteAddress ?? "", false, ctx.clock.now(), auth.kind === "signed"),
+          aclGrants: trace?.watchAcl(acl) ?? acl,
+        });
       }
     } else if (principal.kind === "anonymous") {
       throw new S3Error("AccessDenied");
@@ -351,10 +372,12 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       trailers: decoded.trailers,
       contentLength: declared === undefined ? undefined : Number(declared),
       principal,
+      ...decision,
       sourceIp: socket.remoteAddress ?? "",
       secureTransport: false,
     };
     const result = await row.handler(s3req, ctx);
+    trace?.answered();
     await sendResult(req, res, result, ids);
   } catch (caught) {
     ctx.disk.noteError(caught);
@@ -365,16 +388,18 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
     }
     // A connection on a reserved slot closes after its one answer.
     const reserved = edge.gate.isReserved(socket);
+    let answered: S3Error;
     if (res.headersSent || (req.complete && !reserved)) {
-      sendError(req, res, err, ids, resource, ctx.log);
+      answered = sendError(req, res, err, ids, resource, ctx.log);
     } else if (drainable(req) && !reserved && !awaitingContinue) {
-      sendError(req, res, err, ids, resource, ctx.log);
+      answered = sendError(req, res, err, ids, resource, ctx.log);
       drain(req, socket);
     } else {
       edge.gate.closing(socket);
       res.setHeader("Connection", "close");
-      sendError(req, res, err, ids, resource, ctx.log);
+      answered = sendError(req, res, err, ids, resource, ctx.log);
       res.once("finish", () => lingerClose(edge.gate, socket));
     }
+    trace?.answered(answered.code);
   }
 }

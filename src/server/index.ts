@@ -23,6 +23,7 @@ import { KeyService, loadMasterKey } from "../crypto/kms.js";
 import { LifecyclePass } from "../lifecycle/pass.js";
 import { TieringPass } from "../tiering/pass.js";
 import { Replicator } from "../replication/replicator.js";
+import { AccessLogDelivery } from "../s3/access-log-delivery.js";
 
 export interface StartOptions extends Partial<ServerConfig> {
   clock?: Clock;
@@ -42,6 +43,8 @@ export interface RunningServer {
   lifecycle: LifecyclePass;
   tiering: TieringPass;
   replication: Replicator;
+  /** Server access log records waiting for delivery; flush() delivers them at once. */
+  accessLogs: AccessLogDelivery;
   close(): Promise<void>;
 }
 
@@ -95,7 +98,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const lifecycle = new LifecyclePass(context);
   const tiering = new TieringPass(context);
   const replication = new Replicator(context);
-  const server = createHttpServer(context, context.signingKeys);
+  const accessLogs = new AccessLogDelivery(context, config.accessLogFlushIntervalMs);
+  const server = createHttpServer(context, context.signingKeys, accessLogs);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => {
@@ -108,6 +112,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     lifecycle.start();
     tiering.start();
     replication.start();
+    accessLogs.start();
   } catch (err) {
     await scheduler.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -127,12 +132,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     lifecycle,
     tiering,
     replication,
+    accessLogs,
     async close() {
       await Promise.all([scheduler.stop(), lifecycle.stop(), tiering.stop(), replication.stop()]);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      // Once no request can add a record: what is buffered is delivered before the stores close.
+      await accessLogs.stop();
       await disk.close();
       await metadata.close();
     },

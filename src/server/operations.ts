@@ -24,8 +24,11 @@ import * as intelligentTiering from "../s3/intelligent-tiering.js";
 import { restoreObject } from "../s3/restore.js";
 import * as cors from "../s3/cors.js";
 import * as publicAccessBlock from "../s3/public-access-block.js";
+import * as bucketLogging from "../s3/bucket-logging.js";
+import * as requestPayment from "../s3/request-payment.js";
 import { postObject } from "../s3/post-object.js";
 import { writeHeaderActions } from "../s3/request.js";
+import type { Tag } from "../core/tags.js";
 
 export interface OperationRow {
   /** The IAM action evaluated for this operation, e.g. "s3:PutInventoryConfiguration". */
@@ -49,16 +52,23 @@ export interface OperationRow {
    * the form's signature and authorizes the key it writes. The edge only finds the bucket.
    */
   signedInBody?: boolean;
+  /**
+   * The tags the request gives an object, for s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys:
+   * from its headers, or "handler" when only the handler learns them (PutObjectTagging's body, the
+   * source tags a CopyObject keeps), and the handler then completes the authorization
+   * (S3Request.authorizeRequestTags). Asked only while the bucket policy names such a key.
+   */
+  requestTags?: (headers: IncomingHttpHeaders) => readonly Tag[] | "handler";
 }
 
-const row = (action: string, scope: OperationRow["scope"], handler?: Handler, more?: Pick<OperationRow, "alsoRequires" | "perKey" | "signedInBody">): OperationRow => ({
+const row = (action: string, scope: OperationRow["scope"], handler?: Handler, more?: Pick<OperationRow, "alsoRequires" | "perKey" | "signedInBody" | "requestTags">): OperationRow => ({
   action,
   scope,
   handler,
   ...more,
 });
 
-const writes = { alsoRequires: writeHeaderActions };
+const writes = { alsoRequires: writeHeaderActions, requestTags: (headers: IncomingHttpHeaders) => tagging.writeTags(headers) };
 
 // Retention, legal hold and restore keep their names with a versionId: S3 has no Version variant.
 const VERSION_ACTIONS: Record<string, string> = {
@@ -139,12 +149,12 @@ export const OPERATIONS: Record<string, OperationRow> = {
   GetBucketMetricsConfiguration: row("s3:GetMetricsConfiguration", "bucket"),
   ListBucketMetricsConfigurations: row("s3:GetMetricsConfiguration", "bucket"),
   DeleteBucketMetricsConfiguration: row("s3:PutMetricsConfiguration", "bucket"),
-  PutBucketLogging: row("s3:PutBucketLogging", "bucket"),
-  GetBucketLogging: row("s3:GetBucketLogging", "bucket"),
+  PutBucketLogging: row("s3:PutBucketLogging", "bucket", bucketLogging.putBucketLogging),
+  GetBucketLogging: row("s3:GetBucketLogging", "bucket", bucketLogging.getBucketLogging),
   PutBucketNotificationConfiguration: row("s3:PutBucketNotification", "bucket"),
   GetBucketNotificationConfiguration: row("s3:GetBucketNotification", "bucket"),
-  PutBucketRequestPayment: row("s3:PutBucketRequestPayment", "bucket"),
-  GetBucketRequestPayment: row("s3:GetBucketRequestPayment", "bucket"),
+  PutBucketRequestPayment: row("s3:PutBucketRequestPayment", "bucket", requestPayment.putBucketRequestPayment),
+  GetBucketRequestPayment: row("s3:GetBucketRequestPayment", "bucket", requestPayment.getBucketRequestPayment),
   PutBucketWebsite: row("s3:PutBucketWebsite", "bucket"),
   GetBucketWebsite: row("s3:GetBucketWebsite", "bucket"),
   DeleteBucketWebsite: row("s3:DeleteBucketWebsite", "bucket"),
@@ -155,11 +165,14 @@ export const OPERATIONS: Record<string, OperationRow> = {
   HeadObject: row("s3:GetObject", "object", objects.headObject),
   DeleteObject: row("s3:DeleteObject", "object", objects.deleteObject),
   // The source is authorized (s3:GetObject or s3:GetObjectVersion) by resolveCopySource.
-  CopyObject: row("s3:PutObject", "object", objects.copyObject, writes),
+  CopyObject: row("s3:PutObject", "object", objects.copyObject, {
+    ...writes,
+    requestTags: (headers) => (tagging.taggingDirective(headers) === "REPLACE" ? tagging.writeTags(headers) : "handler"),
+  }),
   GetObjectAttributes: row("s3:GetObjectAttributes", "object", getObjectAttributes, { alsoRequires: () => ["s3:GetObject"] }),
   PutObjectAcl: row("s3:PutObjectAcl", "object", acl.putObjectAcl),
   GetObjectAcl: row("s3:GetObjectAcl", "object", acl.getObjectAcl),
-  PutObjectTagging: row("s3:PutObjectTagging", "object", tagging.putObjectTagging),
+  PutObjectTagging: row("s3:PutObjectTagging", "object", tagging.putObjectTagging, { requestTags: () => "handler" }),
   GetObjectTagging: row("s3:GetObjectTagging", "object", tagging.getObjectTagging),
   DeleteObjectTagging: row("s3:DeleteObjectTagging", "object", tagging.deleteObjectTagging),
   PutObjectRetention: row("s3:PutObjectRetention", "object", objectLock.putObjectRetention),

@@ -57,7 +57,10 @@ export async function sendResult(
   await pipeline(result.body, res);
 }
 
-/** Writes S3's <Error> document for any thrown value; unknown failures become InternalError. */
+/**
+ * Writes S3's <Error> document for any thrown value; unknown failures become InternalError.
+ * Returns the error answered (or, once the headers were sent, that would have been).
+ */
 export function sendError(
   req: IncomingMessage,
   res: ServerResponse,
@@ -65,7 +68,7 @@ export function sendError(
   ids: ResponseIds,
   resource: string,
   log: Logger,
-): void {
+): S3Error {
   let s3err: S3Error;
   if (err instanceof S3Error) {
     s3err = err;
@@ -96,7 +99,7 @@ export function sendError(
   }
   if (res.headersSent) {
     res.destroy();
-    return;
+    return s3err;
   }
   // Clear headers a handler may have set for a success it did not reach; the edge's CORS headers
   // stay, since S3 sends them on errors too and a browser needs them to read the error.
@@ -106,7 +109,7 @@ export function sendError(
   res.statusCode = s3err.status;
   if (req.method === "HEAD" || s3err.status === 304) {
     res.end();
-    return;
+    return s3err;
   }
   const body = Buffer.from(
     toXml(
@@ -125,6 +128,7 @@ export function sendError(
   res.setHeader("Content-Type", "application/xml");
   res.setHeader("Content-Length", body.length);
   res.end(body);
+  return s3err;
 }
 
 /** Errors node raises when the peer goes away, on a connection that is indeed closed. */

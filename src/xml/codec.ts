@@ -118,7 +118,8 @@ export function parseXml(body: Buffer, root: string): Record<string, XmlNode | X
   const names = Object.keys(doc);
   if (names.length !== 1 || names[0] !== root) throw malformed();
   const top = doc[root];
-  if (top === "") return {};
+  // An empty root may still hold whitespace (S3's own example of disabling logging does).
+  if (typeof top === "string" && top.trim() === "") return {};
   if (typeof top !== "object" || Array.isArray(top)) throw malformed();
   return top;
 }
@@ -167,7 +168,7 @@ export function elementOf(
 ): Record<string, XmlNode | XmlNode[]> | undefined {
   const v = node[name];
   if (v === undefined) return undefined;
-  if (v === "") return {};
+  if (typeof v === "string" && v.trim() === "") return {};
   if (typeof v === "string" || Array.isArray(v)) throw malformed();
   return v;
 }
