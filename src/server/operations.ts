@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Handler } from "../s3/types.js";
 import * as buckets from "../s3/buckets.js";
 import * as objects from "../s3/objects.js";
+import { getObjectTorrent } from "../s3/torrent.js";
 import * as listing from "../s3/listing.js";
 import * as inventoryConfig from "../s3/inventory-config.js";
 import * as versioning from "../s3/versioning.js";
@@ -179,7 +180,7 @@ export const OPERATIONS: Record<string, OperationRow> = {
   GetObjectRetention: row("s3:GetObjectRetention", "object", objectLock.getObjectRetention),
   PutObjectLegalHold: row("s3:PutObjectLegalHold", "object", objectLock.putObjectLegalHold),
   GetObjectLegalHold: row("s3:GetObjectLegalHold", "object", objectLock.getObjectLegalHold),
-  GetObjectTorrent: row("s3:GetObjectTorrent", "object"),
+  GetObjectTorrent: row("s3:GetObjectTorrent", "object", getObjectTorrent),
   RestoreObject: row("s3:RestoreObject", "object", restoreObject),
   SelectObjectContent: row("s3:GetObject", "object"),
   CreateMultipartUpload: row("s3:PutObject", "object", multipart.createMultipartUpload, writes),
