@@ -66,6 +66,10 @@ COPY_READ_BACK = (
     "it lands in a bucket with S3's default ObjectOwnership, where the bucket owner owns it and the "
     "writer, granted only s3:PutObject, may not read it back, as on S3; with ObjectWriter the test passes"
 )
+POLICY_STATUS = (
+    "GetBucketPolicyStatus on a bucket without a policy: S3 answers 404 NoSuchBucketPolicy (S3's answer "
+    "logged in cloudquery/cloudquery#12163), as Stocktake does; the test expects IsPublic from the ACL"
+)
 SSE_C_COMPLETE = (
     "CompleteMultipartUpload of an SSE-C upload without the key: S3's reference asks for it only when "
     "the upload has a checksum algorithm, and this one has none; a wrong key is refused"
@@ -228,16 +232,16 @@ REASONS = {
         "refuses it (MalformedPolicy), the test expects it stored",
     ),
     "test_get_bucket_policy_status": (
-        TO_CHECK,
-        "GetBucketPolicyStatus on a bucket without a policy: Stocktake answers NoSuchBucketPolicy, the test expects IsPublic from the ACL",
+        DELIBERATE,
+        POLICY_STATUS,
     ),
     "test_get_nonpublicpolicy_acl_bucket_policy_status": (
-        TO_CHECK,
-        "GetBucketPolicyStatus on a bucket without a policy: Stocktake answers NoSuchBucketPolicy, the test expects IsPublic from the ACL",
+        DELIBERATE,
+        POLICY_STATUS,
     ),
     "test_get_publicpolicy_acl_bucket_policy_status": (
-        TO_CHECK,
-        "GetBucketPolicyStatus on a bucket without a policy: Stocktake answers NoSuchBucketPolicy, the test expects IsPublic from the ACL",
+        DELIBERATE,
+        POLICY_STATUS,
     ),
     "test_bucket_recreate_new_acl": (
         TO_CHECK,
