@@ -48,6 +48,7 @@ const { values: flags } = parseArgs({
     "no-s3rver": { type: "boolean" },
     "no-naive": { type: "boolean" },
     "data-dir": { type: "string" },
+    metrics: { type: "boolean" },
   },
   strict: true,
 });
@@ -364,6 +365,18 @@ function removeScratch(): void {
   scratchDir = undefined;
 }
 
+/**
+ * With --metrics: the Stocktake lines of GET /_stocktake/metrics (open to loopback) from the server
+ * as the bench ends, i.e. the process that ran the last report, on stderr (stdout keeps its JSON
+ * line). Histogram buckets are left out; their _sum and _count stay.
+ */
+async function printMetrics(endpoint: string): Promise<void> {
+  const res = await fetch(`${endpoint}/_stocktake/metrics`);
+  if (res.status !== 200) throw new Error(`GET /_stocktake/metrics answered ${res.status}`);
+  const lines = (await res.text()).split("\n").filter((l) => l.startsWith("stocktake_") && !/_bucket\{/.test(l));
+  note(`[metrics] ${endpoint}/_stocktake/metrics, Stocktake series of the last server process:\n${lines.join("\n")}`);
+}
+
 async function main(): Promise<number> {
   process.once("SIGINT", () => void stopAll().finally(() => (removeScratch(), process.exit(130))));
   const git = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).stdout?.trim();
@@ -453,6 +466,7 @@ async function main(): Promise<number> {
       bucketRows = cfg.big;
       for (const format of cfg.formats) await one(`big-${format}`, format, "All");
     }
+    if (flags.metrics) await printMetrics(server.endpoint);
   } finally {
     await api.close();
     await client.close();

@@ -57,6 +57,21 @@ export interface ServerConfig {
    * object per source bucket (src/s3/access-log-delivery.ts).
    */
   accessLogFlushIntervalMs: number;
+  /**
+   * With a token, GET /_stocktake/metrics requires `Authorization: Bearer <token>` or the root
+   * account's signature; without one it is served to loopback clients only (docs/observability.md).
+   */
+  metricsAuth?: string;
+  /** PEM certificate (chain) and private key: with both, the port serves HTTPS (src/server/tls.ts). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /**
+   * Accept SSE-C headers over plain HTTP, from loopback addresses only. S3 refuses them over HTTP
+   * (the key would cross the network in the clear); this is for development and test suites.
+   */
+  allowInsecureSseC: boolean;
+  /** One log line per finished request (docs/logging.md); off for benchmarks that measure the rest. */
+  logRequests: boolean;
 }
 
 export const defaultConfig: ServerConfig = {
@@ -75,6 +90,8 @@ export const defaultConfig: ServerConfig = {
   defaultEncryption: "SSE-S3",
   diskReserveBytes: 64 * 1024 * 1024,
   accessLogFlushIntervalMs: 5_000,
+  allowInsecureSseC: false,
+  logRequests: true,
 };
 
 /**

@@ -6,6 +6,7 @@
 // over the environment.
 import { Command, Option } from "commander";
 import { mkdirSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { defaultConfig } from "./config.js";
 import { startServer } from "./server/index.js";
 import { SqliteMetadataStore } from "./storage/sqlite-metadata.js";
@@ -13,6 +14,15 @@ import { createAccount, loadSealingKey } from "./auth/accounts.js";
 import { listInventoryRuns, runInventoryNow, type ClientOptions } from "./cli/inventory.js";
 import { KeyService, loadMasterKey } from "./crypto/kms.js";
 import { parseByteSize } from "./storage/disk-space.js";
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.js";
+
+/** A yes/no environment variable: "true" or "1" is yes, unset, empty, "false" or "0" no. */
+function envSwitch(name: string): boolean {
+  const value = process.env[name]?.trim().toLowerCase() ?? "";
+  if (value === "true" || value === "1") return true;
+  if (value === "" || value === "false" || value === "0") return false;
+  throw new Error(`invalid ${name}: ${value} (true or false)`);
+}
 
 const program = new Command();
 program
@@ -77,6 +87,38 @@ program
       .env("STOCKTAKE_ACCESS_LOG_FLUSH")
       .default(String(defaultConfig.accessLogFlushIntervalMs / 1000)),
   )
+  .addOption(
+    new Option(
+      "--metrics-auth <token>",
+      "GET /_stocktake/metrics then requires 'Authorization: Bearer <token>' or a request signed by the root account (default: open to loopback clients only); prefer the environment variable",
+    ).env("STOCKTAKE_METRICS_AUTH"),
+  )
+  .addOption(
+    new Option("--log-format <format>", "log lines on stderr: one JSON object per line, or pretty for a terminal")
+      .choices(LOG_FORMATS)
+      .env("STOCKTAKE_LOG_FORMAT")
+      .default("json"),
+  )
+  .addOption(new Option("--log-level <level>", "lines less severe than this are not written").choices(LOG_LEVELS).env("STOCKTAKE_LOG_LEVEL").default("info"))
+  .addOption(
+    new Option("--log-requests <bool>", "one info line per finished request (error for 5xx); false for benchmarks")
+      .choices(["true", "false"])
+      .env("STOCKTAKE_LOG_REQUESTS")
+      .default(String(defaultConfig.logRequests)),
+  )
+  .addOption(new Option("--tls-cert <file>", "PEM certificate (chain): with --tls-key, the port serves HTTPS; SIGHUP reads both files again").env("STOCKTAKE_TLS_CERT"))
+  .addOption(new Option("--tls-key <file>", "PEM private key of --tls-cert").env("STOCKTAKE_TLS_KEY"))
+  .addOption(
+    new Option(
+      "--allow-insecure-sse-c",
+      "accept SSE-C headers over plain HTTP from loopback addresses, for development (S3 refuses them without TLS); also STOCKTAKE_ALLOW_INSECURE_SSE_C=true",
+    ),
+  )
+  .addOption(
+    new Option("--shutdown-timeout <seconds>", "on SIGTERM or SIGINT, how long requests and inventory runs in progress may take to finish before they are cut off")
+      .env("STOCKTAKE_SHUTDOWN_TIMEOUT")
+      .default("30"),
+  )
   .action(async (opts: Record<string, string | undefined>) => {
     const port = Number(opts.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port: ${opts.port}`);
@@ -86,6 +128,8 @@ program
     if (!Number.isInteger(minBodyBytesPerSecond) || minBodyBytesPerSecond < 0) throw new Error(`invalid --min-body-rate: ${opts.minBodyRate}`);
     const accessLogFlushSeconds = Number(opts.accessLogFlush);
     if (!Number.isFinite(accessLogFlushSeconds) || accessLogFlushSeconds <= 0) throw new Error(`invalid --access-log-flush: ${opts.accessLogFlush}`);
+    const shutdownSeconds = Number(opts.shutdownTimeout);
+    if (!Number.isFinite(shutdownSeconds) || shutdownSeconds < 0) throw new Error(`invalid --shutdown-timeout: ${opts.shutdownTimeout}`);
     const server = await startServer({
       host: opts.host,
       port,
@@ -102,6 +146,13 @@ program
       maxConnections,
       minBodyBytesPerSecond,
       accessLogFlushIntervalMs: Math.round(accessLogFlushSeconds * 1000),
+      metricsAuth: opts.metricsAuth === "" ? undefined : opts.metricsAuth,
+      tlsCertFile: opts.tlsCert,
+      tlsKeyFile: opts.tlsKey,
+      // A boolean flag, so its variable is read here: commander would take any value, "false" too, as true.
+      allowInsecureSseC: opts.allowInsecureSseC !== undefined || envSwitch("STOCKTAKE_ALLOW_INSECURE_SSE_C"),
+      logRequests: opts.logRequests === "true",
+      log: createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel }),
     });
     if (server.rootGenerated) {
       // Shown once: later starts read the keys from the data directory and never print the secret.
@@ -117,13 +168,26 @@ program
     }
     process.stdout.write(`Stocktake listening on ${server.url} (region ${opts.region}, data in ${opts.dataDir})\n`);
     let stopping = false;
-    const stop = () => {
-      if (stopping) return;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // The operator does not want to wait: nothing is flushed, as after a crash, which the next start recovers from.
+        server.context.log.warn("second signal: exiting without waiting", { signal });
+        process.exit(128 + osConstants.signals[signal]);
+      }
       stopping = true;
-      void server.close().then(() => process.exit(0));
+      server.context.log.info("shutting down: no new connections; waiting for requests and inventory runs in progress", { signal, timeoutSeconds: shutdownSeconds });
+      server.close({ graceMs: shutdownSeconds * 1000 }).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          server.context.log.error("shutdown failed", { error: err instanceof Error ? err.stack : String(err) });
+          process.exit(1);
+        },
+      );
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    // Certificate renewals (certbot, cert-manager) write new files and signal; connections stay up.
+    process.on("SIGHUP", () => void server.reloadCertificate());
   });
 
 const accounts = program.command("accounts").description("manage accounts and their access keys");

@@ -8,6 +8,8 @@ import type { Context } from "../core/context.js";
 /** The domain's context and the runs in progress, by run id, with their live row and byte counts. */
 export interface InventoryContext extends Context {
   activeRuns: Map<string, InventoryRun>;
+  /** Told of every run once its outcome is recorded (the server's metrics). */
+  onRunFinished?: (run: InventoryRun) => void;
 }
 import { BucketGoneError, type BucketRecord, type BucketRef } from "../storage/types.js";
 import { inventoryConfigurationFromJson, type InventoryConfiguration } from "./config.js";
@@ -26,6 +28,20 @@ export const RUN_KIND = "inventory-run";
  */
 export const ACTIVE_RUN_KIND = "inventory-run-active";
 export const INTERRUPTED_ERROR = "interrupted by a server restart";
+/** The reason recorded for a run the server stopped (stopRuns) before it could publish. */
+export const SHUTDOWN_ERROR = "interrupted by a server shutdown";
+
+class RunInterrupted extends Error {
+  constructor() {
+    super(SHUTDOWN_ERROR);
+  }
+}
+
+/**
+ * How to stop each run in progress, keyed by its object in ctx.activeRuns: the abort reaches the
+ * run's waits and its writer thread, and `finished` settles once the outcome is recorded.
+ */
+const controls = new WeakMap<InventoryRun, { abort: AbortController; finished: Promise<InventoryRun> }>();
 /** Data files roll over past this size (S3 documents no bound; any split works for consumers). */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
@@ -129,10 +145,24 @@ function workerEntry(): URL {
   return new URL("data:text/javascript," + encodeURIComponent(bootstrap));
 }
 
-function runWriteStage(job: WriteJob, onProgress: (rows: number, bytes: number) => void): Promise<Extract<WorkerMessage, { type: "done" }>["files"]> {
+function runWriteStage(
+  job: WriteJob,
+  signal: AbortSignal,
+  onProgress: (rows: number, bytes: number) => void,
+): Promise<Extract<WorkerMessage, { type: "done" }>["files"]> {
+  if (signal.aborted) return Promise.reject(new RunInterrupted());
   const worker = new Worker(workerEntry(), { workerData: job, resourceLimits: REPORT_THREAD_LIMITS });
   return new Promise((resolve, reject) => {
     let settled = false;
+    // Files the writer committed before it was stopped are referenced by nothing: the next
+    // start's orphan sweep removes them, as after a crash. The run settles once the thread is
+    // gone, so the stores are not closed under it.
+    const stop = () => {
+      settled = true;
+      void worker.terminate().finally(() => reject(new RunInterrupted()));
+    };
+    signal.addEventListener("abort", stop, { once: true });
+    worker.once("exit", () => signal.removeEventListener("abort", stop));
     worker.on("message", (m: WorkerMessage) => {
       if (m.type === "progress") onProgress(m.rows, m.bytes);
       else if (m.type === "done") {
@@ -189,8 +219,30 @@ export async function startRun(
   // Same event-loop turn: one group commit holds the record and its marker.
   await Promise.all([save(ctx, run), ctx.metadata.putBucketConfig(bucketOf(run), ACTIVE_RUN_KIND, run.runId, "{}")]);
   ctx.activeRuns.set(run.runId, run);
-  const finished = execute(ctx, source, config, run, onProgress).finally(() => ctx.activeRuns.delete(run.runId));
+  const abort = new AbortController();
+  const finished = execute(ctx, source, config, run, abort.signal, onProgress).finally(() => ctx.activeRuns.delete(run.runId));
+  controls.set(run, { abort, finished });
   return { run: { ...run }, finished };
+}
+
+/**
+ * Server shutdown: waits until `deadline` (epoch ms) for the runs in progress to finish, then
+ * stops the rest, which are recorded as failed with SHUTDOWN_ERROR. A run already publishing is
+ * let finish: its report and its outcome are one commit. Resolves once every outcome is recorded.
+ */
+export async function stopRuns(ctx: InventoryContext, deadline: number): Promise<void> {
+  while (ctx.activeRuns.size > 0) {
+    const running = [...ctx.activeRuns.values()].flatMap((run) => controls.get(run) ?? []);
+    const all = Promise.allSettled(running.map((c) => c.finished));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), Math.max(0, deadline - Date.now()))));
+    const outcome = await Promise.race([all, late]);
+    clearTimeout(timer);
+    if (outcome === "late") {
+      for (const c of running) c.abort.abort();
+      await all;
+    }
+  }
 }
 
 async function execute(
@@ -198,12 +250,13 @@ async function execute(
   source: BucketRecord,
   config: InventoryConfiguration,
   run: InventoryRun,
+  signal: AbortSignal,
   onProgress?: (run: InventoryRun) => void,
 ): Promise<InventoryRun> {
   let recorded: Promise<unknown> | undefined;
   try {
     if (!config.isEnabled) throw new DeliveryRefused(`inventory configuration ${config.id} is disabled`);
-    const snapshotAt = await waitForFreeMinute(ctx, run);
+    const snapshotAt = await waitForFreeMinute(ctx, run, signal);
     await checkSourceStands(ctx, source);
     const dest = await checkDestination(ctx, source, config, snapshotAt);
     const encryption = await reportEncryption(ctx, source, config, dest);
@@ -222,6 +275,7 @@ async function execute(
         seal: encryption?.wrapping,
         lifecycle: await ctx.settings.get<LifecycleConfiguration>(source.name, LIFECYCLE_KIND),
       },
+      signal,
       (rows, bytes) => {
         run.rows = rows;
         run.bytes = bytes;
@@ -230,6 +284,7 @@ async function execute(
     );
     let succeeded: InventoryRun | undefined;
     try {
+      if (signal.aborted) throw new RunInterrupted();
       await checkSourceStands(ctx, source);
       await publishReport(ctx, source, config, columns, files, snapshotAt, encryption, (manifestKey) => {
         // The outcome joins the report's own commit: a kill cannot leave a published report whose
@@ -262,6 +317,7 @@ async function execute(
   }
   await recorded;
   onProgress?.({ ...run });
+  ctx.onRunFinished?.({ ...run });
   return { ...run };
 }
 
@@ -283,7 +339,7 @@ export const INTERNAL_FAILURE_REASON = "the report could not be written because 
  * paths or internals, so it is recorded as a generic reason and logged in full.
  */
 function recordedReason(err: unknown): string {
-  if (err instanceof DeliveryRefused || err instanceof S3Error || err instanceof BucketGoneError) return err.message;
+  if (err instanceof DeliveryRefused || err instanceof S3Error || err instanceof BucketGoneError || err instanceof RunInterrupted) return err.message;
   return INTERNAL_FAILURE_REASON;
 }
 
@@ -316,15 +372,25 @@ async function reportMinuteTaken(ctx: InventoryContext, run: InventoryRun, minut
  * free one (polling the clock, so a test's ManualClock moves it on). Returns the snapshot time;
  * the check and the claim happen in one synchronous step, so two waiting runs never share a minute.
  */
-async function waitForFreeMinute(ctx: InventoryContext, run: InventoryRun): Promise<Date> {
+async function waitForFreeMinute(ctx: InventoryContext, run: InventoryRun, signal: AbortSignal): Promise<Date> {
   for (;;) {
+    if (signal.aborted) throw new RunInterrupted();
     const now = ctx.clock.now();
     if (!await reportMinuteTaken(ctx, run, Math.floor(now.getTime() / MINUTE_MS))) {
       run.snapshotAt = now.toISOString();
       return now;
     }
     const untilNextMinute = MINUTE_MS - (now.getTime() % MINUTE_MS);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, untilNextMinute)).unref());
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.min(1000, untilNextMinute)).unref();
+      // A stop wakes the wait at once rather than at the next poll.
+      signal.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+    });
   }
 }
 

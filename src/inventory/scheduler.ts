@@ -124,11 +124,18 @@ export interface SchedulerOptions {
   retryMs?: number;
   /** Longest real sleep between looks at the clock (a wall clock may be stepped). */
   maxSleepMs?: number;
+  /** Told, for each scheduled run started, how long after its due time it started (metrics). */
+  onRunStarted?: (lateMs: number) => void;
 }
 
 interface Entry {
   bucket: string;
   id: string;
+}
+
+/** A due configuration waiting to start, and since when it is due (epoch ms). */
+interface DueEntry extends Entry {
+  dueAt: number;
 }
 
 const keyOf = (e: Entry) => `${e.bucket}/${e.id}`;
@@ -155,7 +162,7 @@ export class InventoryScheduler {
   /** Instant of the latest check (also persisted, as LAST_CHECK_SETTING). */
   private lastCheck: Date | undefined;
   /** Due configurations waiting to start, in the order found. */
-  private readonly pending = new Map<string, Entry>();
+  private readonly pending = new Map<string, DueEntry>();
   /** Scheduled runs in progress, settling after their state is updated. */
   private readonly inFlight = new Map<string, Promise<InventoryRun>>();
   private retryWanted = false;
@@ -189,6 +196,16 @@ export class InventoryScheduler {
       if (this.inFlight.size === 0) return;
       await Promise.allSettled([...this.inFlight.values()]);
     }
+  }
+
+  /**
+   * How far behind the schedule is at `now`: due runs not started yet (held back by the limit on
+   * concurrent runs or by a run of the same configuration) and how long the oldest has been due.
+   */
+  lag(now: Date): { waiting: number; seconds: number } {
+    let oldest = now.getTime();
+    for (const entry of this.pending.values()) oldest = Math.min(oldest, entry.dueAt);
+    return { waiting: this.pending.size, seconds: (now.getTime() - oldest) / 1000 };
   }
 
   /** The persisted state of one configuration, for tests and tools. */
@@ -255,7 +272,7 @@ export class InventoryScheduler {
       const config = inventoryConfigurationFromJson(row.json);
       const r = reconcile(state, config, this.options.minuteOfDay, previous, now);
       if (r.changed || restarted) writes.push(metadata.putBucketConfig(row.bucket, SCHEDULE_KIND, row.id, JSON.stringify(r.state)));
-      if (r.due) this.pending.set(keyOf(row), { bucket: row.bucket, id: row.id });
+      if (r.due) this.pending.set(keyOf(row), { bucket: row.bucket, id: row.id, dueAt: Date.parse(r.state.nextDueAt) });
       else this.pending.delete(keyOf(row));
       c = await configs.next();
       if (order === 0) s = await states.next();
@@ -316,6 +333,7 @@ export class InventoryScheduler {
     // After the run's record: a crash between the two leaves the due time owed, run again on start.
     await metadata.putBucketConfig(entry.bucket, SCHEDULE_KIND, entry.id, JSON.stringify(markStarted(r.state, run.runId, now)));
     log.info("scheduled inventory run started", { bucket: entry.bucket, id: entry.id, runId: run.runId, dueAt: r.state.nextDueAt });
+    this.options.onRunStarted?.(now.getTime() - Date.parse(r.state.nextDueAt));
     const tracked = finished
       .then(async (done) => {
         if (!this.stopped) {

@@ -21,6 +21,7 @@ import {
 } from "./expiration.js";
 import { LIFECYCLE_KIND, type LifecycleConfiguration } from "./rules.js";
 import { transitionPatch } from "../tiering/hooks.js";
+import { performance } from "node:perf_hooks";
 
 const PAGE_SIZE = 1000;
 /** How often the pass runs after the one at start. */
@@ -55,7 +56,15 @@ function continuation(page: ObjectVersionRecord[], actions: Action[]): { keyMark
   return { keyMarker: lastKey };
 }
 
+/** One pass as the metrics see it: how long it took and what it did (no counts: it failed). */
+export interface LifecyclePassReport {
+  seconds: number;
+  counts?: PassCounts;
+}
+
 export class LifecyclePass {
+  /** Told after every pass, failed ones included. */
+  onPass: ((report: LifecyclePassReport) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<PassCounts> | undefined;
   private stopped = false;
@@ -76,7 +85,16 @@ export class LifecyclePass {
     const previous = this.running;
     const next = (async () => {
       await previous?.catch(() => undefined);
-      return this.pass();
+      const startedAt = performance.now();
+      const seconds = () => (performance.now() - startedAt) / 1000;
+      try {
+        const counts = await this.pass();
+        this.onPass?.({ seconds: seconds(), counts });
+        return counts;
+      } catch (err) {
+        this.onPass?.({ seconds: seconds() });
+        throw err;
+      }
     })();
     this.running = next;
     try {

@@ -32,6 +32,22 @@ export interface ReplicatorOptions {
   rescanIntervalMs?: number;
 }
 
+/**
+ * How one attempt at a version ended: its replicas written (COMPLETED), refused for good (FAILED),
+ * or an error that leaves it PENDING for a retry or a later scan.
+ */
+export type ReplicationOutcome = "COMPLETED" | "FAILED" | "error";
+
+/** What is waiting to be replicated, as far as this process knows. */
+export interface ReplicationBacklog {
+  queued: number;
+  inFlight: number;
+  /** Versions waiting for a retry after a failed attempt. */
+  retrying: number;
+  /** True when PENDING versions were left in the store (a full queue or exhausted retries) for the next scan. */
+  leftInStore: boolean;
+}
+
 const DEFAULTS: Required<ReplicatorOptions> = { maxInFlight: 4, maxQueued: 10_000, maxAttempts: 3, retryDelayMs: 1000, rescanIntervalMs: 60_000 };
 const SCAN_PAGE = 1000;
 
@@ -46,6 +62,10 @@ const idOf = (i: ReplicationItem) => `${i.bucket}\0${i.key}\0${i.versionId}`;
 const keyOf = (i: ReplicationItem) => `${i.bucket}\0${i.key}`;
 
 export class Replicator {
+  /** Told how every attempt at a version ended (metrics). */
+  onAttempt: ((outcome: ReplicationOutcome) => void) | undefined;
+  /** Told after every scan for PENDING versions, and whether it failed (metrics). */
+  onScan: ((failed: boolean) => void) | undefined;
   private readonly opts: Required<ReplicatorOptions>;
   private readonly queue: QueuedItem[] = [];
   /** Ids queued, in flight or waiting for a retry: each is handled once at a time. */
@@ -104,6 +124,10 @@ export class Replicator {
     this.busyKeys.clear();
   }
 
+  backlog(): ReplicationBacklog {
+    return { queued: this.queue.length, inFlight: this.inFlight, retrying: this.retryTimers.size, leftInStore: this.overflowed || this.retryLater };
+  }
+
   /** Queues a version just committed as PENDING. */
   enqueue(item: ReplicationItem): void {
     if (this.stopped) return;
@@ -136,8 +160,10 @@ export class Replicator {
     this.busyKeys.add(keyOf(item));
     let retry = false;
     try {
-      await this.replicate(item);
+      const outcome = await this.replicate(item);
+      if (outcome !== undefined) this.onAttempt?.(outcome);
     } catch (err) {
+      this.onAttempt?.("error");
       retry = !this.stopped && item.attempt < this.opts.maxAttempts;
       const fields = { bucket: item.bucket, key: item.key, versionId: item.versionId, attempt: item.attempt, error: String(err) };
       if (retry) {
@@ -167,12 +193,15 @@ export class Replicator {
     this.pump();
   }
 
-  /** Replicates one version to every destination that selects it, then records the outcome. */
-  private async replicate(item: ReplicationItem): Promise<void> {
+  /**
+   * Replicates one version to every destination that selects it, then records the outcome;
+   * undefined when there was nothing to do (the version is gone or no longer PENDING).
+   */
+  private async replicate(item: ReplicationItem): Promise<ReplicationOutcome | undefined> {
     const { ctx } = this;
     const source = await ctx.metadata.getBucket(item.bucket);
     const v = source && await ctx.metadata.getVersion(item.bucket, item.key, item.versionId);
-    if (!source || !v || replicationStatusOf(v.extra) !== "PENDING") return;
+    if (!source || !v || replicationStatusOf(v.extra) !== "PENDING") return undefined;
     const config = await ctx.settings.get<ReplicationConfiguration>(source.name, REPLICATION_KIND);
     const targets = config ? replicationTargets(config, v) : [];
     // The configuration was removed, or no longer selects the version (SrcBucketReplicationConfigMissing).
@@ -187,6 +216,7 @@ export class Replicator {
     await ctx.metadata.updateVersion(source, item.key, item.versionId, (current) =>
       replicationStatusOf(current.extra) === "PENDING" ? { extra: { ...current.extra, replicationStatus: status } } : undefined,
     );
+    return status;
   }
 
   /** Scans after any scan in progress (scans never overlap). */
@@ -194,10 +224,14 @@ export class Replicator {
     this.scansRunning++;
     this.scanning = this.scanning
       .then(() => this.scanAll())
-      .catch((err: unknown) => {
-        this.retryLater = true;
-        this.ctx.log.error("replication scan failed", { error: String(err) });
-      })
+      .then(
+        () => this.onScan?.(false),
+        (err: unknown) => {
+          this.retryLater = true;
+          this.ctx.log.error("replication scan failed", { error: String(err) });
+          this.onScan?.(true);
+        },
+      )
       .finally(() => {
         this.scansRunning--;
         this.notifyIfIdle();

@@ -1,7 +1,7 @@
 // The HTTP edge: every request passes addressing → authentication → classification → the
 // operation row's checks (bucket exists, expected owner, authorization) → the handler → the
 // responder. This is the only module that sees node's req/res.
-import { Server, maxHeaderSize, type IncomingMessage, type ServerResponse } from "node:http";
+import { maxHeaderSize, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -23,6 +23,11 @@ import { BodyRateGuard, ConnectionGate } from "./connections.js";
 import { readOpenFileLimit } from "../config.js";
 import type { AccessLogDelivery } from "../s3/access-log-delivery.js";
 import { traceAccess, type AccessTrace } from "./access-log-trace.js";
+import { EdgeServer, TlsEdgeServer, type EdgeLimits } from "./edge-server.js";
+import { isSecureTransport, refuseCustomerKeysInTheClear, type Certificate } from "./tls.js";
+import { logUnparsedRequest, RequestLine } from "./request-log.js";
+import { answerObservability, observabilityEndpoint, type Observability } from "./observability.js";
+import { UNKNOWN_OPERATION } from "./metrics.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => Promise<{ secretAccessKey: string; accountId: string } | undefined>;
 
@@ -100,56 +105,36 @@ function newIds(): ResponseIds {
 }
 
 /** What the edge keeps per server: the connection gate, the body rate guard, the access logs. */
-interface Edge {
-  gate: ConnectionGate;
-  bodies: BodyRateGuard;
+interface Edge extends EdgeLimits {
   accessLogs?: AccessLogDelivery;
+  /** Health, metrics and the /_stocktake/ endpoints that serve them. */
+  observability?: Observability;
 }
 
 /** Accept failures are logged at most this often, with counts. */
 const ACCEPT_WARN_EVERY_MS = 10_000;
 
-/**
- * node's HTTP server, with every accepted socket passing the connection gate before the HTTP
- * parser sees it: a refused socket never costs a parser or a handler.
- */
-class EdgeServer extends Server {
-  constructor(
-    readonly edge: Edge,
-    handler: (req: IncomingMessage, res: ServerResponse) => void,
-  ) {
-    // requestTimeout 0: large uploads may take long (the body rate guard bounds slow ones).
-    // Header timeouts are checked every 5 s rather than node's 30 s, so the 30 s limit holds.
-    super({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 5_000 }, handler);
-    // node's own connection handling is the 'connection' listener its constructor added (the
-    // documented way to hand it a socket is to emit 'connection'); it runs only for admitted ones.
-    const parse = this.listeners("connection") as ((socket: Socket) => void)[];
-    this.removeAllListeners("connection");
-    this.on("connection", (socket: Socket) => {
-      if (!edge.gate.admit(socket)) return;
-      for (const listener of parse) listener.call(this, socket);
-    });
-  }
-
-  override closeAllConnections(): void {
-    super.closeAllConnections();
-    this.edge.gate.destroyAll();
-    this.edge.bodies.stop();
-  }
-}
-
-export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup, accessLogs?: AccessLogDelivery): Server {
+/** HTTPS with `certificate`, else plain HTTP. */
+export function createHttpServer(
+  ctx: ServerContext,
+  lookup: SigningKeyLookup,
+  accessLogs?: AccessLogDelivery,
+  certificate?: Certificate,
+  observability?: Observability,
+): EdgeServer | TlsEdgeServer {
   const { maxConnections, minBodyBytesPerSecond, bodyRateWindowMs } = ctx.config;
   const edge: Edge = {
     gate: new ConnectionGate(maxConnections, () => rawErrorResponse(new S3Error("SlowDown"), newIds()), ctx.log),
     bodies: new BodyRateGuard(minBodyBytesPerSecond, bodyRateWindowMs),
     accessLogs,
+    observability,
   };
+  if (observability) observability.metrics.openConnections = () => edge.gate.open;
   const fdLimit = readOpenFileLimit();
   if (fdLimit !== undefined && maxConnections * 2 > fdLimit) {
     ctx.log.warn("the connection limit is close to the open-file limit: requests may fail for want of descriptors", { maxConnections, openFileLimit: fdLimit });
   }
-  const server = new EdgeServer(edge, (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     // handle() answers its own failures; one thrown while answering would otherwise be an
     // unhandled rejection, which stops the whole process.
@@ -157,7 +142,8 @@ export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup, a
       ctx.log.error("internal error", { method: req.method, url: req.url, error: err instanceof Error ? err.stack : String(err) });
       socket.destroy();
     });
-  });
+  };
+  const server = certificate === undefined ? new EdgeServer(edge, handler) : new TlsEdgeServer(edge, certificate, handler);
   // A body that stalls longer than this is answered RequestTimeout and closed (see handle).
   server.timeout = ctx.config.bodyIdleTimeoutMs;
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
@@ -165,7 +151,10 @@ export function createHttpServer(ctx: ServerContext, lookup: SigningKeyLookup, a
       socket.destroy(err);
       return;
     }
-    socket.end(rawErrorResponse(parserError(err), newIds()));
+    const ids = newIds();
+    const answer = parserError(err);
+    if (ctx.config.logRequests) logUnparsedRequest(ctx.log, (socket as Socket).remoteAddress, ids, answer);
+    socket.end(rawErrorResponse(answer, ids));
   });
   // Without a listener an 'error' event throws: a failed accept (EMFILE when descriptors run out)
   // would stop the whole server. libuv has already closed the connection it could not take; room
@@ -231,8 +220,20 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
   req.once("end", settle);
 
   const ids = newIds();
+  const secureTransport = isSecureTransport(socket);
   const receivedAt = ctx.clock.now();
   const startedAt = performance.now();
+  // Set false for the /_stocktake/ endpoints: scrapes and probes are not S3 traffic.
+  let metered = true;
+  const metrics = edge.observability?.metrics;
+  if (metrics) {
+    const { bytesWritten } = socket;
+    res.once("close", () => {
+      const bytesRead = metrics.bytesReadFor(socket);
+      if (metered) metrics.requestDone(op ?? UNKNOWN_OPERATION, res.statusCode, (performance.now() - startedAt) / 1000, bytesRead, socket.bytesWritten - bytesWritten);
+    });
+  }
+  const line = ctx.config.logRequests ? new RequestLine(ctx.log, req, res, ids, startedAt) : undefined;
   const rawUrl = req.url ?? "/";
   // Expect: 100-continue (node emitted checkContinue): the client holds its body until told.
   let awaitingContinue = req.headers.expect?.toLowerCase() === "100-continue";
@@ -253,6 +254,7 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
     res.setHeader("Connection", "close");
     const answered = sendError(req, res, new S3Error("RequestTimeout"), ids, resource, ctx.log);
     trace?.answered(answered.code);
+    if (line) line.errorCode = answered.code;
     res.once("finish", () => req.destroy());
   };
   req.on("timeout", timedOut);
@@ -260,6 +262,17 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
   try {
     const address = resolveAddress(rawUrl, req.headers.host, ctx.config.baseDomains);
     resource = address.bucket === undefined ? "/" : "/" + address.bucket + (address.key === undefined ? "" : "/" + address.key);
+    if (line) line.address = address;
+
+    const endpoint = edge.observability && observabilityEndpoint(rawUrl, address.hostBucket);
+    if (endpoint) {
+      metered = false;
+      if (line) line.skipped = true;
+      // Unsigned, so not served on a reserved slot (see ConnectionGate).
+      if (standing === "reserved" && edge.gate.confirm(socket, false) === "refused") throw new S3Error("SlowDown");
+      await answerObservability(ctx, edge.observability!, endpoint, req, res);
+      return;
+    }
 
     // A CORS preflight is never signed (a browser sends it before the request it asks about).
     if (req.method === "OPTIONS" && address.bucket !== undefined) {
@@ -284,6 +297,7 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
     });
     const principal: Principal =
       auth.kind === "anonymous" ? { kind: "anonymous" } : { kind: "account", accountId: auth.accountId, accessKeyId: auth.accessKeyId };
+    if (line) line.principal = principal;
     // Admitted on a reserved slot (the server is at its connection limit): served only if signed.
     if (standing === "reserved") {
       const outcome = edge.gate.confirm(socket, auth.kind === "signed");
@@ -295,6 +309,7 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
     }
 
     op = classify({ method: req.method ?? "GET", bucket: address.bucket, key: address.key, query: address.query, headers: req.headers });
+    if (line) line.operation = op;
     const row = op === undefined ? undefined : OPERATIONS[op];
     if (op === undefined || row === undefined) {
       ctx.log.warn("unknown request", { method: req.method, url: rawUrl, requestId: ids.requestId });
@@ -304,6 +319,7 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       ctx.log.warn("operation not implemented", { op, method: req.method, url: rawUrl, requestId: ids.requestId });
       throw new S3Error("NotImplemented", `${op} is not implemented by Stocktake.`);
     }
+    if (!secureTransport) refuseCustomerKeysInTheClear(req.headers, socket.remoteAddress, ctx.config.allowInsecureSseC);
 
     let bucketRecord;
     let decision: EdgeDecision = {};
@@ -340,7 +356,7 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
           bucket: bucketRecord,
           key: address.key,
           policies: ctx.policies,
-          context: requestConditionContext(req.headers, address.query, socket.remoteAddress ?? "", false, ctx.clock.now(), auth.kind === "signed"),
+          context: requestConditionContext(req.headers, address.query, socket.remoteAddress ?? "", secureTransport, ctx.clock.now(), auth.kind === "signed"),
           aclGrants: trace?.watchAcl(acl) ?? acl,
         });
       }
@@ -374,7 +390,7 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       principal,
       ...decision,
       sourceIp: socket.remoteAddress ?? "",
-      secureTransport: false,
+      secureTransport,
     };
     const result = await row.handler(s3req, ctx);
     trace?.answered();
@@ -401,5 +417,6 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       res.once("finish", () => lingerClose(edge.gate, socket));
     }
     trace?.answered(answered.code);
+    if (line) line.errorCode = answered.code;
   }
 }

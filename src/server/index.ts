@@ -4,20 +4,24 @@
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { defaultConfig, type ServerConfig } from "../config.js";
-import { consoleLogger, redactingLogger, type Logger } from "../log.js";
+import { createLogger, redactingLogger, type Logger } from "../log.js";
 import { systemClock, type Clock } from "../clock.js";
 import { SqliteMetadataStore } from "../storage/sqlite-metadata.js";
 import { FileBlobStore } from "../storage/file-blobs.js";
 import { DiskSpace } from "../storage/disk-space.js";
 import { ensureRootAccount, loadSealingKey, lookupSigningKey, type Credentials } from "../auth/accounts.js";
 import { createHttpServer } from "./http.js";
+import { Health } from "./health.js";
+import { ServerMetrics } from "./metrics.js";
+import { TlsEdgeServer } from "./edge-server.js";
 import type { ServerContext } from "../s3/types.js";
 import { versionHooks } from "../s3/capability-hooks.js";
 import { restrictsPublicBuckets } from "../s3/public-access-block.js";
 import { BucketPolicies } from "../auth/bucket-policies.js";
 import { BucketSettings } from "../core/bucket-settings.js";
 import { KNOWN_ACTIONS } from "./operations.js";
-import { failInterruptedRuns } from "../inventory/run.js";
+import { failInterruptedRuns, stopRuns } from "../inventory/run.js";
+import { loadCertificate, reloadCertificate, type CertificateFiles } from "./tls.js";
 import { InventoryScheduler, parseTimeOfDay } from "../inventory/scheduler.js";
 import { KeyService, loadMasterKey } from "../crypto/kms.js";
 import { LifecyclePass } from "../lifecycle/pass.js";
@@ -45,11 +49,25 @@ export interface RunningServer {
   replication: Replicator;
   /** Server access log records waiting for delivery; flush() delivers them at once. */
   accessLogs: AccessLogDelivery;
-  close(): Promise<void>;
+  /** Readiness (GET /_stocktake/health/ready); markShuttingDown() makes the server answer not ready. */
+  health: Health;
+  /** The Prometheus registry behind GET /_stocktake/metrics. */
+  metrics: ServerMetrics;
+  /**
+   * Stops accepting, lets requests and inventory runs in progress finish for `graceMs` (then
+   * closes the connections left and stops the runs left, recorded as failed), stops the background
+   * passes, delivers buffered access logs and closes the stores. Default grace: none.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+  /**
+   * Reads the TLS certificate and key files again for new connections (SIGHUP); on a bad file the
+   * one in use stays, with a logged error. False then, or when the server is not serving HTTPS.
+   */
+  reloadCertificate(): Promise<boolean>;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
-  const { clock = systemClock, log: given = consoleLogger(), ...overrides } = options;
+  const { clock = systemClock, log: given = createLogger(), ...overrides } = options;
   // Log lines carry request URLs, errors and stacks: whatever logger is given sees them redacted.
   const log = redactingLogger(given);
   const config: ServerConfig = { ...defaultConfig, ...stripUndefined(overrides) };
@@ -57,6 +75,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (config.defaultEncryption !== "SSE-S3" && config.defaultEncryption !== "none") {
     throw new Error(`default encryption must be SSE-S3 or none: ${String(config.defaultEncryption)}`);
   }
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) throw new Error("HTTPS needs both a certificate and a key file");
+  const certificateFiles: CertificateFiles | undefined =
+    config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : undefined;
+  // Before anything is opened: a bad file stops the start with nothing to undo.
+  const certificate = certificateFiles === undefined ? undefined : loadCertificate(certificateFiles);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Before the database opens: on a full disk a piece of the reserve is released so that it can.
   const disk = DiskSpace.open({ dataDir: config.dataDir, reserveBytes: config.diskReserveBytes, log });
@@ -94,12 +117,22 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // Before any request or new run: runs a crash left "running" are failed (their files were swept above).
   const interrupted = await failInterruptedRuns(context);
   if (interrupted.length > 0) log.warn("inventory runs interrupted by a restart marked failed", { count: interrupted.length });
-  const scheduler = new InventoryScheduler(context, { minuteOfDay: inventoryMinuteOfDay });
+  const scheduler = new InventoryScheduler(context, {
+    minuteOfDay: inventoryMinuteOfDay,
+    onRunStarted: (lateMs) => metrics.scheduledRunStarted(lateMs),
+  });
   const lifecycle = new LifecyclePass(context);
   const tiering = new TieringPass(context);
   const replication = new Replicator(context);
   const accessLogs = new AccessLogDelivery(context, config.accessLogFlushIntervalMs);
-  const server = createHttpServer(context, context.signingKeys, accessLogs);
+  const health = new Health(context);
+  const metrics = new ServerMetrics({ ...context, scheduler, replication });
+  context.onRunFinished = (run) => metrics.inventoryRunFinished(run);
+  lifecycle.onPass = (report) => metrics.lifecyclePass(report);
+  tiering.onPass = (report) => metrics.tieringPass(report);
+  replication.onAttempt = (outcome) => metrics.replicationAttempt(outcome);
+  replication.onScan = (failed) => metrics.replicationScan(failed);
+  const server = createHttpServer(context, context.signingKeys, accessLogs, certificate, { health, metrics, rootAccountId: root.credentials.accountId });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => {
@@ -123,7 +156,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `${certificate === undefined ? "http" : "https"}://${host}:${port}`,
     port,
     root: root.credentials,
     rootGenerated: root.generated,
@@ -133,16 +166,26 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     tiering,
     replication,
     accessLogs,
-    async close() {
-      await Promise.all([scheduler.stop(), lifecycle.stop(), tiering.stop(), replication.stop()]);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+    health,
+    metrics,
+    async close({ graceMs = 0 } = {}) {
+      // First: a load balancer polling readiness stops sending requests while they drain.
+      health.markShuttingDown();
+      const deadline = Date.now() + graceMs;
+      await Promise.all([server.drain(deadline), stopRuns(context, deadline), scheduler.stop(), lifecycle.stop(), tiering.stop(), replication.stop()]);
+      // A run asked for by a request answered during the drain.
+      await stopRuns(context, Date.now());
       // Once no request can add a record: what is buffered is delivered before the stores close.
       await accessLogs.stop();
       await disk.close();
       await metadata.close();
+    },
+    async reloadCertificate() {
+      if (certificateFiles === undefined || !(server instanceof TlsEdgeServer)) {
+        log.warn("no TLS certificate to reload: the server is serving plain HTTP");
+        return false;
+      }
+      return reloadCertificate(server, certificateFiles, log);
     },
   };
 }

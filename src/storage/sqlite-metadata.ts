@@ -4,13 +4,14 @@
 // a failing one does not undo its neighbours. Keys are TEXT with BINARY collation: memcmp of
 // UTF-8, which is S3's key order.
 import Database from "better-sqlite3";
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type {
   AccessKeyRecord,
   AccountRecord,
   BodyPart,
   BucketConfigRow,
+  BucketCounts,
   BucketRecord,
   BucketRef,
   DeletedVersions,
@@ -72,6 +73,26 @@ const MIGRATIONS: string[] = [
   // get one here (SQLite's randomblob, as the application's ids are random too).
   `ALTER TABLE buckets ADD COLUMN id TEXT NOT NULL DEFAULT '';
    UPDATE buckets SET id = lower(hex(randomblob(16))) WHERE id = '';`,
+  // Versions and current objects per bucket, kept by triggers inside each write's transaction, so
+  // the metrics read one row per bucket instead of counting every version (bucketCounts).
+  `CREATE TABLE bucket_counts (bucket TEXT PRIMARY KEY, versions INTEGER NOT NULL, objects INTEGER NOT NULL);
+   INSERT INTO bucket_counts (bucket, versions, objects)
+     SELECT bucket, count(*), sum(is_latest = 1 AND is_delete_marker = 0) FROM versions GROUP BY bucket;
+   CREATE TRIGGER bucket_counts_insert AFTER INSERT ON versions BEGIN
+     INSERT INTO bucket_counts (bucket, versions, objects) VALUES (NEW.bucket, 1, NEW.is_latest = 1 AND NEW.is_delete_marker = 0)
+       ON CONFLICT (bucket) DO UPDATE SET versions = versions + 1, objects = objects + excluded.objects;
+   END;
+   CREATE TRIGGER bucket_counts_delete AFTER DELETE ON versions BEGIN
+     UPDATE bucket_counts SET versions = versions - 1, objects = objects - (OLD.is_latest = 1 AND OLD.is_delete_marker = 0)
+       WHERE bucket = OLD.bucket;
+   END;
+   CREATE TRIGGER bucket_counts_latest AFTER UPDATE OF is_latest ON versions
+     WHEN NEW.is_delete_marker = 0 AND NEW.is_latest != OLD.is_latest BEGIN
+     UPDATE bucket_counts SET objects = objects + NEW.is_latest - OLD.is_latest WHERE bucket = NEW.bucket;
+   END;
+   CREATE TRIGGER bucket_counts_bucket_gone AFTER DELETE ON buckets BEGIN
+     DELETE FROM bucket_counts WHERE bucket = OLD.name;
+   END;`,
 ];
 
 /** Every column but the inline body, which only single-object reads need. */
@@ -208,6 +229,7 @@ export class SqliteMetadataStore implements MetadataStore {
         WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key > ? AND key >= ?
         ORDER BY key LIMIT ?`),
       countVersions: s("SELECT count(*) FROM versions WHERE bucket = ?").pluck(),
+      bucketCounts: s("SELECT bucket, versions, objects FROM bucket_counts ORDER BY bucket"),
       blobReferenced: s(
         `SELECT 1 FROM versions WHERE blob_id = ? UNION ALL SELECT 1 FROM parts WHERE blob_id = ?
          UNION ALL SELECT 1 FROM version_parts WHERE blob_id = ? LIMIT 1`,
@@ -545,6 +567,22 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async countVersions(bucket: string): Promise<number> {
     return this.stmts.countVersions.get(bucket) as number;
+  }
+
+  async bucketCounts(): Promise<BucketCounts[]> {
+    return this.stmts.bucketCounts.all() as BucketCounts[];
+  }
+
+  async sizeBytes(): Promise<number> {
+    let total = 0;
+    for (const suffix of ["", "-wal", "-shm"]) {
+      try {
+        total += statSync(this.path + suffix).size;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+    }
+    return total;
   }
 
   async isBlobReferenced(blobId: string): Promise<boolean> {

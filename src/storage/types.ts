@@ -168,6 +168,14 @@ export interface ListVersionsQuery {
   limit: number;
 }
 
+export interface BucketCounts {
+  bucket: string;
+  /** Every version, delete markers included. */
+  versions: number;
+  /** Latest versions that are not delete markers: what ListObjects shows. */
+  objects: number;
+}
+
 /** What an inventory report needs of one version: no bodies, no content headers. */
 export interface VersionSummary {
   key: string;
@@ -333,6 +341,13 @@ export interface MetadataStore {
    */
   listCurrent(query: ListObjectsQuery): Promise<ObjectVersionRecord[]>;
   countVersions(bucket: string): Promise<number>;
+  /**
+   * Versions and current objects of every bucket that holds any, by bucket name. Kept as writes
+   * commit, so it costs a row per bucket, never a count over the versions (read at every scrape).
+   */
+  bucketCounts(): Promise<BucketCounts[]>;
+  /** Bytes the store occupies on disk (its files, journal included). */
+  sizeBytes(): Promise<number>;
   /**
    * Every version and delete marker in S3's order: key ascending (UTF-8 bytes), then newest first.
    * Inline and multipart bodies are not loaded (as listCurrent).

@@ -34,6 +34,8 @@ export async function startTestServer(options: StartOptions = {}, dataDir?: stri
     // The default 64 MiB reserve would cost every test server a 64 MiB write; the disk-full tests
     // choose their own.
     diskReserveBytes: 4 * 1024 * 1024,
+    // The suites send SSE-C to a plain-HTTP loopback server; test/integration/tls.test.ts covers the refusal.
+    allowInsecureSseC: true,
     ...options,
   });
   const clientFor = (accessKeyId: string, secretAccessKey: string) =>

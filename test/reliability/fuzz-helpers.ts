@@ -179,7 +179,11 @@ export function assertS3ClientError(reply: RawReply, codes?: string[], what = ""
   return code;
 }
 
-/** A logger that remembers every error line: an "internal error" is a 500 even if a client never saw it. */
+/**
+ * A logger that remembers every error line: an "internal error" is a 500 even if a client never
+ * saw it. Request lines are left out: a 5xx one restates a status (a deliberate 503 SlowDown or
+ * 501 NotImplemented as well), and every 500 also has its own "internal error" line.
+ */
 export function recordingLogger(): Logger & { errors: string[] } {
   const errors: string[] = [];
   return {
@@ -187,7 +191,7 @@ export function recordingLogger(): Logger & { errors: string[] } {
     info() {},
     warn() {},
     error(msg, fields) {
-      errors.push(`${msg} ${JSON.stringify(fields ?? {})}`);
+      if (msg !== "request") errors.push(`${msg} ${JSON.stringify(fields ?? {})}`);
     },
   };
 }

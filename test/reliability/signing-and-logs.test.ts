@@ -25,22 +25,13 @@ import {
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { canonicalQueryString, canonicalUri, signingKey, uriEncode } from "../../src/auth/sigv4.js";
 import { signV2, stringToSignV2 } from "../../src/auth/sigv2.js";
-import type { Logger } from "../../src/log.js";
+import { captureLogs } from "../helpers/logs.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { amzDateOf, errorCode, sendRaw, type RawReply } from "./fuzz-helpers.js";
 import { reportDeliveryPolicy, runInventory } from "../helpers/inventory.js";
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const tag = (body: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1];
-
-/** A logger that keeps every line of every level, as the console logger would print it. */
-function fullRecordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const keep = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
-    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-  };
-  return { lines, info: keep("INFO"), warn: keep("WARN"), error: keep("ERROR") };
-}
 
 interface Wire {
   target: string;
@@ -368,9 +359,10 @@ describe("x-amz-content-sha256 is checked against the body, whatever the authent
 describe("secrets never reach the log", () => {
   let server: TestServer;
   let port: number;
-  const log = fullRecordingLogger();
+  // The server's own logger, every level, its lines as written.
+  const logs = captureLogs();
   before(async () => {
-    server = await startTestServer({ log });
+    server = await startTestServer({ log: logs.log });
     port = server.port;
     await server.client.send(new CreateBucketCommand({ Bucket: "log-bucket" }));
     await server.client.send(new PutObjectCommand({ Bucket: "log-bucket", Key: "boom", Body: "x" }));
@@ -379,9 +371,9 @@ describe("secrets never reach the log", () => {
 
   /** The lines logged while `act` ran. */
   async function linesDuring(act: () => Promise<void>): Promise<string[]> {
-    const from = log.lines.length;
+    const from = logs.raw.length;
     await act();
-    return log.lines.slice(from);
+    return logs.raw.slice(from);
   }
 
   function assertClean(lines: string[], secrets: string[], what: string): void {
@@ -445,9 +437,10 @@ describe("secrets never reach the log", () => {
 
 describe("an inventory run's recorded error", () => {
   let server: TestServer;
-  const log = fullRecordingLogger();
+  // The server's own logger, every level, its lines as written.
+  const logs = captureLogs();
   before(async () => {
-    server = await startTestServer({ log });
+    server = await startTestServer({ log: logs.log });
     for (const Bucket of ["inv-src", "inv-dest"]) await server.client.send(new CreateBucketCommand({ Bucket }));
     await server.client.send(new PutBucketPolicyCommand({ Bucket: "inv-dest", Policy: reportDeliveryPolicy("inv-dest") }));
     await server.client.send(new PutObjectCommand({ Bucket: "inv-src", Key: "a", Body: "a" }));
@@ -478,8 +471,8 @@ describe("an inventory run's recorded error", () => {
       assert.ok(run.error, "a reason is recorded");
       assert.ok(!run.error.includes(server.dataDir), `the recorded error exposes the data directory: ${run.error}`);
       assert.doesNotMatch(run.error, /\/[\w.-]+\//, `the recorded error exposes a path: ${run.error}`);
-      const logged = log.lines.filter((l) => l.includes("inventory run failed"));
-      assert.equal(logged.length, 1, log.lines.join("\n"));
+      const logged = logs.raw.filter((l) => l.includes("inventory run failed"));
+      assert.equal(logged.length, 1, logs.raw.join("\n"));
       assert.ok(logged[0]!.includes(server.dataDir), `the log keeps the detail: ${logged[0]}`);
     } finally {
       rmSync(tmp, { force: true });
