@@ -121,7 +121,11 @@ export abstract class ColumnWriter {
     const groups: EncodedColumn["groups"] = [];
     for (let g = 0; g < this.groupStats.length; g++) {
       const positions: RawPosition[] = [];
-      if (hasPresent) positions.push({ stream: this.presentBytes, offset: this.presentBytes.length, rest: [0, presentEncoder.mark()] });
+      if (hasPresent) {
+        // mark() writes the previous group's last run: the offset is only known after it.
+        const bits = presentEncoder.mark();
+        positions.push({ stream: this.presentBytes, offset: this.presentBytes.length, rest: [0, bits] });
+      }
       const start = this.groupStarts[g]!;
       const end = g + 1 < this.groupStarts.length ? this.groupStarts[g + 1]! : this.values;
       this.encodeGroup(g, start, end, positions, this.groupStats[g]!);
