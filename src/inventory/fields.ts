@@ -86,20 +86,25 @@ export function orcFileSchema(columns: readonly InventoryField[]): string {
   return `struct<${columns.map((c) => `${c.column}:${ORC_TYPES[c.kind]}`).join(",")}>`;
 }
 
-/** manifest.json fileSchema for a Parquet report: the Parquet message type S3 writes. */
+/**
+ * manifest.json fileSchema for a Parquet report: the message type as real manifests carry it
+ * today, parquet-mr's text of it with the line breaks taken out (two spaces before each field,
+ * none before the closing brace; logical types STRING and TIMESTAMP(MILLIS,true)), not the older
+ * UTF8/TIMESTAMP_MILLIS form of the documentation's example. Evidence: docs/inventory-engine.md.
+ */
 export function parquetFileSchema(columns: readonly InventoryField[]): string {
   const parts = columns.map((c) => {
     const repetition = c.role === "always" ? "required" : "optional";
     switch (c.kind) {
       case "string":
-        return `${repetition} binary ${c.column} (UTF8);`;
+        return `  ${repetition} binary ${c.column} (STRING);`;
       case "boolean":
-        return `${repetition} boolean ${c.column};`;
+        return `  ${repetition} boolean ${c.column};`;
       case "int64":
-        return `${repetition} int64 ${c.column};`;
+        return `  ${repetition} int64 ${c.column};`;
       case "timestamp":
-        return `${repetition} int64 ${c.column} (TIMESTAMP_MILLIS);`;
+        return `  ${repetition} int64 ${c.column} (TIMESTAMP(MILLIS,true));`;
     }
   });
-  return `message s3.inventory { ${parts.join(" ")} }`;
+  return `message s3.inventory {${parts.join("")}}`;
 }

@@ -179,7 +179,9 @@ export async function publishReport(
     sourceBucket: source.name,
     destinationBucket: config.destination.bucketArn,
     version: "2016-11-30",
-    creationTimestamp: String(scanStarted.getTime()),
+    // The report's minute, the one its folder is named after, as real manifests carry it
+    // ("1748826000000" in …/2025-06-02T01-00Z/manifest.json; see docs/inventory-engine.md).
+    creationTimestamp: String(Math.floor(scanStarted.getTime() / 60_000) * 60_000),
     fileFormat: config.destination.format,
     fileSchema: format.schema(columns),
     files: dataRecords.map((r, i) => ({ key: r.key, size: files[i]!.size, MD5checksum: files[i]!.md5 })),

@@ -27,6 +27,20 @@ describe("inventory projection", () => {
     assert.deepEqual(project(tuple({ 2: 0, 3: 1, 5: "" })), ["src", "dir/key", "v1", false, true, null, Date.UTC(2026, 0, 2), null, null, null, "canon-111122223333"]);
   });
 
+  it("BucketKeyStatus: ENABLED/DISABLED for KMS, DISABLED for SSE-S3 as real reports show, empty otherwise", () => {
+    const project = projector(reportColumns("Current", ["EncryptionStatus", "BucketKeyStatus"]), ctx);
+    const cases: [string, unknown[]][] = [
+      ['{"encryption":{"kind":"SSE-S3"}}', ["SSE-S3", "DISABLED"]],
+      ['{"encryption":{"kind":"SSE-KMS","bucketKeyEnabled":true}}', ["SSE-KMS", "ENABLED"]],
+      ['{"encryption":{"kind":"SSE-KMS"}}', ["SSE-KMS", "DISABLED"]],
+      ['{"encryption":{"kind":"DSSE-KMS"}}', ["DSSE-KMS", "DISABLED"]],
+      ['{"encryption":{"kind":"SSE-C"}}', ["SSE-C", null]],
+      ["{}", ["NOT-SSE", null]],
+    ];
+    for (const [extra, want] of cases) assert.deepEqual(project(tuple({ 10: extra })).slice(2), want, extra);
+    assert.deepEqual(project(tuple({ 3: 1, 10: '{"encryption":{"kind":"SSE-S3"}}' })).slice(2), [null, null], "a delete marker has none");
+  });
+
   it("ETags lose their quotes however they are stored", () => {
     const project = projector(reportColumns("Current", ["ETag"]), ctx);
     for (const [stored, shown] of [['"abc"', "abc"], ["abc", "abc"], ['"a"b"', "ab"], ['"', ""], ['""', ""], ['"abc-3"', "abc-3"]]) {

@@ -146,9 +146,12 @@ export const FIELD_READERS: Record<InventoryField["name"], Reader> = {
     const tier = (extraOf(v).accessTier as string | undefined) ?? "FREQUENT";
     return REPORTED_TIER[tier] ?? tier;
   }),
+  // Real reports show DISABLED for SSE-S3 objects too (docs/inventory-engine.md); for unencrypted
+  // and SSE-C objects no sample has been found, so they stay empty.
   BucketKeyStatus: ifObject((v) => {
     const e = encryption(v);
-    return e?.kind === "SSE-KMS" || e?.kind === "DSSE-KMS" ? (e.bucketKeyEnabled ? "ENABLED" : "DISABLED") : null;
+    if (e?.kind === "SSE-KMS" || e?.kind === "DSSE-KMS") return e.bucketKeyEnabled ? "ENABLED" : "DISABLED";
+    return e?.kind === "SSE-S3" ? "DISABLED" : null;
   }),
   ChecksumAlgorithm: ifObject((v) => ((extraOf(v).checksum as { algorithm?: string } | undefined)?.algorithm ?? null)),
   ObjectAccessControlList: ifObject((v, ctx) => {

@@ -98,7 +98,7 @@ describe("inventory write worker", () => {
       assert.equal(await read(two.files), expected);
       assert.equal(two.files.reduce((n, f) => n + f.rows, 0), expected.split("\n").length - 1);
       const prefixed = await runWorker({ ...job, prefix: "b/", parallelMinRows: 10 });
-      assert.equal(await read(prefixed.files), expected.split("\n").filter((l) => l.includes('"b%2F')).map((l) => l + "\n").join(""));
+      assert.equal(await read(prefixed.files), expected.split("\n").filter((l) => l.includes('"b/')).map((l) => l + "\n").join(""));
     });
   }
 });

@@ -35,7 +35,8 @@ describe("encryption columns in inventory reports", () => {
 
   const expected = {
     none: ["NOT-SSE", null],
-    "sse-s3": ["SSE-S3", null],
+    // Real reports show DISABLED for SSE-S3 objects (docs/inventory-engine.md).
+    "sse-s3": ["SSE-S3", "DISABLED"],
     "kms-bucket-key": ["SSE-KMS", "ENABLED"],
     "kms-no-bucket-key": ["SSE-KMS", "DISABLED"],
     dsse: ["DSSE-KMS", "DISABLED"],

@@ -37,22 +37,31 @@ function parquetConfig(id: string, extra: Partial<InventoryConfiguration> = {}):
   };
 }
 
-/** pyarrow: the message type rebuilt from the file's column descriptors, and the rows (timestamps as epoch ms). */
+/**
+ * pyarrow: the message type rebuilt from the file's column descriptors in parquet-mr's text (the
+ * logical type, as S3's fileSchema names it; each column's converted type as well, for readers
+ * that predate logical types), and the rows (timestamps as epoch ms).
+ */
 const PYARROW = `
 import sys, json, re
 import pyarrow as pa, pyarrow.parquet as pq
 f = pq.ParquetFile(sys.argv[1])
 root = re.match(r"\\S+ group (?:field_id=-?\\d+ )?(\\S+) \\{", str(f.schema).splitlines()[1]).group(1)
-parts = []
+parts, converted = [], []
 for i in range(len(f.schema)):
     c = f.schema.column(i)
     t = {"BYTE_ARRAY": "binary", "BOOLEAN": "boolean", "INT64": "int64"}[c.physical_type]
-    ann = "" if c.converted_type == "NONE" else " (%s)" % c.converted_type
-    parts.append("%s %s %s%s;" % ("optional" if c.max_definition_level else "required", t, c.name, ann))
+    lt = json.loads(c.logical_type.to_json())
+    ann = {"None": "", "String": " (STRING)"}.get(lt["Type"])
+    if lt["Type"] == "Timestamp":
+        ann = " (TIMESTAMP(%s,%s))" % ({"milliseconds": "MILLIS"}[lt["timeUnit"]], "true" if lt["isAdjustedToUTC"] else "false")
+    parts.append("  %s %s %s%s;" % ("optional" if c.max_definition_level else "required", t, c.name, ann))
+    converted.append(c.converted_type)
 t = f.read()
 cols = [t.column(n).cast(pa.int64()) if pa.types.is_timestamp(t.column(n).type) else t.column(n) for n in t.column_names]
 print(json.dumps({
-  "schema": "message %s { %s }" % (root, " ".join(parts)),
+  "schema": "message %s {%s}" % (root, "".join(parts)),
+  "converted": converted,
   "types": [str(x.type) for x in t.schema],
   "rows": [list(r.values()) for r in pa.table(cols, names=t.column_names).to_pylist()],
   "codec": f.metadata.row_group(0).column(0).compression if f.metadata.num_row_groups else None,
@@ -112,15 +121,16 @@ describe("inventory reports (Parquet)", () => {
     assert.equal(manifest.fileFormat, "Parquet");
     assert.equal(
       manifest.fileSchema,
-      "message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); optional int64 size; " +
-        "optional int64 last_modified_date (TIMESTAMP_MILLIS); optional binary e_tag (UTF8); optional binary storage_class (UTF8); " +
-        "optional boolean is_multipart_uploaded; optional binary encryption_status (UTF8); optional int64 object_lock_retain_until_date (TIMESTAMP_MILLIS); " +
-        "optional binary checksum_algorithm (UTF8); optional binary object_owner (UTF8); }",
+      "message s3.inventory {  required binary bucket (STRING);  required binary key (STRING);  optional int64 size;  " +
+        "optional int64 last_modified_date (TIMESTAMP(MILLIS,true));  optional binary e_tag (STRING);  optional binary storage_class (STRING);  " +
+        "optional boolean is_multipart_uploaded;  optional binary encryption_status (STRING);  optional int64 object_lock_retain_until_date (TIMESTAMP(MILLIS,true));  " +
+        "optional binary checksum_algorithm (STRING);  optional binary object_owner (STRING);}",
     );
     assert.equal(manifest.files.length, 1);
 
-    const view = JSON.parse(await python(PYARROW, paths[0]!)) as { schema: string; types: string[]; rows: Value[][]; codec: string };
+    const view = JSON.parse(await python(PYARROW, paths[0]!)) as { schema: string; converted: string[]; types: string[]; rows: Value[][]; codec: string };
     assert.equal(view.schema, manifest.fileSchema, "the file's own schema is the manifest's fileSchema");
+    assert.deepEqual(view.converted, ["UTF8", "UTF8", "NONE", "TIMESTAMP_MILLIS", "UTF8", "UTF8", "NONE", "UTF8", "TIMESTAMP_MILLIS", "UTF8", "UTF8"]);
     assert.deepEqual(view.types, ["string", "string", "int64", "timestamp[ms, tz=UTC]", "string", "string", "bool", "string", "timestamp[ms, tz=UTC]", "string", "string"]);
     assert.equal(view.codec, "SNAPPY");
 
@@ -172,8 +182,8 @@ describe("inventory reports (Parquet)", () => {
     const { manifest, paths } = await deliver(VERSIONED, "all-versions");
     assert.equal(
       manifest.fileSchema,
-      "message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); optional binary version_id (UTF8); " +
-        "optional boolean is_latest; optional boolean is_delete_marker; optional int64 size; optional binary e_tag (UTF8); }",
+      "message s3.inventory {  required binary bucket (STRING);  required binary key (STRING);  optional binary version_id (STRING);  " +
+        "optional boolean is_latest;  optional boolean is_delete_marker;  optional int64 size;  optional binary e_tag (STRING);}",
     );
     const view = JSON.parse(await python(PYARROW, paths[0]!)) as { schema: string; rows: Value[][] };
     assert.equal(view.schema, manifest.fileSchema);

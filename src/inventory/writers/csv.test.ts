@@ -47,9 +47,26 @@ describe("CSV key encoding", () => {
       "trailing \udc00",
     ];
     for (const key of keys) assert.equal(formEncodeKey(key), formEncodeKeySlow(key), key);
-    assert.equal(formEncodeKey("a b/c"), "a+b%2Fc");
+    assert.equal(formEncodeKey("a b/c"), "a+b/c");
     assert.equal(formEncodeKey("x*y.z-w_v"), "x*y.z-w_v");
     assert.equal(formEncodeKey("(!)"), "%28%21%29");
+  });
+
+  it("writes keys as real reports do: / raw, space +, + %2B, non-ASCII as UTF-8 escapes", () => {
+    // Rows of real reports (docs/inventory-engine.md, "Key encoding in CSV reports").
+    assert.equal(formEncodeKey("inventory_test/key1"), "inventory_test/key1");
+    assert.equal(formEncodeKey("csvDataset/titles.csv"), "csvDataset/titles.csv");
+    assert.equal(formEncodeKey("imageDataset/n02085620_10074.jpg"), "imageDataset/n02085620_10074.jpg");
+    assert.equal(formEncodeKey("a b+c/é"), "a+b%2Bc/%C3%A9");
+    assert.equal(formEncodeKey("//lead/and/trail//"), "//lead/and/trail//");
+    const raw = new Set<string>();
+    for (let c = 0x20; c < 0x7f; c++) {
+      const ch = String.fromCharCode(c);
+      if (formEncodeKeySlow(ch) === ch) raw.add(ch);
+      assert.equal(formEncodeKey(ch), formEncodeKeySlow(ch), ch);
+    }
+    const alnum = (ch: string) => /^[A-Za-z0-9]$/.test(ch);
+    assert.deepEqual([...raw].filter((ch) => !alnum(ch)).sort(), ["*", "-", ".", "/", "_"]);
   });
 
   it("agrees with the reference on random keys of every code point class", () => {
@@ -88,7 +105,7 @@ describe("compiled row formatter", () => {
     const line = format(row);
     assert.equal(
       line,
-      '"bucket","dir%2Fmy+file+%281%29.txt","v""1","true","false","1234","2026-01-02T03:04:05.006Z","abc","STANDARD","false","",""\n',
+      '"bucket","dir/my+file+%281%29.txt","v""1","true","false","1234","2026-01-02T03:04:05.006Z","abc","STANDARD","false","",""\n',
     );
     assert.equal(line, referenceLine(columns, row));
     const marker: InventoryValue[] = ["bucket", "k", "v2", true, true, null, 0, null, null, null, null, null];
@@ -157,9 +174,9 @@ describe("CSV writer", () => {
     const lines = gunzipSync(bytes).toString().split("\n");
     assert.equal(lines.pop(), "");
     assert.equal(lines.length, 60_000);
-    assert.equal(lines[0], '"b","k%2F0","0","etag0"');
-    assert.equal(lines[59_999], '"b","k%2F59999","59999","etag59999"');
-    for (let i = 0; i < lines.length; i += 997) assert.equal(lines[i], `"b","k%2F${i}","${i}","etag${i}"`);
+    assert.equal(lines[0], '"b","k/0","0","etag0"');
+    assert.equal(lines[59_999], '"b","k/59999","59999","etag59999"');
+    for (let i = 0; i < lines.length; i += 997) assert.equal(lines[i], `"b","k/${i}","${i}","etag${i}"`);
   });
 
   it("compressing on the calling thread writes the same file", async () => {

@@ -29,7 +29,7 @@ const LINES_PER_WRITE = 32;
 const MEMBERS_IN_FLIGHT = 2;
 
 function isFormSafe(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x2a || c === 0x5f;
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x2a || c === 0x5f || c === 0x2f;
 }
 
 /** Byte by byte over the UTF-8 encoding; the reference for formEncodeKey's fast path and the path for keys it cannot take. */
@@ -43,16 +43,18 @@ export function formEncodeKeySlow(key: string): string {
   return out;
 }
 
-/** What encodeURIComponent leaves alone (or writes as %20) that URLEncoder does not. */
-const URI_EXTRAS = /[!'()~]|%20/g;
-const URI_EXTRA_CODES: Record<string, string> = { "!": "%21", "'": "%27", "(": "%28", ")": "%29", "~": "%7E", "%20": "+" };
+/** Where encodeURIComponent's output differs from the report's: it leaves `!'()~` alone and escapes space and `/`. */
+const URI_EXTRAS = /[!'()~]|%20|%2F/g;
+const URI_EXTRA_CODES: Record<string, string> = { "!": "%21", "'": "%27", "(": "%28", ")": "%29", "~": "%7E", "%20": "+", "%2F": "/" };
 
 /**
- * Form URL encoding as S3's inventory applies it to keys (Java's URLEncoder): letters, digits and
- * `.-*_` stay, a space becomes `+`, everything else is `%XX` of its UTF-8 bytes (tools decode it
- * with unquote_plus). encodeURIComponent does the same bar five characters (native, and far
- * faster than encoding byte by byte); a key with a lone surrogate, which it refuses, is encoded
- * byte by byte (the surrogate as U+FFFD, as Buffer encodes it).
+ * Form URL encoding as S3's inventory applies it to keys: letters, digits, `.-*_` and `/` stay, a
+ * space becomes `+`, everything else is `%XX` of its UTF-8 bytes (tools decode it with
+ * unquote_plus). Real reports keep `/` raw, so consumers can split and filter keys by prefix
+ * without decoding (evidence in docs/inventory-engine.md, "Key encoding in CSV reports").
+ * encodeURIComponent does the same but for URI_EXTRAS (native, and far faster than encoding
+ * byte by byte); a key with a lone surrogate, which it refuses, is encoded byte by byte (the
+ * surrogate as U+FFFD, as Buffer encodes it).
  */
 export function formEncodeKey(key: string): string {
   let e: string;

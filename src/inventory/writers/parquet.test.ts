@@ -1,5 +1,5 @@
 // The Parquet writer, checked by real readers: files written here are read back with pyarrow and
-// DuckDB (python3), which must see S3's schema (names, physical and converted types, nullability)
+// DuckDB (python3), which must see S3's schema (names, physical, logical and converted types, nullability)
 // and every value, nulls included; plus the edges (no rows, one row, many row groups, long and
 // non-ASCII keys) and the writer's own pieces (the hybrid encoding, Snappy, string order).
 import { describe, it } from "node:test";
@@ -41,18 +41,25 @@ async function writeFile(columns: readonly InventoryField[], rows: InventoryValu
   return { path, data, bytesBeforeFinish };
 }
 
-/** pyarrow's view of the file: S3's message type rebuilt from the column descriptors, Arrow types, rows. */
+/**
+ * pyarrow's view of the file: S3's message type rebuilt from the column descriptors in
+ * parquet-mr's text (logical types), each column's converted type, Arrow types, rows.
+ */
 const PYARROW_READ = `
 import sys, json, re
 import pyarrow as pa, pyarrow.parquet as pq
 f = pq.ParquetFile(sys.argv[1])
 root = re.match(r"\\S+ group (?:field_id=-?\\d+ )?(\\S+) \\{", str(f.schema).splitlines()[1]).group(1)
-parts = []
+parts, converted = [], []
 for i in range(len(f.schema)):
     c = f.schema.column(i)
     t = {"BYTE_ARRAY": "binary", "BOOLEAN": "boolean", "INT64": "int64"}[c.physical_type]
-    ann = "" if c.converted_type == "NONE" else " (%s)" % c.converted_type
-    parts.append("%s %s %s%s;" % ("optional" if c.max_definition_level else "required", t, c.name, ann))
+    lt = json.loads(c.logical_type.to_json())
+    ann = {"None": "", "String": " (STRING)"}.get(lt["Type"])
+    if lt["Type"] == "Timestamp":
+        ann = " (TIMESTAMP(%s,%s))" % ({"milliseconds": "MILLIS"}[lt["timeUnit"]], "true" if lt["isAdjustedToUTC"] else "false")
+    parts.append("  %s %s %s%s;" % ("optional" if c.max_definition_level else "required", t, c.name, ann))
+    converted.append(c.converted_type)
 t = f.read()
 cols = []
 for name in t.column_names:
@@ -61,7 +68,8 @@ for name in t.column_names:
 rows = [list(r.values()) for r in pa.table(cols, names=t.column_names).to_pylist()]
 md = f.metadata
 print(json.dumps({
-  "schema": "message %s { %s }" % (root, " ".join(parts)),
+  "schema": "message %s {%s}" % (root, "".join(parts)),
+  "converted": converted,
   "arrow": [str(x.type) for x in t.schema],
   "rows": rows,
   "rowGroups": md.num_row_groups,
@@ -73,6 +81,7 @@ print(json.dumps({
 
 interface ArrowView {
   schema: string;
+  converted: string[];
   arrow: string[];
   rows: (string | number | boolean | null)[][];
   rowGroups: number;
@@ -117,6 +126,8 @@ describe("Parquet report writer", () => {
     const { path } = await writeFile(ALL_COLUMNS, rows);
     const view = readPyarrow(path);
     assert.equal(view.schema, parquetFileSchema(ALL_COLUMNS));
+    const convertedType = { string: "UTF8", boolean: "NONE", int64: "NONE", timestamp: "TIMESTAMP_MILLIS" } as const;
+    assert.deepEqual(view.converted, ALL_COLUMNS.map((c) => convertedType[c.kind]), "converted types kept for older readers");
     const arrowType = { string: "string", boolean: "bool", int64: "int64", timestamp: "timestamp[ms, tz=UTC]" } as const;
     assert.deepEqual(view.arrow, ALL_COLUMNS.map((c) => arrowType[c.kind]));
     assert.deepEqual(view.codecs, ["SNAPPY"]);

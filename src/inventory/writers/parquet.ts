@@ -429,6 +429,10 @@ function footer(specs: readonly ColumnSpec[], rowGroups: readonly RowGroupMeta[]
     }
     w.i32(1, spec.type).i32(3, spec.required ? Repetition.REQUIRED : Repetition.OPTIONAL).string(4, spec.name);
     if (spec.converted !== undefined) w.i32(6, spec.converted);
+    // The logical types S3's fileSchema names today (STRING, TIMESTAMP(MILLIS,true)); the
+    // converted types above stay for readers that predate logical types.
+    if (spec.kind === "string") w.struct(10, (w) => w.struct(1, () => {}));
+    if (spec.kind === "timestamp") w.struct(10, (w) => w.struct(8, (w) => w.bool(1, true).struct(2, (w) => w.struct(1, () => {}))));
   });
   w.i64(3, numRows);
   w.listStruct(4, rowGroups, (w, rg) => {
