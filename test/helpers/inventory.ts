@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, PutBucketInventoryConfigurationCommand, PutBucketPolicyCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "./server.js";
 import { signedFetch } from "./raw.js";
 import { INVENTORY_FIELDS } from "../../src/inventory/fields.js";
@@ -34,6 +34,29 @@ export function reportDeliveryPolicy(destination: string, opts: { sourceAccount?
       },
     ],
   });
+}
+
+/**
+ * The plainest report: source and destination buckets, the delivery policy, and a daily CSV
+ * configuration "daily" of current versions; with `objects`, those keys put in the source first.
+ */
+export async function dailyCsvInventory(s3: S3Client, source: string, destination: string, objects: string[] = []): Promise<void> {
+  for (const Bucket of [source, destination]) await s3.send(new CreateBucketCommand({ Bucket }));
+  await s3.send(new PutBucketPolicyCommand({ Bucket: destination, Policy: reportDeliveryPolicy(destination) }));
+  for (const Key of objects) await s3.send(new PutObjectCommand({ Bucket: source, Key, Body: Key }));
+  await s3.send(
+    new PutBucketInventoryConfigurationCommand({
+      Bucket: source,
+      Id: "daily",
+      InventoryConfiguration: {
+        Id: "daily",
+        IsEnabled: true,
+        IncludedObjectVersions: "Current",
+        Schedule: { Frequency: "Daily" },
+        Destination: { S3BucketDestination: { Bucket: `arn:aws:s3:::${destination}`, Format: "CSV" } },
+      },
+    }),
+  );
 }
 
 export interface FinishedRun {

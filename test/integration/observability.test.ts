@@ -4,10 +4,10 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { networkInterfaces } from "node:os";
-import { CreateBucketCommand, GetObjectCommand, PutBucketInventoryConfigurationCommand, PutBucketPolicyCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { signedFetch } from "../helpers/raw.js";
-import { reportDeliveryPolicy, runInventory } from "../helpers/inventory.js";
+import { dailyCsvInventory, runInventory } from "../helpers/inventory.js";
 import { createAccount, loadSealingKey } from "../../src/auth/accounts.js";
 
 /** Samples of a Prometheus text exposition, by series (`name{labels}` exactly as written). */
@@ -93,21 +93,7 @@ describe("metrics", () => {
   before(async () => {
     server = await startTestServer();
     const s3 = server.client;
-    for (const Bucket of ["metrics-src", "metrics-dest"]) await s3.send(new CreateBucketCommand({ Bucket }));
-    await s3.send(new PutBucketPolicyCommand({ Bucket: "metrics-dest", Policy: reportDeliveryPolicy("metrics-dest") }));
-    await s3.send(
-      new PutBucketInventoryConfigurationCommand({
-        Bucket: "metrics-src",
-        Id: "daily",
-        InventoryConfiguration: {
-          Id: "daily",
-          IsEnabled: true,
-          IncludedObjectVersions: "Current",
-          Schedule: { Frequency: "Daily" },
-          Destination: { S3BucketDestination: { Bucket: "arn:aws:s3:::metrics-dest", Format: "CSV" } },
-        },
-      }),
-    );
+    await dailyCsvInventory(s3, "metrics-src", "metrics-dest");
   });
   after(() => server.stop());
 

@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command, PutBucketInventoryConfigurationCommand, PutBucketPolicyCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { createAccount, loadSealingKey } from "../../src/auth/accounts.js";
 import { ManualClock } from "../../src/clock.js";
 import { listRuns, startRun } from "../../src/inventory/run.js";
 import { startTestServer } from "../helpers/server.js";
-import { reportDeliveryPolicy } from "../helpers/inventory.js";
+import { dailyCsvInventory } from "../helpers/inventory.js";
 import { createBucket, errorCode, sendRaw, sendSigned, signedHead, startFuzzServer, type FuzzServer } from "./fuzz-helpers.js";
 
 /** A request whose head and first body bytes are sent now and whose rest is sent by finish(). */
@@ -122,21 +122,7 @@ describe("an inventory run outliving its source bucket", () => {
       const a = server.client;
       const creds = await createAccount(server.context.metadata, loadSealingKey(server.dataDir), {}, new Date());
       const b = server.clientFor(creds.accessKeyId, creds.secretAccessKey);
-      for (const Bucket of ["outlived-src", "outlived-dest"]) await a.send(new CreateBucketCommand({ Bucket }));
-      await a.send(new PutBucketPolicyCommand({ Bucket: "outlived-dest", Policy: reportDeliveryPolicy("outlived-dest") }));
-      await a.send(
-        new PutBucketInventoryConfigurationCommand({
-          Bucket: "outlived-src",
-          Id: "daily",
-          InventoryConfiguration: {
-            Id: "daily",
-            IsEnabled: true,
-            IncludedObjectVersions: "Current",
-            Schedule: { Frequency: "Daily" },
-            Destination: { S3BucketDestination: { Bucket: "arn:aws:s3:::outlived-dest", Format: "CSV" } },
-          },
-        }),
-      );
+      await dailyCsvInventory(a, "outlived-src", "outlived-dest");
       // A first report takes this minute, so the second run waits (on the manual clock) for the next.
       const source = (await server.context.metadata.getBucket("outlived-src"))!;
       const first = await startRun(server.context, source, "daily", "on-demand");

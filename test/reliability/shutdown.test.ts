@@ -13,14 +13,12 @@ import { Readable } from "node:stream";
 import {
   CreateBucketCommand,
   GetObjectCommand,
-  PutBucketInventoryConfigurationCommand,
-  PutBucketPolicyCommand,
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { ManualClock } from "../../src/clock.js";
 import { ACTIVE_RUN_KIND, listRuns, SHUTDOWN_ERROR, startRun } from "../../src/inventory/run.js";
-import { reportDeliveryPolicy } from "../helpers/inventory.js";
+import { dailyCsvInventory } from "../helpers/inventory.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY } from "../helpers/server.js";
 import { freePort } from "../../bench/targets.js";
 
@@ -188,22 +186,7 @@ describe("close() and inventory runs in progress", () => {
     const dataDir = server.dataDir;
     try {
       const s3 = server.client;
-      for (const Bucket of ["inv-src", "inv-dest"]) await s3.send(new CreateBucketCommand({ Bucket }));
-      await s3.send(new PutBucketPolicyCommand({ Bucket: "inv-dest", Policy: reportDeliveryPolicy("inv-dest") }));
-      await s3.send(new PutObjectCommand({ Bucket: "inv-src", Key: "a", Body: "a" }));
-      await s3.send(
-        new PutBucketInventoryConfigurationCommand({
-          Bucket: "inv-src",
-          Id: "daily",
-          InventoryConfiguration: {
-            Id: "daily",
-            IsEnabled: true,
-            IncludedObjectVersions: "Current",
-            Schedule: { Frequency: "Daily" },
-            Destination: { S3BucketDestination: { Bucket: "arn:aws:s3:::inv-dest", Format: "CSV" } },
-          },
-        }),
-      );
+      await dailyCsvInventory(s3, "inv-src", "inv-dest", ["a"]);
       const source = (await server.context.metadata.getBucket("inv-src"))!;
       const first = await startRun(server.context, source, "daily", "on-demand");
       assert.equal((await first.finished).status, "succeeded");

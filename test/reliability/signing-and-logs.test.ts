@@ -28,7 +28,7 @@ import { signV2, stringToSignV2 } from "../../src/auth/sigv2.js";
 import { captureLogs } from "../helpers/logs.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { amzDateOf, errorCode, sendRaw, type RawReply } from "./fuzz-helpers.js";
-import { reportDeliveryPolicy, runInventory } from "../helpers/inventory.js";
+import { dailyCsvInventory, runInventory } from "../helpers/inventory.js";
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const tag = (body: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1];
@@ -441,22 +441,7 @@ describe("an inventory run's recorded error", () => {
   const logs = captureLogs();
   before(async () => {
     server = await startTestServer({ log: logs.log });
-    for (const Bucket of ["inv-src", "inv-dest"]) await server.client.send(new CreateBucketCommand({ Bucket }));
-    await server.client.send(new PutBucketPolicyCommand({ Bucket: "inv-dest", Policy: reportDeliveryPolicy("inv-dest") }));
-    await server.client.send(new PutObjectCommand({ Bucket: "inv-src", Key: "a", Body: "a" }));
-    await server.client.send(
-      new PutBucketInventoryConfigurationCommand({
-        Bucket: "inv-src",
-        Id: "daily",
-        InventoryConfiguration: {
-          Id: "daily",
-          IsEnabled: true,
-          IncludedObjectVersions: "Current",
-          Schedule: { Frequency: "Daily" },
-          Destination: { S3BucketDestination: { Bucket: "arn:aws:s3:::inv-dest", Format: "CSV" } },
-        },
-      }),
-    );
+    await dailyCsvInventory(server.client, "inv-src", "inv-dest", ["a"]);
   });
   after(() => server.stop());
 
