@@ -1,12 +1,18 @@
 // Liveness and readiness for load balancers and orchestrators: GET /_stocktake/health/live and
 // /_stocktake/health/ready, unauthenticated (docs/observability.md). Ready means the server would
 // serve a write now: not shutting down, the data disk not full, the metadata store taking a commit.
+import { performance } from "node:perf_hooks";
 import type { Context } from "../core/context.js";
 
 /** The setting the readiness probe rewrites: a real commit through the store's group commit. */
 export const PROBE_SETTING = "health.probe";
 /** A store that has not committed the probe within this is not ready (a wedged disk, a lock held). */
 const PROBE_TIMEOUT_MS = 2_000;
+/**
+ * A probe's outcome answers the probes of the next second too: the endpoint is unauthenticated, and
+ * without this every anonymous request to it would be a durable write.
+ */
+const PROBE_REUSE_MS = 1_000;
 
 export type ReadinessCheck = "shutdown" | "disk" | "metadata";
 
@@ -16,6 +22,7 @@ export class Health {
   private shuttingDown = false;
   /** Probes asked for at once share one write. */
   private probing: Promise<Readiness> | undefined;
+  private lastProbe: { at: number; outcome: Readiness } | undefined;
 
   constructor(private readonly ctx: Context) {}
 
@@ -32,7 +39,14 @@ export class Health {
     if (this.shuttingDown) return { ready: false, check: "shutdown", reason: "the server is shutting down" };
     // Before the write probe: a commit that finds the disk full would release the reserve kept for deletes.
     if (this.ctx.disk.isFull()) return { ready: false, check: "disk", reason: "the data directory's disk is full" };
-    this.probing ??= this.probeMetadata().finally(() => (this.probing = undefined));
+    const now = performance.now();
+    if (this.lastProbe && now - this.lastProbe.at < PROBE_REUSE_MS) return this.lastProbe.outcome;
+    this.probing ??= this.probeMetadata()
+      .then((outcome) => {
+        this.lastProbe = { at: performance.now(), outcome };
+        return outcome;
+      })
+      .finally(() => (this.probing = undefined));
     return this.probing;
   }
 
