@@ -162,6 +162,21 @@ describe("SigV4 presigned URLs", () => {
     assert.equal(code(() => auth(s, { now: new Date(Date.now() + 61_000) })), "AccessDenied");
   });
 
+  it("tells a negative expiry from one that is not a number, in S3's words", async () => {
+    const s = await presign("/bucket/key", 60);
+    const message = (expires: string) => {
+      try {
+        auth({ ...s, rawUrl: s.rawUrl.replace("X-Amz-Expires=60", `X-Amz-Expires=${expires}`) });
+      } catch (e) {
+        if (e instanceof S3Error && e.code === "AuthorizationQueryParametersError") return e.message;
+        throw e;
+      }
+      return "accepted";
+    };
+    assert.equal(message("-1000"), "X-Amz-Expires must be non-negative");
+    assert.equal(message("soon"), "X-Amz-Expires should be a number");
+  });
+
   it("refuses tampering and expiry over a week", async () => {
     const s = await presign("/bucket/key", 60);
     assert.equal(code(() => auth({ ...s, rawUrl: s.rawUrl.replace("/key", "/kez") })), "SignatureDoesNotMatch");

@@ -422,7 +422,7 @@ function authenticatePresigned(input: AuthInput, query: URLSearchParams, rawPath
   const cred = parseCredential(credentialText, (msg) => bad(`Error parsing the X-Amz-Credential parameter; ${msg}`));
   const when = parseAmzDate(amzDate);
   if (!when) throw bad("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
-  if (!/^\d+$/.test(expiresText)) throw bad("X-Amz-Expires should be a number");
+  if (!/^-?\d+$/.test(expiresText)) throw bad("X-Amz-Expires should be a number");
   const expires = Number(expiresText);
   if (expires < 1) throw bad("X-Amz-Expires must be non-negative");
   if (expires > MAX_PRESIGNED_EXPIRY_S) throw bad("X-Amz-Expires must be less than a week (in seconds) that is 604800");

@@ -17,6 +17,7 @@ import {
   type AuthorizationRequest,
 } from "../auth/authorize.js";
 import { namesConditionKey } from "../auth/policy.js";
+import { S3Error } from "../errors.js";
 import { tagsOf, type Tag } from "../core/tags.js";
 import { lookupAddressed } from "../s3/request.js";
 import type { S3Request, ServerContext } from "../s3/types.js";
@@ -52,6 +53,32 @@ export async function authorizeRequest(
     }
     context = { ...context, ...requestObjectTagConditions(tags) };
   }
-  await authorizeActions({ ...request, context }, actions);
+  try {
+    await authorizeActions({ ...request, context }, actions);
+  } catch (refusal) {
+    if (request.key !== undefined && actions[0] === "s3:GetObject" && refusal instanceof S3Error && refusal.code === "AccessDenied") {
+      await answerMissingKeyToLister(ctx, { ...request, context }, request.key);
+    }
+    throw refusal;
+  }
   return { addressed };
+}
+
+/**
+ * S3 tells a reader who may not read a key whether it exists only when the reader may list it:
+ * a missing (or deleted) current version is 404 NoSuchKey to a caller allowed s3:ListBucket with
+ * s3:prefix set to the key, and stays 403 to anyone else. Listing would reveal the same, so
+ * nothing is learnt here that the caller's ListObjects could not tell.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html (Permissions)
+ */
+async function answerMissingKeyToLister(ctx: ServerContext, request: Omit<AuthorizationRequest, "action">, key: string): Promise<void> {
+  if (request.context["s3:VersionId"] !== undefined) return;
+  const latest = await ctx.metadata.getLatest(request.bucket.name, key);
+  if (latest && !latest.isDeleteMarker) return;
+  try {
+    await authorizeActions({ ...request, key: undefined, context: { ...request.context, "s3:prefix": key } }, ["s3:ListBucket"]);
+  } catch {
+    return;
+  }
+  throw new S3Error("NoSuchKey", undefined, { Key: key });
 }

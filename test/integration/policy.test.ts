@@ -114,6 +114,27 @@ describe("bucket policies", () => {
     assert.equal(status.PolicyStatus?.IsPublic, true);
   });
 
+  it("answers a read of a missing key 404 only to a caller who may list that key (s3:prefix is the key)", async () => {
+    const B = "listers-bucket";
+    await owner.send(new CreateBucketCommand({ Bucket: B }));
+    await owner.send(new PutObjectCommand({ Bucket: B, Key: "public/present", Body: "x" }));
+    await owner.send(new PutObjectCommand({ Bucket: B, Key: "public/deleted", Body: "x" }));
+    await owner.send(new DeleteObjectCommand({ Bucket: B, Key: "public/deleted" }));
+    const Policy = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { AWS: otherId }, Action: "s3:ListBucket", Resource: `arn:aws:s3:::${B}`, Condition: { StringLike: { "s3:prefix": "public/*" } } }],
+    });
+    await owner.send(new PutBucketPolicyCommand({ Bucket: B, Policy }));
+    await rejectsWith(other.send(new HeadObjectCommand({ Bucket: B, Key: "public/missing" })), undefined, 404);
+    await rejectsWith(other.send(new GetObjectCommand({ Bucket: B, Key: "public/missing" })), "NoSuchKey", 404);
+    await rejectsWith(other.send(new GetObjectCommand({ Bucket: B, Key: "public/deleted" })), "NoSuchKey", 404);
+    // An existing key stays unreadable without s3:GetObject; outside the listable prefix nothing is told.
+    await rejectsWith(other.send(new GetObjectCommand({ Bucket: B, Key: "public/present" })), "AccessDenied", 403);
+    await rejectsWith(other.send(new HeadObjectCommand({ Bucket: B, Key: "private/missing" })), undefined, 403);
+    await rejectsWith(other.send(new GetObjectCommand({ Bucket: B, Key: "private/missing" })), "AccessDenied", 403);
+    await rejectsWith(other.send(new GetObjectCommand({ Bucket: B, Key: "public/missing", VersionId: "null" })), "AccessDenied", 403);
+  });
+
   it("denies even the owner what a Deny names, yet lets the owner remove the policy", async () => {
     const B = "locked-bucket";
     await owner.send(new CreateBucketCommand({ Bucket: B }));
