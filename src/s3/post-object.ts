@@ -306,7 +306,13 @@ export const postObject: Handler = async (req, ctx) => {
     );
 
     const body = policy?.size ? file.stream.pipe(new SizeBound(policy.size.min, policy.size.max)) : file.stream;
-    if (body !== file.stream) file.stream.on("error", (err) => body.destroy(err));
+    if (body !== file.stream) {
+      file.stream.on("error", (err) => body.destroy(err));
+      // A small file can be refused before putObject starts reading (it awaits the store first):
+      // that error must not go unhandled and take the process down. putObject still meets it,
+      // as the stream's `errored`, when it reads.
+      body.on("error", () => undefined);
+    }
     const result = await putObject({ ...req, key, headers, body, principal, query: new URLSearchParams(), contentLength: undefined, trailers: () => ({}) }, ctx);
     const etag = String(result.headers?.ETag ?? "");
     const host = header(req.headers, "host") ?? "localhost";
