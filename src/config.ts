@@ -6,6 +6,12 @@ export interface ServerConfig {
   host: string;
   port: number;
   dataDir: string;
+  /**
+   * A postgres:// URL: metadata in that PostgreSQL database instead of SQLite under `dataDir`,
+   * so several nodes sharing the database and the data directory serve the same buckets
+   * (docs/scale-out.md). Unset: the embedded SQLite store.
+   */
+  metadataUrl?: string;
   region: string;
   /** Host names under which virtual-hosted addressing applies: bucket.<domain>. */
   baseDomains: string[];

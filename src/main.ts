@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { defaultConfig } from "./config.js";
 import { startServer } from "./server/index.js";
-import { SqliteMetadataStore } from "./storage/sqlite-metadata.js";
+import { openMetadataStore, redactMetadataUrl } from "./storage/open-metadata.js";
 import { createAccount, loadSealingKey } from "./auth/accounts.js";
 import { listInventoryRuns, runInventoryNow, type ClientOptions } from "./cli/inventory.js";
 import { KeyService, loadMasterKey } from "./crypto/kms.js";
@@ -35,7 +35,13 @@ const masterKeyOption = () =>
     .env("STOCKTAKE_MASTER_KEY");
 
 const dataDirOption = () =>
-  new Option("--data-dir <dir>", "where metadata and object data are kept").env("STOCKTAKE_DATA_DIR").default(defaultConfig.dataDir);
+  new Option("--data-dir <dir>", "where object data, keys and (without --metadata) metadata are kept").env("STOCKTAKE_DATA_DIR").default(defaultConfig.dataDir);
+
+const metadataOption = () =>
+  new Option(
+    "--metadata <url>",
+    "keep metadata in PostgreSQL (postgres://user:password@host:port/database) instead of SQLite under the data directory; nodes sharing the database and the data directory serve the same buckets",
+  ).env("STOCKTAKE_METADATA_URL");
 
 program
   .command("serve")
@@ -43,6 +49,7 @@ program
   .addOption(new Option("--host <host>", "address to listen on").env("STOCKTAKE_HOST").default(defaultConfig.host))
   .addOption(new Option("--port <port>", "port to listen on").env("STOCKTAKE_PORT").default(String(defaultConfig.port)))
   .addOption(dataDirOption())
+  .addOption(metadataOption())
   .addOption(new Option("--region <region>", "the region this server answers for").env("STOCKTAKE_REGION").default(defaultConfig.region))
   .addOption(
     new Option("--base-domain <domains>", "comma-separated host names for virtual-hosted addressing (bucket.<domain>)")
@@ -134,6 +141,7 @@ program
       host: opts.host,
       port,
       dataDir: opts.dataDir,
+      metadataUrl: opts.metadata === "" ? undefined : opts.metadata,
       region: opts.region,
       baseDomains: (opts.baseDomain ?? "").split(",").map((s) => s.trim()).filter(Boolean),
       rootAccessKey: opts.rootAccessKey,
@@ -166,7 +174,8 @@ program
         ].join("\n"),
       );
     }
-    process.stdout.write(`Stocktake listening on ${server.url} (region ${opts.region}, data in ${opts.dataDir})\n`);
+    const metadataPlace = opts.metadata ? `, metadata in ${redactMetadataUrl(opts.metadata)}` : "";
+    process.stdout.write(`Stocktake listening on ${server.url} (region ${opts.region}, data in ${opts.dataDir}${metadataPlace})\n`);
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -195,13 +204,14 @@ accounts
   .command("create")
   .description("add an account (or a key to an existing account id), printing its id and keys")
   .addOption(dataDirOption())
+  .addOption(metadataOption())
   .option("--id <accountId>", "12-digit account id (generated when omitted)")
   .option("--access-key <key>", "access key id (generated when omitted)")
   .option("--secret-key <secret>", "secret access key (generated when omitted)")
   .option("--json", "print the credentials as JSON")
-  .action(async (opts: { dataDir: string; id?: string; accessKey?: string; secretKey?: string; json?: boolean }) => {
+  .action(async (opts: { dataDir: string; metadata?: string; id?: string; accessKey?: string; secretKey?: string; json?: boolean }) => {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-    const metadata = SqliteMetadataStore.open(opts.dataDir);
+    const metadata = await openMetadataStore(opts.dataDir, opts.metadata || undefined);
     try {
       const creds = await createAccount(
         metadata,
@@ -222,9 +232,9 @@ accounts
 const kms = program.command("kms").description("the local key service's KMS keys, for SSE-KMS and DSSE-KMS");
 
 /** Opens the key service of a data directory (the server may be running on it) for `fn`. */
-async function withKeys<T>(opts: { dataDir: string; region: string; masterKey?: string }, fn: (keys: KeyService, rootAccount: string | undefined) => Promise<T>): Promise<T> {
+async function withKeys<T>(opts: { dataDir: string; metadata?: string; region: string; masterKey?: string }, fn: (keys: KeyService, rootAccount: string | undefined) => Promise<T>): Promise<T> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  const metadata = SqliteMetadataStore.open(opts.dataDir);
+  const metadata = await openMetadataStore(opts.dataDir, opts.metadata || undefined);
   try {
     const keys = new KeyService(metadata, await loadMasterKey(opts.dataDir, metadata, opts.masterKey), opts.region);
     return await fn(keys, await metadata.getSetting("root-account-id"));
@@ -237,13 +247,14 @@ kms
   .command("create-key")
   .description("create a KMS key (and an alias for it), printing its key id and ARN")
   .addOption(dataDirOption())
+  .addOption(metadataOption())
   .addOption(masterKeyOption())
   .addOption(new Option("--region <region>", "the server's region (part of the key's ARN)").env("STOCKTAKE_REGION").default(defaultConfig.region))
   .option("--alias <alias>", "an alias for the key: alias/<name>")
   .option("--account <accountId>", "the account that owns the key (default: the root account)")
   .option("--description <text>", "a description of the key")
   .option("--json", "print the key as JSON")
-  .action(async (opts: { dataDir: string; region: string; masterKey?: string; alias?: string; account?: string; description?: string; json?: boolean }) => {
+  .action(async (opts: { dataDir: string; metadata?: string; region: string; masterKey?: string; alias?: string; account?: string; description?: string; json?: boolean }) => {
     await withKeys(opts, async (keys, root) => {
       const account = opts.account ?? root;
       if (account === undefined) throw new Error("no root account yet: start the server once, or give --account");
@@ -258,11 +269,12 @@ kms
   .command("list-keys")
   .description("list the KMS keys (of one account, or all)")
   .addOption(dataDirOption())
+  .addOption(metadataOption())
   .addOption(masterKeyOption())
   .addOption(new Option("--region <region>", "the server's region").env("STOCKTAKE_REGION").default(defaultConfig.region))
   .option("--account <accountId>", "only this account's keys")
   .option("--json", "print the keys as JSON")
-  .action(async (opts: { dataDir: string; region: string; masterKey?: string; account?: string; json?: boolean }) => {
+  .action(async (opts: { dataDir: string; metadata?: string; region: string; masterKey?: string; account?: string; json?: boolean }) => {
     await withKeys(opts, async (keys) => {
       const list = (await keys.listKeys(opts.account)).map((k) => ({ KeyId: k.keyId, Arn: k.arn, AccountId: k.accountId, Aliases: k.aliases, CreationDate: k.createdAt, Description: k.description }));
       if (opts.json) process.stdout.write(JSON.stringify(list, null, 2) + "\n");

@@ -7,6 +7,7 @@ import { defaultConfig, type ServerConfig } from "../config.js";
 import { createLogger, redactingLogger, type Logger } from "../log.js";
 import { systemClock, type Clock } from "../clock.js";
 import { SqliteMetadataStore } from "../storage/sqlite-metadata.js";
+import { checkMetadataUrl, openMetadataStore } from "../storage/open-metadata.js";
 import { FileBlobStore } from "../storage/file-blobs.js";
 import { DiskSpace } from "../storage/disk-space.js";
 import { ensureRootAccount, loadSealingKey, lookupSigningKey, type Credentials } from "../auth/accounts.js";
@@ -78,13 +79,23 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) throw new Error("HTTPS needs both a certificate and a key file");
   const certificateFiles: CertificateFiles | undefined =
     config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : undefined;
+  if (config.metadataUrl !== undefined) checkMetadataUrl(config.metadataUrl);
   // Before anything is opened: a bad file stops the start with nothing to undo.
   const certificate = certificateFiles === undefined ? undefined : loadCertificate(certificateFiles);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Before the database opens: on a full disk a piece of the reserve is released so that it can.
-  const disk = DiskSpace.open({ dataDir: config.dataDir, reserveBytes: config.diskReserveBytes, log });
-  const metadata = SqliteMetadataStore.open(config.dataDir);
-  metadata.onDiskFull = () => disk.releaseForCommit();
+  // The reserve lets SQLite commit on a full disk; PostgreSQL keeps its files elsewhere, and nodes
+  // sharing the directory must not each manage one reserve.
+  const reserveBytes = config.metadataUrl === undefined ? config.diskReserveBytes : 0;
+  const disk = DiskSpace.open({ dataDir: config.dataDir, reserveBytes, log });
+  let metadata;
+  try {
+    metadata = await openMetadataStore(config.dataDir, config.metadataUrl);
+  } catch (err) {
+    await disk.close();
+    throw err;
+  }
+  if (metadata instanceof SqliteMetadataStore) metadata.onDiskFull = () => disk.releaseForCommit();
   const blobs = disk.guard(await FileBlobStore.open(config.dataDir));
   const sealingKey = loadSealingKey(config.dataDir);
   const root = await ensureRootAccount(

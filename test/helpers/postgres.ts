@@ -7,6 +7,7 @@
 // chowned to it; the tests themselves connect over TCP with trust auth, so they need no
 // credentials of that user. (--allow-group-access does not help: it is about file modes, not uid.)
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { accessSync, chownSync, constants, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,8 +18,10 @@ import pg from "pg";
 const run = promisify(execFile);
 
 export interface TestPostgres {
-  /** The server's first database (`stocktake`). */
+  /** The server's first database. */
   url: string;
+  /** The server without a database name, for createDatabase(). */
+  serverUrl: string;
   /** Creates a fresh empty database and returns its URL: one per test suite keeps suites apart. */
   newDatabase(): Promise<string>;
   stop(): Promise<void>;
@@ -56,6 +59,22 @@ export function postgresUnavailable(): string | undefined {
   const reason = "PostgreSQL server programs (initdb, pg_ctl) not found on PATH or in /usr/lib/postgresql/*/bin; install postgresql to run these tests";
   if (process.env.CI) throw new Error(`${reason} (CI is set, so this is a failure, not a skip)`);
   return reason;
+}
+
+/**
+ * A fresh empty database on the server at `serverUrl` (a URL without a database name), named at
+ * random so that test processes sharing one server never collide; returns its URL.
+ */
+export async function createDatabase(serverUrl: string): Promise<string> {
+  const name = `stocktake_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: `${serverUrl}/postgres` });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
+  } finally {
+    await admin.end();
+  }
+  return `${serverUrl}/${name}`;
 }
 
 async function freePort(): Promise<number> {
@@ -109,21 +128,11 @@ export async function startPostgres(): Promise<TestPostgres> {
     }
   }
   const base = `postgres://postgres@127.0.0.1:${port}`;
-  let databases = 0;
-  const newDatabase = async (): Promise<string> => {
-    const name = `stocktake_${databases++}`;
-    const admin = new pg.Client({ connectionString: `${base}/postgres` });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
-    } finally {
-      await admin.end();
-    }
-    return `${base}/${name}`;
-  };
+  const newDatabase = () => createDatabase(base);
   const url = await newDatabase();
   return {
     url,
+    serverUrl: base,
     newDatabase,
     stop: async () => {
       try {

@@ -1,12 +1,17 @@
 // Starts a real Stocktake server on a free loopback port with a fresh data directory, and an AWS
 // SDK v3 client pointed at it with default settings (only endpoint, region, credentials and
 // path-style addressing set). Tests call stop() in an after hook.
+//
+// With STOCKTAKE_TEST_POSTGRES set to a PostgreSQL server's URL (scripts/with-postgres.ts sets it
+// for the suite's second pass), each fresh server keeps its metadata in a new database there
+// instead of SQLite: the same tests then check the PostgreSQL store.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { startServer, type RunningServer, type StartOptions } from "../../src/server/index.js";
 import { silentLogger } from "../../src/log.js";
+import { createDatabase } from "./postgres.js";
 
 export const TEST_ACCESS_KEY = "STKTESTACCESSKEY0001";
 export const TEST_SECRET_KEY = "test-secret-key-0001/abcdefghijklmnopqrstu";
@@ -21,8 +26,20 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
+/** The engine the suite runs on: "postgres" in the second pass (STOCKTAKE_TEST_POSTGRES), else "sqlite". */
+export const TEST_METADATA_ENGINE = process.env.STOCKTAKE_TEST_POSTGRES ? "postgres" : "sqlite";
+
+/** The environment for a `stocktake` command run against this server's data (and its database, on PostgreSQL). */
+export function cliEnv(server: { dataDir: string; context: { config: { metadataUrl?: string } } }): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, STOCKTAKE_DATA_DIR: server.dataDir };
+  if (server.context.config.metadataUrl !== undefined) env.STOCKTAKE_METADATA_URL = server.context.config.metadataUrl;
+  return env;
+}
+
 export async function startTestServer(options: StartOptions = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "stocktake-test-"));
+  const postgres = process.env.STOCKTAKE_TEST_POSTGRES;
+  if (options.metadataUrl === undefined && postgres) options = { ...options, metadataUrl: await createDatabase(postgres) };
   const server = await startServer({
     host: "127.0.0.1",
     port: 0,

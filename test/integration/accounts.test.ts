@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand, ListBucketsCommand } from "@aws-sdk/client-s3";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { cliEnv, startTestServer, TEST_METADATA_ENGINE, type TestServer } from "../helpers/server.js";
 import { startServer } from "../../src/server/index.js";
 import { silentLogger } from "../../src/log.js";
 
@@ -23,7 +23,7 @@ describe("accounts", () => {
   });
 
   it("adds an account from the command line while the server runs", async () => {
-    const { stdout } = await run(process.execPath, ["--import", "tsx", "src/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "444455556666", "--json"]);
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "src/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "444455556666", "--json"], { env: cliEnv(server) });
     const creds = JSON.parse(stdout) as { accountId: string; accessKeyId: string; secretAccessKey: string };
     assert.equal(creds.accountId, "444455556666");
     const client = server.clientFor(creds.accessKeyId, creds.secretAccessKey);
@@ -36,15 +36,19 @@ describe("accounts", () => {
   it("accepts chosen keys and refuses an account id that is not 12 digits", async () => {
     const { stdout } = await run(process.execPath, [
       "--import", "tsx", "src/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--access-key", "CHOSENKEY0000000001", "--secret-key", "chosen-secret", "--json",
-    ]);
+    ], { env: cliEnv(server) });
     assert.equal(JSON.parse(stdout).accessKeyId, "CHOSENKEY0000000001");
-    await assert.rejects(run(process.execPath, ["--import", "tsx", "src/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "12345"]));
+    await assert.rejects(run(process.execPath, ["--import", "tsx", "src/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "12345"], { env: cliEnv(server) }));
   });
 
-  it("stores secrets sealed, in files only their owner can read", () => {
-    const db = readFileSync(join(server.dataDir, "meta", "stocktake.db"));
-    assert.ok(!db.includes(Buffer.from("chosen-secret")), "the secret is not in the database in the clear");
-    assert.equal(statSync(join(server.dataDir, "meta", "stocktake.db")).mode & 0o777, 0o600);
+  it("stores secrets sealed, in files only their owner can read", async () => {
+    const stored = await server.context.metadata.getAccessKey("CHOSENKEY0000000001");
+    assert.ok(stored !== undefined && !stored.secretAccessKey.includes("chosen-secret"), "the secret is not stored in the clear");
+    if (TEST_METADATA_ENGINE === "sqlite") {
+      const db = readFileSync(join(server.dataDir, "meta", "stocktake.db"));
+      assert.ok(!db.includes(Buffer.from("chosen-secret")), "the secret is not in the database file in the clear");
+      assert.equal(statSync(join(server.dataDir, "meta", "stocktake.db")).mode & 0o777, 0o600);
+    }
     assert.equal(statSync(join(server.dataDir, "secrets.key")).mode & 0o777, 0o600);
   });
 

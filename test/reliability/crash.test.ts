@@ -5,23 +5,41 @@
 // whole or not at all), listings agree with GETs, acknowledged uploads and parts survive, and after
 // the start-up sweep every blob file is referenced and tmp/ is empty.
 //
-// Short form (npm test): 3 kills. Long form: `npm run test:crash-long` (STOCKTAKE_CRASH_KILLS=25).
+// Runs on both metadata engines: SQLite under the data directory, and a throwaway PostgreSQL
+// (the server child then gets STOCKTAKE_METADATA_URL, as `stocktake serve --metadata` would).
+// Short form (npm test): 3 kills each. Long form: `npm run test:crash-long` (STOCKTAKE_CRASH_KILLS=25).
 // STOCKTAKE_CRASH_SEED repeats a run's choices of operations, keys, sizes and kill times.
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkOrphans, ChildServer, prng, TrafficModel } from "./harness.js";
+import { postgresUnavailable, startPostgres, type TestPostgres } from "../helpers/postgres.js";
 
 const KILLS = Number(process.env.STOCKTAKE_CRASH_KILLS ?? 3);
 const SEED = Number(process.env.STOCKTAKE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-describe("crash safety (SIGKILL under mixed traffic)", () => {
+const ENGINES = [
+  { engine: "SQLite", skip: undefined },
+  { engine: "PostgreSQL", skip: postgresUnavailable() },
+] as const;
+
+for (const { engine, skip } of ENGINES) describe(`crash safety (SIGKILL under mixed traffic), metadata in ${engine}`, { skip }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), "stocktake-crash-"));
-  const server = new ChildServer(dataDir);
+  let postgres: TestPostgres | undefined;
+  let metadataUrl: string | undefined;
+  let server: ChildServer;
+  before(async () => {
+    if (engine === "PostgreSQL") {
+      postgres = await startPostgres();
+      metadataUrl = postgres.url;
+    }
+    server = new ChildServer(dataDir, { env: metadataUrl === undefined ? {} : { STOCKTAKE_METADATA_URL: metadataUrl } });
+  });
   after(async () => {
-    await server.kill();
+    await server?.kill();
+    await postgres?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -53,7 +71,7 @@ describe("crash safety (SIGKILL under mixed traffic)", () => {
       s3 = server.client();
       const report = await model.verify(s3);
       // The server is idle (only reads since its start-up sweep): every blob must be referenced.
-      const orphans = checkOrphans(dataDir);
+      const orphans = await checkOrphans(dataDir, metadataUrl);
       t.diagnostic(
         `kill ${kill}: ${report.keys} keys (${report.present} present), ${report.versions} new versions read, ` +
           `${report.openUploads} open uploads, in flight ${report.landed} landed / ${report.notLanded} not; ` +
@@ -65,7 +83,7 @@ describe("crash safety (SIGKILL under mixed traffic)", () => {
     }
     s3.destroy();
     await server.stop();
-    const final = checkOrphans(dataDir);
+    const final = await checkOrphans(dataDir, metadataUrl);
     assert.deepEqual(final.orphans, []);
     const ack = Object.entries(model.stats.acknowledged).map(([k, v]) => `${k} ${v}`).join(", ");
     const inflight = Object.entries(model.stats.inFlightAtKill).map(([k, v]) => `${k} ${v}`).join(", ");

@@ -14,6 +14,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import pg from "pg";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -202,26 +203,35 @@ export interface OrphanReport {
 /**
  * Every file under <data>/blobs must be referenced by a record (a version, a multipart part, or a
  * part of a completed multipart object: the same three tables the start-up sweep asks through
- * isBlobReferenced), and <data>/tmp must be empty. Reads the database read-only; call it while no
- * write is in progress (the server stopped, or idle after a restart).
+ * isBlobReferenced), and <data>/tmp must be empty. Reads the metadata (the SQLite file under
+ * the data directory, or the PostgreSQL database at `metadataUrl`) without writing; call it while
+ * no write is in progress (the server stopped, or idle after a restart).
  */
-export function checkOrphans(dataDir: string): OrphanReport {
+export async function checkOrphans(dataDir: string, metadataUrl?: string): Promise<OrphanReport> {
   const tmpFiles = existsSync(join(dataDir, "tmp")) ? readdirSync(join(dataDir, "tmp")) : [];
   const files: string[] = [];
   const blobDir = join(dataDir, "blobs");
   if (existsSync(blobDir)) {
     for (const a of readdirSync(blobDir)) for (const b of readdirSync(join(blobDir, a))) for (const id of readdirSync(join(blobDir, a, b))) files.push(id);
   }
+  const REFERENCED = `SELECT 1 FROM versions WHERE blob_id = $id UNION ALL SELECT 1 FROM parts WHERE blob_id = $id
+    UNION ALL SELECT 1 FROM version_parts WHERE blob_id = $id LIMIT 1`;
+  if (metadataUrl !== undefined) {
+    const client = new pg.Client({ connectionString: metadataUrl });
+    await client.connect();
+    try {
+      const orphans: string[] = [];
+      for (const id of files) if ((await client.query(REFERENCED.replaceAll("$id", "$1"), [id])).rowCount === 0) orphans.push(id);
+      return { blobFiles: files.length, orphans, tmpFiles };
+    } finally {
+      await client.end();
+    }
+  }
   const db = new Database(join(dataDir, "meta", "stocktake.db"), { readonly: true, fileMustExist: true });
   try {
     db.pragma("busy_timeout = 5000");
-    const referenced = db
-      .prepare(
-        `SELECT 1 FROM versions WHERE blob_id = ? UNION ALL SELECT 1 FROM parts WHERE blob_id = ?
-         UNION ALL SELECT 1 FROM version_parts WHERE blob_id = ? LIMIT 1`,
-      )
-      .pluck();
-    const orphans = files.filter((id) => referenced.get(id, id, id) === undefined);
+    const referenced = db.prepare(REFERENCED.replaceAll("$id", "@id")).pluck();
+    const orphans = files.filter((id) => referenced.get({ id }) === undefined);
     return { blobFiles: files.length, orphans, tmpFiles };
   } finally {
     db.close();

@@ -138,7 +138,7 @@ describe("crash safety of inventory runs (SIGKILL mid-run)", () => {
       }
 
       // Its files were swept: no orphan blob, nothing in tmp/.
-      const orphans = checkOrphans(dataDir);
+      const orphans = await checkOrphans(dataDir);
       assert.deepEqual(orphans.orphans, [], "orphan blobs");
       assert.deepEqual(orphans.tmpFiles, [], "files in tmp/");
 
@@ -161,7 +161,7 @@ describe("crash safety of inventory runs (SIGKILL mid-run)", () => {
       assert.ok(afterRun.has(manifestKey.replace(/manifest\.json$/, "manifest.checksum")), "the new run's manifest.checksum is there");
       for (const f of manifest.files) assert.equal(afterRun.get(f.key)?.size, f.size, `data file ${f.key}`);
       published = new Set(afterRun.keys());
-      assert.deepEqual(checkOrphans(dataDir).orphans, [], "orphans after the next run");
+      assert.deepEqual((await checkOrphans(dataDir)).orphans, [], "orphans after the next run");
       t.diagnostic(
         `kill ${kill}: killed at ${rows}/${totalRows} rows (${Math.round((rows / totalRows) * 100)}%), restarted in ${(restartMs / 1000).toFixed(1)} s; ` +
           `next run: ${manifest.files.length} data files; ${orphans.blobFiles} blob files after the sweep`,
@@ -210,7 +210,7 @@ describe("crash safety of inventory runs (SIGKILL mid-run)", () => {
       assert.equal(tag(run, "Status"), "succeeded", `a published report's run must not say otherwise: ${run}`);
       assert.equal(tag(run, "ManifestKey"), checksum.replace(/manifest\.checksum$/, "manifest.json"));
       assert.equal(Number(tag(run, "Rows")), 20);
-      assert.deepEqual(checkOrphans(dir).orphans, []);
+      assert.deepEqual((await checkOrphans(dir)).orphans, []);
       s3.destroy();
     } finally {
       await dying.kill();
