@@ -12,6 +12,13 @@ export interface ServerConfig {
    * (docs/scale-out.md). Unset: the embedded SQLite store.
    */
   metadataUrl?: string;
+  /**
+   * With metadataUrl: how often this node heartbeats and renews its leases, and after how long
+   * without a heartbeat a node is dead and its leases, runs and temporary files are taken over
+   * (src/cluster/cluster.ts; defaults 5 s and 15 s). Tests shorten them.
+   */
+  clusterHeartbeatMs?: number;
+  clusterNodeTimeoutMs?: number;
   region: string;
   /** Host names under which virtual-hosted addressing applies: bucket.<domain>. */
   baseDomains: string[];

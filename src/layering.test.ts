@@ -31,6 +31,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   base: [],
   xml: ["base"],
   storage: ["base"],
+  cluster: ["base", "storage"],
   crypto: ["base", "storage"],
   auth: ["base", "storage", "crypto"],
   core: ["base", "xml", "storage", "crypto", "auth"],
@@ -39,7 +40,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   replication: ["base", "xml", "storage", "crypto", "auth", "core"],
   inventory: ["base", "xml", "storage", "crypto", "auth", "core", "lifecycle"],
   s3: ["base", "xml", "storage", "crypto", "auth", "core", "tiering", "lifecycle", "replication", "inventory"],
-  server: ["base", "xml", "storage", "crypto", "auth", "core", "tiering", "lifecycle", "replication", "inventory", "s3"],
+  server: ["base", "xml", "storage", "cluster", "crypto", "auth", "core", "tiering", "lifecycle", "replication", "inventory", "s3"],
   cli: ["base", "storage", "crypto", "auth"],
   main: ["base", "storage", "crypto", "auth", "server", "cli"],
 };

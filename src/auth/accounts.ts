@@ -2,7 +2,8 @@
 // stored sealed (AES-256-GCM) under a key file that lives beside, not inside, the metadata
 // database: a copy of meta/ alone does not reveal them. Both files are mode 0600.
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { readOrCreateKeyFile } from "../key-files.js";
 import { join } from "node:path";
 import type { AccountRecord, MetadataStore } from "../storage/types.js";
 
@@ -18,11 +19,7 @@ const SEALED_PREFIX = "sealed:v1:";
 export function loadSealingKey(dataDir: string): Buffer {
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, "secrets.key");
-  if (!existsSync(path)) {
-    writeFileSync(path, randomBytes(32).toString("base64") + "\n", { mode: 0o600, flag: "wx" });
-  }
-  chmodSync(path, 0o600);
-  const key = Buffer.from(readFileSync(path, "utf8").trim(), "base64");
+  const key = Buffer.from(readOrCreateKeyFile(path, () => randomBytes(32).toString("base64") + "\n").trim(), "base64");
   if (key.length !== 32) throw new Error(`${path} does not hold a 32-byte key`);
   return key;
 }

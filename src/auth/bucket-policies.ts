@@ -13,14 +13,20 @@ const POLICY_ID = "policy";
  */
 export type RestrictsPublicBuckets = (bucket: string) => Promise<boolean>;
 
+/** Tells the other nodes sharing the database that a bucket's policy changed; never rejects. */
+export type AnnouncePolicyChange = (bucket: string) => Promise<void>;
+
 export class BucketPolicies {
   /** null records "this bucket has no policy", which is the common case worth caching too. */
   private readonly cache = new Map<string, CompiledPolicy | null>();
+  /** Bumped by every forget, so a policy read across a change is not cached (see BucketSettings). */
+  private epoch = 0;
 
   constructor(
     private readonly metadata: MetadataStore,
     private readonly knownActions: ReadonlySet<string>,
     private readonly restricts: RestrictsPublicBuckets = async () => false,
+    private readonly announce: AnnouncePolicyChange = async () => undefined,
   ) {}
 
   /**
@@ -38,9 +44,10 @@ export class BucketPolicies {
   async get(bucket: string): Promise<CompiledPolicy | undefined> {
     let compiled = this.cache.get(bucket);
     if (compiled === undefined) {
+      const epoch = this.epoch;
       const text = await this.text(bucket);
       compiled = text === undefined ? null : this.compile(bucket, text);
-      this.cache.set(bucket, compiled);
+      if (epoch === this.epoch) this.cache.set(bucket, compiled);
     }
     return compiled ?? undefined;
   }
@@ -52,17 +59,31 @@ export class BucketPolicies {
   /** Stores the policy; `compiled` when the caller has compiled it already (to inspect it first). */
   async put(bucket: BucketRef, text: string, compiled: CompiledPolicy = this.compile(bucket.name, text)): Promise<void> {
     await this.metadata.putBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID, text);
+    await this.changed(bucket.name);
     this.cache.set(bucket.name, compiled);
   }
 
   async delete(bucket: BucketRef): Promise<boolean> {
     const deleted = await this.metadata.deleteBucketConfig(bucket, POLICY_CONFIG_KIND, POLICY_ID);
-    this.cache.delete(bucket.name);
+    await this.changed(bucket.name);
     return deleted;
   }
 
-  /** The bucket is gone (its configurations went with it in the store). */
+  /** After a commit that changed (or removed) the bucket's policy here: drop it, and tell the other nodes. */
+  async changed(bucket: string): Promise<void> {
+    this.forget(bucket);
+    await this.announce(bucket);
+  }
+
+  /** Drops the bucket's policy (changed here or on another node, or the bucket is gone). */
   forget(bucket: string): void {
+    this.epoch++;
     this.cache.delete(bucket);
+  }
+
+  /** Another node changed something, and what is unknown (its notifications were missed). */
+  forgetAll(): void {
+    this.epoch++;
+    this.cache.clear();
   }
 }

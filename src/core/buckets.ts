@@ -27,7 +27,7 @@ export async function createBucket(ctx: Context, input: NewBucket): Promise<Buck
     versioning: input.versioning,
   };
   if (!(await ctx.metadata.createBucket(bucket, input.settings))) return undefined;
-  ctx.settings.forget(bucket.name);
+  await ctx.settings.changed(bucket.name);
   ctx.log.info("bucket created", { bucket: bucket.name, owner: bucket.ownerAccountId });
   return bucket;
 }
@@ -36,8 +36,8 @@ export async function createBucket(ctx: Context, input: NewBucket): Promise<Buck
 export async function deleteBucket(ctx: Context, bucket: BucketRecord): Promise<boolean> {
   const { deleted, parts } = await ctx.metadata.deleteBucket(bucket);
   if (!deleted) return false;
-  ctx.policies.forget(bucket.name);
-  ctx.settings.forget(bucket.name);
+  await ctx.policies.changed(bucket.name);
+  await ctx.settings.changed(bucket.name);
   releaseBodies(ctx, parts.map((p) => ({ body: { kind: "blob" as const, blobId: p.blobId } })), 0);
   ctx.log.info("bucket deleted", { bucket: bucket.name });
   return true;

@@ -5,7 +5,8 @@
 // (arn:aws:kms:<region>:<account>:key/<uuid>), an alias (alias/<name>) or an alias ARN.
 // https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { readOrCreateKeyFile } from "../key-files.js";
 import { join } from "node:path";
 import type { MetadataStore, StoredEncryption } from "../storage/types.js";
 import { unwrapKey, wrapKey, type KekResolver } from "./sse.js";
@@ -71,12 +72,8 @@ export async function loadMasterKey(dataDir: string, metadata: MetadataStore, gi
   } else {
     mkdirSync(dataDir, { recursive: true });
     const path = join(dataDir, "master.key");
-    if (!existsSync(path)) {
-      if (check !== undefined) throw new Error(`${path} is missing: this data directory was encrypted under a master key given by STOCKTAKE_MASTER_KEY`);
-      writeFileSync(path, randomBytes(32).toString("base64") + "\n", { mode: 0o600, flag: "wx" });
-    }
-    chmodSync(path, 0o600);
-    key = parseMasterKey(readFileSync(path, "utf8"), path);
+    if (!existsSync(path) && check !== undefined) throw new Error(`${path} is missing: this data directory was encrypted under a master key given by STOCKTAKE_MASTER_KEY`);
+    key = parseMasterKey(readOrCreateKeyFile(path, () => randomBytes(32).toString("base64") + "\n"), path);
   }
   const mine = createHmac("sha256", key).update("stocktake master key check").digest("base64").slice(0, 22);
   if (check === undefined) await metadata.putSetting(MASTER_CHECK_SETTING, mine);

@@ -8,6 +8,13 @@ import type { Context } from "../core/context.js";
 /** The domain's context and the runs in progress, by run id, with their live row and byte counts. */
 export interface InventoryContext extends Context {
   activeRuns: Map<string, InventoryRun>;
+  /**
+   * This node, and the nodes alive now, when several share the database (docs/scale-out.md): a
+   * run's marker names the node running it, and only the runs of dead nodes are interrupted.
+   * Without them every marker found is a run a restart interrupted (one node).
+   */
+  nodeId?: string;
+  liveNodeIds?: () => Promise<ReadonlySet<string>>;
   /** Told of every run once its outcome is recorded (the server's metrics). */
   onRunFinished?: (run: InventoryRun) => void;
 }
@@ -113,8 +120,12 @@ export async function failInterruptedRuns(ctx: InventoryContext): Promise<Invent
   let after: { bucket: string; id: string } | undefined;
   for (;;) {
     const page = await ctx.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, after, 1000);
+    // After the page: a node that wrote a marker in it was alive when it did, and is counted.
+    const live = (await ctx.liveNodeIds?.()) ?? new Set<string>();
     const writes: Promise<unknown>[] = [];
     for (const marker of page) {
+      const runner = (JSON.parse(marker.json) as { nodeId?: string }).nodeId;
+      if (runner !== undefined && live.has(runner)) continue;
       const json = await ctx.metadata.getBucketConfig(marker.bucket, RUN_KIND, marker.id);
       const run = json === undefined ? undefined : (JSON.parse(json) as InventoryRun);
       if (run?.status === "running") {
@@ -129,6 +140,26 @@ export async function failInterruptedRuns(ctx: InventoryContext): Promise<Invent
     }
     await Promise.all(writes);
     if (page.length < 1000) return failed;
+    after = page[page.length - 1]!;
+  }
+}
+
+/**
+ * When the oldest run in progress (on any node) started: its data files are in the blob
+ * directory, referenced by nothing until it publishes, and a sweep must leave them be.
+ */
+export async function oldestActiveRunStart(ctx: InventoryContext): Promise<Date | undefined> {
+  let oldest: number | undefined;
+  let after: { bucket: string; id: string } | undefined;
+  for (;;) {
+    const page = await ctx.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, after, 1000);
+    for (const marker of page) {
+      const json = await ctx.metadata.getBucketConfig(marker.bucket, RUN_KIND, marker.id);
+      if (json === undefined) continue;
+      const started = Date.parse((JSON.parse(json) as InventoryRun).startedAt);
+      if (oldest === undefined || started < oldest) oldest = started;
+    }
+    if (page.length < 1000) return oldest === undefined ? undefined : new Date(oldest);
     after = page[page.length - 1]!;
   }
 }
@@ -217,7 +248,7 @@ export async function startRun(
     files: 0,
   };
   // Same event-loop turn: one group commit holds the record and its marker.
-  await Promise.all([save(ctx, run), ctx.metadata.putBucketConfig(bucketOf(run), ACTIVE_RUN_KIND, run.runId, "{}")]);
+  await Promise.all([save(ctx, run), ctx.metadata.putBucketConfig(bucketOf(run), ACTIVE_RUN_KIND, run.runId, JSON.stringify({ nodeId: ctx.nodeId }))]);
   ctx.activeRuns.set(run.runId, run);
   const abort = new AbortController();
   const finished = execute(ctx, source, config, run, abort.signal, onProgress).finally(() => ctx.activeRuns.delete(run.runId));
@@ -266,6 +297,7 @@ async function execute(
     const files = await runWriteStage(
       {
         dataDir: ctx.config.dataDir,
+        metadataUrl: ctx.config.metadataUrl,
         bucket: source.name,
         prefix: config.filterPrefix ?? "",
         currentOnly: config.includedObjectVersions === "Current",

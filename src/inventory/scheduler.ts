@@ -126,6 +126,11 @@ export interface SchedulerOptions {
   maxSleepMs?: number;
   /** Told, for each scheduled run started, how long after its due time it started (metrics). */
   onRunStarted?: (lateMs: number) => void;
+  /**
+   * Whether this node schedules now: on a cluster, the holder of the scheduler's lease. Asked
+   * before each check and each run started, so a node that lost the lease starts nothing more.
+   */
+  isLeader?: () => boolean;
 }
 
 interface Entry {
@@ -240,8 +245,12 @@ export class InventoryScheduler {
     }
   }
 
+  private leads(): boolean {
+    return this.options.isLeader?.() ?? true;
+  }
+
   private async check(startUp: boolean): Promise<InventoryRun[]> {
-    if (this.stopped) return [];
+    if (this.stopped || !this.leads()) return [];
     const { metadata, clock } = this.ctx;
     const now = clock.now();
     const saved = await metadata.getSetting(LAST_CHECK_SETTING);
@@ -265,7 +274,8 @@ export class InventoryScheduler {
       const row = c.value!;
       let state = order === 0 ? (JSON.parse(s.value!.json) as ScheduleState) : undefined;
       let restarted = false;
-      if (startUp && state?.running) {
+      // A run still in progress here (a lease lost and taken back) is not owed again.
+      if (startUp && state?.running && !this.ctx.activeRuns.has(state.running.runId)) {
         state = afterRestart(state);
         restarted = true;
       }
@@ -297,7 +307,7 @@ export class InventoryScheduler {
     const started: InventoryRun[] = [];
     this.retryWanted = false;
     for (const [key, entry] of [...this.pending]) {
-      if (this.stopped || this.inFlight.size >= this.maxConcurrentRuns) break;
+      if (this.stopped || !this.leads() || this.inFlight.size >= this.maxConcurrentRuns) break;
       if (this.inFlight.has(key) || this.runningElsewhere(entry)) {
         // Never two runs of one configuration: this due time waits for the other run to end.
         this.retryWanted = true;
@@ -322,6 +332,7 @@ export class InventoryScheduler {
       if (r.changed) await metadata.putBucketConfig(entry.bucket, SCHEDULE_KIND, entry.id, JSON.stringify(r.state));
       return undefined;
     }
+    if (!this.leads()) return undefined;
     let run: InventoryRun;
     let finished: Promise<InventoryRun>;
     try {

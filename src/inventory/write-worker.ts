@@ -1,19 +1,22 @@
 // The worker thread that runs a report's write stage, so scanning, formatting and compressing a
-// large bucket never holds up the server's event loop. It reads the database on its own
-// read-only connection and writes data files straight into the blob store.
+// large bucket never holds up the server's event loop. It reads the metadata database (SQLite
+// under the data directory, or PostgreSQL at job.metadataUrl) on connections of its own and
+// writes data files straight into the blob store.
 //
 // A big report (CSV, ORC or Parquet) is cut in two key ranges, each scanned and formatted by a
 // thread of its own (this one and a helper it starts) into data files of its own, listed in key
-// order: reading SQLite and formatting rows is most of a report's work, and one thread would
-// leave the second core to compression alone. The two scans must read the very same snapshot:
-// they are opened one after the other and kept only if no commit came in between (PRAGMA
-// data_version), otherwise opened again (a few times, then the report runs on one thread).
-// Writers are never held up.
+// order: reading the database and formatting rows is most of a report's work, and one thread
+// would leave the second core to compression alone. The two scans must read the very same
+// snapshot. On SQLite they are opened one after the other and kept only if no commit came in
+// between (PRAGMA data_version), otherwise opened again (a few times, then the report runs on one
+// thread). On PostgreSQL the helper's transaction imports the snapshot the leader's exported; an
+// engine that refuses either runs the report on one thread. Writers are never held up.
 import { readlinkSync } from "node:fs";
 import { availableParallelism, setPriority } from "node:os";
 import { parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { FileBlobStore } from "../storage/file-blobs.js";
 import { openVersionScan, splitKeyRange, SqliteMetadataStore, watchCommits, type KeyRange } from "../storage/sqlite-metadata.js";
+import type { ObjectVersionRecord, VersionScan } from "../storage/types.js";
 import { canonicalIdFor } from "../auth/accounts.js";
 import { INVENTORY_FIELDS } from "./fields.js";
 import { REPORT_THREAD_LIMITS } from "./thread-limits.js";
@@ -27,7 +30,10 @@ import type { LifecycleConfiguration } from "../lifecycle/rules.js";
 import { lifecycleExpirationReader } from "./lifecycle-column.js";
 
 export interface WriteJob {
+  /** The blob store's directory, and the SQLite database's unless metadataUrl is set. */
   dataDir: string;
+  /** A postgres:// URL: the metadata lives in that PostgreSQL database (ServerConfig.metadataUrl). */
+  metadataUrl?: string;
   bucket: string;
   prefix: string;
   currentOnly: boolean;
@@ -41,10 +47,21 @@ export interface WriteJob {
   /** Rows from which a report is split across two threads (default PARALLEL_MIN_ROWS; tests lower it). */
   parallelMinRows?: number;
   /**
-   * Tests only: the helper commits a write to the database each time it opens its scan, so that
-   * no attempt at a common snapshot succeeds and the report falls back to one thread.
+   * Tests only (SQLite): the helper commits a write to the database each time it opens its scan,
+   * so that no attempt at a common snapshot succeeds and the report falls back to one thread.
    */
   commitWhileOpeningForTests?: boolean;
+  /**
+   * Tests only (PostgreSQL): the helper commits these versions of the job's bucket (whose id is
+   * `bucketId`) after the leader exported its snapshot and before importing it, as a concurrent
+   * PUT would; the report must not contain them.
+   */
+  commitBeforeImportForTests?: { bucketId: string; versions: Omit<ObjectVersionRecord, "isLatest">[] };
+  /**
+   * Tests only (PostgreSQL): the helper is handed a snapshot id that names no snapshot, so its
+   * import fails as on an engine without exported snapshots and the report falls back to one thread.
+   */
+  snapshotImportFailsForTests?: boolean;
 }
 
 export type WorkerMessage =
@@ -67,14 +84,104 @@ interface HelperJob extends WriteJob {
   range: KeyRange;
 }
 
-type HelperMessage = { type: "ready" } | { type: "begun" } | WorkerMessage;
-/** begin: open (or reopen) the scan; go: write it; abort: stop. */
-type LeaderMessage = { type: "begin" } | { type: "go" } | { type: "abort" };
-/** Attempts at opening both scans between two commits before the report falls back to one thread. */
-const SNAPSHOT_ATTEMPTS = 8;
+/** begun: the helper's scan is open; unshared: it cannot read the leader's snapshot. */
+type HelperMessage = { type: "ready" } | { type: "begun" } | { type: "unshared" } | WorkerMessage;
+/** begin: open (or reopen) the scan, on the leader's `snapshot` where the engine names one; go: write it; abort: stop. */
+type LeaderMessage = { type: "begin"; snapshot?: string } | { type: "go" } | { type: "abort" };
+
+/**
+ * What the write stage needs from the metadata engine, on connections of this thread's own: the
+ * key split, scans of the job's bucket, and the two halves of a report on one snapshot.
+ */
+interface ScanEngine {
+  /** As splitKeyRange (sqlite-metadata.ts): cut keys for `parts` ranges, none below `minRows` rows. */
+  split(parts: number, minRows: number): Promise<string[]>;
+  open(range?: KeyRange): Promise<VersionScan>;
+  /** Leader: its half, opened so that the helper's can read the same snapshot; undefined if this engine cannot share one. */
+  openShared(range: KeyRange): Promise<SharedScan | undefined>;
+  /** Helper: its half, on the snapshot the leader's openShared named; undefined if it cannot read it. */
+  joinShared(range: KeyRange, snapshot: string | undefined): Promise<VersionScan | undefined>;
+  /** Attempts at a common snapshot before the report falls back to one thread. */
+  readonly shareAttempts: number;
+  close(): Promise<void>;
+}
+
+interface SharedScan {
+  scan: VersionScan;
+  /** For the helper's joinShared (undefined where the engine needs none). */
+  snapshot?: string;
+  /** Called once, after the helper's half opened: whether both halves read one snapshot. */
+  shared(): boolean;
+}
 
 const job = workerData as WriteJob | HelperJob;
 const port = parentPort!;
+
+function sqliteEngine(j: WriteJob): ScanEngine {
+  const { dataDir, bucket, prefix, currentOnly } = j;
+  return {
+    split: async (parts, minRows) => splitKeyRange(dataDir, bucket, prefix, currentOnly, parts, minRows),
+    open: async (range) => openVersionScan(dataDir, bucket, prefix, currentOnly, range),
+    // Both halves read one snapshot if no other connection committed while they were opened.
+    openShared: async (range) => {
+      const commits = watchCommits(dataDir);
+      const before = commits.mark();
+      let scan: VersionScan;
+      try {
+        scan = openVersionScan(dataDir, bucket, prefix, currentOnly, range);
+      } catch (err) {
+        commits.close();
+        throw err;
+      }
+      return {
+        scan,
+        shared: () => {
+          try {
+            return commits.mark() === before;
+          } finally {
+            commits.close();
+          }
+        },
+      };
+    },
+    joinShared: async (range) => {
+      const scan = openVersionScan(dataDir, bucket, prefix, currentOnly, range);
+      if (j.commitWhileOpeningForTests) await commitForTests(dataDir);
+      return scan;
+    },
+    shareAttempts: 8,
+    close: async () => undefined,
+  };
+}
+
+/** Loaded only for PostgreSQL: a SQLite report's threads do without the pg module's start-up. */
+async function postgresEngine(j: WriteJob, url: string): Promise<ScanEngine> {
+  const { PostgresScanConnection } = await import("../storage/postgres-scan.js");
+  const db = await PostgresScanConnection.connect(url);
+  const { bucket, prefix, currentOnly } = j;
+  return {
+    split: (parts, minRows) => db.splitKeyRange(bucket, prefix, currentOnly, parts, minRows),
+    open: (range) => db.openScan(bucket, prefix, currentOnly, range),
+    // The helper imports the very snapshot the leader exported: nothing to check afterwards.
+    openShared: async (range) => {
+      const opened = await db.openExportingScan(bucket, prefix, currentOnly, range);
+      return opened && { scan: opened.scan, snapshot: opened.snapshot, shared: () => true };
+    },
+    joinShared: async (range, snapshot) => {
+      if (j.commitBeforeImportForTests) await commitVersionsForTests(url, j.bucket, j.commitBeforeImportForTests);
+      // Well formed, but exported by no transaction.
+      const id = j.snapshotImportFailsForTests ? "0000FFFF-0000FFFF-1" : snapshot;
+      return id === undefined ? undefined : db.openImportingScan(bucket, prefix, currentOnly, range, id);
+    },
+    // An import that failed fails again: there is no race to retry.
+    shareAttempts: 1,
+    close: () => db.close(),
+  };
+}
+
+function openEngine(j: WriteJob): Promise<ScanEngine> {
+  return j.metadataUrl === undefined ? Promise.resolve(sqliteEngine(j)) : postgresEngine(j, j.metadataUrl);
+}
 
 /** This module as a worker entry; under tsx (tests) a bootstrap registers the loader first, as run.ts does. */
 function selfEntry(): URL {
@@ -120,7 +227,7 @@ const INLINE_WRITERS: Partial<Record<InventoryFormat, ReportWriterFactory>> = {
   ORC: orcWriterFactory({ inline: true }),
 };
 
-function write(scan: ReturnType<typeof openVersionScan>, blobs: FileBlobStore, onProgress: (rows: number, bytes: number) => void, signal?: AbortSignal, writerFactory?: ReportWriterFactory): Promise<DataFile[]> {
+function write(scan: VersionScan, blobs: FileBlobStore, onProgress: (rows: number, bytes: number) => void, signal?: AbortSignal, writerFactory?: ReportWriterFactory): Promise<DataFile[]> {
   return writeDataFiles({
     writerFactory,
     scan,
@@ -137,35 +244,39 @@ function write(scan: ReturnType<typeof openVersionScan>, blobs: FileBlobStore, o
 
 async function helperMain(h: HelperJob, leader: MessagePort): Promise<void> {
   const blobs = await FileBlobStore.open(h.dataDir);
-  const abort = new AbortController();
-  let scan: ReturnType<typeof openVersionScan> | undefined;
-  let go: () => void;
-  const started = new Promise<void>((resolve) => (go = resolve));
-  leader.on("message", (m: LeaderMessage) => {
-    if (m.type === "begin") {
-      // A failure here ends the thread with an error, which fails the report (run.ts).
-      void (async () => {
-        await scan?.close();
-        scan = openVersionScan(h.dataDir, h.bucket, h.prefix, h.currentOnly, h.range);
-        if (h.commitWhileOpeningForTests) await commitForTests(h.dataDir);
-        leader.postMessage({ type: "begun" } satisfies HelperMessage);
-      })();
-    } else if (m.type === "go") go();
-    else {
-      abort.abort(new Error("the report was stopped"));
-      go();
+  const engine = await openEngine(h);
+  try {
+    const abort = new AbortController();
+    let scan: VersionScan | undefined;
+    let go: () => void;
+    const started = new Promise<void>((resolve) => (go = resolve));
+    leader.on("message", (m: LeaderMessage) => {
+      if (m.type === "begin") {
+        // A failure here ends the thread with an error, which fails the report (run.ts).
+        void (async () => {
+          await scan?.close();
+          scan = await engine.joinShared(h.range, m.snapshot);
+          leader.postMessage({ type: scan === undefined ? "unshared" : "begun" } satisfies HelperMessage);
+        })();
+      } else if (m.type === "go") go();
+      else {
+        abort.abort(new Error("the report was stopped"));
+        go();
+      }
+    });
+    leader.postMessage({ type: "ready" } satisfies HelperMessage);
+    await started;
+    if (abort.signal.aborted || scan === undefined) {
+      await scan?.close();
+      leader.close();
+      return;
     }
-  });
-  leader.postMessage({ type: "ready" } satisfies HelperMessage);
-  await started;
-  if (abort.signal.aborted || scan === undefined) {
-    await scan?.close();
+    const files = await write(scan, blobs, progressReporter((rows, bytes) => leader.postMessage({ type: "progress", rows, bytes } satisfies HelperMessage)), abort.signal, INLINE_WRITERS[h.format]);
+    leader.postMessage({ type: "done", files } satisfies HelperMessage);
     leader.close();
-    return;
+  } finally {
+    await engine.close();
   }
-  const files = await write(scan, blobs, progressReporter((rows, bytes) => leader.postMessage({ type: "progress", rows, bytes } satisfies HelperMessage)), abort.signal, INLINE_WRITERS[h.format]);
-  leader.postMessage({ type: "done", files } satisfies HelperMessage);
-  leader.close();
 }
 
 /** A real commit by another connection (a setting nothing reads), as a concurrent PUT would make. */
@@ -173,6 +284,17 @@ async function commitForTests(dataDir: string): Promise<void> {
   const store = SqliteMetadataStore.open(dataDir);
   try {
     await store.putSetting("write-worker.test-commit", String(Date.now()));
+  } finally {
+    await store.close();
+  }
+}
+
+/** A real commit of versions by another connection, as a concurrent PUT would make. */
+async function commitVersionsForTests(url: string, bucket: string, commit: NonNullable<WriteJob["commitBeforeImportForTests"]>): Promise<void> {
+  const { PostgresMetadataStore } = await import("../storage/postgres-metadata.js");
+  const store = await PostgresMetadataStore.open(url, { maxConnections: 1 });
+  try {
+    await store.putVersions({ name: bucket, id: commit.bucketId }, commit.versions);
   } finally {
     await store.close();
   }
@@ -211,6 +333,15 @@ async function startHelper(from: string): Promise<{ worker: Worker; next: () => 
 
 async function leaderMain(): Promise<DataFile[]> {
   const blobs = await FileBlobStore.open(job.dataDir);
+  const engine = await openEngine(job);
+  try {
+    return await leaderWrite(engine, blobs);
+  } finally {
+    await engine.close();
+  }
+}
+
+async function leaderWrite(engine: ScanEngine, blobs: FileBlobStore): Promise<DataFile[]> {
   let rowsA = 0;
   let bytesA = 0;
   let rowsB = 0;
@@ -222,34 +353,34 @@ async function leaderMain(): Promise<DataFile[]> {
     report(0, 0);
   };
 
-  const cuts = PARALLEL_FORMATS.has(job.format) && availableParallelism() >= 2 ? splitKeyRange(job.dataDir, job.bucket, job.prefix, job.currentOnly, 2, job.parallelMinRows ?? PARALLEL_MIN_ROWS) : [];
-  if (cuts.length === 0) return write(openVersionScan(job.dataDir, job.bucket, job.prefix, job.currentOnly), blobs, onA);
+  const cuts = PARALLEL_FORMATS.has(job.format) && availableParallelism() >= 2 ? await engine.split(2, job.parallelMinRows ?? PARALLEL_MIN_ROWS) : [];
+  if (cuts.length === 0) return write(await engine.open(), blobs, onA);
 
   const helper = await startHelper(cuts[0]!);
-  let scan: ReturnType<typeof openVersionScan> | undefined;
-  const commits = watchCommits(job.dataDir);
+  let scan: VersionScan | undefined;
   try {
-    for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS && scan === undefined; attempt++) {
-      const before = commits.mark();
-      const mine = openVersionScan(job.dataDir, job.bucket, job.prefix, job.currentOnly, { to: cuts[0] });
-      helper.worker.postMessage({ type: "begin" } satisfies LeaderMessage);
+    for (let attempt = 0; attempt < engine.shareAttempts && scan === undefined; attempt++) {
+      const mine = await engine.openShared({ to: cuts[0] });
+      if (mine === undefined) break;
+      helper.worker.postMessage({ type: "begin", snapshot: mine.snapshot } satisfies LeaderMessage);
       const m = await helper.next();
       if (m.type === "failed") throw new Error(m.message);
-      if (m.type !== "begun") throw new Error(`unexpected message from the helper thread: ${m.type}`);
-      if (commits.mark() === before) scan = mine;
-      else await mine.close();
+      if (m.type !== "begun" && m.type !== "unshared") throw new Error(`unexpected message from the helper thread: ${m.type}`);
+      const same = mine.shared();
+      if (same && m.type === "begun") scan = mine.scan;
+      else await mine.scan.close();
+      if (m.type === "unshared") break;
     }
   } catch (err) {
     await helper.worker.terminate();
     throw err;
-  } finally {
-    commits.close();
   }
   if (scan === undefined) {
-    // Writes kept landing between the two openings: one thread, one snapshot.
+    // Writes kept landing between the two openings, or the engine cannot share a snapshot
+    // between connections: one thread, one snapshot.
     helper.worker.postMessage({ type: "abort" } satisfies LeaderMessage);
     await helper.worker.terminate();
-    return write(openVersionScan(job.dataDir, job.bucket, job.prefix, job.currentOnly), blobs, onA);
+    return write(await engine.open(), blobs, onA);
   }
   helper.worker.postMessage({ type: "go" } satisfies LeaderMessage);
 

@@ -83,6 +83,11 @@ export class Replicator {
   private scanning: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
+  /**
+   * Whether this node scans the store for PENDING versions. Every node replicates the versions it
+   * commits; on a cluster only the holder of the scan lease scans, or each node would copy them all.
+   */
+  mayScan: () => boolean = () => true;
 
   constructor(
     private readonly ctx: Context,
@@ -122,6 +127,11 @@ export class Replicator {
     await this.idle();
     this.known.clear();
     this.busyKeys.clear();
+  }
+
+  /** Scans the store in the background: this node just took over the scan, or a node died. */
+  rescan(): void {
+    if (!this.stopped) void this.scan();
   }
 
   backlog(): ReplicationBacklog {
@@ -245,7 +255,7 @@ export class Replicator {
    * when the queue is full (the rest wait for the next scan).
    */
   private async scanAll(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.mayScan()) return;
     this.overflowed = false;
     this.retryLater = false;
     let after: { bucket: string; id: string } | undefined;

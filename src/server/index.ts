@@ -21,7 +21,8 @@ import { restrictsPublicBuckets } from "../s3/public-access-block.js";
 import { BucketPolicies } from "../auth/bucket-policies.js";
 import { BucketSettings } from "../core/bucket-settings.js";
 import { KNOWN_ACTIONS } from "./operations.js";
-import { failInterruptedRuns, stopRuns } from "../inventory/run.js";
+import { failInterruptedRuns, oldestActiveRunStart, stopRuns } from "../inventory/run.js";
+import { Housekeeping } from "./housekeeping.js";
 import { loadCertificate, reloadCertificate, type CertificateFiles } from "./tls.js";
 import { InventoryScheduler, parseTimeOfDay } from "../inventory/scheduler.js";
 import { KeyService, loadMasterKey } from "../crypto/kms.js";
@@ -29,6 +30,23 @@ import { LifecyclePass } from "../lifecycle/pass.js";
 import { TieringPass } from "../tiering/pass.js";
 import { Replicator } from "../replication/replicator.js";
 import { AccessLogDelivery } from "../s3/access-log-delivery.js";
+import { LocalCluster, SharedCluster, type Cluster } from "../cluster/cluster.js";
+import { PostgresClusterStore } from "../storage/postgres-cluster-store.js";
+
+/** Leases of the work done once across a cluster. */
+const SCHEDULER_LEASE = "inventory-scheduler";
+const LIFECYCLE_LEASE = "lifecycle";
+const TIERING_LEASE = "tiering";
+const REPLICATION_SCAN_LEASE = "replication-scan";
+const HOUSEKEEPING_LEASE = "housekeeping";
+/** Topics of the caches other nodes must drop entries of. */
+const SETTINGS_TOPIC = "bucket-settings";
+const POLICIES_TOPIC = "bucket-policies";
+/**
+ * On a shared directory, unreferenced files younger than this (and than the oldest inventory run
+ * in progress, whose data files wait for its publish) may be another node's work in progress.
+ */
+const SHARED_SWEEP_GRACE_MS = 60 * 60 * 1000;
 
 export interface StartOptions extends Partial<ServerConfig> {
   clock?: Clock;
@@ -50,6 +68,8 @@ export interface RunningServer {
   replication: Replicator;
   /** Server access log records waiting for delivery; flush() delivers them at once. */
   accessLogs: AccessLogDelivery;
+  /** This node among the nodes sharing its database (on SQLite, the only one): leases, liveness. */
+  cluster: Cluster;
   /** Readiness (GET /_stocktake/health/ready); markShuttingDown() makes the server answer not ready. */
   health: Health;
   /** The Prometheus registry behind GET /_stocktake/metrics. */
@@ -96,7 +116,22 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     throw err;
   }
   if (metadata instanceof SqliteMetadataStore) metadata.onDiskFull = () => disk.releaseForCommit();
-  const blobs = disk.guard(await FileBlobStore.open(config.dataDir));
+  // Real time (file times are real): what a node sharing the directory finds written before it joined.
+  const joinedAt = Date.now();
+  let cluster: Cluster;
+  try {
+    cluster =
+      config.metadataUrl === undefined
+        ? new LocalCluster({ log })
+        : await SharedCluster.start(PostgresClusterStore.open(config.metadataUrl), { log, heartbeatMs: config.clusterHeartbeatMs, nodeTimeoutMs: config.clusterNodeTimeoutMs });
+  } catch (err) {
+    await disk.close();
+    await metadata.close();
+    throw err;
+  }
+  const shared = cluster instanceof SharedCluster;
+  // On a shared directory each node writes its temporary files under tmp/<node id>/.
+  const blobs = disk.guard(await FileBlobStore.open(config.dataDir, { tmpName: shared ? cluster.nodeId : undefined }));
   const sealingKey = loadSealingKey(config.dataDir);
   const root = await ensureRootAccount(
     metadata,
@@ -108,29 +143,56 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   try {
     keys = new KeyService(metadata, await loadMasterKey(config.dataDir, metadata, config.masterKey), config.region);
   } catch (err) {
+    await cluster.stop();
     await metadata.close();
     throw err;
   }
-  const swept = await blobs.sweep((id) => metadata.isBlobReferenced(id));
-  if (swept > 0) log.info("removed files left by an earlier crash", { count: swept });
-  // After the sweep, which may have freed space: the reserve is filled where room allows.
-  await disk.start();
 
-  const settings = new BucketSettings(metadata);
-  const context: ServerContext = { config, metadata, blobs, clock, log, policies: new BucketPolicies(metadata, KNOWN_ACTIONS, restrictsPublicBuckets(settings)),
+  // What another node commits to a cached configuration reaches this node's caches (the topics).
+  const announcer = (topic: string) => (bucket: string) =>
+    cluster.publish(topic, bucket).catch((err: unknown) => log.error("could not tell the other nodes of a change; retrying", { topic, bucket, error: String(err) }));
+  const settings = new BucketSettings(metadata, announcer(SETTINGS_TOPIC));
+  const policies = new BucketPolicies(metadata, KNOWN_ACTIONS, restrictsPublicBuckets(settings), announcer(POLICIES_TOPIC));
+  cluster.subscribe(SETTINGS_TOPIC, (bucket) => (bucket === undefined ? settings.forgetAll() : settings.forget(bucket)));
+  cluster.subscribe(POLICIES_TOPIC, (bucket) => (bucket === undefined ? policies.forgetAll() : policies.forget(bucket)));
+  const context: ServerContext = { config, metadata, blobs, clock, log, policies,
     settings,
     keys,
     activeRuns: new Map(),
     disk,
     hooks: versionHooks,
     signingKeys: lookupSigningKey(metadata, sealingKey),
+    nodeId: cluster.nodeId,
+    liveNodeIds: async () => new Set((await cluster.liveNodes()).map((n) => n.nodeId)),
   };
-  // Before any request or new run: runs a crash left "running" are failed (their files were swept above).
+  /**
+   * Removes files a crash left. On a shared directory, only what no live node can be working on:
+   * what is older than the grace period and than the oldest inventory run in progress, and, while
+   * this node is the only one alive, whatever was written before it joined (a node that starts
+   * meanwhile writes after that).
+   */
+  const sweep = async (): Promise<number> => {
+    if (!shared) return blobs.sweep((id) => metadata.isBlobReferenced(id));
+    const live = await context.liveNodeIds!();
+    const alone = live.size === 1 && live.has(cluster.nodeId);
+    const oldestRun = await oldestActiveRunStart(context);
+    const settled = Math.min(Date.now() - SHARED_SWEEP_GRACE_MS, (oldestRun?.getTime() ?? Infinity) - SHARED_SWEEP_GRACE_MS);
+    const writtenBefore = alone ? Math.max(joinedAt, settled) : settled;
+    return blobs.sweep((id) => metadata.isBlobReferenced(id), { liveTmpNames: live, writtenBefore: new Date(writtenBefore) });
+  };
+  const swept = await sweep();
+  if (swept > 0) log.info("removed files left by an earlier crash", { count: swept });
+  // After the sweep, which may have freed space: the reserve is filled where room allows.
+  await disk.start();
+
+  // Before any request or new run: runs a crash left "running" are failed (their files were swept
+  // above); on a cluster, those of nodes that are not alive.
   const interrupted = await failInterruptedRuns(context);
   if (interrupted.length > 0) log.warn("inventory runs interrupted by a restart marked failed", { count: interrupted.length });
   const scheduler = new InventoryScheduler(context, {
     minuteOfDay: inventoryMinuteOfDay,
     onRunStarted: (lateMs) => metrics.scheduledRunStarted(lateMs),
+    isLeader: () => cluster.isLeader(SCHEDULER_LEASE),
   });
   const lifecycle = new LifecyclePass(context);
   const tiering = new TieringPass(context);
@@ -151,15 +213,27 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       resolve();
     });
   });
+  // Once-per-cluster work follows its lease (on one node: always held). Every node replicates
+  // what it commits and delivers its own access logs; the store scan for PENDING versions is the
+  // replication lease holder's.
+  let closing = false;
+  const lead = (name: string, gained: () => void | Promise<void>, lost: () => void | Promise<void>) =>
+    cluster.holdLease(name, (held) => (closing ? undefined : held ? gained() : lost()));
+  replication.mayScan = () => cluster.isLeader(REPLICATION_SCAN_LEASE);
+  const housekeeping = new Housekeeping(context, cluster, { sweep, replication, log });
   try {
-    await scheduler.start();
-    lifecycle.start();
-    tiering.start();
     replication.start();
     accessLogs.start();
+    await lead(SCHEDULER_LEASE, () => scheduler.start(), () => undefined);
+    await lead(LIFECYCLE_LEASE, () => lifecycle.start(), () => lifecycle.stop());
+    await lead(TIERING_LEASE, () => tiering.start(), () => tiering.stop());
+    await lead(REPLICATION_SCAN_LEASE, () => replication.rescan(), () => undefined);
+    if (shared) await lead(HOUSEKEEPING_LEASE, () => housekeeping.start(), () => housekeeping.stop());
   } catch (err) {
-    await scheduler.stop();
+    closing = true;
+    await Promise.all([scheduler.stop(), lifecycle.stop(), tiering.stop(), replication.stop(), housekeeping.stop()]);
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await cluster.stop();
     await disk.close();
     await metadata.close();
     throw err;
@@ -177,17 +251,21 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     tiering,
     replication,
     accessLogs,
+    cluster,
     health,
     metrics,
     async close({ graceMs = 0 } = {}) {
       // First: a load balancer polling readiness stops sending requests while they drain.
       health.markShuttingDown();
+      closing = true;
       const deadline = Date.now() + graceMs;
-      await Promise.all([server.drain(deadline), stopRuns(context, deadline), scheduler.stop(), lifecycle.stop(), tiering.stop(), replication.stop()]);
+      await Promise.all([server.drain(deadline), stopRuns(context, deadline), scheduler.stop(), lifecycle.stop(), tiering.stop(), replication.stop(), housekeeping.stop()]);
       // A run asked for by a request answered during the drain.
       await stopRuns(context, Date.now());
       // Once no request can add a record: what is buffered is delivered before the stores close.
       await accessLogs.stop();
+      // After the work done under leases has stopped: the leases go to the other nodes at once.
+      await cluster.stop();
       await disk.close();
       await metadata.close();
     },

@@ -183,7 +183,7 @@ export class DiskSpace {
       },
       read: (blobId, range) => blobs.read(blobId, range),
       delete: (blobId) => blobs.delete(blobId),
-      sweep: (isLive) => blobs.sweep(isLive),
+      sweep: (isLive, shared) => blobs.sweep(isLive, shared),
     };
   }
 

@@ -2,7 +2,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { text } from "node:stream/consumers";
@@ -48,6 +48,34 @@ describe("FileBlobStore", () => {
     assert.equal(await text(store.read(live)), "live");
     assert.ok(!existsSync(join(dir, "tmp", "leftover")));
     await assert.rejects(buffer(store.read(dead)));
+  });
+
+  it("on a shared directory, sweeps only what dead nodes and old crashes left", async () => {
+    const shared = mkdtempSync(join(tmpdir(), "stocktake-blobs-shared-"));
+    try {
+      const a = await FileBlobStore.open(shared, { tmpName: "node-a" });
+      const b = await FileBlobStore.open(shared, { tmpName: "node-b" });
+      const gone = await FileBlobStore.open(shared, { tmpName: "node-gone" });
+      const old = await write(a, Buffer.from("unreferenced, written before the cut"));
+      writeFileSync(join(shared, "tmp", "node-gone", "upload-in-flight"), "x");
+      writeFileSync(join(shared, "tmp", "node-b", "upload-in-flight"), "x");
+      writeFileSync(join(shared, "tmp", "loose-old"), "x");
+      const old2 = new Date(Date.now() - 3_600_000);
+      for (const path of [join(shared, "tmp", "node-gone"), join(shared, "tmp", "node-b"), join(shared, "tmp", "loose-old"), join(shared, "blobs", old.slice(0, 2), old.slice(2, 4), old)]) {
+        utimesSync(path, old2, old2);
+      }
+      const cut = new Date(Date.now() - 60_000);
+      const fresh = await write(b, Buffer.from("unreferenced, written after the cut: another node's commit to come"));
+      writeFileSync(join(shared, "tmp", "loose-new"), "x");
+      const removed = await gone.sweep(async () => false, { liveTmpNames: new Set(["node-a", "node-b"]), writtenBefore: cut });
+      assert.equal(removed, 3, "the dead node's directory, the old loose file, the old unreferenced blob");
+      assert.deepEqual(readdirSync(join(shared, "tmp")).sort(), ["loose-new", "node-a", "node-b"]);
+      assert.deepEqual(readdirSync(join(shared, "tmp", "node-b")), ["upload-in-flight"]);
+      await assert.rejects(buffer(a.read(old)));
+      assert.equal(await text(a.read(fresh)), "unreferenced, written after the cut: another node's commit to come");
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+    }
   });
 
   it("deletes a blob and ignores deleting one twice", async () => {

@@ -1,14 +1,17 @@
 // The embedded blob store: each blob is one immutable file under <data>/blobs/, named by a random
 // id (never by an object key). Durability order on commit: write a temporary file, fsync it,
 // rename it into place, fsync the directory; only then may the caller commit metadata.
+//
+// Several nodes may share the directory (docs/scale-out.md): each then writes its temporary files
+// under tmp/<its node id>/, and a sweep removes only what no live node can still be working on.
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
-import type { BlobStore, BlobWriter } from "./types.js";
+import type { BlobStore, BlobWriter, SharedSweep } from "./types.js";
 
 const ID = /^[0-9a-f]{32}$/;
 
@@ -18,15 +21,18 @@ const READ_BYTES = 1024 * 1024;
 export class FileBlobStore implements BlobStore {
   private constructor(
     private readonly blobDir: string,
+    private readonly tmpRoot: string,
     private readonly tmpDir: string,
   ) {}
 
-  static async open(dataDir: string): Promise<FileBlobStore> {
+  /** `tmpName`: this node's own directory under tmp/, when the data directory is shared. */
+  static async open(dataDir: string, options: { tmpName?: string } = {}): Promise<FileBlobStore> {
     const blobDir = join(dataDir, "blobs");
-    const tmpDir = join(dataDir, "tmp");
+    const tmpRoot = join(dataDir, "tmp");
+    const tmpDir = options.tmpName === undefined ? tmpRoot : join(tmpRoot, options.tmpName);
     await mkdir(blobDir, { recursive: true, mode: 0o700 });
     await mkdir(tmpDir, { recursive: true, mode: 0o700 });
-    return new FileBlobStore(blobDir, tmpDir);
+    return new FileBlobStore(blobDir, tmpRoot, tmpDir);
   }
 
   private dirOf(id: string): string {
@@ -100,23 +106,41 @@ export class FileBlobStore implements BlobStore {
     });
   }
 
-  async sweep(isLive: (blobId: string) => Promise<boolean>): Promise<number> {
+  /**
+   * Removes what a crash left: temporary files, and blob files no record references. Alone on the
+   * directory, everything such goes (call it before serving). On a shared directory (`shared`),
+   * only what was last written before `writtenBefore`, and never a live node's temporary directory.
+   */
+  async sweep(isLive: (blobId: string) => Promise<boolean>, shared?: SharedSweep): Promise<number> {
     let removed = 0;
-    for (const name of await readdir(this.tmpDir)) {
-      await rm(join(this.tmpDir, name), { force: true, recursive: true });
+    for (const entry of await readdir(this.tmpRoot, { withFileTypes: true })) {
+      const path = join(this.tmpRoot, entry.name);
+      if (shared && ((entry.isDirectory() && shared.liveTmpNames.has(entry.name)) || !(await writtenBefore(path, shared.writtenBefore)))) continue;
+      await rm(path, { force: true, recursive: true });
       removed++;
     }
     for (const a of await readdir(this.blobDir)) {
       for (const b of await readdir(join(this.blobDir, a)).catch(() => [] as string[])) {
         const dir = join(this.blobDir, a, b);
         for (const id of await readdir(dir).catch(() => [] as string[])) {
+          const path = join(dir, id);
+          if (shared && !(await writtenBefore(path, shared.writtenBefore))) continue;
           if (ID.test(id) && (await isLive(id))) continue;
-          await rm(join(dir, id), { force: true });
+          await rm(path, { force: true });
           removed++;
         }
       }
     }
     return removed;
+  }
+}
+
+/** False too when the file is already gone (another node's sweep, or its commit's cleanup). */
+async function writtenBefore(path: string, instant: Date): Promise<boolean> {
+  try {
+    return (await stat(path)).mtimeMs < instant.getTime();
+  } catch {
+    return false;
   }
 }
 

@@ -3,7 +3,8 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
-import { PostgresMetadataStore, prefixUpperBoundText } from "./postgres-metadata.js";
+import { PostgresMetadataStore } from "./postgres-metadata.js";
+import { prefixUpperBoundText } from "./postgres-scan.js";
 import { metadataStoreContract, version } from "./metadata-contract.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../test/helpers/postgres.js";
 
@@ -32,7 +33,7 @@ describe("PostgresMetadataStore", { skip }, () => {
     await client.connect();
     try {
       const rows = await client.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
-      assert.deepEqual(rows.rows.map((r) => r.version), [1]);
+      assert.deepEqual(rows.rows.map((r) => r.version), [1, 2]);
     } finally {
       await client.end();
     }

@@ -46,6 +46,8 @@ import type {
   WriteCondition,
 } from "./types.js";
 import { BucketGoneError } from "./types.js";
+import { CLUSTER_TABLES_SQL } from "./postgres-cluster-store.js";
+import { PostgresScanConnection, prefixUpperBoundText } from "./postgres-scan.js";
 
 /** Applied in order, each once, in its own transaction; the applied ones are in schema_migrations. */
 const MIGRATIONS: string[] = [
@@ -90,6 +92,8 @@ const MIGRATIONS: string[] = [
    CREATE TABLE bucket_counts (
      bucket TEXT COLLATE "C" NOT NULL, shard INTEGER NOT NULL, versions BIGINT NOT NULL, objects BIGINT NOT NULL,
      PRIMARY KEY (bucket, shard));`,
+  // 2: the cluster's nodes, leases and change generations (./postgres-cluster-store.ts).
+  CLUSTER_TABLES_SQL,
 ];
 
 /** Rows of bucket_counts per bucket: writers to one bucket rarely wait on the same one. */
@@ -148,20 +152,6 @@ function toRecord(row: VersionRow, parts?: BodyPart[]): ObjectVersionRecord {
   };
 }
 
-/**
- * The smallest string above every string starting with `prefix`, as a string: PostgreSQL compares
- * text only with valid UTF-8, so the bound is the prefix with its last code point raised by one
- * (code point order is UTF-8 byte order). Undefined when every code point is already U+10FFFF.
- */
-export function prefixUpperBoundText(prefix: string): string | undefined {
-  const points = [...prefix].map((c) => c.codePointAt(0)!);
-  while (points.length > 0 && points[points.length - 1] === 0x10ffff) points.pop();
-  if (points.length === 0) return undefined;
-  let last = points[points.length - 1]! + 1;
-  if (last === 0xd800) last = 0xe000; // surrogates are not characters
-  points[points.length - 1] = last;
-  return String.fromCodePoint(...points);
-}
 
 /** Counts a write changes, gathered while it runs and applied once before it commits. */
 interface CountDelta {
@@ -600,8 +590,24 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
+  /** On a pooled connection of its own until closed (see ./postgres-scan.ts). */
   async scanVersions(bucket: string, prefix: string, currentOnly: boolean): Promise<VersionScan> {
-    return PostgresVersionScan.open(await this.pool.connect(), bucket, prefix, currentOnly);
+    const connection = PostgresScanConnection.over(await this.pool.connect());
+    let scan: VersionScan;
+    try {
+      scan = await connection.openScan(bucket, prefix, currentOnly);
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
+    return {
+      nextTuples: (limit) => scan.nextTuples(limit),
+      next: (limit) => scan.next(limit),
+      close: async () => {
+        await scan.close();
+        await connection.close();
+      },
+    };
   }
 
   async isBlobReferenced(blobId: string): Promise<boolean> {
@@ -666,91 +672,6 @@ export class PostgresMetadataStore implements MetadataStore {
         [kind, after?.bucket ?? "", after?.id ?? "", limit],
       )
     ).rows;
-  }
-}
-
-/** In VersionTuple order. */
-const TUPLE_COLUMNS = "key, version_id, is_latest, is_delete_marker, size, etag, last_modified, storage_class, owner, parts_count, extra";
-
-/**
- * A scan holding one REPEATABLE READ, READ ONLY transaction on a pooled connection of its own
- * (returned to the pool by close()), read through a server-side cursor: every batch comes from the
- * snapshot taken when the scan opened, and memory stays bounded by the batch. The index on
- * (bucket, key, seq DESC) already yields S3's order, so nothing is reordered here.
- */
-class PostgresVersionScan implements VersionScan {
-  private done = false;
-  private closed = false;
-
-  private constructor(private readonly c: Client) {}
-
-  static async open(c: Client, bucket: string, prefix: string, currentOnly: boolean): Promise<PostgresVersionScan> {
-    const upper = prefix === "" ? undefined : prefixUpperBoundText(prefix);
-    const params: unknown[] = [bucket, prefix];
-    if (upper !== undefined) params.push(upper);
-    const bound = upper === undefined ? "" : "AND key < $3";
-    const where = currentOnly ? "AND is_latest AND NOT is_delete_marker" : "";
-    try {
-      await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      // The snapshot is taken by the transaction's first statement: this one, not the first FETCH.
-      await c.query(
-        `DECLARE scan NO SCROLL CURSOR FOR SELECT ${TUPLE_COLUMNS} FROM versions
-         WHERE bucket = $1 AND key >= $2 ${bound} ${where} ORDER BY key, seq DESC`,
-        params,
-      );
-    } catch (err) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      c.release();
-      throw err;
-    }
-    return new PostgresVersionScan(c);
-  }
-
-  async nextTuples(limit: number): Promise<VersionTuple[]> {
-    if (this.done || limit <= 0) return [];
-    const res = await this.c.query({ text: `FETCH FORWARD ${Math.floor(limit)} FROM scan`, rowMode: "array" });
-    if (res.rows.length < limit) this.done = true;
-    return (res.rows as unknown[][]).map((r) => [
-      r[0] as string,
-      r[1] as string,
-      r[2] ? 1 : 0,
-      r[3] ? 1 : 0,
-      Number(r[4]),
-      r[5] as string,
-      Number(r[6]),
-      r[7] as string,
-      r[8] as string,
-      r[9] as number,
-      r[10] as string,
-    ]);
-  }
-
-  async next(limit: number): Promise<VersionSummary[]> {
-    return (await this.nextTuples(limit)).map((t) => ({
-      key: t[0],
-      versionId: t[1],
-      isLatest: t[2] === 1,
-      isDeleteMarker: t[3] === 1,
-      size: t[4],
-      etag: t[5],
-      lastModified: t[6],
-      storageClass: t[7],
-      ownerAccountId: t[8],
-      partsCount: t[9],
-      extra: typeof t[10] !== "string" ? t[10] : t[10] === "{}" ? {} : (JSON.parse(t[10]) as Record<string, unknown>),
-    }));
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    let broken = false;
-    try {
-      await this.c.query("COMMIT");
-    } catch {
-      broken = true;
-    }
-    this.c.release(broken);
   }
 }
 

@@ -28,7 +28,7 @@ import type {
   VersionPatch,
   WriteCondition,
 } from "./types.js";
-import { BucketGoneError } from "./types.js";
+import { BucketGoneError, summaryOfTuple } from "./types.js";
 import { isDiskFullError } from "./disk-space.js";
 
 const MIGRATIONS: string[] = [
@@ -888,19 +888,7 @@ class SqliteVersionScan implements VersionScan {
   }
 
   async next(limit: number): Promise<VersionSummary[]> {
-    return this.take(limit).map((t) => ({
-      key: t[0],
-      versionId: t[1],
-      isLatest: t[2] === 1,
-      isDeleteMarker: t[3] === 1,
-      size: t[4],
-      etag: t[5],
-      lastModified: t[6],
-      storageClass: t[7],
-      ownerAccountId: t[8],
-      partsCount: t[9],
-      extra: typeof t[10] !== "string" ? t[10] : t[10] === "{}" ? {} : (JSON.parse(t[10]) as Record<string, unknown>),
-    }));
+    return this.take(limit).map(summaryOfTuple);
   }
 
   async close(): Promise<void> {

@@ -215,6 +215,23 @@ export type VersionTuple = [
   extra: string | Record<string, unknown>,
 ];
 
+/** A VersionTuple as a VersionSummary (its `extra` parsed). */
+export function summaryOfTuple(t: VersionTuple): VersionSummary {
+  return {
+    key: t[0],
+    versionId: t[1],
+    isLatest: t[2] === 1,
+    isDeleteMarker: t[3] === 1,
+    size: t[4],
+    etag: t[5],
+    lastModified: t[6],
+    storageClass: t[7],
+    ownerAccountId: t[8],
+    partsCount: t[9],
+    extra: typeof t[10] !== "string" ? t[10] : t[10] === "{}" ? {} : (JSON.parse(t[10]) as Record<string, unknown>),
+  };
+}
+
 export const VT_KEY = 0;
 export const VT_VERSION_ID = 1;
 export const VT_IS_LATEST = 2;
@@ -442,6 +459,21 @@ export interface BlobStore {
   /** Reads the inclusive byte range [start, end] (the whole blob when omitted). */
   read(blobId: string, range?: { start: number; end: number }): Readable;
   delete(blobId: string): Promise<void>;
-  /** Deletes blobs and temporary files that no live record references. */
-  sweep(isLive: (blobId: string) => Promise<boolean>): Promise<number>;
+  /**
+   * Deletes blobs and temporary files that no live record references; on a directory shared by
+   * several nodes, only what `shared` says no live node can still be working on.
+   */
+  sweep(isLive: (blobId: string) => Promise<boolean>, shared?: SharedSweep): Promise<number>;
+}
+
+/** What a sweep of a directory shared by several nodes must leave alone. */
+export interface SharedSweep {
+  /** The temporary directories (node ids) of the nodes alive now. */
+  liveTmpNames: ReadonlySet<string>;
+  /**
+   * Files (and temporary directories) last written at or after this are kept even when nothing
+   * references them yet: a live node may be about to commit one (an upload, a report's data file
+   * that waits for its publish).
+   */
+  writtenBefore: Date;
 }

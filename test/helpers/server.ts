@@ -26,6 +26,9 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
+/** On PostgreSQL: each data directory's database. */
+const databaseOf = new Map<string, string>();
+
 /** The engine the suite runs on: "postgres" in the second pass (STOCKTAKE_TEST_POSTGRES), else "sqlite". */
 export const TEST_METADATA_ENGINE = process.env.STOCKTAKE_TEST_POSTGRES ? "postgres" : "sqlite";
 
@@ -39,7 +42,12 @@ export function cliEnv(server: { dataDir: string; context: { config: { metadataU
 export async function startTestServer(options: StartOptions = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "stocktake-test-"));
   const postgres = process.env.STOCKTAKE_TEST_POSTGRES;
-  if (options.metadataUrl === undefined && postgres) options = { ...options, metadataUrl: await createDatabase(postgres) };
+  if (options.metadataUrl === undefined && postgres) {
+    // A data directory started on again (a restart, a second server on it) has its database still.
+    let url = databaseOf.get(dir);
+    if (url === undefined) databaseOf.set(dir, (url = await createDatabase(postgres)));
+    options = { ...options, metadataUrl: url };
+  }
   const server = await startServer({
     host: "127.0.0.1",
     port: 0,
@@ -77,7 +85,10 @@ export async function startTestServer(options: StartOptions = {}, dataDir?: stri
     },
     async stop() {
       client.destroy();
-      if (!stopped) await server.close();
+      if (!stopped) {
+        stopped = true;
+        await server.close();
+      }
       if (!dataDir) rmSync(dir, { recursive: true, force: true });
     },
   };

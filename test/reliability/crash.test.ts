@@ -20,6 +20,9 @@ import { postgresUnavailable, startPostgres, type TestPostgres } from "../helper
 const KILLS = Number(process.env.STOCKTAKE_CRASH_KILLS ?? 3);
 const SEED = Number(process.env.STOCKTAKE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
+/** The PostgreSQL child's node timeout: how long a killed node passes for alive. */
+const NODE_TIMEOUT_MS = 1000;
+
 const ENGINES = [
   { engine: "SQLite", skip: undefined },
   { engine: "PostgreSQL", skip: postgresUnavailable() },
@@ -35,7 +38,16 @@ for (const { engine, skip } of ENGINES) describe(`crash safety (SIGKILL under mi
       postgres = await startPostgres();
       metadataUrl = postgres.url;
     }
-    server = new ChildServer(dataDir, { env: metadataUrl === undefined ? {} : { STOCKTAKE_METADATA_URL: metadataUrl } });
+    // On PostgreSQL a killed node stays "alive" until its heartbeats are overdue, and while it does
+    // the restarted node sweeps only old files (docs/scale-out.md). The child's short timeout, and
+    // waiting it out before each restart, makes the restart a lone node's, which sweeps at once.
+    server =
+      metadataUrl === undefined
+        ? new ChildServer(dataDir)
+        : new ChildServer(dataDir, {
+            entry: "test/reliability/serve-child.ts",
+            env: { STOCKTAKE_METADATA_URL: metadataUrl, STOCKTAKE_TEST_CLUSTER_HEARTBEAT_MS: "200", STOCKTAKE_TEST_CLUSTER_NODE_TIMEOUT_MS: String(NODE_TIMEOUT_MS) },
+          });
   });
   after(async () => {
     await server?.kill();
@@ -66,6 +78,7 @@ for (const { engine, skip } of ENGINES) describe(`crash safety (SIGKILL under mi
       await server.kill();
       await stopped;
       s3.destroy();
+      if (metadataUrl !== undefined) await new Promise((r) => setTimeout(r, NODE_TIMEOUT_MS + 200));
 
       await server.start();
       s3 = server.client();

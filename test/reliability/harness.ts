@@ -203,12 +203,13 @@ export interface OrphanReport {
 /**
  * Every file under <data>/blobs must be referenced by a record (a version, a multipart part, or a
  * part of a completed multipart object: the same three tables the start-up sweep asks through
- * isBlobReferenced), and <data>/tmp must be empty. Reads the metadata (the SQLite file under
+ * isBlobReferenced), and <data>/tmp must hold no file. Reads the metadata (the SQLite file under
  * the data directory, or the PostgreSQL database at `metadataUrl`) without writing; call it while
  * no write is in progress (the server stopped, or idle after a restart).
  */
 export async function checkOrphans(dataDir: string, metadataUrl?: string): Promise<OrphanReport> {
-  const tmpFiles = existsSync(join(dataDir, "tmp")) ? readdirSync(join(dataDir, "tmp")) : [];
+  // Files only: on PostgreSQL each live node keeps its (empty) directory under tmp/.
+  const tmpFiles = existsSync(join(dataDir, "tmp")) ? readdirSync(join(dataDir, "tmp"), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name) : [];
   const files: string[] = [];
   const blobDir = join(dataDir, "blobs");
   if (existsSync(blobDir)) {

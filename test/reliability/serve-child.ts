@@ -1,7 +1,9 @@
 // A server child for the crash tests that need a setting the CLI does not expose: like
 // `stocktake serve` (settings from STOCKTAKE_* variables, "listening on" once ready, a clean stop
 // on SIGTERM), plus STOCKTAKE_TEST_INVENTORY_MAX_FILE_BYTES, so that a report rolls over into many
-// small data files and a kill finds some already committed as (unpublished) blobs, and
+// small data files and a kill finds some already committed as (unpublished) blobs,
+// STOCKTAKE_TEST_CLUSTER_HEARTBEAT_MS and _NODE_TIMEOUT_MS, so that on PostgreSQL a killed node is
+// known dead within a second (its restart then sweeps what it left, as a lone node), and
 // STOCKTAKE_TEST_KILL_AFTER_PUBLISH=1: the process kills itself (SIGKILL) the moment the commit
 // that publishes an inventory report is durable, before any code after that commit runs: what a
 // kill -9 in that instant leaves on disk.
@@ -21,7 +23,11 @@ if (env.STOCKTAKE_TEST_KILL_AFTER_PUBLISH === "1") {
   };
 }
 const maxFileBytes = env.STOCKTAKE_TEST_INVENTORY_MAX_FILE_BYTES;
+const optionalNumber = (v: string | undefined) => (v === undefined ? undefined : Number(v));
 const server = await startServer({
+  metadataUrl: env.STOCKTAKE_METADATA_URL,
+  clusterHeartbeatMs: optionalNumber(env.STOCKTAKE_TEST_CLUSTER_HEARTBEAT_MS),
+  clusterNodeTimeoutMs: optionalNumber(env.STOCKTAKE_TEST_CLUSTER_NODE_TIMEOUT_MS),
   host: env.STOCKTAKE_HOST ?? "127.0.0.1",
   port: Number(env.STOCKTAKE_PORT ?? 0),
   dataDir: env.STOCKTAKE_DATA_DIR,
