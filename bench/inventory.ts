@@ -6,6 +6,9 @@
 //     write the same gzip CSV) against the same server, and against s3rver over a smaller bucket;
 //  3. measures PUT/GET/LIST latency at low concurrency idle and while a report runs;
 //  4. grows the bucket to --big versions and times every format again: memory must not grow.
+// --metadata postgres|URL keeps the metadata in PostgreSQL (seeded with multi-row INSERTs), and
+// --nodes 2 adds a second node on the same database and data directory that serves the latency
+// probes while the first runs the reports.
 // Progress on stderr; a table and one JSON line on stdout.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -17,10 +20,12 @@ import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { createGzip } from "node:zlib";
+import pg from "pg";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Pool } from "undici";
 import { WRITERS } from "../src/inventory/write-files.js";
-import { benchKey, seedBucket } from "./inventory-data.js";
+import { benchKey, seedBucket, seedBucketPostgres } from "./inventory-data.js";
+import { describeMetadata, openBenchDatabase, parseMetadataFlag, parseNodesFlag, POSTGRES_SETTINGS, type BenchDatabase } from "./postgres.js";
 import { percentile, runLoad } from "./load.js";
 import { BenchS3Client, canonicalQuery, SigV4Signer } from "./sigv4-client.js";
 import { buildStocktake, defaultBaseDir, freePort, repoRoot, startS3rver, stocktakeBuilt, stocktakeEntry, stopAll, type Target } from "./targets.js";
@@ -49,6 +54,8 @@ const { values: flags } = parseArgs({
     "no-naive": { type: "boolean" },
     "data-dir": { type: "string" },
     metrics: { type: "boolean" },
+    metadata: { type: "string" },
+    nodes: { type: "string" },
   },
   strict: true,
 });
@@ -57,7 +64,10 @@ const count = (v: string | undefined, quick: number, full: number): number => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, got ${v}`);
   return n;
 };
+const metadata = parseMetadataFlag(flags.metadata ?? process.env.BENCH_METADATA);
 const cfg = {
+  metadata,
+  nodes: parseNodesFlag(flags.nodes ?? process.env.BENCH_NODES, metadata),
   objects: count(flags.objects, 20_000, 1_000_000),
   big: count(flags.big, 60_000, 3_000_000),
   s3rverObjects: count(flags["s3rver-objects"], 2_000, 50_000),
@@ -143,6 +153,8 @@ class Server implements Target {
   constructor(
     readonly dataDir: string,
     private readonly port: number,
+    /** PostgreSQL metadata; undefined: SQLite in dataDir. */
+    private readonly metadataUrl: string | undefined,
   ) {}
   get endpoint(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -162,6 +174,8 @@ class Server implements Target {
         STOCKTAKE_ROOT_ACCESS_KEY: this.accessKey,
         STOCKTAKE_ROOT_SECRET_KEY: this.secretKey,
         STOCKTAKE_ROOT_ACCOUNT_ID: ACCOUNT,
+        // Empty (SQLite) overrides a STOCKTAKE_METADATA_URL in this shell.
+        STOCKTAKE_METADATA_URL: this.metadataUrl ?? "",
       },
       stdio: ["ignore", "ignore", "pipe"],
     });
@@ -345,17 +359,43 @@ function timed(seconds: number): () => boolean {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-async function seed(target: Target, firstObject: number, rows: number): Promise<number> {
-  note(`[seed] adding ${rows.toLocaleString("en-US")} versions to ${SOURCE} through the storage layer`);
+async function seed(target: Target, metadataUrl: string | undefined, firstObject: number, rows: number): Promise<number> {
+  note(`[seed] adding ${rows.toLocaleString("en-US")} versions to ${SOURCE} ${metadataUrl === undefined ? "through the storage layer" : "with multi-row INSERTs into PostgreSQL"}`);
   let last = 0;
-  const stats = await seedBucket(target.dataDir, SOURCE, ACCOUNT, firstObject, rows, (done) => {
+  const progress = (done: number): void => {
     if (done - last >= 250_000) {
       last = done;
       note(`[seed]   ${done.toLocaleString("en-US")}`);
     }
-  });
+  };
+  const stats =
+    metadataUrl === undefined
+      ? await seedBucket(target.dataDir, SOURCE, ACCOUNT, firstObject, rows, progress)
+      : await seedBucketPostgres(metadataUrl, SOURCE, ACCOUNT, firstObject, rows, progress);
   note(`[seed] ${stats.rows.toLocaleString("en-US")} versions (${stats.objects.toLocaleString("en-US")} keys) in ${stats.seconds.toFixed(1)} s`);
+  if (metadataUrl !== undefined) await settlePostgres(metadataUrl);
   return firstObject + stats.objects;
+}
+
+/**
+ * After a bulk load, what autovacuum would long have done to a bucket filled through the API over
+ * time: statistics for the planner, hint bits and the visibility map set. Left to autovacuum, it
+ * would run within a minute of the load, in the middle of the next report. The checkpoint writes
+ * the load out now rather than during the report.
+ */
+async function settlePostgres(url: string): Promise<void> {
+  const t0 = performance.now();
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query("VACUUM (ANALYZE) versions");
+    await c.query("VACUUM (ANALYZE) bucket_counts");
+    // CHECKPOINT needs superuser (or pg_checkpoint, PostgreSQL 15) in a given database: skip it there.
+    await c.query("CHECKPOINT").catch(() => undefined);
+  } finally {
+    await c.end();
+  }
+  note(`[seed] VACUUM (ANALYZE) and CHECKPOINT in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 /** The bench's data (the server's data directory, ~3 GB at 3M versions, and the naive script's file). */
@@ -381,7 +421,10 @@ async function main(): Promise<number> {
   process.once("SIGINT", () => void stopAll().finally(() => (removeScratch(), process.exit(130))));
   const git = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).stdout?.trim();
   const dirty = spawnSync("git", ["status", "--porcelain", "--", "src"], { cwd: repoRoot, encoding: "utf8" }).stdout?.trim() !== "";
-  note(`inventory bench: node ${process.version}, ${cpus().length} CPUs, ${git}${dirty ? " (src dirty)" : ""}, ${cfg.objects.toLocaleString("en-US")} then ${cfg.big.toLocaleString("en-US")} versions, formats ${cfg.formats.join(", ")}`);
+  note(
+    `inventory bench: node ${process.version}, ${cpus().length} CPUs, ${git}${dirty ? " (src dirty)" : ""}, ${cfg.objects.toLocaleString("en-US")} then ` +
+      `${cfg.big.toLocaleString("en-US")} versions, formats ${cfg.formats.join(", ")}, metadata ${Object.values(describeMetadata(cfg.metadata)).join(" ")}, ${cfg.nodes} node(s)`,
+  );
   if (cfg.build && process.env.BENCH_STOCKTAKE_ENTRY === undefined) {
     note("[stocktake] building (tsc -p tsconfig.build.json)");
     const b = buildStocktake();
@@ -391,9 +434,26 @@ async function main(): Promise<number> {
 
   const scratch = mkdtempSync(join(cfg.baseDir, "inventory-bench-"));
   scratchDir = scratch;
-  const server = new Server(join(scratch, "data"), await freePort());
-  await server.start();
-  note(`[stocktake] pid ${server.pid} on ${server.endpoint}, data ${server.dataDir}`);
+  if (cfg.metadata.engine === "postgres") note(`[stocktake] ${cfg.metadata.url === undefined ? "starting a throwaway PostgreSQL (fsync on)" : "checking the given database is empty"}`);
+  const db: BenchDatabase = await openBenchDatabase(cfg.metadata, cfg.baseDir);
+  const server = new Server(join(scratch, "data"), await freePort(), db.url);
+  // The second node serves the latency probes while the first runs reports (and restarts for each).
+  let other: Server | undefined;
+  let otherClient: BenchS3Client | undefined;
+  try {
+    await server.start();
+    note(`[stocktake] pid ${server.pid} on ${server.endpoint}, data ${server.dataDir}`);
+    if (cfg.nodes === 2) {
+      other = new Server(server.dataDir, await freePort(), db.url);
+      await other.start();
+      otherClient = new BenchS3Client({ endpoint: other.endpoint, accessKey: other.accessKey, secretKey: other.secretKey, region: other.region, connections: 8 });
+      note(`[stocktake] node 2: pid ${other.pid} on ${other.endpoint}, same data and database; it serves the latency probes`);
+    }
+  } catch (err) {
+    await server.stop();
+    await db.stop();
+    throw err;
+  }
   let api = new Api(server);
   let client = new BenchS3Client({ endpoint: server.endpoint, accessKey: server.accessKey, secretKey: server.secretKey, region: server.region, connections: 8 });
   /** A fresh server process, so the next report's peak RSS is its own; returns its RSS once idle. */
@@ -425,7 +485,7 @@ async function main(): Promise<number> {
     const body = randomBytes(4096);
     for (let i = 0; i < 1000; i++) await client.putObject(LAT, `get/${i}`, body);
 
-    let nextObject = await seed(server, 0, cfg.objects);
+    let nextObject = await seed(server, db.url, 0, cfg.objects);
     let bucketRows = cfg.objects;
     const one = async (id: string, format: string, versions: "All" | "Current"): Promise<ReportResult> => {
       const idle = await restart();
@@ -449,20 +509,22 @@ async function main(): Promise<number> {
       naive.push(n);
     }
 
-    note(`[latency] idle: PUT/GET/LIST at concurrency 1 each for ${cfg.latencySeconds} s`);
-    await probeLatency(client, nextObject, timed(1));
-    const idle = await probeLatency(client, nextObject, timed(cfg.latencySeconds));
-    note(`[latency] during a CSV report over ${bucketRows.toLocaleString("en-US")} versions`);
+    const prober = otherClient ?? client;
+    const where = other === undefined ? "" : ", against node 2";
+    note(`[latency] idle: PUT/GET/LIST at concurrency 1 each for ${cfg.latencySeconds} s${where}`);
+    await probeLatency(prober, nextObject, timed(1));
+    const idle = await probeLatency(prober, nextObject, timed(cfg.latencySeconds));
+    note(`[latency] during a CSV report over ${bucketRows.toLocaleString("en-US")} versions${other === undefined ? "" : " on node 1, probes against node 2"}`);
     let done = false;
     const t0 = performance.now();
     const run = runReport(api, "latency-CSV", "CSV", "All", bucketRows, false).finally(() => (done = true));
-    const during = await probeLatency(client, nextObject, () => done);
+    const during = await probeLatency(prober, nextObject, () => done);
     const runResult = await run;
     if (runResult.error) throw new Error(`the report under load failed: ${runResult.error}`);
     latency = { idle, during, runSeconds: (performance.now() - t0) / 1000, runRowsPerSec: runResult.rowsPerSec, runFiles: runResult.files };
 
     if (cfg.big > cfg.objects) {
-      nextObject = await seed(server, nextObject, cfg.big - cfg.objects);
+      nextObject = await seed(server, db.url, nextObject, cfg.big - cfg.objects);
       bucketRows = cfg.big;
       for (const format of cfg.formats) await one(`big-${format}`, format, "All");
     }
@@ -470,7 +532,10 @@ async function main(): Promise<number> {
   } finally {
     await api.close();
     await client.close();
+    await otherClient?.close();
+    await other?.stop();
     await server.stop();
+    await db.stop();
   }
 
   if (cfg.s3rver && cfg.naive) {
@@ -503,6 +568,7 @@ function report(
   git: { git?: string; dirty: boolean },
 ): number {
   const lines: string[][] = [["report", "bucket", "rows", "seconds", "rows/s", "written", "peak RSS", "target"]];
+  const engine = `metadata: ${describeMetadata(cfg.metadata).engine}, ${cfg.nodes} node${cfg.nodes === 1 ? "" : "s"}`;
   let failed = false;
   for (const r of reports) {
     const rssOk = r.peakRssBytes === undefined || r.peakRssBytes < TARGETS.peakRssMiB * 1048576;
@@ -526,6 +592,7 @@ function report(
   const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   const out = lines.map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join(" | ").trimEnd());
   out.splice(1, 0, widths.map((w) => "-".repeat(w)).join("-|-"));
+  out.unshift(engine + (cfg.nodes === 2 ? " (reports run on node 1; the latency probes go to node 2)" : ""), "");
   out.push("", `each report ran in a freshly started server (peak RSS = VmHWM of that process); idle RSS before a report: up to ${mib(idleRss)}`);
 
   const current = reports.find((r) => r.versions === "Current" && !r.error);
@@ -570,7 +637,16 @@ function report(
       node: process.version,
       cpus: cpus().length,
       git: { commit: git.git, dirty: git.dirty },
-      config: { objects: cfg.objects, big: cfg.big, s3rverObjects: cfg.s3rverObjects, formats: cfg.formats, fields: FIELDS },
+      config: {
+        objects: cfg.objects,
+        big: cfg.big,
+        s3rverObjects: cfg.s3rverObjects,
+        formats: cfg.formats,
+        fields: FIELDS,
+        metadata: describeMetadata(cfg.metadata),
+        nodes: cfg.nodes,
+        postgres: cfg.metadata.engine === "postgres" && cfg.metadata.url === undefined ? POSTGRES_SETTINGS : undefined,
+      },
       reports: reports.map((r) => ({ ...r, seconds: round(r.seconds, 3), rowsPerSec: round(r.rowsPerSec) })),
       idleRssBytes: idleRss,
       naive: naive.map((n) => ({ ...n, seconds: round(n.seconds, 3), rowsPerSec: round(n.rowsPerSec) })),

@@ -6,6 +6,8 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { runLoad, percentile } from "./load.js";
 import type { LoadResult } from "./load.js";
+import { describeMetadata, openBenchDatabase, parseMetadataFlag, parseNodesFlag, POSTGRES_SETTINGS } from "./postgres.js";
+import type { BenchDatabase, MetadataChoice } from "./postgres.js";
 import { BenchS3Client, parseListPage } from "./sigv4-client.js";
 import {
   buildStocktake,
@@ -34,6 +36,9 @@ interface Config {
   only: TargetName[];
   build: boolean;
   baseDir: string;
+  metadata: MetadataChoice;
+  /** Stocktake processes on one database and one data directory; requests alternate between them. */
+  nodes: 1 | 2;
 }
 
 interface ListResult {
@@ -52,6 +57,8 @@ interface TargetResult {
   seed?: LoadResult;
   list?: ListResult;
   peakRssBytes?: number;
+  /** With several nodes, each node's peak RSS (peakRssBytes is then the largest). */
+  nodePeakRssBytes?: (number | undefined)[];
   error?: string;
 }
 
@@ -64,6 +71,8 @@ function parseConfig(): Config {
       only: { type: "string" },
       "no-build": { type: "boolean" },
       "data-dir": { type: "string" },
+      metadata: { type: "string" },
+      nodes: { type: "string" },
     },
     strict: true,
   });
@@ -81,6 +90,7 @@ function parseConfig(): Config {
     if (onlyRaw !== "stocktake" && onlyRaw !== "s3rver") throw new Error(`--only must be stocktake or s3rver`);
     only = [onlyRaw];
   }
+  const metadata = parseMetadataFlag(values.metadata ?? env.BENCH_METADATA);
   return {
     durationMs: num(values.duration, env.BENCH_DURATION, 10, "duration") * 1000,
     keys: Math.floor(num(values.keys, env.BENCH_KEYS, 100_000, "keys")),
@@ -88,6 +98,8 @@ function parseConfig(): Config {
     only,
     build: !(values["no-build"] ?? env.BENCH_NO_BUILD === "1"),
     baseDir: values["data-dir"] ?? env.BENCH_DATA_DIR ?? defaultBaseDir(),
+    metadata,
+    nodes: parseNodesFlag(values.nodes ?? env.BENCH_NODES, metadata),
   };
 }
 
@@ -106,22 +118,41 @@ async function ensureBucket(client: BenchS3Client, bucket: string): Promise<void
   }
 }
 
-async function benchTarget(target: Target, cfg: Config): Promise<TargetResult> {
+/**
+ * One client per node. Requests go round robin, per request: operation i (and page i of a listing)
+ * goes to node i mod n, as an HTTP load balancer spreading requests would send them, so a GET often
+ * reads what the other node wrote and a listing's continuation token crosses nodes.
+ */
+class NodeClients {
+  private readonly clients: BenchS3Client[];
+  private turn = 0;
+  constructor(targets: Target[], connections: number) {
+    this.clients = targets.map(
+      (t) => new BenchS3Client({ endpoint: t.endpoint, accessKey: t.accessKey, secretKey: t.secretKey, region: t.region, connections }),
+    );
+  }
+  of(i: number): BenchS3Client {
+    return this.clients[i % this.clients.length]!;
+  }
+  next(): BenchS3Client {
+    return this.of(this.turn++);
+  }
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+}
+
+async function benchTarget(targets: Target[], cfg: Config): Promise<TargetResult> {
   const result: TargetResult = {};
-  const tag = `[${target.name}]`;
-  const client = new BenchS3Client({
-    endpoint: target.endpoint,
-    accessKey: target.accessKey,
-    secretKey: target.secretKey,
-    region: target.region,
-    connections: Math.max(cfg.concurrency, SEED_CONCURRENCY),
-  });
+  const tag = `[${targets[0]!.name}]`;
+  // Each node's pool can take every worker, so splitting the load never queues a request client-side.
+  const clients = new NodeClients(targets, Math.max(cfg.concurrency, SEED_CONCURRENCY));
   try {
-    await ensureBucket(client, BUCKET);
-    await ensureBucket(client, LIST_BUCKET);
+    await ensureBucket(clients.of(0), BUCKET);
+    await ensureBucket(clients.of(0), LIST_BUCKET);
     // Random bytes so neither side can win by compressing or deduplicating.
     const body = randomBytes(OBJECT_SIZE);
-    const put = (prefix: string) => async (i: number) => (await client.putObject(BUCKET, keyOf(prefix, i), body)).status === 200;
+    const put = (prefix: string) => async (i: number) => (await clients.of(i).putObject(BUCKET, keyOf(prefix, i), body)).status === 200;
 
     note(`${tag} PUT ${OBJECT_SIZE} B, c=${cfg.concurrency}, warm-up ${WARMUP_MS} ms + ${cfg.durationMs / 1000} s`);
     await runLoad({ concurrency: cfg.concurrency, durationMs: WARMUP_MS, op: put("w") });
@@ -131,7 +162,7 @@ async function benchTarget(target: Target, cfg: Config): Promise<TargetResult> {
     // Reads visit every key the PUT phase wrote, in a scattered order, rather than hammering one hot object.
     // 2654435761 is prime, so i*stride mod written is a permutation of the keys.
     const get = async (i: number) => {
-      const r = await client.getObject(BUCKET, keyOf("p", (i * 2654435761) % written));
+      const r = await clients.of(i).getObject(BUCKET, keyOf("p", (i * 2654435761) % written));
       return r.status === 200 && r.bodyBytes === OBJECT_SIZE;
     };
     note(`${tag} GET ${OBJECT_SIZE} B over ${written.toLocaleString("en-US")} keys, c=${cfg.concurrency}`);
@@ -143,7 +174,7 @@ async function benchTarget(target: Target, cfg: Config): Promise<TargetResult> {
     result.seed = await runLoad({
       concurrency: SEED_CONCURRENCY,
       count: cfg.keys,
-      op: async (i) => (await client.putObject(LIST_BUCKET, keyOf("k", i), empty)).status === 200,
+      op: async (i) => (await clients.of(i).putObject(LIST_BUCKET, keyOf("k", i), empty)).status === 200,
       onProgress: (done, errors, ms) => {
         if (Math.round(ms / 1000) % 5 === 0) {
           const rate = Math.round((done / ms) * 1000).toLocaleString("en-US");
@@ -154,19 +185,26 @@ async function benchTarget(target: Target, cfg: Config): Promise<TargetResult> {
     if (result.seed.errors > 0) throw new Error(`seeding failed for ${result.seed.errors} keys: ${result.seed.firstError}`);
 
     note(`${tag} ListObjectsV2 ${PAGE_SIZE}/page over ${cfg.keys.toLocaleString("en-US")} keys, full passes for ≥${cfg.durationMs / 1000} s`);
-    result.list = await listPasses(client, cfg, tag);
-    result.peakRssBytes = target.peakRssBytes();
+    result.list = await listPasses(clients, cfg, tag);
+    peakRss(result, targets);
   } finally {
-    await client.close();
+    await clients.close();
   }
   return result;
+}
+
+function peakRss(result: TargetResult, targets: Target[]): void {
+  const each = targets.map((t) => t.peakRssBytes());
+  const known = each.filter((b): b is number => b !== undefined);
+  result.peakRssBytes = known.length === 0 ? undefined : Math.max(...known);
+  if (targets.length > 1) result.nodePeakRssBytes = each;
 }
 
 /**
  * Pages are inherently sequential (each needs the previous token), so one lister walks the whole bucket;
  * only whole passes count, because a server's cost per page may depend on how deep into the listing it is.
  */
-async function listPasses(client: BenchS3Client, cfg: Config, tag: string): Promise<ListResult> {
+async function listPasses(clients: NodeClients, cfg: Config, tag: string): Promise<ListResult> {
   const pagesPerPass = Math.ceil(cfg.keys / PAGE_SIZE);
   // Room for many quick passes over a small bucket; the loop stops early rather than overflow it.
   const pageLat = new Float64Array(Math.max(pagesPerPass * 64, 1 << 16));
@@ -180,7 +218,7 @@ async function listPasses(client: BenchS3Client, cfg: Config, tag: string): Prom
     const passStart = performance.now();
     for (;;) {
       const t0 = performance.now();
-      const r = await client.listObjectsV2(LIST_BUCKET, PAGE_SIZE, token);
+      const r = await clients.next().listObjectsV2(LIST_BUCKET, PAGE_SIZE, token);
       const dt = performance.now() - t0;
       if (r.status !== 200) throw new Error(`ListObjectsV2 answered ${r.status}: ${r.body.slice(0, 300)}`);
       pageLat[pages] = dt;
@@ -216,6 +254,11 @@ async function listPasses(client: BenchS3Client, cfg: Config, tag: string): Prom
 const int = (n: number): string => Math.round(n).toLocaleString("en-US");
 const ms = (n: number): string => (Number.isNaN(n) ? "-" : n < 10 ? `${n.toFixed(2)}ms` : `${n.toFixed(1)}ms`);
 const mib = (b: number | undefined): string => (b === undefined ? "-" : `${(b / 1048576).toFixed(0)} MiB`);
+
+/** The Stocktake column's name: which metadata engine and how many nodes, so tables of different runs compare. */
+function stocktakeLabel(cfg: Config): string {
+  return `stocktake (${describeMetadata(cfg.metadata).engine}, ${cfg.nodes} node${cfg.nodes === 1 ? "" : "s"})`;
+}
 
 function loadCell(r: LoadResult | undefined, unit: string): string {
   if (r === undefined) return "-";
@@ -259,15 +302,17 @@ function printTable(cfg: Config, results: Partial<Record<TargetName, TargetResul
     ratioCell(ratios.list, TARGETS.list),
   ]);
   rows.push([`seed PUT 0B c=${SEED_CONCURRENCY}`, loadCell(st?.seed, "req/s"), loadCell(s3?.seed, "req/s"), ratioCell(ratios.seed)]);
-  rows.push(["server peak RSS", mib(st?.peakRssBytes), mib(s3?.peakRssBytes), ""]);
+  const stRss = st?.nodePeakRssBytes === undefined ? mib(st?.peakRssBytes) : st.nodePeakRssBytes.map(mib).join(" + ");
+  rows.push([cfg.nodes === 1 ? "server peak RSS" : "server peak RSS (each node)", stRss, mib(s3?.peakRssBytes), ""]);
 
   const show = (name: TargetName): boolean => cfg.only.includes(name);
   const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max("stocktake".length, ...rows.map((r) => r[1].length));
+  const stName = stocktakeLabel(cfg);
+  const w1 = Math.max(stName.length, ...rows.map((r) => r[1].length));
   const w2 = Math.max("s3rver".length, ...rows.map((r) => r[2].length));
   const lines: string[] = [];
   const header = ["".padEnd(w0)];
-  if (show("stocktake")) header.push("stocktake".padEnd(w1));
+  if (show("stocktake")) header.push(stName.padEnd(w1));
   if (show("s3rver")) header.push("s3rver".padEnd(w2));
   lines.push(header.join(" | ").trimEnd());
   for (const [label, a, b, r] of rows) {
@@ -319,7 +364,8 @@ async function main(): Promise<number> {
   const git = gitInfo();
   note(
     `stocktake bench: node ${process.version}, ${cpus().length} CPUs, ${git.commit ?? "no git"}${git.dirty ? " (src dirty)" : ""}, ` +
-      `duration ${cfg.durationMs / 1000}s/phase, ${cfg.keys} list keys, c=${cfg.concurrency}, data under ${cfg.baseDir}`,
+      `duration ${cfg.durationMs / 1000}s/phase, ${cfg.keys} list keys, c=${cfg.concurrency}, data under ${cfg.baseDir}, ` +
+      `metadata ${Object.values(describeMetadata(cfg.metadata)).join(" ")}, ${cfg.nodes} node(s)`,
   );
 
   const results: Partial<Record<TargetName, TargetResult>> = {};
@@ -327,6 +373,8 @@ async function main(): Promise<number> {
     const res: TargetResult = {};
     results[name] = res;
     let target: Target | undefined;
+    const others: Target[] = [];
+    let db: BenchDatabase | undefined;
     try {
       if (name === "stocktake") {
         if (cfg.build && process.env.BENCH_STOCKTAKE_ENTRY === undefined) {
@@ -335,18 +383,31 @@ async function main(): Promise<number> {
           if (!b.ok) throw new Error(`build failed (use --no-build to bench the existing dist/):\n${b.output.split("\n").slice(0, 20).join("\n")}`);
         }
         if (!stocktakeBuilt()) throw new Error(`${stocktakeEntry()} does not exist; the CLI is not built`);
-        target = await startStocktake(cfg.baseDir);
+        if (cfg.metadata.engine === "postgres") note(`[stocktake] ${cfg.metadata.url === undefined ? "starting a throwaway PostgreSQL (fsync on)" : "checking the given database is empty"}`);
+        db = await openBenchDatabase(cfg.metadata, cfg.baseDir);
+        // An empty URL overrides a STOCKTAKE_METADATA_URL in this shell: a SQLite run must be one.
+        const metadata = db.url === undefined ? { env: { STOCKTAKE_METADATA_URL: "" } } : { metadataUrl: db.url };
+        target = await startStocktake(cfg.baseDir, metadata);
+        // One after the other: the first node creates the schema, the master key and the root account.
+        for (let n = 1; n < cfg.nodes; n++) {
+          const other = await startStocktake(cfg.baseDir, { ...metadata, dataDir: target.dataDir });
+          note(`[stocktake] node ${n + 1} listening on ${other.endpoint}, pid ${other.pid}, same data and database`);
+          others.push(other);
+        }
       } else {
         target = await startS3rver(cfg.baseDir);
       }
       note(`[${name}] listening on ${target.endpoint}, pid ${target.pid}, data ${target.dataDir}`);
-      Object.assign(res, await benchTarget(target, cfg));
+      Object.assign(res, await benchTarget([target, ...others], cfg));
     } catch (err) {
       res.error = err instanceof Error ? err.message : String(err);
       note(`[${name}] FAILED: ${res.error}`);
-      if (target !== undefined) res.peakRssBytes = target.peakRssBytes();
+      if (target !== undefined) peakRss(res, [target, ...others]);
     } finally {
+      // The first node owns the shared data directory and removes it, so it stops last.
+      for (const other of others) await other.stop();
       await target?.stop();
+      await db?.stop();
       // Writeback of the previous server's files (and their deletion) would otherwise land in the next
       // server's measurements; flushing here gives each target a quiet disk.
       spawnSync("sync");
@@ -369,6 +430,10 @@ async function main(): Promise<number> {
       objectBytes: OBJECT_SIZE,
       pageSize: PAGE_SIZE,
       seedConcurrency: SEED_CONCURRENCY,
+      metadata: describeMetadata(cfg.metadata),
+      nodes: cfg.nodes,
+      balancing: cfg.nodes > 1 ? "round robin per request" : undefined,
+      postgres: cfg.metadata.engine === "postgres" && cfg.metadata.url === undefined ? POSTGRES_SETTINGS : undefined,
     },
     results: Object.fromEntries(
       Object.entries(results).map(([name, r]) => [
@@ -385,6 +450,7 @@ async function main(): Promise<number> {
             pageP99Ms: +r.list.pageP99Ms.toFixed(3),
           },
           peakRssBytes: r.peakRssBytes,
+          nodePeakRssBytes: r.nodePeakRssBytes,
           error: r.error,
         },
       ]),

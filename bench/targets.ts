@@ -27,10 +27,19 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
 
 const running = new Set<Target>();
+/** What stopAll does once the servers are down, e.g. stop the PostgreSQL they used (bench/postgres.ts). */
+const afterServers = new Set<() => Promise<void>>();
 
 /** Stops every server still running; for Ctrl-C and crashes, so no child outlives the bench. */
 export async function stopAll(): Promise<void> {
   await Promise.allSettled([...running].map((t) => t.stop()));
+  await Promise.allSettled([...afterServers].map((fn) => fn()));
+}
+
+/** Has stopAll also run `fn` (after the servers stop); returns the function that takes it back. */
+export function onStopAll(fn: () => Promise<void>): () => void {
+  afterServers.add(fn);
+  return () => afterServers.delete(fn);
 }
 
 export async function freePort(): Promise<number> {
@@ -73,6 +82,8 @@ interface SpawnSpec {
   region: string;
   /** Runs the server under this open-file limit (soft and hard, through prlimit). */
   openFileLimit?: number;
+  /** Whether stop() removes dataDir: not when another node still uses it. */
+  removeDataDir: boolean;
 }
 
 export interface StocktakeOptions {
@@ -80,11 +91,18 @@ export interface StocktakeOptions {
   env?: Record<string, string>;
   /** The server's open-file limit (Linux, needs prlimit from util-linux); unset: this process's. */
   openFileLimit?: number;
+  /** Metadata in this PostgreSQL database (STOCKTAKE_METADATA_URL) instead of SQLite in the data directory. */
+  metadataUrl?: string;
+  /**
+   * Serve this existing data directory (another node's, for a cluster) instead of a fresh one;
+   * stop() then leaves it for its owner to remove.
+   */
+  dataDir?: string;
 }
 
 export async function startStocktake(baseDir: string, options: StocktakeOptions = {}): Promise<Target> {
   const port = await freePort();
-  const dataDir = await mkdtemp(join(baseDir, "stocktake-bench-"));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(baseDir, "stocktake-bench-")));
   const accessKey = "BENCHROOTACCESSKEY01";
   const secretKey = "bench/secret/key/for/stocktake/000000000";
   const region = "us-east-1";
@@ -99,6 +117,7 @@ export async function startStocktake(baseDir: string, options: StocktakeOptions 
       STOCKTAKE_REGION: region,
       STOCKTAKE_ROOT_ACCESS_KEY: accessKey,
       STOCKTAKE_ROOT_SECRET_KEY: secretKey,
+      ...(options.metadataUrl === undefined ? {} : { STOCKTAKE_METADATA_URL: options.metadataUrl }),
       ...options.env,
     },
     port,
@@ -107,6 +126,7 @@ export async function startStocktake(baseDir: string, options: StocktakeOptions 
     secretKey,
     region,
     openFileLimit: options.openFileLimit,
+    removeDataDir: options.dataDir === undefined,
   });
 }
 
@@ -128,6 +148,7 @@ export async function startS3rver(baseDir: string): Promise<Target> {
     accessKey: "S3RVER",
     secretKey: "S3RVER",
     region: "us-east-1",
+    removeDataDir: true,
   });
 }
 
@@ -187,7 +208,7 @@ async function launch(spec: SpawnSpec): Promise<Target> {
         await exitPromise;
         clearTimeout(timer);
       }
-      await rm(spec.dataDir, { recursive: true, force: true, maxRetries: 3 });
+      if (spec.removeDataDir) await rm(spec.dataDir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
   running.add(target);
