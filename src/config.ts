@@ -49,6 +49,11 @@ export interface ServerConfig {
   /** Inventory data files roll over past this size; unset means the engine's default (256 MiB). */
   inventoryMaxFileBytes?: number;
   /**
+   * Reports of at least this many rows are written by two threads; unset means the engine's
+   * default (write-worker.ts). Tests lower it to split small reports.
+   */
+  inventoryParallelMinRows?: number;
+  /**
    * The time of day (HH:MM, UTC) scheduled inventory reports are due: Daily reports every day at
    * this time, Weekly reports on Sundays at this time.
    */

@@ -316,7 +316,7 @@ inventory
   .option("--id <id>", "only runs of this configuration")
   .addOption(endpointOption())
   .addOption(regionOption())
-  .option("--json", "print the runs as JSON")
+  .option("--json", "print the runs as JSON, each with its report's summary (GET ?inventory-runs with Accept: application/json)")
   .action(async (opts: { bucket: string; id?: string; endpoint: string; region: string; json?: boolean }) => {
     const runs = await listInventoryRuns(clientOptions(opts), opts.bucket, opts.id);
     if (opts.json) {

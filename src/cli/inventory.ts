@@ -8,8 +8,13 @@ export interface ClientOptions {
   credentials: SigningCredentials;
 }
 
+/**
+ * A run as the server answers it in JSON (InventoryRunJson in src/s3/inventory-runs.ts, which this
+ * layer may not import), with its report's summary once it succeeded, passed on as it came.
+ */
 interface RunView {
   runId: string;
+  id: string;
   status: string;
   rows: number;
   bytes: number;
@@ -17,51 +22,31 @@ interface RunView {
   manifestKey?: string;
   error?: string;
   startedAt?: string;
+  snapshotAt?: string;
   finishedAt?: string;
-  id?: string;
+  summary?: Record<string, unknown>;
 }
 
 function unescapeXml(s: string): string {
   return s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&");
 }
 
-function parseRuns(xml: string): RunView[] {
-  return [...xml.matchAll(/<InventoryRun>([\s\S]*?)<\/InventoryRun>|<InventoryRun xmlns="[^"]*">([\s\S]*?)<\/InventoryRun>/g)].map((m) => {
-    const body = m[1] ?? m[2] ?? "";
-    const tag = (name: string) => {
-      const t = new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1];
-      return t === undefined ? undefined : unescapeXml(t);
-    };
-    return {
-      runId: tag("RunId")!,
-      id: tag("Id"),
-      status: tag("Status")!,
-      rows: Number(tag("Rows") ?? 0),
-      bytes: Number(tag("Bytes") ?? 0),
-      files: Number(tag("Files") ?? 0),
-      manifestKey: tag("ManifestKey"),
-      error: tag("Error"),
-      startedAt: tag("StartedAt"),
-      finishedAt: tag("FinishedAt"),
-    };
-  });
-}
-
-async function call(opts: ClientOptions, method: string, path: string, query: Record<string, string>): Promise<string> {
+async function call(opts: ClientOptions, method: string, path: string, query: Record<string, string>): Promise<unknown> {
   const url = new URL(opts.endpoint);
   url.pathname = path;
   url.search = Object.entries(query)
     .map(([k, v]) => (v === "" ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`))
     .join("&");
   const { host: _host, ...headers } = signRequest(method, url, opts.credentials, opts.region);
-  const res = await fetch(url, { method, headers });
+  // JSON rather than the XML: it carries the whole run, summary included, as the server keeps it.
+  const res = await fetch(url, { method, headers: { ...headers, accept: "application/json" } });
   const text = await res.text();
   if (!res.ok) {
     const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? `HTTP ${res.status}`;
     const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? "";
     throw new Error(`${code}: ${unescapeXml(message)}`);
   }
-  return text;
+  return JSON.parse(text) as unknown;
 }
 
 function humanBytes(n: number): string {
@@ -70,13 +55,12 @@ function humanBytes(n: number): string {
 
 /** Starts a run, shows its progress (on a terminal), and resolves with the finished run. */
 export async function runInventoryNow(opts: ClientOptions, bucket: string, id: string, out: NodeJS.WriteStream): Promise<RunView> {
-  const [started] = parseRuns(await call(opts, "POST", `/${bucket}`, { inventory: "", id, run: "" }));
-  if (!started) throw new Error("the server did not return a run");
+  const started = (await call(opts, "POST", `/${bucket}`, { inventory: "", id, run: "" })) as RunView;
   const t0 = Date.now();
   let run = started;
   while (run.status === "running") {
     await new Promise((r) => setTimeout(r, 300));
-    run = parseRuns(await call(opts, "GET", `/${bucket}`, { "inventory-runs": "", "run-id": started.runId }))[0] ?? run;
+    run = ((await call(opts, "GET", `/${bucket}`, { "inventory-runs": "", "run-id": started.runId })) as { runs: RunView[] }).runs[0] ?? run;
     if (out.isTTY) {
       const seconds = (Date.now() - t0) / 1000;
       out.write(`\r${run.rows.toLocaleString()} rows | ${humanBytes(run.bytes)} | ${Math.round(run.rows / Math.max(seconds, 0.001)).toLocaleString()} rows/s   `);
@@ -87,5 +71,5 @@ export async function runInventoryNow(opts: ClientOptions, bucket: string, id: s
 }
 
 export async function listInventoryRuns(opts: ClientOptions, bucket: string, id: string | undefined): Promise<RunView[]> {
-  return parseRuns(await call(opts, "GET", `/${bucket}`, id ? { "inventory-runs": "", id } : { "inventory-runs": "" }));
+  return ((await call(opts, "GET", `/${bucket}`, id ? { "inventory-runs": "", id } : { "inventory-runs": "" })) as { runs: RunView[] }).runs;
 }

@@ -26,6 +26,7 @@ import { REPORT_THREAD_LIMITS } from "./thread-limits.js";
 import { S3Error } from "../errors.js";
 import type { WorkerMessage, WriteJob } from "./write-worker.js";
 import { LIFECYCLE_KIND, type LifecycleConfiguration } from "../lifecycle/rules.js";
+import type { InventorySummary } from "./summary.js";
 
 export const RUN_KIND = "inventory-run";
 /**
@@ -73,6 +74,8 @@ export interface InventoryRun {
   files: number;
   manifestKey?: string;
   error?: string;
+  /** What the report holds, by class, encryption, age, prefix... (summary.ts); set once it succeeded. */
+  summary?: InventorySummary;
 }
 
 /** Run ids sort by start time, so listing them by id lists them in order. */
@@ -180,7 +183,7 @@ function runWriteStage(
   job: WriteJob,
   signal: AbortSignal,
   onProgress: (rows: number, bytes: number) => void,
-): Promise<Extract<WorkerMessage, { type: "done" }>["files"]> {
+): Promise<Omit<Extract<WorkerMessage, { type: "done" }>, "type">> {
   if (signal.aborted) return Promise.reject(new RunInterrupted());
   const worker = new Worker(workerEntry(), { workerData: job, resourceLimits: REPORT_THREAD_LIMITS });
   return new Promise((resolve, reject) => {
@@ -198,7 +201,7 @@ function runWriteStage(
       if (m.type === "progress") onProgress(m.rows, m.bytes);
       else if (m.type === "done") {
         settled = true;
-        resolve(m.files);
+        resolve({ files: m.files, summary: m.summary });
       } else {
         settled = true;
         reject(new Error(m.message));
@@ -294,7 +297,7 @@ async function execute(
     const columns = reportColumns(config.includedObjectVersions, config.optionalFields ?? []);
     // The report's files would go into the reserve released for deletes.
     if (ctx.disk.isFull()) throw new S3Error("InsufficientStorage");
-    const files = await runWriteStage(
+    const { files, summary } = await runWriteStage(
       {
         dataDir: ctx.config.dataDir,
         metadataUrl: ctx.config.metadataUrl,
@@ -304,6 +307,8 @@ async function execute(
         columns: columns.map((c) => c.name),
         format: config.destination.format,
         maxFileBytes: ctx.config.inventoryMaxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+        parallelMinRows: ctx.config.inventoryParallelMinRows,
+        snapshotAt: snapshotAt.getTime(),
         seal: encryption?.wrapping,
         lifecycle: await ctx.settings.get<LifecycleConfiguration>(source.name, LIFECYCLE_KIND),
       },
@@ -329,6 +334,7 @@ async function execute(
           bytes: files.reduce((n, f) => n + f.size, 0),
           files: files.length,
           finishedAt: ctx.clock.now().toISOString(),
+          summary,
         };
         recorded = record(ctx, succeeded);
       });

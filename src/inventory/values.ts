@@ -78,6 +78,17 @@ interface StoredLock {
 const REPORTED_TIER: Record<string, string> = { ARCHIVE_ACCESS: "ARCHIVE", DEEP_ARCHIVE_ACCESS: "DEEP_ARCHIVE" };
 
 const encryption = (v: VersionTuple) => extraOf(v).encryption as StoredEncryption | undefined;
+
+// The derivations below are shared with the report's summary (summary.ts), so that its counts by
+// encryption, replication and multipart agree with the report's own columns. Object versions only:
+// a delete marker has none of these columns.
+
+/** The EncryptionStatus column of an object version. */
+export const encryptionStatusOf = (v: VersionTuple): string => encryption(v)?.kind ?? "NOT-SSE";
+/** The ReplicationStatus column of an object version (null: empty, never replicated). */
+export const replicationStatusOf = (v: VersionTuple): string | null => (extraOf(v).replicationStatus as string | undefined) ?? null;
+/** The IsMultipartUploaded column of an object version. */
+export const isMultipartUploaded = (v: VersionTuple): boolean => v[VT_PARTS_COUNT] > 0;
 const lock = (v: VersionTuple) => extraOf(v).lock as StoredLock | undefined;
 
 /** A grant as src/s3/acl.ts stores it in `extra.acl`: a canonical user id or a group's URI. */
@@ -135,9 +146,9 @@ export const FIELD_READERS: Record<InventoryField["name"], Reader> = {
     return etag.replace(/"/g, "");
   }),
   StorageClass: ifObject((v) => v[VT_STORAGE_CLASS]),
-  IsMultipartUploaded: ifObject((v) => v[VT_PARTS_COUNT] > 0),
-  ReplicationStatus: ifObject((v) => (extraOf(v).replicationStatus as string | undefined) ?? null),
-  EncryptionStatus: ifObject((v) => encryption(v)?.kind ?? "NOT-SSE"),
+  IsMultipartUploaded: ifObject(isMultipartUploaded),
+  ReplicationStatus: ifObject(replicationStatusOf),
+  EncryptionStatus: ifObject(encryptionStatusOf),
   ObjectLockRetainUntilDate: ifObject((v) => lock(v)?.retainUntil ?? null),
   ObjectLockMode: ifObject((v) => lock(v)?.mode ?? null),
   ObjectLockLegalHoldStatus: ifObject((v) => lock(v)?.legalHold ?? null),

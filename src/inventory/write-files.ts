@@ -12,6 +12,7 @@ import { createOrcWriter } from "./writers/orc/index.js";
 import { createParquetWriter } from "./writers/parquet.js";
 import type { ReportWriterFactory } from "./writers/types.js";
 import { BodySealer, type Wrapping } from "../crypto/sse.js";
+import type { SummaryAccumulator } from "./summary.js";
 
 export interface DataFile {
   blobId: string;
@@ -49,6 +50,8 @@ export async function writeDataFiles(opts: {
   signal?: AbortSignal;
   /** Encrypts each data file at rest (the report's SSE-S3 or SSE-KMS): a data key per file. */
   seal?: Wrapping;
+  /** Sees every row written, after its projection (which may have parsed its `extra` already). */
+  summary?: SummaryAccumulator;
 }): Promise<DataFile[]> {
   const factory = opts.writerFactory ?? WRITERS[opts.format];
   if (!factory) throw new Error(`${opts.format} reports are not supported yet`);
@@ -90,6 +93,7 @@ export async function writeDataFiles(opts: {
       opts.signal?.throwIfAborted();
       current ??= open();
       await current.writer.writeRows(batch.map(project));
+      if (opts.summary) for (const v of batch) opts.summary.add(v);
       totalRows += batch.length;
       opts.onProgress?.({ rows: totalRows, bytes: totalBytes + current.writer.bytesWritten });
       if (current.writer.bytesWritten >= opts.maxFileBytes) await close();

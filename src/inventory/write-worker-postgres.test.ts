@@ -66,7 +66,7 @@ describe("inventory write worker on PostgreSQL", { skip }, () => {
   let url: string;
   let blobs: FileBlobStore;
   const columns = ["Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker", "Size", "ETag"];
-  const jobOf = (bucket: string, currentOnly: boolean): WriteJob => ({ dataDir: dir, metadataUrl: url, bucket, prefix: "", currentOnly, columns, format: "CSV", maxFileBytes: 1 << 30 });
+  const jobOf = (bucket: string, currentOnly: boolean): WriteJob => ({ dataDir: dir, metadataUrl: url, bucket, prefix: "", currentOnly, columns, format: "CSV", maxFileBytes: 1 << 30, snapshotAt: Date.UTC(2026, 0, 1) });
   const ONE_THREAD = Number.MAX_SAFE_INTEGER;
 
   before(async () => {

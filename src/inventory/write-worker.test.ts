@@ -18,13 +18,15 @@ function entry(): URL {
   return new URL("data:text/javascript," + encodeURIComponent(`import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(source)});`));
 }
 
-function runWorker(job: WriteJob): Promise<{ files: Extract<WorkerMessage, { type: "done" }>["files"]; progress: number }> {
+const SNAPSHOT_AT = Date.UTC(2026, 0, 1);
+
+function runWorker(job: WriteJob): Promise<Omit<Extract<WorkerMessage, { type: "done" }>, "type"> & { progress: number }> {
   const worker = new Worker(entry(), { workerData: job });
   let progress = 0;
   return new Promise((resolve, reject) => {
     worker.on("message", (m: WorkerMessage) => {
       if (m.type === "progress") progress = Math.max(progress, m.rows);
-      else if (m.type === "done") resolve({ files: m.files, progress });
+      else if (m.type === "done") resolve({ files: m.files, summary: m.summary, progress });
       else reject(new Error(m.message));
     });
     worker.on("error", reject);
@@ -74,7 +76,7 @@ describe("inventory write worker", () => {
   it("falls back to one thread when every attempt at a common snapshot sees a commit", async () => {
     // The helper commits each time it opens its scan (a real commit by another connection), so
     // the two scans never read one snapshot: after its attempts the leader writes alone.
-    const job: WriteJob = { dataDir: dir, bucket: "w", prefix: "", currentOnly: false, columns: ["Bucket", "Key", "VersionId", "Size", "ETag"], format: "CSV", maxFileBytes: 1 << 30 };
+    const job: WriteJob = { dataDir: dir, bucket: "w", prefix: "", currentOnly: false, columns: ["Bucket", "Key", "VersionId", "Size", "ETag"], format: "CSV", maxFileBytes: 1 << 30, snapshotAt: SNAPSHOT_AT };
     const one = await runWorker({ ...job, parallelMinRows: Number.MAX_SAFE_INTEGER });
     const fallback = await runWorker({ ...job, parallelMinRows: 10, commitWhileOpeningForTests: true });
     assert.equal(fallback.files.length, 1, "one thread, one data file");
@@ -89,7 +91,7 @@ describe("inventory write worker", () => {
 
   for (const currentOnly of [false, true]) {
     it(`writes the same report on two threads as on one (${currentOnly ? "current" : "all"} versions)`, async () => {
-      const job: WriteJob = { dataDir: dir, bucket: "w", prefix: "", currentOnly, columns: ["Bucket", "Key", "VersionId", "Size", "ETag"], format: "CSV", maxFileBytes: 1 << 30 };
+      const job: WriteJob = { dataDir: dir, bucket: "w", prefix: "", currentOnly, columns: ["Bucket", "Key", "VersionId", "Size", "ETag"], format: "CSV", maxFileBytes: 1 << 30, snapshotAt: SNAPSHOT_AT };
       const one = await runWorker({ ...job, parallelMinRows: Number.MAX_SAFE_INTEGER });
       const two = await runWorker({ ...job, parallelMinRows: 10 });
       assert.equal(one.files.length, 1);
@@ -99,6 +101,20 @@ describe("inventory write worker", () => {
       assert.equal(two.files.reduce((n, f) => n + f.rows, 0), expected.split("\n").length - 1);
       const prefixed = await runWorker({ ...job, prefix: "b/", parallelMinRows: 10 });
       assert.equal(await read(prefixed.files), expected.split("\n").filter((l) => l.includes('"b/')).map((l) => l + "\n").join(""));
+
+      // The two threads' partial summaries merge into the one thread's summary, capped prefixes included.
+      assert.deepEqual(two.summary, one.summary);
+      assert.equal(one.summary.rows, expected.split("\n").length - 1);
+      assert.deepEqual(one.summary.prefixes.map((p) => p.prefix), ["c/", "b/", "a/"], "by bytes: sizes grow from a/ to c/");
+      for (const bound of [1, 2]) {
+        const capped = await runWorker({ ...job, parallelMinRows: Number.MAX_SAFE_INTEGER, summaryPrefixBound: bound });
+        const split = await runWorker({ ...job, parallelMinRows: 10, summaryPrefixBound: bound });
+        assert.equal(split.files.length, 2);
+        assert.deepEqual(split.summary, capped.summary, `bound ${bound}`);
+        assert.deepEqual(capped.summary.prefixes, one.summary.prefixes.slice(0, bound));
+        const folded = one.summary.prefixes.slice(bound);
+        assert.deepEqual(capped.summary.otherPrefixes, { count: folded.reduce((n, p) => n + p.count, 0), bytes: folded.reduce((n, p) => n + p.bytes, 0) });
+      }
     });
   }
 });

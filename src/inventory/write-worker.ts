@@ -28,6 +28,7 @@ import type { ReportWriterFactory } from "./writers/types.js";
 import type { Wrapping } from "../crypto/sse.js";
 import type { LifecycleConfiguration } from "../lifecycle/rules.js";
 import { lifecycleExpirationReader } from "./lifecycle-column.js";
+import { mergeSummaries, SummaryAccumulator, type InventorySummary } from "./summary.js";
 
 export interface WriteJob {
   /** The blob store's directory, and the SQLite database's unless metadataUrl is set. */
@@ -40,6 +41,10 @@ export interface WriteJob {
   columns: string[];
   format: InventoryFormat;
   maxFileBytes: number;
+  /** The report's snapshot time (epoch ms): the summary's age bands are relative to it. */
+  snapshotAt: number;
+  /** Top-level prefixes the summary names (default DEFAULT_PREFIX_BOUND in summary.ts). */
+  summaryPrefixBound?: number;
   /** Encrypts the data files at rest (the report's encryption); see write-files.ts. */
   seal?: Wrapping;
   /** The source bucket's lifecycle configuration at report time, for the LifecycleExpirationDate column. */
@@ -66,7 +71,7 @@ export interface WriteJob {
 
 export type WorkerMessage =
   | { type: "progress"; rows: number; bytes: number }
-  | { type: "done"; files: { blobId: string; size: number; md5: string; rows: number }[] }
+  | { type: "done"; files: { blobId: string; size: number; md5: string; rows: number }[]; summary: InventorySummary }
   | { type: "failed"; message: string };
 
 /**
@@ -227,8 +232,15 @@ const INLINE_WRITERS: Partial<Record<InventoryFormat, ReportWriterFactory>> = {
   ORC: orcWriterFactory({ inline: true }),
 };
 
-function write(scan: VersionScan, blobs: FileBlobStore, onProgress: (rows: number, bytes: number) => void, signal?: AbortSignal, writerFactory?: ReportWriterFactory): Promise<DataFile[]> {
-  return writeDataFiles({
+/** What one thread wrote: its data files, and the (partial, for a split report) summary of their rows. */
+interface Written {
+  files: DataFile[];
+  summary: InventorySummary;
+}
+
+async function write(scan: VersionScan, blobs: FileBlobStore, onProgress: (rows: number, bytes: number) => void, signal?: AbortSignal, writerFactory?: ReportWriterFactory): Promise<Written> {
+  const summary = new SummaryAccumulator(job.snapshotAt, job.summaryPrefixBound);
+  const files = await writeDataFiles({
     writerFactory,
     scan,
     blobs,
@@ -239,7 +251,9 @@ function write(scan: VersionScan, blobs: FileBlobStore, onProgress: (rows: numbe
     seal: job.seal,
     onProgress: (p) => onProgress(p.rows, p.bytes),
     signal,
+    summary,
   });
+  return { files, summary: summary.summary() };
 }
 
 async function helperMain(h: HelperJob, leader: MessagePort): Promise<void> {
@@ -271,8 +285,8 @@ async function helperMain(h: HelperJob, leader: MessagePort): Promise<void> {
       leader.close();
       return;
     }
-    const files = await write(scan, blobs, progressReporter((rows, bytes) => leader.postMessage({ type: "progress", rows, bytes } satisfies HelperMessage)), abort.signal, INLINE_WRITERS[h.format]);
-    leader.postMessage({ type: "done", files } satisfies HelperMessage);
+    const { files, summary } = await write(scan, blobs, progressReporter((rows, bytes) => leader.postMessage({ type: "progress", rows, bytes } satisfies HelperMessage)), abort.signal, INLINE_WRITERS[h.format]);
+    leader.postMessage({ type: "done", files, summary } satisfies HelperMessage);
     leader.close();
   } finally {
     await engine.close();
@@ -331,17 +345,20 @@ async function startHelper(from: string): Promise<{ worker: Worker; next: () => 
   return { worker, next };
 }
 
-async function leaderMain(): Promise<DataFile[]> {
+async function leaderMain(): Promise<Written> {
   const blobs = await FileBlobStore.open(job.dataDir);
   const engine = await openEngine(job);
   try {
-    return await leaderWrite(engine, blobs);
+    const parts = await leaderWrite(engine, blobs);
+    // One part or two: each thread's summary is partial (see SummaryAccumulator.summary) until merged.
+    return { files: parts.flatMap((p) => p.files), summary: mergeSummaries(parts.map((p) => p.summary)) };
   } finally {
     await engine.close();
   }
 }
 
-async function leaderWrite(engine: ScanEngine, blobs: FileBlobStore): Promise<DataFile[]> {
+/** What each thread wrote, in key order. */
+async function leaderWrite(engine: ScanEngine, blobs: FileBlobStore): Promise<Written[]> {
   let rowsA = 0;
   let bytesA = 0;
   let rowsB = 0;
@@ -354,7 +371,7 @@ async function leaderWrite(engine: ScanEngine, blobs: FileBlobStore): Promise<Da
   };
 
   const cuts = PARALLEL_FORMATS.has(job.format) && availableParallelism() >= 2 ? await engine.split(2, job.parallelMinRows ?? PARALLEL_MIN_ROWS) : [];
-  if (cuts.length === 0) return write(await engine.open(), blobs, onA);
+  if (cuts.length === 0) return [await write(await engine.open(), blobs, onA)];
 
   const helper = await startHelper(cuts[0]!);
   let scan: VersionScan | undefined;
@@ -380,19 +397,19 @@ async function leaderWrite(engine: ScanEngine, blobs: FileBlobStore): Promise<Da
     // between connections: one thread, one snapshot.
     helper.worker.postMessage({ type: "abort" } satisfies LeaderMessage);
     await helper.worker.terminate();
-    return write(await engine.open(), blobs, onA);
+    return [await write(await engine.open(), blobs, onA)];
   }
   helper.worker.postMessage({ type: "go" } satisfies LeaderMessage);
 
   const abort = new AbortController();
-  const helperFiles = (async (): Promise<DataFile[]> => {
+  const helperFiles = (async (): Promise<Written> => {
     for (;;) {
       const m = await helper.next();
       if (m.type === "progress") {
         rowsB = m.rows;
         bytesB = m.bytes;
         report(0, 0);
-      } else if (m.type === "done") return m.files;
+      } else if (m.type === "done") return { files: m.files, summary: m.summary };
       else if (m.type === "failed") throw new Error(m.message);
     }
   })();
@@ -403,9 +420,9 @@ async function leaderWrite(engine: ScanEngine, blobs: FileBlobStore): Promise<Da
     throw err;
   });
   const [mine, theirs] = await Promise.allSettled([own, helperFiles]);
-  if (mine.status === "fulfilled" && theirs.status === "fulfilled") return [...mine.value, ...theirs.value];
-  if (mine.status === "fulfilled") await Promise.all(mine.value.map((f) => blobs.delete(f.blobId)));
-  if (theirs.status === "fulfilled") await Promise.all(theirs.value.map((f) => blobs.delete(f.blobId)));
+  if (mine.status === "fulfilled" && theirs.status === "fulfilled") return [mine.value, theirs.value];
+  if (mine.status === "fulfilled") await Promise.all(mine.value.files.map((f) => blobs.delete(f.blobId)));
+  if (theirs.status === "fulfilled") await Promise.all(theirs.value.files.map((f) => blobs.delete(f.blobId)));
   throw theirs.status === "rejected" ? theirs.reason : (mine as PromiseRejectedResult).reason;
 }
 
@@ -418,8 +435,8 @@ if ("helper" in job) {
   }
 } else {
   try {
-    const files = await leaderMain();
-    port.postMessage({ type: "done", files } satisfies WorkerMessage);
+    const { files, summary } = await leaderMain();
+    port.postMessage({ type: "done", files, summary } satisfies WorkerMessage);
   } catch (err) {
     port.postMessage({ type: "failed", message: err instanceof Error ? err.message : String(err) } satisfies WorkerMessage);
   }

@@ -1,12 +1,38 @@
 // Stocktake's own operations for inventory reports on demand (S3 has none): start a run of a
-// configuration, and list runs with their outcome. They sit beside the configuration API:
+// configuration, and list runs with their outcome and their report's summary. They sit beside the
+// configuration API:
 //   POST /{bucket}?inventory&id={id}&run[&wait]   -> <InventoryRun> (202, or 200 with wait)
 //   GET  /{bucket}?inventory-runs[&id=][&run-id=]  -> <ListInventoryRunsResult>
+// With `Accept: application/json` both answer the same as JSON (a run; {"runs": [...]}), for
+// scripts and the console. Errors stay S3 error documents (XML).
 // Starting a run needs s3:PutInventoryConfiguration, listing s3:GetInventoryConfiguration.
 import { S3Error } from "../errors.js";
-import type { Handler } from "./types.js";
+import type { Handler, S3Request, S3Result } from "./types.js";
 import { getRun, listRuns, startRun, type InventoryRun } from "../inventory/run.js";
+import type { InventorySummary, Tally } from "../inventory/summary.js";
 import { requiredId } from "./config-pages.js";
+
+const tallyXml = (t: Tally) => ({ Count: t.count, Bytes: t.bytes });
+const namedXml = (tallies: Record<string, Tally>) => Object.entries(tallies).map(([name, t]) => ({ Name: name, ...tallyXml(t) }));
+
+function summaryXml(s: InventorySummary): Record<string, unknown> {
+  return {
+    SnapshotAt: s.snapshotAt,
+    Rows: s.rows,
+    Objects: tallyXml(s.objects),
+    Current: tallyXml(s.current),
+    Noncurrent: tallyXml(s.noncurrent),
+    DeleteMarkers: s.deleteMarkers,
+    Multipart: tallyXml(s.multipart),
+    StorageClass: namedXml(s.storageClasses),
+    EncryptionStatus: namedXml(s.encryption),
+    ReplicationStatus: namedXml(s.replication),
+    AgeBand: s.ageBands.map((b) => ({ Name: b.band, ...tallyXml(b) })),
+    Prefix: s.prefixes.map((p) => ({ Name: p.prefix, ...tallyXml(p) })),
+    OtherPrefixes: tallyXml(s.otherPrefixes),
+    PrefixBound: s.prefixBound,
+  };
+}
 
 function runXml(run: InventoryRun): Record<string, unknown> {
   return {
@@ -16,21 +42,79 @@ function runXml(run: InventoryRun): Record<string, unknown> {
     Trigger: run.trigger,
     Status: run.status,
     StartedAt: run.startedAt,
+    SnapshotAt: run.snapshotAt,
     FinishedAt: run.finishedAt,
     Rows: run.rows,
     Bytes: run.bytes,
     Files: run.files,
     ManifestKey: run.manifestKey,
     Error: run.error,
+    Summary: run.summary && summaryXml(run.summary),
   };
 }
+
+/** A run as JSON: the XML's fields in camelCase (`id` is the configuration's), the summary as stored. */
+export interface InventoryRunJson {
+  runId: string;
+  bucket: string;
+  id: string;
+  trigger: InventoryRun["trigger"];
+  status: InventoryRun["status"];
+  startedAt: string;
+  snapshotAt?: string;
+  finishedAt?: string;
+  rows: number;
+  bytes: number;
+  files: number;
+  manifestKey?: string;
+  error?: string;
+  summary?: InventorySummary;
+}
+
+function runJson(run: InventoryRun): InventoryRunJson {
+  return {
+    runId: run.runId,
+    bucket: run.bucket,
+    id: run.configId,
+    trigger: run.trigger,
+    status: run.status,
+    startedAt: run.startedAt,
+    snapshotAt: run.snapshotAt,
+    finishedAt: run.finishedAt,
+    rows: run.rows,
+    bytes: run.bytes,
+    files: run.files,
+    manifestKey: run.manifestKey,
+    error: run.error,
+    summary: run.summary,
+  };
+}
+
+function wantsJson(req: S3Request): boolean {
+  const accept = req.headers.accept;
+  if (accept === undefined) return false;
+  // Any listed application/json not refused with q=0; XML otherwise, as S3 clients expect.
+  return accept.split(",").some((part) => {
+    const [type, ...params] = part.split(";").map((p) => p.trim().toLowerCase());
+    return type === "application/json" && !params.some((p) => /^q=0(\.0*)?$/.test(p));
+  });
+}
+
+function answer(req: S3Request, status: number, root: string, xml: Record<string, unknown>, json: unknown): S3Result {
+  if (!wantsJson(req)) return { status, headers: { Vary: "Accept" }, xml: { root, value: xml } };
+  return { status, headers: { "Content-Type": "application/json", Vary: "Accept" }, body: Buffer.from(JSON.stringify(json)) };
+}
+
+const oneRun = (req: S3Request, status: number, run: InventoryRun) => answer(req, status, "InventoryRun", runXml(run), runJson(run));
+const runList = (req: S3Request, runs: InventoryRun[]) =>
+  answer(req, 200, "ListInventoryRunsResult", { InventoryRun: runs.map(runXml) }, { runs: runs.map(runJson) });
 
 export const runBucketInventoryConfiguration: Handler = async (req, ctx) => {
   const id = requiredId(req);
   if (await ctx.metadata.getBucketConfig(req.bucketRecord!.name, "inventory", id) === undefined) throw new S3Error("NoSuchConfiguration");
   const started = await startRun(ctx, req.bucketRecord!, id, "on-demand");
-  if (req.query.has("wait")) return { xml: { root: "InventoryRun", value: runXml(await started.finished) } };
-  return { status: 202, xml: { root: "InventoryRun", value: runXml(started.run) } };
+  if (req.query.has("wait")) return oneRun(req, 200, await started.finished);
+  return oneRun(req, 202, started.run);
 };
 
 export const listBucketInventoryRuns: Handler = async (req, ctx) => {
@@ -39,8 +123,7 @@ export const listBucketInventoryRuns: Handler = async (req, ctx) => {
   if (runId !== null) {
     const run = await getRun(ctx, req.bucketRecord!, runId);
     if (!run) throw new S3Error("NoSuchConfiguration", "The specified inventory run does not exist.");
-    return { xml: { root: "ListInventoryRunsResult", value: { InventoryRun: [runXml(run)] } } };
+    return runList(req, [run]);
   }
-  const runs = await listRuns(ctx, bucket, req.query.get("id") ?? undefined);
-  return { xml: { root: "ListInventoryRunsResult", value: { InventoryRun: runs.map(runXml) } } };
+  return runList(req, await listRuns(ctx, bucket, req.query.get("id") ?? undefined));
 };

@@ -29,7 +29,10 @@ export async function sendResult(
 ): Promise<void> {
   baseHeaders(res, ids);
   for (const [name, value] of Object.entries(result.headers ?? {})) {
-    if (value !== undefined) res.setHeader(name, value);
+    if (value === undefined) continue;
+    // The edge may have set its own Vary (CORS): the result's adds to it.
+    const vary = name.toLowerCase() === "vary" ? res.getHeader("Vary") : undefined;
+    res.setHeader(name, vary === undefined ? value : `${String(vary)}, ${value}`);
   }
   res.statusCode = result.status ?? 200;
   const headOnly = req.method === "HEAD" || res.statusCode === 204 || res.statusCode === 304;

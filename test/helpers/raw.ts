@@ -38,10 +38,11 @@ export async function signedFetch(
   path: string,
   query: Record<string, string>,
   body?: string,
+  extraHeaders: Record<string, string> = {},
 ): Promise<RawResponse> {
   const target = new URL(url);
   const signer = new SignatureV4({ credentials, region: "us-east-1", service: "s3", sha256: NodeSha256, uriEscapePath: false });
-  const headers: Record<string, string> = { host: target.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
+  const headers: Record<string, string> = { ...extraHeaders, host: target.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
   if (body !== undefined) headers["content-length"] = String(Buffer.byteLength(body));
   const signed = await signer.sign({ method, protocol: "http:", hostname: target.hostname, port: Number(target.port), path, query, headers });
   const qs = Object.entries(query)

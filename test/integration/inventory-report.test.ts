@@ -230,8 +230,8 @@ describe("inventory reports (CSV)", () => {
 
     const listed = await cli("runs", "--bucket", SOURCE, "--json");
     assert.equal(listed.status, 0, listed.stderr);
-    const runs = JSON.parse(listed.stdout) as { id: string; status: string; manifestKey?: string }[];
-    assert.ok(runs.some((r) => r.id === "cli-csv" && r.status === "succeeded" && r.manifestKey === manifestKey));
+    const runs = JSON.parse(listed.stdout) as { id: string; status: string; manifestKey?: string; summary?: { rows: number } }[];
+    assert.ok(runs.some((r) => r.id === "cli-csv" && r.status === "succeeded" && r.manifestKey === manifestKey && r.summary?.rows === 6), listed.stdout);
     assert.ok(runs.some((r) => r.id === "cli-disabled" && r.status === "failed"));
   });
 
