@@ -6,8 +6,12 @@
 // With `Accept: application/json` both answer the same as JSON (a run; {"runs": [...]}), for
 // scripts and the console. Errors stay S3 error documents (XML).
 // Starting a run needs s3:PutInventoryConfiguration, listing s3:GetInventoryConfiguration.
+// A summary's top-level prefixes are key names, which S3 shows only to those who may list the
+// bucket: a caller not allowed s3:ListBucket gets the summary without them.
 import { S3Error } from "../errors.js";
-import type { Handler, S3Request, S3Result } from "./types.js";
+import type { Handler, S3Request, S3Result, ServerContext } from "./types.js";
+import { authorize, requestConditionContext } from "../auth/authorize.js";
+import { aclGrants } from "./acl.js";
 import { getRun, listRuns, startRun, type InventoryRun } from "../inventory/run.js";
 import type { InventorySummary, Tally } from "../inventory/summary.js";
 import { requiredId } from "./config-pages.js";
@@ -15,7 +19,34 @@ import { requiredId } from "./config-pages.js";
 const tallyXml = (t: Tally) => ({ Count: t.count, Bytes: t.bytes });
 const namedXml = (tallies: Record<string, Tally>) => Object.entries(tallies).map(([name, t]) => ({ Name: name, ...tallyXml(t) }));
 
-function summaryXml(s: InventorySummary): Record<string, unknown> {
+/** A summary as a caller may see it: without the prefixes (key names) unless it may list the bucket. */
+type ShownSummary = Omit<InventorySummary, "prefixes" | "otherPrefixes" | "prefixBound"> & Partial<Pick<InventorySummary, "prefixes" | "otherPrefixes" | "prefixBound">>;
+
+function shown(s: InventorySummary, mayList: boolean): ShownSummary {
+  if (mayList) return s;
+  const { prefixes: _prefixes, otherPrefixes: _other, prefixBound: _bound, ...rest } = s;
+  return rest;
+}
+
+async function mayListBucket(req: S3Request, ctx: ServerContext): Promise<boolean> {
+  const bucket = req.bucketRecord!;
+  try {
+    await authorize({
+      principal: req.principal,
+      action: "s3:ListBucket",
+      bucket,
+      policies: ctx.policies,
+      context: requestConditionContext(req.headers, new URLSearchParams(), req.sourceIp, req.secureTransport, ctx.clock.now(), req.principal.kind !== "anonymous"),
+      aclGrants: aclGrants(ctx, req.principal, bucket, undefined, undefined),
+    });
+    return true;
+  } catch (err) {
+    if (err instanceof S3Error && err.code === "AccessDenied") return false;
+    throw err;
+  }
+}
+
+function summaryXml(s: ShownSummary): Record<string, unknown> {
   return {
     SnapshotAt: s.snapshotAt,
     Rows: s.rows,
@@ -28,13 +59,13 @@ function summaryXml(s: InventorySummary): Record<string, unknown> {
     EncryptionStatus: namedXml(s.encryption),
     ReplicationStatus: namedXml(s.replication),
     AgeBand: s.ageBands.map((b) => ({ Name: b.band, ...tallyXml(b) })),
-    Prefix: s.prefixes.map((p) => ({ Name: p.prefix, ...tallyXml(p) })),
-    OtherPrefixes: tallyXml(s.otherPrefixes),
+    Prefix: s.prefixes?.map((p) => ({ Name: p.prefix, ...tallyXml(p) })),
+    OtherPrefixes: s.otherPrefixes && tallyXml(s.otherPrefixes),
     PrefixBound: s.prefixBound,
   };
 }
 
-function runXml(run: InventoryRun): Record<string, unknown> {
+function runXml(run: InventoryRun, mayList: boolean): Record<string, unknown> {
   return {
     RunId: run.runId,
     Bucket: run.bucket,
@@ -49,7 +80,7 @@ function runXml(run: InventoryRun): Record<string, unknown> {
     Files: run.files,
     ManifestKey: run.manifestKey,
     Error: run.error,
-    Summary: run.summary && summaryXml(run.summary),
+    Summary: run.summary && summaryXml(shown(run.summary, mayList)),
   };
 }
 
@@ -68,10 +99,10 @@ export interface InventoryRunJson {
   files: number;
   manifestKey?: string;
   error?: string;
-  summary?: InventorySummary;
+  summary?: ShownSummary;
 }
 
-function runJson(run: InventoryRun): InventoryRunJson {
+function runJson(run: InventoryRun, mayList: boolean): InventoryRunJson {
   return {
     runId: run.runId,
     bucket: run.bucket,
@@ -86,7 +117,7 @@ function runJson(run: InventoryRun): InventoryRunJson {
     files: run.files,
     manifestKey: run.manifestKey,
     error: run.error,
-    summary: run.summary,
+    summary: run.summary && shown(run.summary, mayList),
   };
 }
 
@@ -105,16 +136,22 @@ function answer(req: S3Request, status: number, root: string, xml: Record<string
   return { status, headers: { "Content-Type": "application/json", Vary: "Accept" }, body: Buffer.from(JSON.stringify(json)) };
 }
 
-const oneRun = (req: S3Request, status: number, run: InventoryRun) => answer(req, status, "InventoryRun", runXml(run), runJson(run));
-const runList = (req: S3Request, runs: InventoryRun[]) =>
-  answer(req, 200, "ListInventoryRunsResult", { InventoryRun: runs.map(runXml) }, { runs: runs.map(runJson) });
+async function oneRun(req: S3Request, ctx: ServerContext, status: number, run: InventoryRun): Promise<S3Result> {
+  const mayList = run.summary !== undefined && (await mayListBucket(req, ctx));
+  return answer(req, status, "InventoryRun", runXml(run, mayList), runJson(run, mayList));
+}
+
+async function runList(req: S3Request, ctx: ServerContext, runs: InventoryRun[]): Promise<S3Result> {
+  const mayList = runs.some((r) => r.summary !== undefined) && (await mayListBucket(req, ctx));
+  return answer(req, 200, "ListInventoryRunsResult", { InventoryRun: runs.map((r) => runXml(r, mayList)) }, { runs: runs.map((r) => runJson(r, mayList)) });
+}
 
 export const runBucketInventoryConfiguration: Handler = async (req, ctx) => {
   const id = requiredId(req);
   if (await ctx.metadata.getBucketConfig(req.bucketRecord!.name, "inventory", id) === undefined) throw new S3Error("NoSuchConfiguration");
   const started = await startRun(ctx, req.bucketRecord!, id, "on-demand");
-  if (req.query.has("wait")) return oneRun(req, 200, await started.finished);
-  return oneRun(req, 202, started.run);
+  if (req.query.has("wait")) return oneRun(req, ctx, 200, await started.finished);
+  return oneRun(req, ctx, 202, started.run);
 };
 
 export const listBucketInventoryRuns: Handler = async (req, ctx) => {
@@ -123,7 +160,7 @@ export const listBucketInventoryRuns: Handler = async (req, ctx) => {
   if (runId !== null) {
     const run = await getRun(ctx, req.bucketRecord!, runId);
     if (!run) throw new S3Error("NoSuchConfiguration", "The specified inventory run does not exist.");
-    return runList(req, [run]);
+    return runList(req, ctx, [run]);
   }
-  return runList(req, await listRuns(ctx, bucket, req.query.get("id") ?? undefined));
+  return runList(req, ctx, await listRuns(ctx, bucket, req.query.get("id") ?? undefined));
 };

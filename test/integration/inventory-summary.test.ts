@@ -9,6 +9,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketPolicyCommand,
   DeleteObjectCommand,
   PutBucketInventoryConfigurationCommand,
   PutBucketPolicyCommand,
@@ -19,6 +20,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { ManualClock } from "../../src/clock.js";
+import { createAccount, loadSealingKey } from "../../src/auth/accounts.js";
 import { asArray, parseXml, textOf, type XmlNode } from "../../src/xml/codec.js";
 import type { AgeBandName, InventorySummary, Tally } from "../../src/inventory/summary.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
@@ -261,6 +263,31 @@ for (const split of [false, true]) {
       assert.equal(last?.summary, undefined);
       const xml = await listRuns({ "run-id": run.runId });
       assert.doesNotMatch(xml.text, /<Summary>/);
+    });
+
+    it("names the top-level prefixes only to a caller who may list the bucket", async () => {
+      const reader = await createAccount(server.context.metadata, loadSealingKey(server.dataDir), {}, new Date());
+      const grant = (actions: string[]) =>
+        s3.send(
+          new PutBucketPolicyCommand({
+            Bucket: SOURCE,
+            Policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: reader.accountId }, Action: actions, Resource: `arn:aws:s3:::${SOURCE}` }] }),
+          }),
+        );
+      const summariesAs = async () => {
+        const res = await signedFetch(server.url, reader, "GET", `/${SOURCE}`, { "inventory-runs": "", id: "all" }, undefined, JSON_ACCEPT);
+        assert.equal(res.status, 200, res.text);
+        return (JSON.parse(res.text) as { runs: RunJson[] }).runs.map((r) => r.summary);
+      };
+      await grant(["s3:GetInventoryConfiguration"]);
+      const [withoutList] = await summariesAs();
+      const { prefixes: _p, otherPrefixes: _o, prefixBound: _b, ...rest } = ALL;
+      assert.deepEqual(withoutList, rest, "everything but the key names");
+      const xml = await signedFetch(server.url, reader, "GET", `/${SOURCE}`, { "inventory-runs": "", id: "all" });
+      assert.doesNotMatch(xml.text, /<Prefix>|<OtherPrefixes>/);
+      await grant(["s3:GetInventoryConfiguration", "s3:ListBucket"]);
+      assert.deepEqual((await summariesAs())[0], ALL);
+      await s3.send(new DeleteBucketPolicyCommand({ Bucket: SOURCE }));
     });
   });
 }
