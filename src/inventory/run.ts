@@ -120,9 +120,7 @@ export async function listRuns(ctx: InventoryContext, bucket: string, configId?:
  */
 export async function failInterruptedRuns(ctx: InventoryContext): Promise<InventoryRun[]> {
   const failed: InventoryRun[] = [];
-  let after: { bucket: string; id: string } | undefined;
-  for (;;) {
-    const page = await ctx.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, after, 1000);
+  for await (const page of activeRunMarkerPages(ctx)) {
     // After the page: a node that wrote a marker in it was alive when it did, and is counted.
     const live = (await ctx.liveNodeIds?.()) ?? new Set<string>();
     const writes: Promise<unknown>[] = [];
@@ -142,29 +140,41 @@ export async function failInterruptedRuns(ctx: InventoryContext): Promise<Invent
       writes.push(ctx.metadata.deleteBucketConfig(marker.bucket, ACTIVE_RUN_KIND, marker.id));
     }
     await Promise.all(writes);
-    if (page.length < 1000) return failed;
+  }
+  return failed;
+}
+
+/** The markers of the runs in progress (on any node), a page at a time. */
+async function* activeRunMarkerPages(ctx: InventoryContext): AsyncGenerator<{ bucket: string; id: string; json: string }[]> {
+  let after: { bucket: string; id: string } | undefined;
+  for (;;) {
+    const page = await ctx.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, after, 1000);
+    yield page;
+    if (page.length < 1000) return;
     after = page[page.length - 1]!;
   }
 }
 
+/** When a run was started, from its id (newRunId): "20261204T143152123Z-…" is 2026-12-04T14:31:52.123Z. */
+function startOfRunId(runId: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(runId);
+  return m === null ? NaN : Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!);
+}
+
 /**
  * When the oldest run in progress (on any node) started: its data files are in the blob
- * directory, referenced by nothing until it publishes, and a sweep must leave them be.
+ * directory, referenced by nothing until it publishes, and a sweep must leave them be. Read from
+ * the markers' run ids, which begin with the start time.
  */
 export async function oldestActiveRunStart(ctx: InventoryContext): Promise<Date | undefined> {
   let oldest: number | undefined;
-  let after: { bucket: string; id: string } | undefined;
-  for (;;) {
-    const page = await ctx.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, after, 1000);
+  for await (const page of activeRunMarkerPages(ctx)) {
     for (const marker of page) {
-      const json = await ctx.metadata.getBucketConfig(marker.bucket, RUN_KIND, marker.id);
-      if (json === undefined) continue;
-      const started = Date.parse((JSON.parse(json) as InventoryRun).startedAt);
-      if (oldest === undefined || started < oldest) oldest = started;
+      const started = startOfRunId(marker.id);
+      if (!Number.isNaN(started) && (oldest === undefined || started < oldest)) oldest = started;
     }
-    if (page.length < 1000) return oldest === undefined ? undefined : new Date(oldest);
-    after = page[page.length - 1]!;
   }
+  return oldest === undefined ? undefined : new Date(oldest);
 }
 
 /**

@@ -2,7 +2,6 @@
 // died, its inventory runs are failed and the versions it left PENDING are scanned for
 // replication, without waiting for some node to restart; and every hour the shared data
 // directory is swept of what dead nodes and crashes left there.
-import type { Cluster } from "../cluster/cluster.js";
 import type { Logger } from "../log.js";
 import { failInterruptedRuns, type InventoryContext } from "../inventory/run.js";
 import type { Replicator } from "../replication/replicator.js";
@@ -19,13 +18,12 @@ export class Housekeeping {
 
   constructor(
     private readonly ctx: InventoryContext,
-    private readonly cluster: Cluster,
-    private readonly work: { sweep: () => Promise<number>; replication: Replicator; log: Logger },
+    private readonly work: { liveNodeIds: () => Promise<ReadonlySet<string>>; sweep: () => Promise<number>; replication: Replicator; log: Logger },
   ) {}
 
   async start(): Promise<void> {
     await this.stop();
-    this.known = await this.liveNodes();
+    this.known = await this.work.liveNodeIds();
     this.watchTimer = setInterval(() => this.serially(() => this.watch()), WATCH_INTERVAL_MS);
     this.watchTimer.unref();
     this.sweepTimer = setInterval(() => this.serially(() => this.sweep()), SWEEP_INTERVAL_MS);
@@ -51,12 +49,8 @@ export class Housekeeping {
     this.running = this.running.then(task).catch((err: unknown) => this.work.log.warn("cluster housekeeping failed", { error: String(err) }));
   }
 
-  private async liveNodes(): Promise<ReadonlySet<string>> {
-    return new Set((await this.cluster.liveNodes()).map((n) => n.nodeId));
-  }
-
   private async watch(always = false): Promise<void> {
-    const live = await this.liveNodes();
+    const live = await this.work.liveNodeIds();
     const died = [...this.known].filter((id) => !live.has(id));
     this.known = live;
     if (died.length === 0 && !always) return;

@@ -155,6 +155,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const policies = new BucketPolicies(metadata, KNOWN_ACTIONS, restrictsPublicBuckets(settings), announcer(POLICIES_TOPIC));
   cluster.subscribe(SETTINGS_TOPIC, (bucket) => (bucket === undefined ? settings.forgetAll() : settings.forget(bucket)));
   cluster.subscribe(POLICIES_TOPIC, (bucket) => (bucket === undefined ? policies.forgetAll() : policies.forget(bucket)));
+  const liveNodeIds = async (): Promise<ReadonlySet<string>> => new Set((await cluster.liveNodes()).map((n) => n.nodeId));
   const context: ServerContext = { config, metadata, blobs, clock, log, policies,
     settings,
     keys,
@@ -163,7 +164,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     hooks: versionHooks,
     signingKeys: lookupSigningKey(metadata, sealingKey),
     nodeId: cluster.nodeId,
-    liveNodeIds: async () => new Set((await cluster.liveNodes()).map((n) => n.nodeId)),
+    liveNodeIds,
   };
   /**
    * Removes files a crash left. On a shared directory, only what no live node can be working on:
@@ -173,7 +174,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
    */
   const sweep = async (): Promise<number> => {
     if (!shared) return blobs.sweep((id) => metadata.isBlobReferenced(id));
-    const live = await context.liveNodeIds!();
+    const live = await liveNodeIds();
     const alone = live.size === 1 && live.has(cluster.nodeId);
     const oldestRun = await oldestActiveRunStart(context);
     const settled = Math.min(Date.now() - SHARED_SWEEP_GRACE_MS, (oldestRun?.getTime() ?? Infinity) - SHARED_SWEEP_GRACE_MS);
@@ -220,7 +221,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const lead = (name: string, gained: () => void | Promise<void>, lost: () => void | Promise<void>) =>
     cluster.holdLease(name, (held) => (closing ? undefined : held ? gained() : lost()));
   replication.mayScan = () => cluster.isLeader(REPLICATION_SCAN_LEASE);
-  const housekeeping = new Housekeeping(context, cluster, { sweep, replication, log });
+  const housekeeping = new Housekeeping(context, { liveNodeIds, sweep, replication, log });
   try {
     replication.start();
     accessLogs.start();
