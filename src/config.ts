@@ -88,6 +88,10 @@ export interface ServerConfig {
    * (the key would cross the network in the clear); this is for development and test suites.
    */
   allowInsecureSseC: boolean;
+  /** Serve the web console at /_stocktake/console/ (docs/console.md). */
+  console: boolean;
+  /** Where the console's built files are; tests and tools building their own copy point here. */
+  consoleDir?: string;
   /** One log line per finished request (docs/logging.md); off for benchmarks that measure the rest. */
   logRequests: boolean;
 }
@@ -110,6 +114,7 @@ export const defaultConfig: ServerConfig = {
   accessLogFlushIntervalMs: 5_000,
   allowInsecureSseC: false,
   logRequests: true,
+  console: true,
 };
 
 /**

@@ -113,6 +113,12 @@ program
       .env("STOCKTAKE_LOG_REQUESTS")
       .default(String(defaultConfig.logRequests)),
   )
+  .addOption(
+    new Option("--console <bool>", "serve the web console at /_stocktake/console/ (docs/console.md)")
+      .choices(["true", "false"])
+      .env("STOCKTAKE_CONSOLE")
+      .default("true"),
+  )
   .addOption(new Option("--tls-cert <file>", "PEM certificate (chain): with --tls-key, the port serves HTTPS; SIGHUP reads both files again").env("STOCKTAKE_TLS_CERT"))
   .addOption(new Option("--tls-key <file>", "PEM private key of --tls-cert").env("STOCKTAKE_TLS_KEY"))
   .addOption(
@@ -160,6 +166,7 @@ program
       // A boolean flag, so its variable is read here: commander would take any value, "false" too, as true.
       allowInsecureSseC: opts.allowInsecureSseC !== undefined || envSwitch("STOCKTAKE_ALLOW_INSECURE_SSE_C"),
       logRequests: opts.logRequests === "true",
+      console: opts.console === "true",
       log: createLogger({ format: opts.logFormat as LogFormat, level: opts.logLevel as LogLevel }),
     });
     if (server.rootGenerated) {
@@ -176,6 +183,7 @@ program
     }
     const metadataPlace = opts.metadata ? `, metadata in ${redactMetadataUrl(opts.metadata)}` : "";
     process.stdout.write(`Stocktake listening on ${server.url} (region ${opts.region}, data in ${opts.dataDir}${metadataPlace})\n`);
+    if (opts.console === "true") process.stdout.write(`Console: ${server.url}/_stocktake/console/\n`);
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {

@@ -27,6 +27,7 @@ import { EdgeServer, TlsEdgeServer, type EdgeLimits } from "./edge-server.js";
 import { isSecureTransport, refuseCustomerKeysInTheClear, type Certificate } from "./tls.js";
 import { logUnparsedRequest, RequestLine } from "./request-log.js";
 import { answerObservability, observabilityEndpoint, type Observability } from "./observability.js";
+import { CONSOLE_DIR, ConsoleFiles } from "./console.js";
 import { UNKNOWN_OPERATION } from "./metrics.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => Promise<{ secretAccessKey: string; accountId: string } | undefined>;
@@ -109,6 +110,8 @@ interface Edge extends EdgeLimits {
   accessLogs?: AccessLogDelivery;
   /** Health, metrics and the /_stocktake/ endpoints that serve them. */
   observability?: Observability;
+  /** The web console's files at /_stocktake/console/, unless turned off. */
+  console?: ConsoleFiles;
 }
 
 /** Accept failures are logged at most this often, with counts. */
@@ -128,6 +131,7 @@ export function createHttpServer(
     bodies: new BodyRateGuard(minBodyBytesPerSecond, bodyRateWindowMs),
     accessLogs,
     observability,
+    console: ctx.config.console ? new ConsoleFiles(ctx.config.consoleDir ?? CONSOLE_DIR, ctx.config.region) : undefined,
   };
   if (observability) observability.metrics.openConnections = () => edge.gate.open;
   const fdLimit = readOpenFileLimit();
@@ -271,6 +275,15 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       // Unsigned, so not served on a reserved slot (see ConnectionGate).
       if (standing === "reserved" && edge.gate.confirm(socket, false) === "refused") throw new S3Error("SlowDown");
       await answerObservability(ctx, edge.observability!, endpoint, req, res);
+      return;
+    }
+
+    if (edge.console && ConsoleFiles.claims(rawUrl, address.hostBucket)) {
+      metered = false;
+      if (line) line.skipped = true;
+      // Unsigned, so not served on a reserved slot (see ConnectionGate).
+      if (standing === "reserved" && edge.gate.confirm(socket, false) === "refused") throw new S3Error("SlowDown");
+      await edge.console.answer(req, res);
       return;
     }
 

@@ -1,0 +1,5 @@
+import type { PageProps } from "../app";
+
+export function Report({ route }: PageProps<"report">) {
+  return <p>Not built yet: {route.page}</p>;
+}
