@@ -141,6 +141,32 @@ describe("console in a browser", { skip }, () => {
     }
   });
 
+  it("runs a report on demand, sees it succeed, and previews its first rows", async () => {
+    await go(`#/b/${SEED_SOURCE}/runs?id=${SEED_CONFIG_ID}`);
+    const succeeded = page.locator("[data-testid=run-row][data-status=succeeded]");
+    await succeeded.first().waitFor();
+    assert.equal(await succeeded.count(), facts.runs.length);
+
+    await page.getByTestId("run-now").click();
+    await page.waitForFunction((n) => document.querySelectorAll("[data-testid=run-row][data-status=succeeded]").length === n, facts.runs.length + 1);
+    // The seeded rows, and since the last seeded report the upload above and its delete marker.
+    const newest = succeeded.first();
+    assert.equal(Number(await newest.getAttribute("data-rows")), facts.runs.at(-1)!.rows + 2);
+
+    await newest.getByTestId("report-link").click();
+    const file = page.getByTestId("manifest-file-row");
+    await file.waitFor();
+    assert.equal(await file.count(), 1);
+    await file.getByTestId("preview-button").click();
+    const table = page.getByTestId("preview-table");
+    await table.waitFor();
+    const header = await table.locator("thead th").allTextContents();
+    assert.deepEqual(header.slice(0, 3), ["Bucket", "Key", "VersionId"]);
+    const first = await table.getByTestId("preview-row").first().locator("td").allTextContents();
+    assert.deepEqual(first.slice(0, 2), [SEED_SOURCE, "archive/2025/backup-1.tar"]);
+    assert.equal(Number(await page.getByTestId("preview-total-rows").getAttribute("data-total-rows")), facts.runs.at(-1)!.rows + 2);
+  });
+
   it("raised no error in the page", () => {
     assert.deepEqual(errors, []);
   });
