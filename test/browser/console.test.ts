@@ -7,9 +7,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { GetBucketInventoryConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
 import type { Browser, Page } from "playwright-core";
-import { startTestServer, TEST_ACCESS_KEY, type TestServer } from "../helpers/server.js";
+import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
+import { signedFetch } from "../helpers/raw.js";
 import { buildConsole, launchBrowser, noBrowserReason, pageErrors, signIn } from "../helpers/browser.js";
 import { seedConsoleDemo, ShiftedClock, SEED_CONFIG_ID, SEED_DESTINATION, SEED_MAX_SKEW_MS, SEED_SOURCE, type SeedFacts } from "../helpers/console-seed.js";
+
+import type { InventoryRunJson } from "../../src/s3/inventory-runs.js";
+import type { InventoryRun as ConsoleRun } from "../../console/src/api-types.js";
+
+// Checked by the type checker: the console's declared view of the runs JSON
+// (console/src/api-types.ts) accepts every run the server answers with.
+export const serverRunsFitTheConsole: (run: InventoryRunJson) => ConsoleRun = (run) => run;
 
 const skip = noBrowserReason();
 
@@ -20,10 +28,11 @@ describe("console in a browser", { skip }, () => {
   let errors: string[];
   let facts: SeedFacts;
   let consoleUrl: string;
+  let clock: ShiftedClock;
 
   before(async () => {
     const consoleDir = await buildConsole();
-    const clock = new ShiftedClock();
+    clock = new ShiftedClock();
     server = await startTestServer({ consoleDir, clock, maxClockSkewMs: SEED_MAX_SKEW_MS });
     facts = await seedConsoleDemo(server, server.client, clock);
     consoleUrl = `${server.url}/_stocktake/console/`;
@@ -220,6 +229,28 @@ describe("console in a browser", { skip }, () => {
     const first = await table.getByTestId("preview-row").first().locator("td").allTextContents();
     assert.deepEqual(first.slice(0, 2), [SEED_SOURCE, "archive/2025/backup-1.tar"]);
     assert.equal(Number(await page.getByTestId("preview-total-rows").getAttribute("data-total-rows")), facts.runs.at(-1)!.rows + 2);
+  });
+
+  it("shows a run in progress live, then its outcome", async () => {
+    await go(`#/b/${SEED_SOURCE}/runs?id=${SEED_CONFIG_ID}`);
+    await page.locator("[data-testid=run-row][data-status=succeeded]").first().waitFor();
+    // Reports are named by the minute: a run in the minute of the last report waits, running, for
+    // the next minute. The server's clock is put at the start of that minute, so the run waits
+    // until the test moves the clock on.
+    const listed = await signedFetch(server.url, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, "GET", `/${SEED_SOURCE}`, { "inventory-runs": "", id: SEED_CONFIG_ID }, undefined, { accept: "application/json" });
+    const lastSnapshot = Date.parse((JSON.parse(listed.text) as { runs: ConsoleRun[] }).runs.at(-1)!.snapshotAt!);
+    clock.offsetMs = Math.floor(lastSnapshot / 60_000) * 60_000 + 1000 - Date.now();
+    await page.getByTestId("run-now").click();
+    const running = page.locator("[data-testid=run-row][data-status=running]");
+    await running.waitFor();
+    assert.match((await running.getByTestId("run-progress").textContent()) ?? "", /In progress: 0 rows, .* elapsed/);
+    clock.offsetMs += 60_000;
+    try {
+      await running.waitFor({ state: "detached" });
+    } finally {
+      clock.offsetMs = 0;
+    }
+    await page.waitForFunction((n) => document.querySelectorAll("[data-testid=run-row][data-status=succeeded]").length === n, facts.runs.length + 2);
   });
 
   it("raised no error in the page", () => {

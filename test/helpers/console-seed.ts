@@ -21,6 +21,7 @@ import {
   type StorageClass,
 } from "@aws-sdk/client-s3";
 import type { Clock } from "../../src/clock.js";
+import type { Tally } from "../../src/inventory/summary.js";
 import type { TestServer } from "./server.js";
 import { reportDeliveryPolicy, runInventory } from "./inventory.js";
 
@@ -40,11 +41,6 @@ export const SEED_MAX_SKEW_MS = 420 * DAY_MS;
 export const SEED_SOURCE = "media";
 export const SEED_DESTINATION = "inventory-reports";
 export const SEED_CONFIG_ID = "daily-all-versions";
-
-export interface Tally {
-  count: number;
-  bytes: number;
-}
 
 /** One row of the report as the seed knows it. */
 interface Version {
