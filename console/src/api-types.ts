@@ -39,6 +39,8 @@ export interface InventoryRun {
   bytes: number;
   files: number;
   manifestKey?: string;
+  /** Where the report was published; absent in runs recorded before Stocktake kept it. */
+  destinationBucket?: string;
   error?: string;
   summary?: InventorySummary;
 }

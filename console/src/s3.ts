@@ -44,6 +44,11 @@ export function s3(session: Session): S3Client {
   return client;
 }
 
+/** "arn:aws:s3:::reports" -> "reports"; undefined for anything else. */
+export function bucketOfArn(arn: string | undefined): string | undefined {
+  return /^arn:[^:]+:s3:::([^/]+)$/.exec(arn ?? "")?.[1];
+}
+
 /** Percent-encodes a key for a path, keeping its slashes, as S3 canonical requests expect. */
 export function encodeKey(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");

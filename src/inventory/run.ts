@@ -73,6 +73,8 @@ export interface InventoryRun {
   bytes: number;
   files: number;
   manifestKey?: string;
+  /** The bucket the report was published into: the configuration's destination as the run found it. */
+  destinationBucket?: string;
   error?: string;
   /** What the report holds, by class, encryption, age, prefix... (summary.ts); set once it succeeded. */
   summary?: InventorySummary;
@@ -340,6 +342,7 @@ async function execute(
           ...run,
           status: "succeeded",
           manifestKey,
+          destinationBucket: dest.name,
           rows: files.reduce((n, f) => n + f.rows, 0),
           bytes: files.reduce((n, f) => n + f.size, 0),
           files: files.length,

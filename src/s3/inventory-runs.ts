@@ -79,6 +79,7 @@ function runXml(run: InventoryRun, mayList: boolean): Record<string, unknown> {
     Bytes: run.bytes,
     Files: run.files,
     ManifestKey: run.manifestKey,
+    DestinationBucket: run.destinationBucket,
     Error: run.error,
     Summary: run.summary && summaryXml(shown(run.summary, mayList)),
   };
@@ -98,6 +99,7 @@ export interface InventoryRunJson {
   bytes: number;
   files: number;
   manifestKey?: string;
+  destinationBucket?: string;
   error?: string;
   summary?: ShownSummary;
 }
@@ -116,6 +118,7 @@ function runJson(run: InventoryRun, mayList: boolean): InventoryRunJson {
     bytes: run.bytes,
     files: run.files,
     manifestKey: run.manifestKey,
+    destinationBucket: run.destinationBucket,
     error: run.error,
     summary: run.summary && shown(run.summary, mayList),
   };

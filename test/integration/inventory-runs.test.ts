@@ -67,6 +67,7 @@ describe("inventory runs of one configuration within one minute", () => {
     const done = (await signedFetch(server.url, credentials, "GET", "/runs-src", { "inventory-runs": "", "run-id": runId })).text;
     assert.equal(tag(done, "Status"), "succeeded", done);
     assert.match(tag(done, "ManifestKey")!, /2026-06-01T10-16Z\/manifest\.json$/);
+    assert.equal(tag(done, "DestinationBucket"), "runs-dest", "a run names the bucket its report went to");
     // The first report is untouched: its manifest still names data files that exist.
     const manifest = JSON.parse((await getObjectBytes(s3, "runs-dest", first.manifestKey!)).toString()) as { files: { key: string }[] };
     for (const f of manifest.files) assert.ok((await getObjectBytes(s3, "runs-dest", f.key)).length > 0);

@@ -14,10 +14,9 @@ import {
 } from "@aws-sdk/client-s3";
 import { OPTIONAL_FIELDS } from "../../../src/inventory/fields";
 import type { PageProps } from "../app";
-import { describeError, s3, type Session } from "../s3";
+import { bucketOfArn, describeError, s3, type Session } from "../s3";
 import { formatRoute } from "../route";
 import { BucketHeader, ErrorBanner, Loading, useLoad } from "../ui";
-import { bucketOfArn } from "./inventory";
 
 type Encryption = "none" | "SSE-S3" | "SSE-KMS";
 
@@ -57,7 +56,7 @@ function draftOf(c: InventoryConfiguration): Draft {
   return {
     id: c.Id ?? "",
     enabled: c.IsEnabled ?? false,
-    destinationBucket: bucketOfArn(dest?.Bucket),
+    destinationBucket: bucketOfArn(dest?.Bucket) ?? "",
     destinationPrefix: dest?.Prefix ?? "",
     accountId: dest?.AccountId ?? "",
     format: dest?.Format ?? "CSV",

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { DeleteBucketInventoryConfigurationCommand, ListBucketInventoryConfigurationsCommand, type InventoryConfiguration } from "@aws-sdk/client-s3";
 import type { PageProps } from "../app";
-import { describeError, s3, signedJson, type Session } from "../s3";
+import { bucketOfArn, describeError, s3, signedJson, type Session } from "../s3";
 import { formatRoute } from "../route";
 import { BucketHeader, ErrorBanner, Loading, useLoad } from "../ui";
 
@@ -17,9 +17,6 @@ async function listConfigurations(session: Session, bucket: string): Promise<Inv
   } while (token);
   return all;
 }
-
-/** "arn:aws:s3:::reports" -> "reports". */
-export const bucketOfArn = (arn: string | undefined) => (arn ?? "").replace(/^arn:aws:s3:::/, "");
 
 function encryptionOf(c: InventoryConfiguration): string {
   const e = c.Destination?.S3BucketDestination?.Encryption;

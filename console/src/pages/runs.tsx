@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ListBucketInventoryConfigurationsCommand, type InventoryConfiguration } from "@aws-sdk/client-s3";
 import type { PageProps } from "../app";
 import type { InventoryRun } from "../api-types";
-import { describeError, s3, signedJson, type Session } from "../s3";
+import { bucketOfArn, describeError, s3, signedJson, type Session } from "../s3";
 import { formatRoute } from "../route";
 import { formatBytes, formatCount, formatTime } from "../format";
 import { BucketHeader, ErrorBanner, Loading, useLoad } from "../ui";
@@ -21,12 +21,6 @@ async function listConfigurations(session: Session, bucket: string): Promise<Inv
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
   return all;
-}
-
-/** "arn:aws:s3:::reports" -> "reports". */
-function bucketOfArn(arn: string | undefined): string | undefined {
-  const m = /^arn:[^:]+:s3:::([^/]+)$/.exec(arn ?? "");
-  return m?.[1];
 }
 
 interface RunsState {
@@ -180,7 +174,7 @@ export function Runs({ session, route }: PageProps<"runs">) {
               </tr>
             </thead>
             {runs.runs.map((run) => (
-              <RunRow key={run.runId} run={run} now={now} destination={destinations.get(run.id)} configsLoaded={configs.data !== undefined} highlight={run.runId === startedRunId} />
+              <RunRow key={run.runId} run={run} now={now} destination={run.destinationBucket ?? destinations.get(run.id)} configsLoaded={configs.data !== undefined} highlight={run.runId === startedRunId} />
             ))}
           </table>
         </div>
