@@ -1,7 +1,8 @@
 // A server for working on the console: `node --import tsx scripts/console-dev.ts [port] [consoleDir]`
 // starts Stocktake on 127.0.0.1 with the test root keys and a fresh data directory, serving the
 // console built into consoleDir (default dist/console). Build with
-// `npx vite build --config console/vite.config.ts --outDir <consoleDir>`.
+// `npx vite build --config console/vite.config.ts --outDir <consoleDir>`; the server reads the built
+// files once, so restart it after a rebuild.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";

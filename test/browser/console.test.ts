@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { GetBucketInventoryConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
+import { GetBucketInventoryConfigurationCommand, GetObjectCommand, HeadObjectCommand, PutBucketInventoryConfigurationCommand, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
 import type { Browser, Page } from "playwright-core";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { signedFetch } from "../helpers/raw.js";
@@ -251,6 +251,27 @@ describe("console in a browser", { skip }, () => {
       clock.offsetMs = 0;
     }
     await page.waitForFunction((n) => document.querySelectorAll("[data-testid=run-row][data-status=succeeded]").length === n, facts.runs.length + 2);
+  });
+
+  it("shows why a run failed", async () => {
+    await server.client.send(
+      new PutBucketInventoryConfigurationCommand({
+        Bucket: SEED_SOURCE,
+        Id: "nowhere",
+        InventoryConfiguration: {
+          Id: "nowhere",
+          IsEnabled: true,
+          IncludedObjectVersions: "Current",
+          Schedule: { Frequency: "Daily" },
+          Destination: { S3BucketDestination: { Bucket: "arn:aws:s3:::no-such-reports", Format: "CSV" } },
+        },
+      }),
+    );
+    await go(`#/b/${SEED_SOURCE}/runs?id=nowhere`);
+    await page.getByTestId("run-now").click();
+    const failed = page.locator("[data-testid=run-row][data-status=failed]");
+    await failed.waitFor();
+    assert.equal(await failed.getByTestId("run-error").textContent(), "destination bucket no-such-reports does not exist");
   });
 
   it("raised no error in the page", () => {

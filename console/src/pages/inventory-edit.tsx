@@ -107,6 +107,8 @@ export function InventoryEdit({ session, route }: PageProps<"inventory-edit">) {
   const [saveError, setSaveError] = useState<string>();
   const [saving, setSaving] = useState(false);
   useEffect(() => setDraft(loaded.data), [loaded.data]);
+  // Pages stay mounted across routes of the same page: another configuration starts without the last one's error.
+  useEffect(() => setSaveError(undefined), [bucket, id]);
 
   const set = <K extends keyof Draft>(name: K, value: Draft[K]) => setDraft((d) => d && { ...d, [name]: value });
   const toggleField = (name: string, on: boolean) =>
