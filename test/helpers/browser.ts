@@ -46,10 +46,16 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: findChromium(), args: ["--no-sandbox", "--disable-gpu"] });
 }
 
-/** Collects the page's uncaught errors, so a test can assert there were none. */
+/**
+ * Collects the page's uncaught errors and anything the Content-Security-Policy refused, so a test
+ * can assert there were none. (The browser also logs S3's error answers, which tests expect.)
+ */
 export function pageErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) errors.push(m.text());
+  });
   return errors;
 }
 
