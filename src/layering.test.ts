@@ -39,8 +39,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   lifecycle: ["base", "xml", "storage", "crypto", "auth", "core", "tiering"],
   replication: ["base", "xml", "storage", "crypto", "auth", "core"],
   inventory: ["base", "xml", "storage", "crypto", "auth", "core", "lifecycle"],
-  s3: ["base", "xml", "storage", "crypto", "auth", "core", "tiering", "lifecycle", "replication", "inventory"],
-  server: ["base", "xml", "storage", "cluster", "crypto", "auth", "core", "tiering", "lifecycle", "replication", "inventory", "s3"],
+  "metadata-tables": ["base", "xml", "storage", "crypto", "auth", "core", "inventory"],
+  s3: ["base", "xml", "storage", "crypto", "auth", "core", "tiering", "lifecycle", "replication", "inventory", "metadata-tables"],
+  server: ["base", "xml", "storage", "cluster", "crypto", "auth", "core", "tiering", "lifecycle", "replication", "inventory", "metadata-tables", "s3"],
   cli: ["base", "storage", "crypto", "auth"],
   main: ["base", "storage", "crypto", "auth", "server", "cli"],
 };
