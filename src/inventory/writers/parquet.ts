@@ -180,7 +180,7 @@ function int64Bytes(v: number): Buffer {
 // ---- pages and column chunks ----
 
 /** Collects one column chunk's pages: header + Snappy-compressed body each. */
-class ChunkBuilder {
+export class ChunkBuilder {
   readonly parts: Buffer[] = [];
   uncompressed = 0;
   compressed = 0;
