@@ -93,6 +93,10 @@ export const S3Errors = {
     message: "The XML you provided was not well-formed or did not validate against our published schema",
   },
   MaxMessageLengthExceeded: { status: 400, message: "Your request was too big." },
+  // S3 Metadata: AWS answers MetadataConfigurationNotFound (404) when a bucket has no configuration;
+  // it documents no code for creating a second one, so the conflict's name is Stocktake's.
+  MetadataConfigurationAlreadyExists: { status: 409, message: "The bucket already has a metadata configuration." },
+  MetadataConfigurationNotFound: { status: 404, message: "The metadata configuration does not exist." },
   MetadataTooLarge: {
     status: 400,
     message: "Your metadata headers exceed the maximum allowed metadata size.",

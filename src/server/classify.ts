@@ -23,6 +23,8 @@ const BUCKET_SUBRESOURCES: Record<string, [string, string][]> = {
     ["inventory", "PutBucketInventoryConfiguration"],
     ["lifecycle", "PutBucketLifecycleConfiguration"],
     ["logging", "PutBucketLogging"],
+    ["metadataInventoryTable", "UpdateBucketMetadataInventoryTableConfiguration"],
+    ["metadataJournalTable", "UpdateBucketMetadataJournalTableConfiguration"],
     ["metrics", "PutBucketMetricsConfiguration"],
     ["notification", "PutBucketNotificationConfiguration"],
     ["object-lock", "PutObjectLockConfiguration"],
@@ -43,6 +45,8 @@ const BUCKET_SUBRESOURCES: Record<string, [string, string][]> = {
     ["lifecycle", "GetBucketLifecycleConfiguration"],
     ["location", "GetBucketLocation"],
     ["logging", "GetBucketLogging"],
+    ["metadataConfiguration", "GetBucketMetadataConfiguration"],
+    ["metadataTable", "GetBucketMetadataTableConfiguration"],
     ["notification", "GetBucketNotificationConfiguration"],
     ["object-lock", "GetObjectLockConfiguration"],
     ["ownershipControls", "GetBucketOwnershipControls"],
@@ -64,6 +68,8 @@ const BUCKET_SUBRESOURCES: Record<string, [string, string][]> = {
     ["intelligent-tiering", "DeleteBucketIntelligentTieringConfiguration"],
     ["inventory", "DeleteBucketInventoryConfiguration"],
     ["lifecycle", "DeleteBucketLifecycle"],
+    ["metadataConfiguration", "DeleteBucketMetadataConfiguration"],
+    ["metadataTable", "DeleteBucketMetadataTableConfiguration"],
     ["metrics", "DeleteBucketMetricsConfiguration"],
     ["ownershipControls", "DeleteBucketOwnershipControls"],
     ["policy", "DeleteBucketPolicy"],
@@ -72,7 +78,11 @@ const BUCKET_SUBRESOURCES: Record<string, [string, string][]> = {
     ["tagging", "DeleteBucketTagging"],
     ["website", "DeleteBucketWebsite"],
   ],
-  POST: [["delete", "DeleteObjects"]],
+  POST: [
+    ["delete", "DeleteObjects"],
+    ["metadataConfiguration", "CreateBucketMetadataConfiguration"],
+    ["metadataTable", "CreateBucketMetadataTableConfiguration"],
+  ],
 };
 
 /** Bucket configurations addressed by id: GET with id reads one, GET without lists them. */

@@ -27,6 +27,7 @@ import * as cors from "../s3/cors.js";
 import * as publicAccessBlock from "../s3/public-access-block.js";
 import * as bucketLogging from "../s3/bucket-logging.js";
 import * as requestPayment from "../s3/request-payment.js";
+import * as metadataConfiguration from "../s3/metadata-configuration.js";
 import { postObject } from "../s3/post-object.js";
 import { writeHeaderActions } from "../s3/request.js";
 import type { Tag } from "../core/tags.js";
@@ -140,6 +141,23 @@ export const OPERATIONS: Record<string, OperationRow> = {
   PutPublicAccessBlock: row("s3:PutBucketPublicAccessBlock", "bucket", publicAccessBlock.putPublicAccessBlock),
   GetPublicAccessBlock: row("s3:GetBucketPublicAccessBlock", "bucket", publicAccessBlock.getPublicAccessBlock),
   DeletePublicAccessBlock: row("s3:PutBucketPublicAccessBlock", "bucket", publicAccessBlock.deletePublicAccessBlock),
+  // S3 Metadata: V1 and V2 share the IAM action names (s3:*BucketMetadataTableConfiguration).
+  CreateBucketMetadataConfiguration: row("s3:CreateBucketMetadataTableConfiguration", "bucket", metadataConfiguration.createBucketMetadataConfiguration),
+  GetBucketMetadataConfiguration: row("s3:GetBucketMetadataTableConfiguration", "bucket", metadataConfiguration.getBucketMetadataConfiguration),
+  DeleteBucketMetadataConfiguration: row("s3:DeleteBucketMetadataTableConfiguration", "bucket", metadataConfiguration.deleteBucketMetadataConfiguration),
+  UpdateBucketMetadataInventoryTableConfiguration: row(
+    "s3:UpdateBucketMetadataInventoryTableConfiguration",
+    "bucket",
+    metadataConfiguration.updateBucketMetadataInventoryTableConfiguration,
+  ),
+  UpdateBucketMetadataJournalTableConfiguration: row(
+    "s3:UpdateBucketMetadataJournalTableConfiguration",
+    "bucket",
+    metadataConfiguration.updateBucketMetadataJournalTableConfiguration,
+  ),
+  CreateBucketMetadataTableConfiguration: row("s3:CreateBucketMetadataTableConfiguration", "bucket", metadataConfiguration.createBucketMetadataTableConfiguration),
+  GetBucketMetadataTableConfiguration: row("s3:GetBucketMetadataTableConfiguration", "bucket", metadataConfiguration.getBucketMetadataTableConfiguration),
+  DeleteBucketMetadataTableConfiguration: row("s3:DeleteBucketMetadataTableConfiguration", "bucket", metadataConfiguration.deleteBucketMetadataTableConfiguration),
   PutBucketAccelerateConfiguration: row("s3:PutAccelerateConfiguration", "bucket"),
   GetBucketAccelerateConfiguration: row("s3:GetAccelerateConfiguration", "bucket"),
   PutBucketAnalyticsConfiguration: row("s3:PutAnalyticsConfiguration", "bucket"),
