@@ -33,6 +33,7 @@ const CASES: [string, string, string, Record<string, string>?][] = [
   ["DELETE", "/b?metadataConfiguration", "DeleteBucketMetadataConfiguration"],
   ["PUT", "/b?metadataInventoryTable", "UpdateBucketMetadataInventoryTableConfiguration"],
   ["PUT", "/b?metadataJournalTable", "UpdateBucketMetadataJournalTableConfiguration"],
+  ["PUT", "/b?metadataAnnotationTable", "UpdateBucketMetadataAnnotationTableConfiguration"],
   ["POST", "/b?metadataTable", "CreateBucketMetadataTableConfiguration"],
   ["GET", "/b?metadataTable", "GetBucketMetadataTableConfiguration"],
   ["DELETE", "/b?metadataTable", "DeleteBucketMetadataTableConfiguration"],

@@ -23,6 +23,7 @@ const BUCKET_SUBRESOURCES: Record<string, [string, string][]> = {
     ["inventory", "PutBucketInventoryConfiguration"],
     ["lifecycle", "PutBucketLifecycleConfiguration"],
     ["logging", "PutBucketLogging"],
+    ["metadataAnnotationTable", "UpdateBucketMetadataAnnotationTableConfiguration"],
     ["metadataInventoryTable", "UpdateBucketMetadataInventoryTableConfiguration"],
     ["metadataJournalTable", "UpdateBucketMetadataJournalTableConfiguration"],
     ["metrics", "PutBucketMetricsConfiguration"],

@@ -158,6 +158,8 @@ export const OPERATIONS: Record<string, OperationRow> = {
   CreateBucketMetadataTableConfiguration: row("s3:CreateBucketMetadataTableConfiguration", "bucket", metadataConfiguration.createBucketMetadataTableConfiguration),
   GetBucketMetadataTableConfiguration: row("s3:GetBucketMetadataTableConfiguration", "bucket", metadataConfiguration.getBucketMetadataTableConfiguration),
   DeleteBucketMetadataTableConfiguration: row("s3:DeleteBucketMetadataTableConfiguration", "bucket", metadataConfiguration.deleteBucketMetadataTableConfiguration),
+  // Not built: without a row, PUT ?metadataAnnotationTable would be read as CreateBucket.
+  UpdateBucketMetadataAnnotationTableConfiguration: row("s3:UpdateBucketMetadataAnnotationTableConfiguration", "bucket"),
   PutBucketAccelerateConfiguration: row("s3:PutAccelerateConfiguration", "bucket"),
   GetBucketAccelerateConfiguration: row("s3:GetAccelerateConfiguration", "bucket"),
   PutBucketAnalyticsConfiguration: row("s3:PutAnalyticsConfiguration", "bucket"),
