@@ -99,6 +99,12 @@ const MIGRATIONS: string[] = [
 /** Rows of bucket_counts per bucket: writers to one bucket rarely wait on the same one. */
 const COUNT_SHARDS = 16;
 
+/**
+ * Unique violations that mean another writer got to a key first: the second latest version of a
+ * new key, or the second "null" version of it (two unversioned writes of a new key both insert
+ * it). Run again, the write sees the winner's row and its condition decides.
+ */
+const LOST_RACE_CONSTRAINTS = new Set(["versions_one_latest", "versions_bucket_key_version_id_key"]);
 /** PostgreSQL error codes after which the whole transaction is simply run again. */
 const RETRYABLE = new Set(["40001", "40P01"]);
 const MAX_ATTEMPTS = 50;
@@ -209,7 +215,7 @@ export class PostgresMetadataStore implements MetadataStore {
           broken = true;
         }
         const e = err as { code?: string; constraint?: string };
-        const lostRace = err instanceof LostRace || RETRYABLE.has(e.code ?? "") || (e.code === "23505" && e.constraint === "versions_one_latest");
+        const lostRace = err instanceof LostRace || RETRYABLE.has(e.code ?? "") || (e.code === "23505" && LOST_RACE_CONSTRAINTS.has(e.constraint ?? ""));
         if (!lostRace || attempt >= MAX_ATTEMPTS) throw err;
       } finally {
         c.release(broken);

@@ -1,0 +1,441 @@
+// An Iceberg table kept in a Stocktake bucket: created, loaded, appended to, committed. Every file
+// is an ordinary object of the destination bucket, committed through commitVersions as an
+// inventory report's files are (src/inventory/publish.ts): owned by the bucket's owner, encrypted
+// as the table or the bucket asks, served by GetObject, seen by the bucket's replication and
+// tiering. docs/metadata-tables.md ("What Stocktake writes, and where") describes the files.
+//
+// Commits: the spec's file-system tables commit by an atomic rename of v<N+1>.metadata.json, which
+// an object store does not have. Here the new metadata file is written create-once (the store's
+// WriteCondition, as If-None-Match: * on PutObject: decided inside the write transaction, so of
+// two writers, on one node or two sharing a database, exactly one creates v<N+1>). The loser
+// reloads the table and prepares its commit again on the new base.
+// https://iceberg.apache.org/spec/#file-system-tables
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
+import type { Context, NewVersion } from "../core/context.js";
+import type { BucketRecord, ObjectVersionRecord, StoredEncryption, WriteCondition } from "../storage/types.js";
+import { openBody, openInline, receiveBody, releaseBodies, type StoredBody } from "../core/bodies.js";
+import { commitVersion, commitVersions, deleteObjectOrVersion, versionIdFor } from "../core/versions.js";
+import { bucketEncryption, type WriteEncryption } from "../core/encryption.js";
+import { readAvroContainer, writeAvroContainer } from "./avro.js";
+import { writeIcebergParquet, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
+import type { TableEncryption } from "./config.js";
+import {
+  addSnapshot,
+  addedEntry,
+  currentSchema,
+  currentSnapshot,
+  dataFileRecord,
+  manifestEntrySchema,
+  manifestFileMetadata,
+  manifestFileRecord,
+  manifestListMetadata,
+  MANIFEST_LIST_SCHEMA,
+  newSnapshotId,
+  newTableMetadata,
+  newTableUuid,
+  nextSequenceNumber,
+  parentForNextSnapshot,
+  tableFiles,
+  UNPARTITIONED_SPEC,
+  type ManifestFileRecord,
+  type TableMetadata,
+} from "./iceberg-metadata.js";
+
+/** A table's place: a Stocktake bucket and the key prefix its files go under ("b_photos/journal/"). */
+export interface TableLocation {
+  bucket: string;
+  prefix: string;
+}
+
+/**
+ * Marks, in a version's `extra`, an object this module wrote. The journal must not record these
+ * writes (a table in a bucket that has a journal of its own would otherwise feed itself), and the
+ * version hint's number rides here so that its conditional write can compare without opening the body.
+ */
+export const TABLE_FILE_MARK = "metadataTableFile";
+const HINT_VERSION = "metadataTableHintVersion";
+
+/** The store refused a create-once write: the key already has a current object. */
+export class AlreadyExists extends Error {}
+
+/** A commit that still lost after every attempt (many writers on one table at once). */
+export class CommitConflict extends Error {}
+
+export interface TableOptions {
+  /** As the table's configuration asks (SSE-S3 or SSE-KMS); else the bucket's default encryption. */
+  encryption?: TableEncryption;
+}
+
+export interface LoadedTable {
+  location: TableLocation;
+  /** The table's base URI, its metadata's `location`: s3://<bucket>/<prefix without trailing slash>. */
+  uri: string;
+  /** N of the current v<N>.metadata.json. */
+  version: number;
+  metadataUri: string;
+  metadata: TableMetadata;
+}
+
+// ---- URIs ----
+// Metadata names every file by a full s3:// URI, as tables on S3 (and AWS's S3 Tables) do: Spark,
+// pyiceberg, DuckDB and Athena resolve s3:// through their S3 file IO, and a reader that fetches
+// over HTTP (icebird turns s3://<bucket>/<key> into https://<bucket>.s3.amazonaws.com/<key>) is
+// pointed at Stocktake by its endpoint setting or by a fetch that maps that host. The URI never
+// names a Stocktake host, so the files stay valid wherever the server is reached from.
+
+/** s3://<bucket>/<prefix without its trailing slash>. */
+export function tableUri(location: TableLocation): string {
+  const prefix = location.prefix.replace(/^\/+|\/+$/g, "");
+  if (prefix === "") throw new RangeError("an Iceberg table needs a non-empty key prefix");
+  return `s3://${location.bucket}/${prefix}`;
+}
+
+/** The object key a file URI of this table's bucket names. */
+export function keyOfUri(location: TableLocation, uri: string): string {
+  const base = `s3://${location.bucket}/`;
+  if (!uri.startsWith(base)) throw new Error(`Iceberg table file ${uri} is not in bucket ${location.bucket}`);
+  return uri.slice(base.length);
+}
+
+// ---- objects of the destination bucket ----
+
+async function destinationBucket(ctx: Context, location: TableLocation): Promise<BucketRecord> {
+  const bucket = await ctx.metadata.getBucket(location.bucket);
+  if (!bucket) throw new Error(`the bucket ${location.bucket} of Iceberg table ${location.prefix} does not exist`);
+  return bucket;
+}
+
+/**
+ * How the table's files are sealed: as the table's configuration says (S3 Tables encrypts with
+ * SSE-S3 unless SSE-KMS is asked for), else as any PUT without SSE headers into the bucket is.
+ */
+async function fileEncryption(ctx: Context, bucket: BucketRecord, wanted: TableEncryption | undefined): Promise<WriteEncryption | undefined> {
+  const byDefault = wanted ? undefined : await bucketEncryption(ctx, bucket.name);
+  if (!wanted && !byDefault) return undefined;
+  if (wanted?.sseAlgorithm === "AES256" || byDefault?.algorithm === "AES256") {
+    return { stored: { kind: "SSE-S3" }, wrapping: { mode: "SSE-S3", kek: ctx.keys.masterKey } };
+  }
+  const keyName = wanted ? wanted.kmsKeyArn : byDefault!.kmsMasterKeyId;
+  const key = keyName === undefined ? await ctx.keys.awsManagedKey(bucket.ownerAccountId) : await ctx.keys.resolve(bucket.ownerAccountId, keyName);
+  const mode = byDefault?.algorithm === "aws:kms:dsse" ? "DSSE-KMS" : "SSE-KMS";
+  const bucketKey = mode === "SSE-KMS" && byDefault?.bucketKeyEnabled;
+  return { stored: { kind: mode, keyId: key.arn, ...(bucketKey ? { bucketKeyEnabled: true } : {}) }, wrapping: { mode, kek: key.material, kmsKeyId: key.keyId } };
+}
+
+/** Where a table's writes go, resolved once per operation. */
+interface Writer {
+  ctx: Context;
+  location: TableLocation;
+  bucket: BucketRecord;
+  encryption: WriteEncryption | undefined;
+}
+
+async function writerFor(ctx: Context, location: TableLocation, options: TableOptions): Promise<Writer> {
+  const bucket = await destinationBucket(ctx, location);
+  return { ctx, location, bucket, encryption: await fileEncryption(ctx, bucket, options.encryption) };
+}
+
+interface FileToWrite {
+  key: string;
+  bytes: Buffer;
+  contentType: string;
+  extra?: Record<string, unknown>;
+}
+
+/** The file's bytes stored (inline or as a blob, sealed as the writer says) and its version record. */
+async function prepareVersion(w: Writer, file: FileToWrite): Promise<{ record: NewVersion; stored: StoredBody }> {
+  const { ctx, bucket } = w;
+  const stored = await receiveBody(Readable.from([file.bytes]), { blobs: ctx.blobs, inlineMaxBytes: ctx.config.inlineObjectMaxBytes, seal: w.encryption?.wrapping });
+  const extra: Record<string, unknown> = { [TABLE_FILE_MARK]: true, ...file.extra };
+  if (w.encryption) extra.encryption = w.encryption.stored;
+  const record: NewVersion = {
+    bucket: bucket.name,
+    key: file.key,
+    versionId: versionIdFor(bucket),
+    isDeleteMarker: false,
+    size: stored.size,
+    etag: `"${stored.md5.toString("hex")}"`,
+    lastModified: ctx.clock.now(),
+    storageClass: "STANDARD",
+    contentType: file.contentType,
+    contentHeaders: {},
+    userMetadata: {},
+    // The engine writes for the table's owner, as S3 delivers a report: the bucket owner owns it.
+    ownerAccountId: bucket.ownerAccountId,
+    partsCount: 0,
+    extra,
+    body: stored.body,
+  };
+  return { record, stored };
+}
+
+/** Stores files as new versions in one transaction (all or none). */
+async function putFiles(w: Writer, files: FileToWrite[]): Promise<void> {
+  const prepared: { record: NewVersion; stored: StoredBody }[] = [];
+  try {
+    for (const f of files) prepared.push(await prepareVersion(w, f));
+    await commitVersions(w.ctx, w.bucket, prepared.map((p) => p.record), (records) => w.ctx.metadata.putVersions(w.bucket, records));
+  } catch (err) {
+    releaseBodies(w.ctx, prepared.map((p) => p.stored));
+    throw err;
+  }
+}
+
+/** Stores one file under `condition`, decided inside the write's transaction. */
+async function putFileIf(w: Writer, file: FileToWrite, condition: WriteCondition): Promise<void> {
+  const { record, stored } = await prepareVersion(w, file);
+  try {
+    await commitVersion(w.ctx, w.bucket, record, condition);
+  } catch (err) {
+    releaseBodies(w.ctx, [stored]);
+    throw err;
+  }
+}
+
+/** If-None-Match: * — a delete marker on top counts as no object, as for S3's conditional writes. */
+const createOnly: WriteCondition = (latest) => {
+  if (latest && !latest.isDeleteMarker) throw new AlreadyExists(`${latest.key} already exists`);
+};
+
+/**
+ * Creates the file only if its key has no current object; false when another writer's is there.
+ * A store may also report the lost race as an error of its own (PostgreSQL's unique violation when
+ * two writers create a key no version of which exists yet): a failed write after which the key
+ * exists lost that race just the same.
+ */
+async function createOnce(w: Writer, file: FileToWrite): Promise<boolean> {
+  try {
+    await putFileIf(w, file, createOnly);
+    return true;
+  } catch (err) {
+    if (err instanceof AlreadyExists) return false;
+    if (await currentVersion(w.ctx, w.location, file.key)) return false;
+    throw err;
+  }
+}
+
+async function currentVersion(ctx: Context, location: TableLocation, key: string): Promise<ObjectVersionRecord | undefined> {
+  const v = await ctx.metadata.getLatest(location.bucket, key);
+  return v && !v.isDeleteMarker ? v : undefined;
+}
+
+/** The current object's plaintext, or undefined when the key has none. */
+async function readFile(ctx: Context, location: TableLocation, key: string): Promise<Buffer | undefined> {
+  const v = await currentVersion(ctx, location, key);
+  if (!v || !v.body) return v ? Buffer.alloc(0) : undefined;
+  const bucket = await destinationBucket(ctx, location);
+  // An archived table file is refused here as a GET would refuse it, and its access is noted.
+  ctx.hooks.beforeBodyRead(ctx, bucket, v);
+  const stored = v.extra.encryption as StoredEncryption | undefined;
+  const keys = stored ? await ctx.keys.kekFor(stored) : undefined;
+  if (v.body.kind === "inline") return openInline(v.body.data, v.size, undefined, keys);
+  const chunks: Buffer[] = [];
+  for await (const chunk of openBody(ctx.blobs, v.body, v.size, undefined, keys)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+// ---- the version hint ----
+
+/**
+ * Writes N into metadata/version-hint.text unless a hint of N or more is already there: two
+ * writers finishing out of order must not move the hint back. The hint only speeds loading up
+ * (loadTable looks past it), so losing this race, or failing to write it, fails no commit.
+ */
+async function writeVersionHint(w: Writer, uri: string, version: number): Promise<void> {
+  const key = keyOfUri(w.location, tableFiles.versionHint(uri));
+  const notBehind: WriteCondition = (latest) => {
+    const had = latest && !latest.isDeleteMarker ? latest.extra[HINT_VERSION] : undefined;
+    if (typeof had === "number" && had >= version) throw new AlreadyExists(`version hint ${had} is not behind ${version}`);
+  };
+  try {
+    await putFileIf(w, { key, bytes: Buffer.from(String(version)), contentType: "text/plain", extra: { [HINT_VERSION]: version } }, notBehind);
+  } catch (err) {
+    // The commit is durable already; a hint that stays behind costs loadTable a few lookups.
+    if (!(err instanceof AlreadyExists)) w.ctx.log.warn("could not move an Iceberg table's version hint", { table: tableUri(w.location), version, error: String(err) });
+  }
+}
+
+async function readVersionHint(ctx: Context, location: TableLocation, uri: string): Promise<number | undefined> {
+  const text = (await readFile(ctx, location, keyOfUri(location, tableFiles.versionHint(uri))))?.toString("utf8");
+  const n = text === undefined ? NaN : Number.parseInt(text.trim(), 10);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
+// ---- operations ----
+
+const metadataKey = (location: TableLocation, uri: string, version: number) => keyOfUri(location, tableFiles.metadata(uri, version));
+
+/**
+ * The table's current metadata, or undefined when there is no table here. The hint says where to
+ * start; since every v<N> is created once and in order, the newest is the last that exists after
+ * it (the hint lags behind a commit whose writer stopped before updating it, or lost its race).
+ */
+export async function loadTable(ctx: Context, location: TableLocation): Promise<LoadedTable | undefined> {
+  const uri = tableUri(location);
+  let version = (await readVersionHint(ctx, location, uri)) ?? 0;
+  if (version > 0 && !(await currentVersion(ctx, location, metadataKey(location, uri, version)))) version = 0;
+  while (await currentVersion(ctx, location, metadataKey(location, uri, version + 1))) version++;
+  if (version === 0) return undefined;
+  const bytes = await readFile(ctx, location, metadataKey(location, uri, version));
+  if (!bytes) throw new Error(`Iceberg table ${uri}: v${version}.metadata.json vanished while loading`);
+  return { location, uri, version, metadataUri: tableFiles.metadata(uri, version), metadata: JSON.parse(bytes.toString("utf8")) as TableMetadata };
+}
+
+/** Creates the table (v1.metadata.json, then the hint); an existing table is returned as it is. */
+export async function createTable(ctx: Context, location: TableLocation, schema: IcebergSchema, options: TableOptions & { properties?: Record<string, string> } = {}): Promise<LoadedTable> {
+  const existing = await loadTable(ctx, location);
+  if (existing) return existing;
+  const w = await writerFor(ctx, location, options);
+  const uri = tableUri(location);
+  const metadata = newTableMetadata({ tableUuid: newTableUuid(), location: uri, schema, properties: options.properties, nowMs: ctx.clock.now().getTime() });
+  if (!(await createOnce(w, { key: metadataKey(location, uri, 1), bytes: metadataJson(metadata), contentType: "application/json" }))) {
+    // Another writer created it first: theirs is the table.
+    const created = await loadTable(ctx, location);
+    if (!created) throw new Error(`Iceberg table ${uri}: v1.metadata.json exists but cannot be loaded`);
+    return created;
+  }
+  await writeVersionHint(w, uri, 1);
+  return { location, uri, version: 1, metadataUri: tableFiles.metadata(uri, 1), metadata };
+}
+
+function metadataJson(metadata: TableMetadata): Buffer {
+  return Buffer.from(JSON.stringify(metadata, null, 2));
+}
+
+/** What a commit's preparation wrote for one attempt: files only that attempt's metadata names. */
+export interface PreparedCommit {
+  metadata: TableMetadata;
+  /** Keys removed again when the attempt loses (a manifest list naming the stale parent). */
+  attemptFiles?: string[];
+}
+
+export interface CommitOptions extends TableOptions {
+  /** Attempts before giving up with CommitConflict (each loser of a race tries again). */
+  maxAttempts?: number;
+}
+
+export interface Committed extends LoadedTable {
+  /** 1 when the first attempt won; more when other writers committed in between. */
+  attempts: number;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 25;
+
+/**
+ * Optimistic commit: loads the current table, asks `prepare` for the metadata that follows it
+ * (prepare writes whatever that metadata names, such as a manifest list), and creates
+ * v<N+1>.metadata.json only if no other writer has. On a lost race it reloads and prepares again.
+ * Then the hint moves to N+1.
+ */
+export async function commit(ctx: Context, location: TableLocation, prepare: (base: LoadedTable, attempt: number) => Promise<PreparedCommit>, options: CommitOptions = {}): Promise<Committed> {
+  const w = await writerFor(ctx, location, options);
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const base = await loadTable(ctx, location);
+    if (!base) throw new Error(`no Iceberg table at ${tableUri(location)}`);
+    const { metadata, attemptFiles = [] } = await prepare(base, attempt);
+    const version = base.version + 1;
+    if (!(await createOnce(w, { key: metadataKey(location, base.uri, version), bytes: metadataJson(metadata), contentType: "application/json" }))) {
+      await discard(w, attemptFiles);
+      // A little random wait, so that writers who keep colliding spread out.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 5 * attempt)));
+      continue;
+    }
+    await writeVersionHint(w, base.uri, version);
+    return { location, uri: base.uri, version, metadataUri: tableFiles.metadata(base.uri, version), metadata, attempts: attempt };
+  }
+  throw new CommitConflict(`Iceberg table ${tableUri(location)}: no commit after ${maxAttempts} attempts`);
+}
+
+/** Best effort: a file left behind is an orphan no metadata names, harmless to readers. */
+async function discard(w: Writer, keys: string[]): Promise<void> {
+  for (const key of keys) {
+    const v = await currentVersion(w.ctx, w.location, key);
+    if (!v) continue;
+    await deleteObjectOrVersion(w.ctx, w.bucket, key, v.versionId, { owner: w.bucket.ownerAccountId, bypassGovernance: false }).catch(() => undefined);
+  }
+}
+
+export interface Appended extends Committed {
+  snapshotId: number;
+  dataFile: string;
+}
+
+/**
+ * Appends rows as one snapshot (operation "append"): one Parquet data file and one manifest,
+ * written once; then, per attempt, a manifest list carrying the parent snapshot's manifests and
+ * the new one, and the next metadata version. Without rows nothing is committed.
+ */
+export async function appendRows(ctx: Context, location: TableLocation, rows: readonly IcebergRow[], options: CommitOptions = {}): Promise<Appended | undefined> {
+  const start = await loadTable(ctx, location);
+  if (!start) throw new Error(`no Iceberg table at ${tableUri(location)}`);
+  if (rows.length === 0) return undefined;
+  const w = await writerFor(ctx, location, options);
+  const uri = start.uri;
+  const schema = currentSchema(start.metadata);
+  const commitUuid = randomUUID();
+  // Kept across attempts: the manifest names it in its entries, so it is fixed before the loop.
+  const snapshotId = newSnapshotId(new Set(start.metadata.snapshots.map((s) => s["snapshot-id"])));
+
+  const { bytes: parquet, metrics } = await writeIcebergParquet(schema, rows);
+  const dataUri = tableFiles.data(uri, `${commitUuid}-00000`);
+  const entries = [addedEntry(snapshotId, dataFileRecord(dataUri, metrics))];
+  const manifest = writeAvroContainer({ schema: manifestEntrySchema(UNPARTITIONED_SPEC), metadata: manifestFileMetadata(schema), records: entries, codec: "null" });
+  const manifestUri = tableFiles.manifest(uri, commitUuid, 0);
+  await putFiles(w, [
+    { key: keyOfUri(location, dataUri), bytes: parquet, contentType: "application/octet-stream" },
+    { key: keyOfUri(location, manifestUri), bytes: manifest, contentType: "application/octet-stream" },
+  ]);
+
+  const committed = await commit(
+    ctx,
+    location,
+    async (base, attempt) => {
+      if (base.metadata.snapshots.some((s) => s["snapshot-id"] === snapshotId)) {
+        throw new Error(`Iceberg table ${uri}: snapshot id ${snapshotId} was taken by another commit`);
+      }
+      const sequenceNumber = nextSequenceNumber(base.metadata);
+      const carried = await manifestsOf(ctx, location, base.metadata);
+      const added = manifestFileRecord({ path: manifestUri, length: manifest.length, addedSnapshotId: snapshotId, sequenceNumber, entries });
+      const listUri = tableFiles.manifestList(uri, snapshotId, attempt, commitUuid);
+      const metadata = addSnapshot(base.metadata, {
+        snapshotId,
+        parentSnapshotId: parentForNextSnapshot(base.metadata),
+        sequenceNumber,
+        manifestList: listUri,
+        operation: "append",
+        changes: { addedDataFiles: 1, addedRecords: metrics.recordCount, addedFilesSize: metrics.fileSizeInBytes },
+        timestampMs: ctx.clock.now().getTime(),
+        baseMetadataLocation: base.metadataUri,
+      });
+      const list = writeAvroContainer({
+        schema: MANIFEST_LIST_SCHEMA,
+        metadata: manifestListMetadata(currentSnapshot(metadata)!),
+        // The new manifest first, as the reference implementation orders a snapshot's manifests.
+        records: [added, ...carried],
+        codec: "null",
+      });
+      const listKey = keyOfUri(location, listUri);
+      await putFiles(w, [{ key: listKey, bytes: list, contentType: "application/octet-stream" }]);
+      return { metadata, attemptFiles: [listKey] };
+    },
+    options,
+  );
+  return { ...committed, snapshotId, dataFile: dataUri };
+}
+
+/** The manifest_file records of the current snapshot's manifest list ([] before the first commit). */
+export async function manifestsOf(ctx: Context, location: TableLocation, metadata: TableMetadata): Promise<ManifestFileRecord[]> {
+  const snapshot = currentSnapshot(metadata);
+  if (!snapshot) return [];
+  const bytes = await readFile(ctx, location, keyOfUri(location, snapshot["manifest-list"]));
+  if (!bytes) throw new Error(`Iceberg table ${metadata.location}: manifest list ${snapshot["manifest-list"]} is missing`);
+  return readAvroContainer(bytes).records as ManifestFileRecord[];
+}
+
+/** The Parquet, Avro or JSON bytes of one of the table's files, by its URI. */
+export function readTableFile(ctx: Context, location: TableLocation, uri: string): Promise<Buffer | undefined> {
+  return readFile(ctx, location, keyOfUri(location, uri));
+}
