@@ -28,6 +28,7 @@ import { isSecureTransport, refuseCustomerKeysInTheClear, type Certificate } fro
 import { logUnparsedRequest, RequestLine } from "./request-log.js";
 import { answerObservability, observabilityEndpoint, type Observability } from "./observability.js";
 import { CONSOLE_DIR, ConsoleFiles } from "./console.js";
+import { answerIcebergCatalog, claimsIcebergCatalog } from "./iceberg-catalog.js";
 import { UNKNOWN_OPERATION } from "./metrics.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => Promise<{ secretAccessKey: string; accountId: string } | undefined>;
@@ -284,6 +285,15 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       // Unsigned, so not served on a reserved slot (see ConnectionGate).
       if (standing === "reserved" && edge.gate.confirm(socket, false) === "refused") throw new S3Error("SlowDown");
       await edge.console.answer(req, res);
+      return;
+    }
+
+    if (claimsIcebergCatalog(rawUrl, address.hostBucket)) {
+      metered = false;
+      if (line) line.skipped = true;
+      // Not served on a reserved slot, as the console is not (see ConnectionGate).
+      if (standing === "reserved" && edge.gate.confirm(socket, false) === "refused") throw new S3Error("SlowDown");
+      await answerIcebergCatalog(ctx, lookup, req, res);
       return;
     }
 

@@ -1,0 +1,141 @@
+// The tables as an Iceberg REST catalog sees them (src/server/iceberg-catalog.ts serves it): a
+// warehouse is a Stocktake bucket holding tables (`aws-s3-<account>` for V2 configurations, a V1
+// configuration's table bucket), a namespace is the first level of keys under it, a table the next,
+// with its files under `<namespace>/<table>/` as table-store.ts writes them. Nothing here decides
+// who may see what: the HTTP side authorizes each call as the S3 read it stands for.
+// docs/metadata-tables.md, "The REST catalog".
+import type { Context } from "../core/context.js";
+import type { ObjectVersionRecord } from "../storage/types.js";
+import { isValidBucketName } from "../bucket-names.js";
+import { AWS_MANAGED_TABLE_BUCKET, isValidTableName, managedTableBucketName } from "./config.js";
+import { keyOfUri, loadTable, type LoadedTable, type TableLocation } from "./table-store.js";
+import { tableFiles } from "./iceberg-metadata.js";
+
+/**
+ * A namespace name: `b_<source bucket>` (which keeps the bucket name's dots and hyphens) or
+ * `aws_s3_metadata`. One level, never a `/`, and never starting with a dot, so a name is exactly
+ * one key segment and cannot step outside the warehouse's first level.
+ */
+const NAMESPACE_NAME = /^[a-z0-9][a-z0-9_.-]{0,254}$/;
+
+export function isCatalogNamespaceName(name: string): boolean {
+  return NAMESPACE_NAME.test(name);
+}
+
+/** A table name: S3 Tables' rule (lowercase letters, digits, underscores), which `journal`, `inventory` and V1 names follow. */
+export function isCatalogTableName(name: string): boolean {
+  return isValidTableName(name);
+}
+
+/** Larger than any UTF-8 continuation of a prefix: listing after `<p>` + this skips everything under `<p>`. */
+const PAST_PREFIX = "\u{10FFFF}";
+
+/**
+ * More namespaces or tables than this in one warehouse or namespace are not listed: the catalog
+ * does not page (the spec lets a server that does not page return everything at once), and an
+ * account has far fewer buckets than this, hence far fewer `b_<bucket>` namespaces.
+ */
+export const MAX_LISTED = 10_000;
+
+/**
+ * The bucket a `warehouse` names: the bucket's name, `s3://<bucket>[/]`, or a table bucket ARN
+ * (`arn:aws:s3tables:<region>:<account>:bucket/<name>`, what S3 Tables' own endpoint takes), where
+ * AWS's managed `aws-s3` stands for `aws-s3-<account>`. Undefined when it names none of these, or
+ * an ARN of another region.
+ */
+export function warehouseBucket(warehouse: string, region: string): string | undefined {
+  const arn = /^arn:aws:s3tables:([a-z0-9-]+):(\d{12}):bucket\/([a-z0-9-]+)$/.exec(warehouse);
+  if (arn) {
+    if (arn[1] !== region) return undefined;
+    return arn[3] === AWS_MANAGED_TABLE_BUCKET ? managedTableBucketName(arn[2]!) : arn[3];
+  }
+  const name = warehouse.startsWith("s3://") ? warehouse.slice(5).replace(/\/$/, "") : warehouse;
+  return isValidBucketName(name) ? name : undefined;
+}
+
+/** Where a table's files are: `<namespace>/<table>/` in the warehouse bucket. */
+export function catalogTableLocation(bucket: string, namespace: string, table: string): TableLocation {
+  if (!isCatalogNamespaceName(namespace) || !isCatalogTableName(table)) throw new RangeError(`not a catalog table name: ${namespace}.${table}`);
+  return { bucket, prefix: `${namespace}/${table}/` };
+}
+
+/** The key prefix a namespace's tables are under. */
+export function namespacePrefix(namespace: string): string {
+  if (!isCatalogNamespaceName(namespace)) throw new RangeError(`not a catalog namespace name: ${namespace}`);
+  return `${namespace}/`;
+}
+
+/**
+ * The distinct first segments of the keys under `prefix` (as ListObjects' CommonPrefixes with
+ * delimiter "/", without the slash), in key order: one index seek per name, whatever it holds.
+ * Names that are not `valid` are skipped. Keys with no "/" after the prefix name no child.
+ */
+async function childNames(ctx: Context, bucket: string, prefix: string, valid: (name: string) => boolean): Promise<string[]> {
+  const names: string[] = [];
+  let after: string | undefined;
+  while (names.length < MAX_LISTED) {
+    const [row] = await ctx.metadata.listCurrent({ bucket, prefix, after, limit: 1 });
+    if (!row) break;
+    const slash = row.key.indexOf("/", prefix.length);
+    if (slash === -1) {
+      after = row.key;
+      continue;
+    }
+    const name = row.key.slice(prefix.length, slash);
+    if (valid(name)) names.push(name);
+    after = row.key.slice(0, slash + 1) + PAST_PREFIX;
+  }
+  return names;
+}
+
+/** The warehouse's namespaces: its first-level key segments that are namespace names. */
+export function listNamespaces(ctx: Context, bucket: string): Promise<string[]> {
+  return childNames(ctx, bucket, "", isCatalogNamespaceName);
+}
+
+/** A namespace exists while any object is under it. */
+export async function namespaceExists(ctx: Context, bucket: string, namespace: string): Promise<boolean> {
+  return (await ctx.metadata.listCurrent({ bucket, prefix: namespacePrefix(namespace), limit: 1 })).length > 0;
+}
+
+async function current(ctx: Context, bucket: string, key: string): Promise<ObjectVersionRecord | undefined> {
+  const v = await ctx.metadata.getLatest(bucket, key);
+  return v && !v.isDeleteMarker ? v : undefined;
+}
+
+/**
+ * Whether a table is there, without reading its metadata: table-store writes v1.metadata.json
+ * first and the version hint after each commit, and never removes either while the table lives.
+ */
+export async function tableExists(ctx: Context, bucket: string, namespace: string, table: string): Promise<boolean> {
+  const location = catalogTableLocation(bucket, namespace, table);
+  const uri = `s3://${bucket}/${location.prefix.slice(0, -1)}`;
+  for (const file of [tableFiles.versionHint(uri), tableFiles.metadata(uri, 1)]) {
+    if (await current(ctx, bucket, keyOfUri(location, file))) return true;
+  }
+  return false;
+}
+
+/** The tables of a namespace: its second-level segments that name a table. */
+export async function listTables(ctx: Context, bucket: string, namespace: string): Promise<string[]> {
+  const candidates = await childNames(ctx, bucket, namespacePrefix(namespace), isCatalogTableName);
+  const tables: string[] = [];
+  for (const name of candidates) if (await tableExists(ctx, bucket, namespace, name)) tables.push(name);
+  return tables;
+}
+
+export interface CatalogTable extends LoadedTable {
+  /** The key of the current v<N>.metadata.json: what a reader of the metadata must be allowed to GET. */
+  metadataKey: string;
+  /** That object's version record (its tags are conditions of the GET's authorization). */
+  metadataObject: ObjectVersionRecord | undefined;
+}
+
+/** The table's current metadata and where it is, or undefined when there is no table. */
+export async function loadCatalogTable(ctx: Context, bucket: string, namespace: string, table: string): Promise<CatalogTable | undefined> {
+  const location = catalogTableLocation(bucket, namespace, table);
+  const loaded = await loadTable(ctx, location);
+  if (!loaded) return undefined;
+  const metadataKey = keyOfUri(location, loaded.metadataUri);
+  return { ...loaded, metadataKey, metadataObject: await current(ctx, bucket, metadataKey) };
+}
