@@ -85,7 +85,10 @@ export interface MetadataConfigurationV2 extends StoredBase {
   journal: MetadataTable & { recordExpiration: RecordExpiration };
   inventory: {
     state: State;
-    /** The encryption asked for the inventory table (kept while disabled, used when enabled). */
+    /**
+     * The encryption last asked for (a disabling request without one keeps it). Enabling takes
+     * the enabling request's encryption, or the default: the kept one is not used.
+     */
     encryption?: TableEncryption;
     /** The live table: present while the inventory table is enabled. */
     table?: MetadataTable;
