@@ -24,7 +24,14 @@ export interface AuthInput {
   lookup: SigningKeyLookup;
   /** The bucket named by the Host header (virtual-hosted style), which SigV2 signs. */
   hostBucket?: string;
+  /**
+   * The signing names the credential scope may carry: "s3" alone unless the endpoint is not S3
+   * itself (the Iceberg catalog also takes S3 Tables' "s3tables", as Iceberg clients sign for it).
+   */
+  services?: readonly string[];
 }
+
+const S3_SIGNING_NAMES: readonly string[] = ["s3"];
 
 export const PAYLOAD_MODES = {
   UNSIGNED: "UNSIGNED-PAYLOAD",
@@ -155,11 +162,11 @@ function parseCredential(value: string, onError: (msg: string) => S3Error): Cred
   return { accessKeyId, date, region, service, terminator };
 }
 
-function checkScope(cred: Credential, amzDate: string, region: string, onError: (msg: string) => S3Error): void {
+function checkScope(cred: Credential, amzDate: string, region: string, services: readonly string[], onError: (msg: string) => S3Error): void {
   if (!/^\d{8}$/.test(cred.date)) throw onError(`Invalid credential date "${cred.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
   if (cred.date !== amzDate.slice(0, 8)) throw onError(`Invalid credential date "${cred.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`);
   if (cred.region !== region) throw onError(`the region '${cred.region}' is wrong; expecting '${region}'`);
-  if (cred.service !== "s3") throw onError(`the service '${cred.service}' is wrong; expecting 's3'`);
+  if (!services.includes(cred.service)) throw onError(`the service '${cred.service}' is wrong; expecting ${services.map((n) => `'${n}'`).join(" or ")}`);
   if (cred.terminator !== "aws4_request") throw onError(`the credential terminator '${cred.terminator}' is wrong; expecting 'aws4_request'`);
 }
 
@@ -368,7 +375,7 @@ function authenticateHeader(input: AuthInput, authorization: string, rawPath: st
     when = parsed;
     dateText = parsed.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
   }
-  checkScope(cred, dateText!, input.region, malformed);
+  checkScope(cred, dateText!, input.region, input.services ?? S3_SIGNING_NAMES, malformed);
   if (Math.abs(input.now.getTime() - when.getTime()) > input.maxSkewMs) {
     throw new S3Error("RequestTimeTooSkewed", undefined, {
       RequestTime: dateText,
@@ -426,7 +433,7 @@ function authenticatePresigned(input: AuthInput, query: URLSearchParams, rawPath
   const expires = Number(expiresText);
   if (expires < 1) throw bad("X-Amz-Expires must be non-negative");
   if (expires > MAX_PRESIGNED_EXPIRY_S) throw bad("X-Amz-Expires must be less than a week (in seconds) that is 604800");
-  checkScope(cred, amzDate, input.region, (msg) => bad(`Error parsing the X-Amz-Credential parameter; ${msg}`));
+  checkScope(cred, amzDate, input.region, input.services ?? S3_SIGNING_NAMES, (msg) => bad(`Error parsing the X-Amz-Credential parameter; ${msg}`));
   const now = input.now.getTime();
   if (when.getTime() - now > input.maxSkewMs) throw new S3Error("AccessDenied", "Request is not valid yet");
   if (now > when.getTime() + expires * 1000) {

@@ -152,6 +152,8 @@ async function callerOf(ctx: ServerContext, lookup: KeyLookup, req: IncomingMess
       region: ctx.config.region,
       maxSkewMs: ctx.config.maxClockSkewMs,
       lookup: (id) => (id === claimed ? key : undefined),
+      // Iceberg clients configured for S3 Tables sign with its name; plain S3 signatures work too.
+      services: ["s3", "s3tables"],
     });
     return auth.kind === "anonymous" ? { kind: "anonymous" } : { kind: "account", accountId: auth.accountId, accessKeyId: auth.accessKeyId };
   } catch (err) {

@@ -82,9 +82,9 @@ function rawGet(path: string): Promise<{ status: number; text: string }> {
   });
 }
 
-/** A fetch that signs every request with SigV4 (service s3), as an Iceberg client with SigV4 enabled does. */
-function sigv4Fetch(credentials: { accessKeyId: string; secretAccessKey: string }, seen: { url: string; status: number; body: string }[]): typeof fetch {
-  const signer = new SignatureV4({ credentials, region: "us-east-1", service: "s3", sha256: NodeSha256, uriEscapePath: false });
+/** A fetch that signs every request with SigV4 (signing name s3 unless told), as an Iceberg client with SigV4 enabled does. */
+function sigv4Fetch(credentials: { accessKeyId: string; secretAccessKey: string }, seen: { url: string; status: number; body: string }[], service = "s3"): typeof fetch {
+  const signer = new SignatureV4({ credentials, region: "us-east-1", service, sha256: NodeSha256, uriEscapePath: false });
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const headers: Record<string, string> = { ...(init?.headers as Record<string, string> | undefined), host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
@@ -292,6 +292,18 @@ describe("Iceberg REST catalog: refusals", () => {
     const loaded = await fetch(`${server.url}${BASE}/v1/${PUBLIC}/namespaces/aws_s3_metadata/tables/photos_journal`);
     assert.equal(loaded.status, 200);
     assert.equal(((await loaded.json()) as Record<string, unknown>)["metadata-location"], `s3://${PUBLIC}/aws_s3_metadata/photos_journal/metadata/v1.metadata.json`);
+  });
+
+  it("takes S3 Tables' signing name s3tables as Iceberg clients send it, which S3 requests may not use", async () => {
+    const seen: { url: string; status: number; body: string }[] = [];
+    const res = await sigv4Fetch(ROOT, seen, "s3tables")(`${server.url}${BASE}/v1/${WAREHOUSE}/namespaces/b_photos/tables/journal`);
+    assert.equal(res.status, 200, seen[0]?.body);
+    assert.match(((await res.json()) as { "metadata-location": string })["metadata-location"], /v2\.metadata\.json$/);
+    const s3 = await sigv4Fetch(ROOT, seen, "s3tables")(`${server.url}/${WAREHOUSE}?list-type=2`);
+    assert.equal(s3.status, 400);
+    assert.match(await s3.text(), /<Code>AuthorizationHeaderMalformed<\/Code>[\s\S]*expecting &apos;s3&apos;</);
+    const other = await sigv4Fetch(ROOT, seen, "s3-outposts")(`${server.url}${BASE}/v1/config?warehouse=${WAREHOUSE}`);
+    assert.equal(other.status, 401);
   });
 
   it("answers 401 to a request whose signature does not verify", async () => {
