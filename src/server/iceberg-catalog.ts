@@ -4,7 +4,8 @@
 // answers 405. Answered by the edge before S3 addressing, path-style on the service endpoint only
 // (on a bucket's virtual host the same path is an object key).
 //
-// Who may read what: requests are SigV4-signed as S3 requests are (credential scope service `s3`),
+// Who may read what: requests are SigV4-signed as S3 requests are (credential scope service `s3`,
+// or `s3tables` as clients of S3 Tables sign),
 // and each call is authorized as the S3 read that would learn the same thing, through the same
 // policies, ACLs and Block Public Access: listing = s3:ListBucket on the warehouse bucket with the
 // namespace's prefix, loading a table = s3:GetObject on its current metadata file.
