@@ -10,7 +10,7 @@
 // https://iceberg.apache.org/spec/#appendix-d-single-value-serialization
 // https://github.com/apache/parquet-format/blob/master/LogicalTypes.md#nested-types
 import { compareUtf8 } from "../utf8.js";
-import { ChunkBuilder, DEFAULT_PARQUET_LIMITS, encodeHybrid } from "../inventory/writers/parquet.js";
+import { ChunkBuilder, DEFAULT_PARQUET_LIMITS, encodeHybrid, writeRowGroups, type ChunkPlacement, type RowGroupPlacement } from "../inventory/writers/parquet.js";
 import { ByteBuilder, CompactWriter } from "../inventory/writers/thrift-compact.js";
 import type { ByteSink } from "../inventory/writers/types.js";
 
@@ -127,7 +127,6 @@ const Repetition = { REQUIRED: 0, OPTIONAL: 1, REPEATED: 2 } as const;
 const Encoding = { PLAIN: 0, RLE: 3, RLE_DICTIONARY: 8 } as const;
 /** LogicalType union members (field ids). */
 const Logical = { STRING: 1, MAP: 2, LIST: 3, TIMESTAMP: 8 } as const;
-const SNAPPY = 1;
 
 const MAGIC = Buffer.from("PAR1");
 const CREATED_BY = "stocktake (S3 Metadata table writer)";
@@ -557,27 +556,8 @@ const PHYSICAL: Record<IcebergPrimitiveType, number> = {
   binary: PhysicalType.BYTE_ARRAY,
 };
 
-interface ChunkMeta {
-  leaf: LeafColumn;
-  fileOffset: number;
-  dictionaryPageOffset?: number;
-  dataPageOffset: number;
-  encodings: number[];
-  numValues: number;
-  uncompressed: number;
-  compressed: number;
-  nullCount: number;
-  min?: Buffer;
-  max?: Buffer;
-}
-
-interface RowGroupMeta {
-  chunks: ChunkMeta[];
-  rows: number;
-  fileOffset: number;
-  uncompressed: number;
-  compressed: number;
-}
+type ChunkMeta = ChunkPlacement & { leaf: LeafColumn };
+type RowGroupMeta = RowGroupPlacement<ChunkMeta>;
 
 function bitWidth(max: number): number {
   let w = 0;
@@ -764,28 +744,7 @@ function footer(schema: IcebergSchema, fields: readonly Node[], leaves: readonly
     if (e.logical) w.struct(10, e.logical);
   });
   w.i64(3, numRows);
-  w.listStruct(4, rowGroups, (w, rg) => {
-    w.listStruct(1, rg.chunks, (w, c) => {
-      w.i64(2, c.fileOffset);
-      w.struct(3, (w) => {
-        w.i32(1, PHYSICAL[c.leaf.type])
-          .listI32(2, c.encodings)
-          .listString(3, c.leaf.path)
-          .i32(4, SNAPPY)
-          .i64(5, c.numValues)
-          .i64(6, c.uncompressed)
-          .i64(7, c.compressed)
-          .i64(9, c.dataPageOffset);
-        if (c.dictionaryPageOffset !== undefined) w.i64(11, c.dictionaryPageOffset);
-        w.struct(12, (w) => {
-          w.i64(3, c.nullCount);
-          if (c.max) w.binary(5, c.max);
-          if (c.min) w.binary(6, c.min);
-        });
-      });
-    });
-    w.i64(2, rg.uncompressed).i64(3, rg.rows).i64(5, rg.fileOffset).i64(6, rg.compressed);
-  });
+  writeRowGroups(w, rowGroups, (c) => ({ type: PHYSICAL[c.leaf.type], path: c.leaf.path }));
   // Iceberg's own writer leaves the table schema here too; readers that map by field id need no more.
   w.listStruct(5, [["iceberg.schema", JSON.stringify(schema)]], (w, [k, v]) => w.string(1, k).string(2, v));
   w.string(6, CREATED_BY);

@@ -65,8 +65,8 @@ interface ColumnSpec {
   required: boolean;
 }
 
-interface ChunkMeta {
-  spec: ColumnSpec;
+/** Where a column chunk lies in the file and what its statistics say, as the footer records it. */
+export interface ChunkPlacement {
   fileOffset: number;
   dictionaryPageOffset?: number;
   dataPageOffset: number;
@@ -79,13 +79,16 @@ interface ChunkMeta {
   max?: Buffer;
 }
 
-interface RowGroupMeta {
-  chunks: ChunkMeta[];
+export interface RowGroupPlacement<C extends ChunkPlacement> {
+  chunks: C[];
   rows: number;
   fileOffset: number;
   uncompressed: number;
   compressed: number;
 }
+
+type ChunkMeta = ChunkPlacement & { spec: ColumnSpec };
+type RowGroupMeta = RowGroupPlacement<ChunkMeta>;
 
 // ---- encodings ----
 
@@ -419,6 +422,36 @@ class ColumnEncoder {
 
 // ---- the footer ----
 
+/**
+ * FileMetaData's row_groups (field 4): every column chunk's place, Snappy codec and statistics.
+ * The same for every Parquet file Stocktake writes; `column` names a chunk's type and path.
+ */
+export function writeRowGroups<C extends ChunkPlacement>(w: CompactWriter, rowGroups: readonly RowGroupPlacement<C>[], column: (c: C) => { type: number; path: readonly string[] }): void {
+  w.listStruct(4, rowGroups, (w, rg) => {
+    w.listStruct(1, rg.chunks, (w, c) => {
+      const { type, path } = column(c);
+      w.i64(2, c.fileOffset);
+      w.struct(3, (w) => {
+        w.i32(1, type)
+          .listI32(2, c.encodings)
+          .listString(3, path)
+          .i32(4, SNAPPY)
+          .i64(5, c.numValues)
+          .i64(6, c.uncompressed)
+          .i64(7, c.compressed)
+          .i64(9, c.dataPageOffset);
+        if (c.dictionaryPageOffset !== undefined) w.i64(11, c.dictionaryPageOffset);
+        w.struct(12, (w) => {
+          w.i64(3, c.nullCount);
+          if (c.max) w.binary(5, c.max);
+          if (c.min) w.binary(6, c.min);
+        });
+      });
+    });
+    w.i64(2, rg.uncompressed).i64(3, rg.rows).i64(5, rg.fileOffset).i64(6, rg.compressed);
+  });
+}
+
 function footer(specs: readonly ColumnSpec[], rowGroups: readonly RowGroupMeta[], numRows: number): Buffer {
   const w = new CompactWriter();
   w.i32(1, 1);
@@ -435,28 +468,7 @@ function footer(specs: readonly ColumnSpec[], rowGroups: readonly RowGroupMeta[]
     if (spec.kind === "timestamp") w.struct(10, (w) => w.struct(8, (w) => w.bool(1, true).struct(2, (w) => w.struct(1, () => {}))));
   });
   w.i64(3, numRows);
-  w.listStruct(4, rowGroups, (w, rg) => {
-    w.listStruct(1, rg.chunks, (w, c) => {
-      w.i64(2, c.fileOffset);
-      w.struct(3, (w) => {
-        w.i32(1, c.spec.type)
-          .listI32(2, c.encodings)
-          .listString(3, [c.spec.name])
-          .i32(4, SNAPPY)
-          .i64(5, c.numValues)
-          .i64(6, c.uncompressed)
-          .i64(7, c.compressed)
-          .i64(9, c.dataPageOffset);
-        if (c.dictionaryPageOffset !== undefined) w.i64(11, c.dictionaryPageOffset);
-        w.struct(12, (w) => {
-          w.i64(3, c.nullCount);
-          if (c.max) w.binary(5, c.max);
-          if (c.min) w.binary(6, c.min);
-        });
-      });
-    });
-    w.i64(2, rg.uncompressed).i64(3, rg.rows).i64(5, rg.fileOffset).i64(6, rg.compressed);
-  });
+  writeRowGroups(w, rowGroups, (c) => ({ type: c.spec.type, path: [c.spec.name] }));
   w.string(6, CREATED_BY);
   // Type-defined (unsigned byte-wise for strings) order for every column: readers may use min/max.
   w.listStruct(7, specs, (w) => w.struct(1, () => {}));
