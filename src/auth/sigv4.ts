@@ -12,6 +12,8 @@ import { ChunkedDecoder, type ChunkSigning } from "./chunked.js";
 import { stringToSignV2, v2SignedPaths, verifyV2 } from "./sigv2.js";
 
 export type SigningKeyLookup = (accessKeyId: string) => { secretAccessKey: string; accountId: string } | undefined;
+/** Where the edge finds an access key's secret (the store, behind a cache). */
+export type AsyncSigningKeyLookup = (accessKeyId: string) => Promise<{ secretAccessKey: string; accountId: string } | undefined>;
 
 export interface AuthInput {
   method: string;
@@ -283,6 +285,16 @@ export function claimedAccessKeyId(rawUrl: string, headers: IncomingHttpHeaders)
   if (q === -1) return undefined;
   const query = new URLSearchParams(rawUrl.slice(q + 1));
   return query.get("X-Amz-Credential")?.split("/")[0] ?? query.get("AWSAccessKeyId") ?? undefined;
+}
+
+/**
+ * authenticate() with the key the request claims found first: the one key lookup a request
+ * costs, whichever endpoint it reaches (S3, the metrics, the Iceberg catalog).
+ */
+export async function authenticateClaimed(input: Omit<AuthInput, "lookup">, findKey: AsyncSigningKeyLookup): Promise<AuthOutcome> {
+  const claimed = claimedAccessKeyId(input.rawUrl, input.headers);
+  const key = claimed === undefined ? undefined : await findKey(claimed);
+  return authenticate({ ...input, lookup: (accessKeyId) => (accessKeyId === claimed ? key : undefined) });
 }
 
 export function authenticate(input: AuthInput): AuthOutcome {

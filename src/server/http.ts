@@ -13,7 +13,7 @@ import { authorizeRequest, type EdgeDecision } from "./authorization.js";
 import { rawErrorResponse, sendError, sendResult, type ResponseIds } from "./respond.js";
 import type { S3Request, ServerContext } from "../s3/types.js";
 import type { Principal } from "../auth/principal.js";
-import { authenticate, claimedAccessKeyId, decodeBody } from "../auth/sigv4.js";
+import { authenticateClaimed, decodeBody, type AsyncSigningKeyLookup } from "../auth/sigv4.js";
 import { corsResponseHeaders, preflight } from "../s3/cors.js";
 import { checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
 import { aclGrants } from "../s3/capability-hooks.js";
@@ -31,7 +31,7 @@ import { CONSOLE_DIR, ConsoleFiles } from "./console.js";
 import { answerIcebergCatalog, claimsIcebergCatalog } from "./iceberg-catalog.js";
 import { UNKNOWN_OPERATION } from "./metrics.js";
 
-export type SigningKeyLookup = (accessKeyId: string) => Promise<{ secretAccessKey: string; accountId: string } | undefined>;
+export type SigningKeyLookup = AsyncSigningKeyLookup;
 
 const ignore = () => undefined;
 
@@ -306,18 +306,15 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       return;
     }
 
-    const claimed = claimedAccessKeyId(rawUrl, req.headers);
-    const key = claimed === undefined ? undefined : await lookup(claimed);
-    const auth = authenticate({
+    const auth = await authenticateClaimed({
       method: req.method ?? "GET",
       rawUrl,
       headers: req.headers,
       now: ctx.clock.now(),
       region: ctx.config.region,
       maxSkewMs: ctx.config.maxClockSkewMs,
-      lookup: (accessKeyId) => (accessKeyId === claimed ? key : undefined),
       hostBucket: address.hostBucket,
-    });
+    }, lookup);
     const principal: Principal =
       auth.kind === "anonymous" ? { kind: "anonymous" } : { kind: "account", accountId: auth.accountId, accessKeyId: auth.accessKeyId };
     if (line) line.principal = principal;

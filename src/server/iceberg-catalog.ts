@@ -17,7 +17,7 @@ import { S3Error } from "../errors.js";
 import type { ServerContext } from "../s3/types.js";
 import type { Principal } from "../auth/principal.js";
 import type { BucketRecord } from "../storage/types.js";
-import { authenticate, claimedAccessKeyId } from "../auth/sigv4.js";
+import { authenticateClaimed, type AsyncSigningKeyLookup } from "../auth/sigv4.js";
 import { authorize, checkExpectedOwner, existingObjectTagConditions, requestConditionContext } from "../auth/authorize.js";
 import { tagsOf } from "../core/tags.js";
 import { aclGrants } from "../s3/capability-hooks.js";
@@ -38,8 +38,6 @@ import { managedTableBucketName } from "../metadata-tables/config.js";
 import type { TableMetadata } from "../metadata-tables/iceberg-metadata.js";
 
 export const ICEBERG_CATALOG_PREFIX = "/_stocktake/iceberg";
-
-type KeyLookup = (accessKeyId: string) => Promise<{ secretAccessKey: string; accountId: string } | undefined>;
 
 /** The routes this catalog answers, as the OpenAPI document names them (CatalogConfig.endpoints). */
 const ENDPOINTS = [
@@ -141,21 +139,18 @@ interface Call {
 }
 
 /** The caller, from the SigV4 (or SigV2) signature; anonymous without one. A bad signature is 401. */
-async function callerOf(ctx: ServerContext, lookup: KeyLookup, req: IncomingMessage, rawUrl: string): Promise<Principal> {
-  const claimed = claimedAccessKeyId(rawUrl, req.headers);
-  const key = claimed === undefined ? undefined : await lookup(claimed);
+async function callerOf(ctx: ServerContext, lookup: AsyncSigningKeyLookup, req: IncomingMessage, rawUrl: string): Promise<Principal> {
   try {
-    const auth = authenticate({
+    const auth = await authenticateClaimed({
       method: req.method ?? "GET",
       rawUrl,
       headers: req.headers,
       now: ctx.clock.now(),
       region: ctx.config.region,
       maxSkewMs: ctx.config.maxClockSkewMs,
-      lookup: (id) => (id === claimed ? key : undefined),
       // Iceberg clients configured for S3 Tables sign with its name; plain S3 signatures work too.
       services: ["s3", "s3tables"],
-    });
+    }, lookup);
     return auth.kind === "anonymous" ? { kind: "anonymous" } : { kind: "account", accountId: auth.accountId, accessKeyId: auth.accessKeyId };
   } catch (err) {
     // The S3 error's own message, never its details (the canonical request, the string to sign).
@@ -296,7 +291,7 @@ async function answerRoute(call: Call, route: Route, res: ServerResponse): Promi
 }
 
 /** Answers one request under /_stocktake/iceberg/. */
-export async function answerIcebergCatalog(ctx: ServerContext, lookup: KeyLookup, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function answerIcebergCatalog(ctx: ServerContext, lookup: AsyncSigningKeyLookup, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const rawUrl = req.url ?? "/";
   const q = rawUrl.indexOf("?");
   const path = q === -1 ? rawUrl : rawUrl.slice(0, q);

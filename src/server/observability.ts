@@ -8,7 +8,7 @@ import { isIP } from "node:net";
 import type { Health } from "./health.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ServerContext } from "../s3/types.js";
-import { authenticate, claimedAccessKeyId } from "../auth/sigv4.js";
+import { authenticateClaimed } from "../auth/sigv4.js";
 
 export const OBSERVABILITY_PREFIX = "/_stocktake/";
 
@@ -69,20 +69,13 @@ export function metricsAccess(opts: { token: string | undefined; authorization: 
 
 /** True when the request carries a valid SigV4 or SigV2 signature of the root account. */
 async function signedByRoot(ctx: ServerContext, obs: Observability, req: IncomingMessage, rawUrl: string): Promise<boolean> {
-  const claimed = claimedAccessKeyId(rawUrl, req.headers);
-  if (claimed === undefined) return false;
-  const key = await ctx.signingKeys(claimed);
-  if (key?.accountId !== obs.rootAccountId) return false;
   try {
-    const auth = authenticate({
-      method: req.method ?? "GET",
-      rawUrl,
-      headers: req.headers,
-      now: ctx.clock.now(),
-      region: ctx.config.region,
-      maxSkewMs: ctx.config.maxClockSkewMs,
-      lookup: (id) => (id === claimed ? key : undefined),
-    });
+    // Only the root account's keys are looked up: any other claimed key cannot read the metrics.
+    const rootKey = async (id: string) => {
+      const key = await ctx.signingKeys(id);
+      return key?.accountId === obs.rootAccountId ? key : undefined;
+    };
+    const auth = await authenticateClaimed({ method: req.method ?? "GET", rawUrl, headers: req.headers, now: ctx.clock.now(), region: ctx.config.region, maxSkewMs: ctx.config.maxClockSkewMs }, rootKey);
     return auth.kind === "signed" && auth.accountId === obs.rootAccountId;
   } catch {
     return false;
