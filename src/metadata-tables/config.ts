@@ -8,13 +8,16 @@
 import { randomUUID } from "node:crypto";
 import { S3Error } from "../errors.js";
 import { elementOf, onlyChildren, requiredText, schemaError, textOf, type XmlNode } from "../xml/codec.js";
-import type { BucketRef, MetadataStore } from "../storage/types.js";
+import { CHANGE_LOG_KIND, type BucketRef, type MetadataStore } from "../storage/types.js";
 import type { Context } from "../core/context.js";
 import { createBucket } from "../core/buckets.js";
 import { KmsKeyNotFound } from "../crypto/kms.js";
 
-/** The bucket configuration kind the record is stored under (one record per bucket). */
-export const METADATA_CONFIG_KIND = "metadata-configuration";
+/**
+ * The bucket configuration kind the record is stored under (one record per bucket). It is the
+ * store's change-log kind: while a bucket holds the record, the store logs its changes.
+ */
+export const METADATA_CONFIG_KIND = CHANGE_LOG_KIND;
 /** The table names S3 gives a V2 configuration's tables. */
 export const JOURNAL_TABLE_NAME = "journal";
 export const INVENTORY_TABLE_NAME = "inventory";
@@ -467,12 +470,24 @@ export function createMetadataConfiguration(metadata: MetadataStore, bucket: Buc
 }
 
 /**
- * Replaces the stored configuration `c` (same id). False when the bucket's configuration was
- * replaced by a new one meanwhile (a delete and a create): the change does not apply to it. The
- * store has no compare-and-set, so a change racing a bare delete can put the record back.
+ * Changes the stored configuration `c` by `change`, compare-and-set: when the record changed in
+ * between (another update, the engine moving a status) the change is made again on the new
+ * record. Resolves with the record stored, or undefined when the configuration `c` is gone
+ * (deleted, or deleted and created anew: a change never reaches a configuration it was not asked of).
  */
-export function replaceMetadataConfiguration(metadata: MetadataStore, bucket: BucketRef | string, c: MetadataConfiguration): Promise<boolean> {
-  return metadata.putBucketConfig(bucket, METADATA_CONFIG_KIND, c.id, JSON.stringify(c), 1);
+export async function updateMetadataConfiguration<C extends MetadataConfiguration>(
+  metadata: MetadataStore,
+  bucket: BucketRef | string,
+  c: C,
+  change: (current: C) => C,
+): Promise<C | undefined> {
+  let current: MetadataConfiguration | undefined = c;
+  for (;;) {
+    if (current === undefined || current.id !== c.id || current.version !== c.version) return undefined;
+    const next = change(current as C);
+    if (await metadata.replaceBucketConfig(bucket, METADATA_CONFIG_KIND, c.id, JSON.stringify(current), JSON.stringify(next))) return next;
+    current = await readMetadataConfiguration(metadata, typeof bucket === "string" ? bucket : bucket.name);
+  }
 }
 
 /** Removes the configuration; false when it was gone already. The tables themselves stay. */

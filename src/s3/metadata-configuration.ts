@@ -26,7 +26,7 @@ import {
   parseMetadataConfiguration,
   parseMetadataTableConfiguration,
   readMetadataConfiguration,
-  replaceMetadataConfiguration,
+  updateMetadataConfiguration,
   withInventoryState,
   withRecordExpiration,
   withTableStatus,
@@ -104,19 +104,21 @@ export const deleteBucketMetadataConfiguration: Handler = async (req, ctx) => {
 export const updateBucketMetadataJournalTableConfiguration: Handler = async (req, ctx) => {
   const recordExpiration = parseJournalTableUpdate(await body(req, "JournalTableConfiguration"));
   const c = await currentV2(req, ctx);
-  if (!(await replaceMetadataConfiguration(ctx.metadata, req.bucketRecord!, withRecordExpiration(c, recordExpiration)))) throw notFound();
+  if (!(await updateMetadataConfiguration(ctx.metadata, req.bucketRecord!, c, (now) => withRecordExpiration(now, recordExpiration)))) throw notFound();
   return {};
 };
 
 export const updateBucketMetadataInventoryTableConfiguration: Handler = async (req, ctx) => {
   const update = parseInventoryTableUpdate(await body(req, "InventoryTableConfiguration"));
   const c = await currentV2(req, ctx);
-  let next = withInventoryState(c, update);
-  if (next.inventory.table && next.inventory.table !== c.inventory.table) {
-    const error = (await ensureManagedTableBucket(ctx, c.accountId)) ?? (await checkTableKey(ctx, c.accountId, next.inventory.table));
-    next = failIf(next, "inventory", error);
-  }
-  if (!(await replaceMetadataConfiguration(ctx.metadata, req.bucketRecord!, next))) throw notFound();
+  const enabled = withInventoryState(c, update);
+  const makesTable = enabled.inventory.table !== undefined && enabled.inventory.table !== c.inventory.table;
+  const error = makesTable ? ((await ensureManagedTableBucket(ctx, c.accountId)) ?? (await checkTableKey(ctx, c.accountId, enabled.inventory.table!))) : undefined;
+  const change = (now: MetadataConfigurationV2): MetadataConfigurationV2 => {
+    const next = withInventoryState(now, update);
+    return next.inventory.table && next.inventory.table !== now.inventory.table ? failIf(next, "inventory", error) : next;
+  };
+  if (!(await updateMetadataConfiguration(ctx.metadata, req.bucketRecord!, c, change))) throw notFound();
   return {};
 };
 

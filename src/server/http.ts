@@ -13,6 +13,7 @@ import { authorizeRequest, type EdgeDecision } from "./authorization.js";
 import { rawErrorResponse, sendError, sendResult, type ResponseIds } from "./respond.js";
 import type { S3Request, ServerContext } from "../s3/types.js";
 import type { Principal } from "../auth/principal.js";
+import { changeOrigins } from "../storage/change-log.js";
 import { authenticateClaimed, decodeBody, type AsyncSigningKeyLookup } from "../auth/sigv4.js";
 import { corsResponseHeaders, preflight } from "../s3/cors.js";
 import { checkExpectedOwner, requestConditionContext } from "../auth/authorize.js";
@@ -97,6 +98,13 @@ function outOfDescriptors(err: unknown): boolean {
     if (code === "EMFILE" || code === "ENFILE") return true;
   }
   return false;
+}
+
+/** An account's id, or the service principal's name; undefined for an anonymous caller. */
+function requesterOf(principal: Principal): string | undefined {
+  if (principal.kind === "account") return principal.accountId;
+  if (principal.kind === "service") return principal.service;
+  return undefined;
 }
 
 function newIds(): ResponseIds {
@@ -412,7 +420,9 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       sourceIp: socket.remoteAddress ?? "",
       secureTransport,
     };
-    const result = await row.handler(s3req, ctx);
+    // The caller a bucket's change log names for what this request changes (S3 Metadata's journal).
+    const origin = { requester: requesterOf(principal), sourceIp: s3req.sourceIp || undefined, requestId: ids.requestId, at: receivedAt };
+    const result = await changeOrigins.run(origin, () => row.handler!(s3req, ctx));
     trace?.answered();
     await sendResult(req, res, result, ids);
   } catch (caught) {

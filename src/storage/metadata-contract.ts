@@ -4,7 +4,8 @@
 // What only one engine has (file modes, group-commit batching, reopening a file) stays in its file.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { BucketGoneError, type BucketRef, type MetadataStore, type ObjectVersionRecord, type VersionScan } from "./types.js";
+import { BucketGoneError, CHANGE_LOG_KIND, type BucketRef, type MetadataStore, type ObjectVersionRecord, type VersionScan } from "./types.js";
+import { changeOrigins } from "./change-log.js";
 
 export interface ContractOptions {
   /** Opens an empty store; each suite opens its own. */
@@ -349,6 +350,116 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
 
     it("reports the database's size", async () => {
       assert.ok((await store.sizeBytes()) > 0);
+    });
+  });
+
+  describe(`${engine}: the change log`, { skip }, () => {
+    let store: MetadataStore;
+    const c: BucketRef = { name: "logged", id: "logged-1" };
+    const quiet: BucketRef = { name: "quiet", id: "quiet-1" };
+    before(async () => {
+      store = await options.open();
+      await store.createBucket(bucketRecord("logged", "logged-1", "Enabled"));
+      await store.createBucket(bucketRecord("quiet", "quiet-1"));
+    });
+    after(async () => {
+      await store?.close();
+    });
+    const kinds = async (bucket: string) => (await store.listChanges(bucket, 0, 1000)).map((x) => `${x.seq}:${x.kind}:${x.key}:${x.versionId}`);
+
+    it("logs nothing for a bucket without a configuration of the change-log kind", async () => {
+      await store.putVersion(c, version("logged", "before", "v0"));
+      await store.putVersion(quiet, version("quiet", "k"));
+      assert.deepEqual(await kinds("logged"), []);
+      assert.equal(await store.lastChangeSeq("logged"), 0);
+    });
+
+    it("logs every put, delete marker, update and permanent delete in commit order, with the caller", async () => {
+      assert.equal(await store.putBucketConfig(c, CHANGE_LOG_KIND, "cfg", "{}"), true);
+      const at = new Date(1_800_000_000_000);
+      await changeOrigins.run({ requester: "111122223333", sourceIp: "192.0.2.1", requestId: "REQ1", at }, () =>
+        store.putVersion(c, version("logged", "a", "v1", { userMetadata: { m: "1" }, extra: { tags: [["t", "1"]] } })),
+      );
+      await store.putVersion(c, version("logged", "a", "dm", { isDeleteMarker: true, body: null, size: 0 }));
+      await store.updateVersion(c, "a", "v1", (v) => ({ storageClass: "GLACIER", extra: v.extra }));
+      // An update that changes nothing is not a change.
+      await store.updateVersion(c, "a", "v1", () => ({}));
+      await store.deleteVersion(c, "a", "dm");
+      await store.deleteVersion(c, "a", "no-such-version");
+      assert.deepEqual(await kinds("logged"), ["1:put:a:v1", "2:put:a:dm", "3:update:a:v1", "4:delete:a:dm"]);
+      const [put, marker, update, gone] = await store.listChanges("logged", 0, 10);
+      assert.deepEqual(put!.origin, { requester: "111122223333", sourceIp: "192.0.2.1", requestId: "REQ1" });
+      assert.equal(put!.at, at.getTime());
+      assert.deepEqual(put!.version?.userMetadata, { m: "1" });
+      assert.deepEqual(put!.version?.extra, { tags: [["t", "1"]] });
+      assert.equal(marker!.version?.isDeleteMarker, true);
+      assert.equal(marker!.origin, undefined);
+      assert.equal(update!.version?.storageClass, "GLACIER");
+      assert.equal(update!.before?.storageClass, "STANDARD");
+      assert.equal(gone!.version, undefined);
+      assert.equal(await store.lastChangeSeq("logged"), 4);
+      assert.deepEqual((await store.listChanges("logged", 2, 1)).map((x) => x.seq), [3]);
+    });
+
+    it("logs a multipart completion and each of several versions stored together", async () => {
+      await store.createUpload(c, {
+        uploadId: "u1", bucket: "logged", key: "mp", initiated: new Date(), ownerAccountId: "111122223333", storageClass: "STANDARD",
+        contentHeaders: {}, userMetadata: {}, extra: {},
+      });
+      await store.completeUpload(c, "u1", version("logged", "mp", "v1", { partsCount: 2 }));
+      await store.putVersions(c, [version("logged", "p1", "v1"), version("logged", "p2", "v1")]);
+      assert.deepEqual((await kinds("logged")).slice(4), ["5:put:mp:v1", "6:put:p1:v1", "7:put:p2:v1"]);
+      assert.equal((await store.listChanges("logged", 4, 1))[0]!.version?.partsCount, 2);
+    });
+
+    it("numbers concurrent writes without gaps or repeats", async () => {
+      const from = await store.lastChangeSeq("logged");
+      await Promise.all(Array.from({ length: 30 }, (_, i) => store.putVersion(c, version("logged", `many/${i % 5}`, `m${i}`))));
+      const seqs = (await store.listChanges("logged", from, 100)).map((x) => x.seq);
+      assert.deepEqual(seqs, Array.from({ length: 30 }, (_, i) => from + 1 + i));
+    });
+
+    it("drops what was taken, empties when the configuration goes (keeping the numbering), and goes with the bucket", async () => {
+      const last = await store.lastChangeSeq("logged");
+      await store.dropChanges("logged", last - 2);
+      assert.deepEqual((await store.listChanges("logged", 0, 100)).map((x) => x.seq), [last - 1, last]);
+      assert.equal(await store.deleteBucketConfig(c, CHANGE_LOG_KIND, "cfg"), true);
+      assert.deepEqual(await kinds("logged"), []);
+      await store.putVersion(c, version("logged", "after", "v1"));
+      assert.deepEqual(await kinds("logged"), []);
+      await store.putBucketConfig(c, CHANGE_LOG_KIND, "cfg2", "{}");
+      await store.putVersion(c, version("logged", "again", "v1"));
+      assert.deepEqual(await kinds("logged"), [`${last + 1}:put:again:v1`]);
+
+      const gone: BucketRef = { name: "gone", id: "gone-1" };
+      await store.createBucket(bucketRecord("gone", "gone-1"));
+      await store.putBucketConfig(gone, CHANGE_LOG_KIND, "cfg", "{}");
+      await store.putVersion(gone, version("gone", "k", "v1"));
+      await store.deleteVersion(gone, "k", "v1");
+      assert.equal((await store.deleteBucket(gone)).deleted, true);
+      await store.createBucket(bucketRecord("gone", "gone-2"));
+      assert.deepEqual(await kinds("gone"), []);
+      assert.equal(await store.lastChangeSeq("gone"), 0);
+    });
+
+    it("replaces a configuration only while it is as expected (compare-and-set)", async () => {
+      await store.putBucketConfig(c, "cas", "one", '{"n":1}');
+      assert.equal(await store.replaceBucketConfig(c, "cas", "one", '{"n":0}', '{"n":2}'), false);
+      assert.equal(await store.replaceBucketConfig("logged", "cas", "one", '{"n":1}', '{"n":2}'), true);
+      assert.equal(await store.getBucketConfig("logged", "cas", "one"), '{"n":2}');
+      await store.deleteBucketConfig(c, "cas", "one");
+      // A deleted configuration is not brought back.
+      assert.equal(await store.replaceBucketConfig(c, "cas", "one", '{"n":2}', '{"n":3}'), false);
+      assert.equal(await store.getBucketConfig("logged", "cas", "one"), undefined);
+    });
+
+    it("rolls a refused write back with its change", async () => {
+      const from = await store.lastChangeSeq("logged");
+      await assert.rejects(store.putVersion(c, version("logged", "again", "v2"), () => {
+        throw new Error("refused");
+      }));
+      await assert.rejects(store.putVersion({ name: "logged", id: "stale" }, version("logged", "x", "v1")), BucketGoneError);
+      assert.equal(await store.lastChangeSeq("logged"), from);
     });
   });
 }

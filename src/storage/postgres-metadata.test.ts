@@ -33,7 +33,7 @@ describe("PostgresMetadataStore", { skip }, () => {
     await client.connect();
     try {
       const rows = await client.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
-      assert.deepEqual(rows.rows.map((r) => r.version), [1, 2]);
+      assert.deepEqual(rows.rows.map((r) => r.version), [1, 2, 3]);
     } finally {
       await client.end();
     }

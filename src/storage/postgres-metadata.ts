@@ -45,7 +45,8 @@ import type {
   VersionTuple,
   WriteCondition,
 } from "./types.js";
-import { BucketGoneError } from "./types.js";
+import { BucketGoneError, CHANGE_LOG_KIND, type ChangeOrigin, type VersionChange } from "./types.js";
+import { changedVersion, changeOfRow, changeOrigins, pendingChange, updateChanges, type PendingChange } from "./change-log.js";
 import { CLUSTER_TABLES_SQL } from "./postgres-cluster-store.js";
 import { PostgresScanConnection, prefixUpperBoundText } from "./postgres-scan.js";
 
@@ -94,6 +95,12 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (bucket, shard));`,
   // 2: the cluster's nodes, leases and change generations (./postgres-cluster-store.ts).
   CLUSTER_TABLES_SQL,
+  // 3: the change log of buckets with an S3 Metadata configuration (./change-log.ts). The counter
+  // row is locked from a change's numbering to its commit, so numbers follow commit order.
+  `CREATE TABLE change_logs (bucket TEXT COLLATE "C" PRIMARY KEY, last_seq BIGINT NOT NULL);
+   CREATE TABLE changes (
+     bucket TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, key TEXT COLLATE "C" NOT NULL, version_id TEXT COLLATE "C" NOT NULL,
+     kind TEXT NOT NULL, at BIGINT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (bucket, seq));`,
 ];
 
 /** Rows of bucket_counts per bucket: writers to one bucket rarely wait on the same one. */
@@ -303,6 +310,8 @@ export class PostgresMetadataStore implements MetadataStore {
       const uploads = await c.query<{ upload_id: string }>("SELECT upload_id FROM uploads WHERE bucket = $1", [bucket.name]);
       for (const u of uploads.rows) parts.push(...(await removeUpload(c, u.upload_id)));
       await c.query("DELETE FROM bucket_configs WHERE bucket = $1", [bucket.name]);
+      await c.query("DELETE FROM changes WHERE bucket = $1", [bucket.name]);
+      await c.query("DELETE FROM change_logs WHERE bucket = $1", [bucket.name]);
       await c.query("DELETE FROM bucket_counts WHERE bucket = $1", [bucket.name]);
       await c.query("DELETE FROM buckets WHERE name = $1", [bucket.name]);
       return { deleted: true, parts };
@@ -327,24 +336,46 @@ export class PostgresMetadataStore implements MetadataStore {
   // Objects
 
   putVersion(bucket: BucketRef, r: Omit<ObjectVersionRecord, "isLatest">, condition?: WriteCondition): Promise<DeletedVersions> {
+    const origin = changeOrigins.getStore();
     return this.tx(async (c) => {
       await lockBucket(c, bucket, "SHARE");
       const delta: CountDelta = { versions: 0, objects: 0 };
       const result = await insertLatest(c, bucket, r, delta, condition);
       await applyCounts(c, bucket.name, delta);
+      await logChanges(c, bucket.name, () => [putChange(r, origin)]);
       return result;
     });
   }
 
   putVersions(bucket: BucketRef, records: Omit<ObjectVersionRecord, "isLatest">[]): Promise<DeletedVersions> {
+    const origin = changeOrigins.getStore();
     return this.tx(async (c) => {
       await lockBucket(c, bucket, "SHARE");
       const delta: CountDelta = { versions: 0, objects: 0 };
       const removed: ObjectVersionRecord[] = [];
       for (const r of records) removed.push(...(await insertLatest(c, bucket, r, delta)).removed);
       await applyCounts(c, bucket.name, delta);
+      await logChanges(c, bucket.name, () => records.map((r) => putChange(r, origin)));
       return { removed };
     });
+  }
+
+  // The change log
+
+  async listChanges(bucket: string, afterSeq: number, limit: number): Promise<VersionChange[]> {
+    const rows = await this.pool.query<Parameters<typeof changeOfRow>[0]>(
+      "SELECT seq, key, version_id, kind, at, body FROM changes WHERE bucket = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+      [bucket, afterSeq, limit],
+    );
+    return rows.rows.map(changeOfRow);
+  }
+
+  async lastChangeSeq(bucket: string): Promise<number> {
+    return Number((await this.one<{ last_seq: string }>("SELECT last_seq FROM change_logs WHERE bucket = $1", [bucket]))?.last_seq ?? 0);
+  }
+
+  async dropChanges(bucket: string, throughSeq: number): Promise<void> {
+    await this.pool.query("DELETE FROM changes WHERE bucket = $1 AND seq <= $2", [bucket, throughSeq]);
   }
 
   async getLatest(bucket: string, key: string): Promise<ObjectVersionRecord | undefined> {
@@ -370,6 +401,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   deleteVersion(bucket: BucketRef, key: string, versionId: string, guard?: (current: ObjectVersionRecord) => void): Promise<DeletedVersions> {
+    const origin = changeOrigins.getStore();
     return this.tx(async (c) => {
       await lockBucket(c, bucket, "SHARE");
       const row = (
@@ -394,6 +426,7 @@ export class PostgresMetadataStore implements MetadataStore {
         if (promoted.rows[0] && !promoted.rows[0].is_delete_marker) delta.objects++;
       }
       await applyCounts(c, bucket.name, delta);
+      await logChanges(c, bucket.name, () => [pendingChange("delete", key, versionId, origin)]);
       return { removed: [record] };
     });
   }
@@ -404,6 +437,7 @@ export class PostgresMetadataStore implements MetadataStore {
     versionId: string,
     update: (current: ObjectVersionRecord) => VersionPatch | undefined,
   ): Promise<ObjectVersionRecord | undefined> {
+    const origin = changeOrigins.getStore();
     return this.tx(async (c) => {
       await lockBucket(c, bucket, "SHARE");
       const row = (
@@ -419,6 +453,10 @@ export class PostgresMetadataStore implements MetadataStore {
       if (patch === undefined) return current;
       const next = { ...current, ...patch };
       await c.query("UPDATE versions SET extra = $1, storage_class = $2 WHERE seq = $3", [JSON.stringify(next.extra), next.storageClass, row.seq]);
+      if (updateChanges(current, next)) {
+        const before = { storageClass: current.storageClass, extra: current.extra };
+        await logChanges(c, bucket.name, () => [pendingChange("update", key, versionId, origin, changedVersion(next), before)]);
+      }
       return next;
     });
   }
@@ -585,6 +623,7 @@ export class PostgresMetadataStore implements MetadataStore {
     record: Omit<ObjectVersionRecord, "isLatest">,
     condition?: WriteCondition,
   ): Promise<DeletedVersions & { parts: PartRecord[] }> {
+    const origin = changeOrigins.getStore();
     return this.tx(async (c) => {
       await lockBucket(c, bucket, "SHARE");
       if ((await c.query("SELECT 1 FROM uploads WHERE upload_id = $1 FOR UPDATE", [uploadId])).rowCount === 0) throw new Error("NoSuchUpload");
@@ -592,6 +631,7 @@ export class PostgresMetadataStore implements MetadataStore {
       const result = await insertLatest(c, bucket, record, delta, condition);
       const parts = await removeUpload(c, uploadId);
       await applyCounts(c, bucket.name, delta);
+      await logChanges(c, bucket.name, () => [putChange(record, origin)]);
       return { ...result, parts };
     });
   }
@@ -630,7 +670,9 @@ export class PostgresMetadataStore implements MetadataStore {
   putBucketConfig(ref: BucketRef | string, kind: string, id: string, json: string, maxCount?: number): Promise<boolean> {
     const bucket = typeof ref === "string" ? ref : ref.name;
     return this.tx(async (c) => {
-      if (typeof ref !== "string") await lockBucket(c, ref, maxCount === undefined ? "SHARE" : "UPDATE");
+      // A configuration that starts a change log waits for the writes in flight and holds new ones
+      // back until it commits, so each write either sees it (and is logged) or committed before it.
+      if (typeof ref !== "string") await lockBucket(c, ref, maxCount === undefined && kind !== CHANGE_LOG_KIND ? "SHARE" : "UPDATE");
       else if (maxCount !== undefined) await c.query("SELECT 1 FROM buckets WHERE name = $1 FOR UPDATE", [bucket]);
       // With maxCount, the bucket row's exclusive lock keeps two new ids from both passing the count
       // (a plain-name scope with no bucket row is not protected: no request sets those with a limit).
@@ -643,6 +685,15 @@ export class PostgresMetadataStore implements MetadataStore {
       }
       await putConfigRow(c, bucket, kind, id, json);
       return true;
+    });
+  }
+
+  replaceBucketConfig(ref: BucketRef | string, kind: string, id: string, expectedJson: string, json: string): Promise<boolean> {
+    const bucket = typeof ref === "string" ? ref : ref.name;
+    return this.tx(async (c) => {
+      if (typeof ref !== "string") await lockBucket(c, ref, "SHARE");
+      const updated = await c.query("UPDATE bucket_configs SET json = $1 WHERE bucket = $2 AND kind = $3 AND id = $4 AND json = $5", [json, bucket, kind, id, expectedJson]);
+      return updated.rowCount === 1;
     });
   }
 
@@ -665,9 +716,11 @@ export class PostgresMetadataStore implements MetadataStore {
 
   deleteBucketConfig(ref: BucketRef | string, kind: string, id: string): Promise<boolean> {
     return this.tx(async (c) => {
-      if (typeof ref !== "string") await lockBucket(c, ref, "SHARE");
+      if (typeof ref !== "string") await lockBucket(c, ref, kind === CHANGE_LOG_KIND ? "UPDATE" : "SHARE");
       const bucket = typeof ref === "string" ? ref : ref.name;
-      return (await c.query("DELETE FROM bucket_configs WHERE bucket = $1 AND kind = $2 AND id = $3", [bucket, kind, id])).rowCount === 1;
+      const deleted = (await c.query("DELETE FROM bucket_configs WHERE bucket = $1 AND kind = $2 AND id = $3", [bucket, kind, id])).rowCount === 1;
+      if (deleted && kind === CHANGE_LOG_KIND) await c.query("DELETE FROM changes WHERE bucket = $1", [bucket]);
+      return deleted;
     });
   }
 
@@ -792,6 +845,42 @@ async function insertLatest(
     }
   }
   return { removed };
+}
+
+function putChange(r: Omit<ObjectVersionRecord, "isLatest">, origin: ChangeOrigin | undefined): PendingChange {
+  return pendingChange("put", r.key, r.versionId, origin, changedVersion(r));
+}
+
+/**
+ * The last statements of a write transaction: logs its changes when the bucket keeps a change log.
+ * Numbering locks the bucket's counter row until the commit, so a later number never commits
+ * before an earlier one (a reader that has taken number N has every change up to N).
+ */
+async function logChanges(c: Client, bucket: string, changes: () => PendingChange[]): Promise<void> {
+  if ((await c.query("SELECT 1 FROM bucket_configs WHERE bucket = $1 AND kind = $2 LIMIT 1", [bucket, CHANGE_LOG_KIND])).rowCount === 0) return;
+  const pending = changes();
+  if (pending.length === 0) return;
+  const last = Number(
+    (
+      await c.query<{ last_seq: string }>(
+        `INSERT INTO change_logs (bucket, last_seq) VALUES ($1, $2)
+         ON CONFLICT (bucket) DO UPDATE SET last_seq = change_logs.last_seq + excluded.last_seq RETURNING last_seq`,
+        [bucket, pending.length],
+      )
+    ).rows[0]!.last_seq,
+  );
+  let seq = last - pending.length;
+  for (const p of pending) {
+    await c.query("INSERT INTO changes (bucket, seq, key, version_id, kind, at, body) VALUES ($1, $2, $3, $4, $5, $6, $7)", [
+      bucket,
+      ++seq,
+      p.key,
+      p.versionId,
+      p.kind,
+      p.at,
+      p.body,
+    ]);
+  }
 }
 
 async function applyCounts(c: Client, bucket: string, delta: CountDelta): Promise<void> {

@@ -27,8 +27,10 @@ import type {
   UploadRecord,
   VersionPatch,
   WriteCondition,
+  ChangeOrigin,
 } from "./types.js";
-import { BucketGoneError, summaryOfTuple } from "./types.js";
+import { BucketGoneError, CHANGE_LOG_KIND, summaryOfTuple, type VersionChange } from "./types.js";
+import { changedVersion, changeOfRow, changeOrigins, pendingChange, updateChanges, type PendingChange } from "./change-log.js";
 import { isDiskFullError } from "./disk-space.js";
 
 const MIGRATIONS: string[] = [
@@ -93,6 +95,12 @@ const MIGRATIONS: string[] = [
    CREATE TRIGGER bucket_counts_bucket_gone AFTER DELETE ON buckets BEGIN
      DELETE FROM bucket_counts WHERE bucket = OLD.name;
    END;`,
+  // The change log of buckets with an S3 Metadata configuration (src/storage/change-log.ts): a
+  // counter per bucket, so numbers follow commit order within a bucket, and the entries.
+  `CREATE TABLE change_logs (bucket TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+   CREATE TABLE changes (
+     bucket TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, version_id TEXT NOT NULL, kind TEXT NOT NULL,
+     at INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (bucket, seq));`,
 ];
 
 /** Every column but the inline body, which only single-object reads need. */
@@ -259,10 +267,21 @@ export class SqliteMetadataStore implements MetadataStore {
         "INSERT INTO bucket_configs (bucket, kind, id, json) VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind, id) DO UPDATE SET json = excluded.json",
       ),
       getConfig: s("SELECT json FROM bucket_configs WHERE bucket = ? AND kind = ? AND id = ?").pluck(),
+      replaceConfig: s("UPDATE bucket_configs SET json = ? WHERE bucket = ? AND kind = ? AND id = ? AND json = ?"),
       listConfigs: s("SELECT id, json FROM bucket_configs WHERE bucket = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?"),
       countConfigs: s("SELECT count(*) FROM bucket_configs WHERE bucket = ? AND kind = ?").pluck(),
       deleteConfig: s("DELETE FROM bucket_configs WHERE bucket = ? AND kind = ? AND id = ?"),
       listConfigsOfKind: s("SELECT bucket, id, json FROM bucket_configs WHERE kind = ? AND (bucket, id) > (?, ?) ORDER BY bucket, id LIMIT ?"),
+      logsChanges: s("SELECT 1 FROM bucket_configs WHERE bucket = ? AND kind = ? LIMIT 1").pluck(),
+      nextChangeSeq: s(
+        "INSERT INTO change_logs (bucket, last_seq) VALUES (?, 1) ON CONFLICT (bucket) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+      ).pluck(),
+      insertChange: s("INSERT INTO changes (bucket, seq, key, version_id, kind, at, body) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      listChanges: s("SELECT seq, key, version_id, kind, at, body FROM changes WHERE bucket = ? AND seq > ? ORDER BY seq LIMIT ?"),
+      lastChangeSeq: s("SELECT last_seq FROM change_logs WHERE bucket = ?").pluck(),
+      dropChanges: s("DELETE FROM changes WHERE bucket = ? AND seq <= ?"),
+      dropAllChanges: s("DELETE FROM changes WHERE bucket = ?"),
+      dropChangeLog: s("DELETE FROM change_logs WHERE bucket = ?"),
     };
   }
 
@@ -419,6 +438,8 @@ export class SqliteMetadataStore implements MetadataStore {
       const parts: PartRecord[] = [];
       for (const uploadId of this.stmts.uploadsOfBucket.all(name) as string[]) parts.push(...this.removeUpload(uploadId));
       this.stmts.deleteBucketConfigsOf.run(name);
+      this.stmts.dropAllChanges.run(name);
+      this.stmts.dropChangeLog.run(name);
       this.stmts.deleteBucket.run(name);
       return { deleted: true, parts };
     });
@@ -441,21 +462,45 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   putVersion(bucket: BucketRef, r: Omit<ObjectVersionRecord, "isLatest">, condition?: WriteCondition): Promise<DeletedVersions> {
+    const origin = changeOrigins.getStore();
     return this.write(() => {
       this.checkBucket(bucket);
       if (condition) condition(this.latest(r.bucket, r.key));
-      return this.insertLatest(bucket, r);
+      return this.insertLatest(bucket, r, origin);
     });
   }
 
   putVersions(bucket: BucketRef, records: Omit<ObjectVersionRecord, "isLatest">[]): Promise<DeletedVersions> {
+    const origin = changeOrigins.getStore();
     return this.write(() => {
       this.checkBucket(bucket);
-      return { removed: records.flatMap((r) => this.insertLatest(bucket, r).removed) };
+      return { removed: records.flatMap((r) => this.insertLatest(bucket, r, origin).removed) };
     });
   }
 
-  private insertLatest(bucket: BucketRef, r: Omit<ObjectVersionRecord, "isLatest">): DeletedVersions {
+  /** Inside a write transaction: logs the change when the bucket keeps a change log. */
+  private logChange(bucket: string, change: () => PendingChange): void {
+    if (this.stmts.logsChanges.get(bucket, CHANGE_LOG_KIND) === undefined) return;
+    const c = change();
+    const seq = this.stmts.nextChangeSeq.get(bucket) as number;
+    this.stmts.insertChange.run(bucket, seq, c.key, c.versionId, c.kind, c.at, c.body);
+  }
+
+  async listChanges(bucket: string, afterSeq: number, limit: number): Promise<VersionChange[]> {
+    return (this.stmts.listChanges.all(bucket, afterSeq, limit) as Parameters<typeof changeOfRow>[0][]).map(changeOfRow);
+  }
+
+  async lastChangeSeq(bucket: string): Promise<number> {
+    return (this.stmts.lastChangeSeq.get(bucket) as number | undefined) ?? 0;
+  }
+
+  dropChanges(bucket: string, throughSeq: number): Promise<void> {
+    return this.write(() => {
+      this.stmts.dropChanges.run(bucket, throughSeq);
+    });
+  }
+
+  private insertLatest(bucket: BucketRef, r: Omit<ObjectVersionRecord, "isLatest">, origin: ChangeOrigin | undefined): DeletedVersions {
     if (r.bucket !== bucket.name) throw new Error(`a version of ${r.bucket} written as one of ${bucket.name}`);
     {
       const removed: ObjectVersionRecord[] = [];
@@ -486,6 +531,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (r.body?.kind === "parts") {
         for (const p of r.body.parts) this.stmts.insertVersionPart.run(lastInsertRowid, p.partNumber, p.blobId, p.size, p.checksum ?? null);
       }
+      this.logChange(r.bucket, () => pendingChange("put", r.key, r.versionId, origin, changedVersion(r)));
       return { removed };
     }
   }
@@ -523,6 +569,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   deleteVersion(bucket: BucketRef, key: string, versionId: string, guard?: (current: ObjectVersionRecord) => void): Promise<DeletedVersions> {
+    const origin = changeOrigins.getStore();
     return this.write(() => {
       this.checkBucket(bucket);
       const row = this.stmts.getVersionFull.get(bucket.name, key, versionId) as VersionRow | undefined;
@@ -530,6 +577,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (guard) guard(this.fullRecord(row));
       const removed = this.removeVersionRow(row);
       if (row.is_latest === 1) this.stmts.promoteNewest.run(bucket.name, key);
+      this.logChange(bucket.name, () => pendingChange("delete", key, versionId, origin));
       return { removed: [removed] };
     });
   }
@@ -540,6 +588,7 @@ export class SqliteMetadataStore implements MetadataStore {
     versionId: string,
     update: (current: ObjectVersionRecord) => VersionPatch | undefined,
   ): Promise<ObjectVersionRecord | undefined> {
+    const origin = changeOrigins.getStore();
     return this.write(() => {
       this.checkBucket(bucket);
       const row = this.stmts.getVersionFull.get(bucket.name, key, versionId) as VersionRow | undefined;
@@ -549,6 +598,10 @@ export class SqliteMetadataStore implements MetadataStore {
       if (patch === undefined) return current;
       const next = { ...current, ...patch };
       this.stmts.updateVersionFacts.run(JSON.stringify(next.extra), next.storageClass, row.seq);
+      if (updateChanges(current, next)) {
+        const before = { storageClass: current.storageClass, extra: current.extra };
+        this.logChange(bucket.name, () => pendingChange("update", key, versionId, origin, changedVersion(next), before));
+      }
       return next;
     });
   }
@@ -601,6 +654,14 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
+  replaceBucketConfig(ref: BucketRef | string, kind: string, id: string, expectedJson: string, json: string): Promise<boolean> {
+    const bucket = typeof ref === "string" ? ref : ref.name;
+    return this.write(() => {
+      if (typeof ref !== "string") this.checkBucket(ref);
+      return this.stmts.replaceConfig.run(json, bucket, kind, id, expectedJson).changes === 1;
+    });
+  }
+
   async getBucketConfig(bucket: string, kind: string, id: string): Promise<string | undefined> {
     return this.stmts.getConfig.get(bucket, kind, id) as string | undefined;
   }
@@ -616,7 +677,10 @@ export class SqliteMetadataStore implements MetadataStore {
   deleteBucketConfig(ref: BucketRef | string, kind: string, id: string): Promise<boolean> {
     return this.write(() => {
       if (typeof ref !== "string") this.checkBucket(ref);
-      return this.stmts.deleteConfig.run(typeof ref === "string" ? ref : ref.name, kind, id).changes === 1;
+      const bucket = typeof ref === "string" ? ref : ref.name;
+      const deleted = this.stmts.deleteConfig.run(bucket, kind, id).changes === 1;
+      if (deleted && kind === CHANGE_LOG_KIND) this.stmts.dropAllChanges.run(bucket);
+      return deleted;
     });
   }
 
@@ -701,12 +765,13 @@ export class SqliteMetadataStore implements MetadataStore {
     record: Omit<ObjectVersionRecord, "isLatest">,
     condition?: WriteCondition,
   ): Promise<DeletedVersions & { parts: PartRecord[] }> {
+    const origin = changeOrigins.getStore();
     return this.write(() => {
       this.checkBucket(bucket);
       if (!this.stmts.uploadById.get(uploadId)) throw new Error("NoSuchUpload");
       if (condition) condition(this.latest(record.bucket, record.key));
       const parts = this.removeUpload(uploadId);
-      return { ...this.insertLatest(bucket, record), parts };
+      return { ...this.insertLatest(bucket, record, origin), parts };
     });
   }
 

@@ -286,6 +286,55 @@ export interface DeletedVersions {
 }
 
 /**
+ * The bucket configuration kind whose presence makes the store keep a bucket's change log (an S3
+ * Metadata configuration, src/metadata-tables/config.ts): while a bucket holds one, every change
+ * to its versions is logged in the change's own transaction (src/storage/change-log.ts).
+ */
+export const CHANGE_LOG_KIND = "metadata-configuration";
+
+/** Who made a change: the request's caller, address and id; the time the request was received. */
+export interface ChangeOrigin {
+  /** The caller's account id (or a service principal). */
+  requester?: string;
+  sourceIp?: string;
+  requestId?: string;
+  at?: Date;
+}
+
+/** put: a version or delete marker was stored; delete: a version was removed for good; update: its storage class or `extra` changed. */
+export type VersionChangeKind = "put" | "delete" | "update";
+
+/** The facts of a version a change log entry keeps. */
+export interface ChangedVersion {
+  isDeleteMarker: boolean;
+  size: number;
+  etag: string;
+  /** Epoch milliseconds. */
+  lastModified: number;
+  storageClass: string;
+  partsCount: number;
+  userMetadata: Record<string, string>;
+  extra: Record<string, unknown>;
+}
+
+/** One entry of a bucket's change log. */
+export interface VersionChange {
+  /** Per bucket, from 1, in commit order: a change with a higher number committed after. */
+  seq: number;
+  key: string;
+  versionId: string;
+  kind: VersionChangeKind;
+  /** Epoch milliseconds: when the request that made it was received (else when it was made). */
+  at: number;
+  /** The version after the change (put, update); none for a permanent delete. */
+  version?: ChangedVersion;
+  /** update: what it was before. */
+  before?: { storageClass: string; extra: Record<string, unknown> };
+  /** Absent for S3's own changes (lifecycle, replication, report files). */
+  origin?: Omit<ChangeOrigin, "at">;
+}
+
+/**
  * Metadata store contract. Every call returns a promise, so that an engine reached over the
  * network implements it as well as the embedded SQLite one (whose reads resolve at once).
  * - Keys compare in UTF-8 byte order everywhere (listing, pagination).
@@ -371,6 +420,15 @@ export interface MetadataStore {
    */
   listVersions(query: ListVersionsQuery): Promise<ObjectVersionRecord[]>;
 
+  // The change log (CHANGE_LOG_KIND). Kept in commit order per bucket; removed with the bucket,
+  // and emptied (its numbering kept) when the configuration that asked for it is deleted.
+  /** Entries with seq > afterSeq, oldest first, at most `limit`. */
+  listChanges(bucket: string, afterSeq: number, limit: number): Promise<VersionChange[]>;
+  /** The newest entry's number (0 when the bucket never logged a change). */
+  lastChangeSeq(bucket: string): Promise<number>;
+  /** Drops the entries up to and including throughSeq: every reader has taken them. */
+  dropChanges(bucket: string, throughSeq: number): Promise<void>;
+
   // Multipart uploads
   createUpload(bucket: BucketRef, upload: UploadRecord): Promise<void>;
   getUpload(bucket: string, key: string, uploadId: string): Promise<UploadRecord | undefined>;
@@ -418,6 +476,11 @@ export interface MetadataStore {
    * has that many of this kind changes nothing and resolves false (checked inside the write).
    */
   putBucketConfig(bucket: BucketRef | string, kind: string, id: string, json: string, maxCount?: number): Promise<boolean>;
+  /**
+   * Compare-and-set: replaces the configuration only if it exists with exactly `expectedJson`
+   * (checked inside the write); false, changing nothing, when it is gone or was changed meanwhile.
+   */
+  replaceBucketConfig(bucket: BucketRef | string, kind: string, id: string, expectedJson: string, json: string): Promise<boolean>;
   getBucketConfig(bucket: string, kind: string, id: string): Promise<string | undefined>;
   /** Configurations with id > `after`, sorted by id (byte order), at most `limit`. */
   listBucketConfigs(

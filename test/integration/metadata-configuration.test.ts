@@ -29,7 +29,7 @@ import {
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { createAccount, loadSealingKey } from "../../src/auth/accounts.js";
 import { signedFetch } from "../helpers/raw.js";
-import { readMetadataConfiguration, replaceMetadataConfiguration, withTableStatus } from "../../src/metadata-tables/config.js";
+import { readMetadataConfiguration, updateMetadataConfiguration, withTableStatus } from "../../src/metadata-tables/config.js";
 
 const run = promisify(execFile);
 const REGION = "us-east-1";
@@ -129,7 +129,7 @@ describe("S3 Metadata configurations", () => {
     // Enabling an enabled table keeps it, whatever state the engine has moved it to.
     const stored = await readMetadataConfiguration(server.context.metadata, Bucket);
     assert.ok(stored);
-    await replaceMetadataConfiguration(server.context.metadata, Bucket, withTableStatus(stored, "inventory", "BACKFILLING"));
+    await updateMetadataConfiguration(server.context.metadata, Bucket, stored, (now) => withTableStatus(now, "inventory", "BACKFILLING"));
     await s3.send(new UpdateBucketMetadataInventoryTableConfigurationCommand({ Bucket, InventoryTableConfiguration: { ConfigurationState: "ENABLED" } }));
     r = (await s3.send(new GetBucketMetadataConfigurationCommand({ Bucket }))).GetBucketMetadataConfigurationResult?.MetadataConfigurationResult;
     assert.equal(r?.InventoryTableConfigurationResult?.TableStatus, "BACKFILLING");
