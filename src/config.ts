@@ -76,6 +76,12 @@ export interface ServerConfig {
    */
   accessLogFlushIntervalMs: number;
   /**
+   * S3 Metadata (docs/metadata-tables.md): how often journal tables take the change log (their
+   * freshness) and how often live inventory tables do.
+   */
+  metadataJournalIntervalMs: number;
+  metadataInventoryIntervalMs: number;
+  /**
    * With a token, GET /_stocktake/metrics requires `Authorization: Bearer <token>` or the root
    * account's signature; without one it is served to loopback clients only (docs/observability.md).
    */
@@ -112,6 +118,8 @@ export const defaultConfig: ServerConfig = {
   defaultEncryption: "SSE-S3",
   diskReserveBytes: 64 * 1024 * 1024,
   accessLogFlushIntervalMs: 5_000,
+  metadataJournalIntervalMs: 15_000,
+  metadataInventoryIntervalMs: 5 * 60_000,
   allowInsecureSseC: false,
   logRequests: true,
   console: true,

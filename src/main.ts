@@ -95,6 +95,16 @@ program
       .default(String(defaultConfig.accessLogFlushIntervalMs / 1000)),
   )
   .addOption(
+    new Option("--metadata-journal-interval <seconds>", "how often S3 Metadata journal tables take the latest changes (their freshness)")
+      .env("STOCKTAKE_METADATA_JOURNAL_INTERVAL")
+      .default(String(defaultConfig.metadataJournalIntervalMs / 1000)),
+  )
+  .addOption(
+    new Option("--metadata-inventory-interval <seconds>", "how often S3 Metadata live inventory tables take the latest changes")
+      .env("STOCKTAKE_METADATA_INVENTORY_INTERVAL")
+      .default(String(defaultConfig.metadataInventoryIntervalMs / 1000)),
+  )
+  .addOption(
     new Option(
       "--metrics-auth <token>",
       "GET /_stocktake/metrics then requires 'Authorization: Bearer <token>' or a request signed by the root account (default: open to loopback clients only); prefer the environment variable",
@@ -141,6 +151,11 @@ program
     if (!Number.isInteger(minBodyBytesPerSecond) || minBodyBytesPerSecond < 0) throw new Error(`invalid --min-body-rate: ${opts.minBodyRate}`);
     const accessLogFlushSeconds = Number(opts.accessLogFlush);
     if (!Number.isFinite(accessLogFlushSeconds) || accessLogFlushSeconds <= 0) throw new Error(`invalid --access-log-flush: ${opts.accessLogFlush}`);
+    const seconds = (flag: string, value: string | undefined): number => {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`invalid ${flag}: ${value}`);
+      return Math.round(n * 1000);
+    };
     const shutdownSeconds = Number(opts.shutdownTimeout);
     if (!Number.isFinite(shutdownSeconds) || shutdownSeconds < 0) throw new Error(`invalid --shutdown-timeout: ${opts.shutdownTimeout}`);
     const server = await startServer({
@@ -160,6 +175,8 @@ program
       maxConnections,
       minBodyBytesPerSecond,
       accessLogFlushIntervalMs: Math.round(accessLogFlushSeconds * 1000),
+      metadataJournalIntervalMs: seconds("--metadata-journal-interval", opts.metadataJournalInterval),
+      metadataInventoryIntervalMs: seconds("--metadata-inventory-interval", opts.metadataInventoryInterval),
       metricsAuth: opts.metricsAuth === "" ? undefined : opts.metricsAuth,
       tlsCertFile: opts.tlsCert,
       tlsKeyFile: opts.tlsKey,

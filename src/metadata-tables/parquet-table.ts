@@ -109,6 +109,8 @@ export interface IcebergParquetWriterOptions {
   limits?: Partial<IcebergParquetLimits>;
   /** Characters (string) or bytes (binary) kept in lower/upper bounds; Infinity keeps whole values. */
   boundLength?: number;
+  /** boundLength for single columns, by field id: a table's per-column metrics modes. */
+  columnBoundLengths?: ReadonlyMap<number, number>;
 }
 
 export interface IcebergParquetWriter {
@@ -808,8 +810,9 @@ export function createIcebergParquetWriter(options: IcebergParquetWriterOptions)
       m.valueCounts.set(leaf.fieldId, leaf.fileLevels);
       m.nullValueCounts.set(leaf.fieldId, leaf.fileNulls);
       if (!leaf.keepsBounds || leaf.fileMin === undefined) continue;
-      m.lowerBounds.set(leaf.fieldId, lowerBound(leaf.type, leaf.fileMin, boundLength));
-      const upper = upperBound(leaf.type, leaf.fileMax!, boundLength);
+      const length = options.columnBoundLengths?.get(leaf.fieldId) ?? boundLength;
+      m.lowerBounds.set(leaf.fieldId, lowerBound(leaf.type, leaf.fileMin, length));
+      const upper = upperBound(leaf.type, leaf.fileMax!, length);
       if (upper) m.upperBounds.set(leaf.fieldId, upper);
     }
     return m;

@@ -1,7 +1,7 @@
-// The table store against a real server: tables created, appended to and committed as objects of
-// a Stocktake bucket, then read back by readers nobody here wrote: icebird (npm) over HTTP through
-// GetObject, pyarrow and DuckDB on the Parquet data files, fastavro on the manifest list and
-// manifests. The Python readers skip when python3 cannot import them.
+// The table store against a real server: tables created, appended to, rewritten, expired and
+// committed as objects of a Stocktake bucket, then read back by readers nobody here wrote: icebird
+// (npm) over HTTP through GetObject, pyarrow and DuckDB on the Parquet data files, fastavro on the
+// manifest list and manifests. The Python readers skip when python3 cannot import them.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -16,8 +16,23 @@ import { NodeSha256 } from "../../test/helpers/raw.js";
 import { readAvroContainer } from "./avro.js";
 import { JOURNAL_SCHEMA } from "./schemas.js";
 import type { IcebergRow } from "./parquet-table.js";
-import { currentSnapshot, type ManifestEntryRecord, type TableMetadata } from "./iceberg-metadata.js";
-import { appendRows, commit, createTable, keyOfUri, loadTable, manifestsOf, readTableFile, TABLE_FILE_MARK, type TableLocation } from "./table-store.js";
+import { currentSnapshot, ENTRY_STATUS, type DataFileRecord, type ManifestEntryRecord, type TableMetadata } from "./iceberg-metadata.js";
+import {
+  appendRows,
+  commit,
+  createTable,
+  expireTable,
+  keyOfUri,
+  liveFiles,
+  loadTable,
+  manifestsOf,
+  readTableFile,
+  rewriteFiles,
+  TABLE_FILE_MARK,
+  writeDataFile,
+  type Appended,
+  type TableLocation,
+} from "./table-store.js";
 
 const BUCKET = `aws-s3-${TEST_ACCOUNT_ID}`;
 const JOURNAL: TableLocation = { bucket: BUCKET, prefix: "b_photos/journal/" };
@@ -405,5 +420,288 @@ describe("commits racing on one table", () => {
     const rows = await withServerFetch(() => icebergRead({ tableUrl: `s3://${BUCKET}/b_busy/journal` }));
     const expected = batches.flat().map((r) => String(r.sequence_number)).sort();
     assert.deepEqual(rows.map((r) => String(r.sequence_number)).sort(), expected);
+  });
+});
+
+/** Every row of the table's current snapshot as icebird reads it over HTTP, in comparable form, by sequence_number. */
+async function readThroughIcebird(location: TableLocation): Promise<Record<string, unknown>[]> {
+  const rows = await withServerFetch(() => icebergRead({ tableUrl: `s3://${location.bucket}/${location.prefix.replace(/\/$/, "")}` }));
+  return sortedBySequence(rows.map((r) => normal(r)));
+}
+
+function sortedBySequence(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  return rows.sort((a, b) => String(a.sequence_number).localeCompare(String(b.sequence_number)));
+}
+
+function expectedRows(rows: IcebergRow[]): Record<string, unknown>[] {
+  return sortedBySequence(rows.map((r) => normal(asRead(r))));
+}
+
+async function exists(location: TableLocation, uri: string): Promise<boolean> {
+  const v = await server.context.metadata.getLatest(location.bucket, keyOfUri(location, uri));
+  return v !== undefined && !v.isDeleteMarker;
+}
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  const listed = await server.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+  return (listed.Contents ?? []).map((o) => o.Key!);
+}
+
+const batch = (commitNo: number, n: number) => Array.from({ length: n }, (_, i) => journalRow(commitNo, i));
+const CHANGE_SEQ = "stocktake.change-seq";
+
+describe("rewriting a table's data files", () => {
+  const location: TableLocation = { bucket: BUCKET, prefix: "b_rewrite/journal/" };
+  const [a, b, c, d, e] = [batch(31, 3), batch(32, 2), batch(33, 4), batch(34, 2), batch(35, 3)];
+  const appended: { snapshotId: number; dataFile: string }[] = [];
+
+  before(async () => {
+    await createTable(server.context, location, JOURNAL_SCHEMA);
+  });
+
+  it("lists the live files of appends, each with its commit's sequence number inherited from the manifest list", async () => {
+    for (const rows of [a, b, c]) {
+      const r = (await appendRows(server.context, location, rows))!;
+      appended.push({ snapshotId: r.snapshotId, dataFile: r.dataFile! });
+    }
+    const table = (await loadTable(server.context, location))!;
+    const live = await liveFiles(server.context, location, table.metadata);
+    // Newest manifest first; its entry leaves the numbers null, to be taken from the list.
+    assert.deepEqual(
+      live.map((f) => [f.dataFile.file_path, f.snapshotId, f.sequenceNumber, f.fileSequenceNumber, f.dataFile.record_count]),
+      [
+        [appended[2]!.dataFile, appended[2]!.snapshotId, 3, 3, 4],
+        [appended[1]!.dataFile, appended[1]!.snapshotId, 2, 2, 2],
+        [appended[0]!.dataFile, appended[0]!.snapshotId, 1, 1, 3],
+      ],
+    );
+    assert.deepEqual(await liveFiles(server.context, location, { ...table.metadata, "current-snapshot-id": -1 }), []);
+  });
+
+  it("writeDataFile + rewriteFiles: one of three files removed, two added; icebird reads exactly the new snapshot's rows", async () => {
+    const written = [await writeDataFile(server.context, location, d), await writeDataFile(server.context, location, e)];
+    assert.equal(written[0]!.record_count, 2);
+    assert.match(written[0]!.file_path, new RegExp(`^s3://${BUCKET}/b_rewrite/journal/data/[0-9a-f-]{36}-00000\\.parquet$`));
+    assert.ok(await exists(location, written[1]!.file_path), "the data file is stored at once");
+    const before = (await loadTable(server.context, location))!;
+    const liveBefore = await liveFiles(server.context, location, before.metadata);
+    assert.equal(liveBefore.length, 3, "but no snapshot names it yet");
+    const sizeOf = (path: string) => liveBefore.find((f) => f.dataFile.file_path === path)!.dataFile.file_size_in_bytes;
+    const addedSize = written[0]!.file_size_in_bytes + written[1]!.file_size_in_bytes;
+    await assert.rejects(writeDataFile(server.context, location, []), /at least one row/);
+
+    const result = (await rewriteFiles(server.context, location, { add: written, remove: () => [appended[1]!.dataFile] }))!;
+    assert.equal(result.version, before.version + 1);
+    assert.deepEqual(result.removed, [appended[1]!.dataFile]);
+    const snapshot = currentSnapshot(result.metadata)!;
+    assert.equal(snapshot["snapshot-id"], result.snapshotId);
+    assert.equal(snapshot["sequence-number"], 4);
+    assert.equal(snapshot["parent-snapshot-id"], appended[2]!.snapshotId);
+    assert.deepEqual(snapshot.summary, {
+      operation: "overwrite",
+      "added-data-files": "2",
+      "deleted-data-files": "1",
+      "added-records": "5",
+      "deleted-records": "2",
+      "added-files-size": String(addedSize),
+      "removed-files-size": String(sizeOf(appended[1]!.dataFile)),
+      "total-data-files": "4",
+      "total-records": "12",
+      "total-files-size": String(sizeOf(appended[0]!.dataFile) + sizeOf(appended[2]!.dataFile) + addedSize),
+      "total-delete-files": "0",
+      "total-position-deletes": "0",
+      "total-equality-deletes": "0",
+    });
+
+    // One manifest: the new files ADDED, the others EXISTING with their own numbers, the removed one DELETED.
+    const manifests = await manifestsOf(server.context, location, result.metadata);
+    assert.equal(manifests.length, 1);
+    const m = manifests[0]!;
+    assert.deepEqual(
+      [m.sequence_number, m.min_sequence_number, m.added_snapshot_id, m.added_files_count, m.existing_files_count, m.deleted_files_count, m.added_rows_count, m.existing_rows_count, m.deleted_rows_count],
+      [4, 1, result.snapshotId, 2, 2, 1, 5, 7, 2],
+    );
+    const entries = readAvroContainer((await readTableFile(server.context, location, m.manifest_path))!).records as ManifestEntryRecord[];
+    assert.deepEqual(
+      entries.map((x) => [x.status, x.snapshot_id, x.sequence_number, x.file_sequence_number, x.data_file.file_path]),
+      [
+        [ENTRY_STATUS.added, result.snapshotId, null, null, written[0]!.file_path],
+        [ENTRY_STATUS.added, result.snapshotId, null, null, written[1]!.file_path],
+        [ENTRY_STATUS.existing, appended[2]!.snapshotId, 3, 3, appended[2]!.dataFile],
+        [ENTRY_STATUS.existing, appended[0]!.snapshotId, 1, 1, appended[0]!.dataFile],
+        [ENTRY_STATUS.deleted, result.snapshotId, 2, 2, appended[1]!.dataFile],
+      ],
+    );
+
+    const live = await liveFiles(server.context, location, result.metadata);
+    assert.deepEqual(
+      live.map((f) => [f.dataFile.file_path, f.snapshotId, f.sequenceNumber, f.fileSequenceNumber]),
+      [
+        [written[0]!.file_path, result.snapshotId, 4, 4],
+        [written[1]!.file_path, result.snapshotId, 4, 4],
+        [appended[2]!.dataFile, appended[2]!.snapshotId, 3, 3],
+        [appended[0]!.dataFile, appended[0]!.snapshotId, 1, 1],
+      ],
+    );
+    assert.deepEqual(await readThroughIcebird(location), expectedRows([...a, ...c, ...d, ...e]));
+  });
+
+  it("an empty rewrite commits only with allowEmpty, and then records just its summary", async () => {
+    const before = (await loadTable(server.context, location))!;
+    const liveBefore = await liveFiles(server.context, location, before.metadata);
+    assert.equal(await rewriteFiles(server.context, location, { add: [], remove: () => [] }), undefined);
+    assert.equal((await loadTable(server.context, location))!.version, before.version, "nothing to change: no commit");
+
+    const result = await rewriteFiles(server.context, location, { add: [], remove: () => [], summary: { [CHANGE_SEQ]: "42" }, allowEmpty: true });
+    assert.equal(result.version, before.version + 1);
+    const summary = currentSnapshot(result.metadata)!.summary;
+    const totals = ["total-data-files", "total-records", "total-files-size"];
+    assert.deepEqual(summary, { operation: "append", [CHANGE_SEQ]: "42", ...Object.fromEntries(totals.map((k) => [k, currentSnapshot(before.metadata)!.summary[k]])), "total-delete-files": "0", "total-position-deletes": "0", "total-equality-deletes": "0" });
+    // The same files, now all EXISTING in the new manifest, keep their sequence numbers.
+    assert.deepEqual(await liveFiles(server.context, location, result.metadata), liveBefore);
+    assert.deepEqual(await readThroughIcebird(location), expectedRows([...a, ...c, ...d, ...e]));
+  });
+
+  it("appendRows records summary properties, and with allowEmpty commits a summary without rows", async () => {
+    const before = (await loadTable(server.context, location))!;
+    const empty = (await appendRows(server.context, location, [], { summary: { [CHANGE_SEQ]: "43" }, allowEmpty: true }))!;
+    assert.equal(empty.version, before.version + 1);
+    assert.equal(empty.dataFile, undefined);
+    const emptySummary = currentSnapshot(empty.metadata)!.summary;
+    assert.equal(emptySummary.operation, "append");
+    assert.equal(emptySummary[CHANGE_SEQ], "43");
+    assert.equal(emptySummary["added-data-files"], undefined);
+    assert.deepEqual(await manifestsOf(server.context, location, empty.metadata), await manifestsOf(server.context, location, before.metadata));
+
+    const rows = batch(36, 2);
+    const full = (await appendRows(server.context, location, rows, { summary: { [CHANGE_SEQ]: "44" } }))!;
+    const summary = currentSnapshot(full.metadata)!.summary;
+    assert.deepEqual([summary[CHANGE_SEQ], summary["added-records"], summary["total-records"]], ["44", "2", "14"]);
+    assert.deepEqual(await readThroughIcebird(location), expectedRows([...a, ...c, ...d, ...e, ...rows]));
+  });
+
+  it("refuses to remove a file that is not live in the base", async () => {
+    const version = (await loadTable(server.context, location))!.version;
+    await assert.rejects(rewriteFiles(server.context, location, { add: [], remove: () => [appended[1]!.dataFile] }), /is not a data file of the snapshot being rewritten/);
+    assert.equal((await loadTable(server.context, location))!.version, version);
+  });
+
+  it("a rewrite racing another commit decides again on the new base, and its lost attempt's files are removed", async () => {
+    const race: TableLocation = { bucket: BUCKET, prefix: "b_rewrite_race/journal/" };
+    await createTable(server.context, race, JOURNAL_SCHEMA);
+    const first = (await appendRows(server.context, race, batch(41, 2)))!;
+    const compacted = batch(43, 5);
+    const into = await writeDataFile(server.context, race, compacted);
+    let racing: Promise<unknown> | undefined;
+    const seen: number[][] = [];
+    const result = await rewriteFiles(server.context, race, {
+      add: [into],
+      remove: async (base, live) => {
+        seen.push([base.version, live.length]);
+        // Another writer commits while the first attempt is being prepared on v2.
+        if (!racing) await (racing = appendRows(server.context, race, batch(42, 3)));
+        return live.map((f) => f.dataFile.file_path);
+      },
+      summary: (base) => ({ [CHANGE_SEQ]: `decided-on-v${base.version}` }),
+      operation: "replace",
+      allowEmpty: true,
+    });
+    assert.deepEqual(seen, [[2, 1], [3, 2]], "the second attempt saw the other writer's file");
+    assert.equal(result.attempts, 2);
+    assert.equal(result.version, 4);
+    const second = currentSnapshot((await loadTable(server.context, race))!.metadata)!;
+    assert.equal(second["snapshot-id"], result.snapshotId);
+    assert.equal(second.summary.operation, "replace");
+    assert.equal(second.summary[CHANGE_SEQ], "decided-on-v3");
+    assert.equal(second.summary["deleted-data-files"], "2");
+    assert.equal(second.summary["total-records"], "5");
+    assert.equal(result.removed.length, 2);
+    assert.ok(result.removed.includes(first.dataFile!));
+    assert.deepEqual((await liveFiles(server.context, race, result.metadata)).map((f) => f.dataFile.file_path), [into.file_path]);
+    // One manifest list per snapshot, and the manifests of the two appends and of the winning attempt.
+    assert.equal((await keysUnder("b_rewrite_race/journal/metadata/snap-")).length, 3);
+    assert.equal((await keysUnder("b_rewrite_race/journal/metadata/")).filter((k) => k.endsWith("-m0.avro")).length, 3);
+    assert.deepEqual(await readThroughIcebird(race), expectedRows(compacted));
+  });
+});
+
+describe("expiring a table's snapshots", () => {
+  const location: TableLocation = { bucket: BUCKET, prefix: "b_expire/journal/" };
+
+  it("deletes the manifest lists, manifests and data files only expired snapshots used; icebird still reads the table", async () => {
+    await createTable(server.context, location, JOURNAL_SCHEMA);
+    const [a, b, c, d, e] = [batch(51, 2), batch(52, 3), batch(53, 1), batch(54, 5), batch(55, 2)];
+    const appends: Appended[] = [];
+    for (const rows of [a, b, c]) appends.push((await appendRows(server.context, location, rows))!);
+    const dFile = await writeDataFile(server.context, location, d);
+    await rewriteFiles(server.context, location, { add: [dFile], remove: () => [appends[0]!.dataFile!, appends[1]!.dataFile!], operation: "replace" });
+    appends.push((await appendRows(server.context, location, e))!);
+    // Written for a commit still to come: no snapshot reaches it, and it must survive.
+    const pending = await writeDataFile(server.context, location, batch(56, 1));
+
+    const before = (await loadTable(server.context, location))!;
+    const snapshots = before.metadata.snapshots;
+    assert.equal(snapshots.length, 5);
+    const manifestPaths = async (i: number) => (await manifestsOf(server.context, location, { ...before.metadata, "current-snapshot-id": snapshots[i]!["snapshot-id"] })).map((m) => m.manifest_path);
+    const expiredManifests = [...(await manifestPaths(0)), ...(await manifestPaths(1)), ...(await manifestPaths(2))];
+    const retainedManifests = [...(await manifestPaths(3)), ...(await manifestPaths(4))];
+    const doomed = [
+      ...snapshots.slice(0, 3).map((s) => s["manifest-list"]),
+      ...new Set(expiredManifests),
+      appends[0]!.dataFile!,
+      appends[1]!.dataFile!,
+    ];
+    assert.equal(doomed.length, 8);
+    const kept = [...snapshots.slice(3).map((s) => s["manifest-list"]), ...retainedManifests, appends[2]!.dataFile!, dFile.file_path, appends[3]!.dataFile!, pending.file_path];
+    assert.ok(expiredManifests.every((m) => !retainedManifests.includes(m)));
+
+    const result = await expireTable(server.context, location, { olderThanMs: server.context.clock.now().getTime() + 1000, retainLast: 2 });
+    assert.deepEqual(result, { expiredSnapshots: 3, deletedFiles: 8 });
+    for (const uri of doomed) assert.equal(await exists(location, uri), false, `${uri} is deleted`);
+    for (const uri of kept) assert.equal(await exists(location, uri), true, `${uri} stays`);
+
+    const after = (await loadTable(server.context, location))!;
+    assert.equal(after.version, before.version + 1);
+    assert.deepEqual(after.metadata.snapshots.map((s) => s["snapshot-id"]), snapshots.slice(3).map((s) => s["snapshot-id"]));
+    assert.deepEqual(after.metadata["current-snapshot-id"], before.metadata["current-snapshot-id"]);
+    assert.deepEqual(await readThroughIcebird(location), expectedRows([...c, ...d, ...e]));
+
+    assert.deepEqual(await expireTable(server.context, location, { olderThanMs: server.context.clock.now().getTime() + 1000, retainLast: 2 }), { expiredSnapshots: 0, deletedFiles: 0 });
+    assert.equal((await loadTable(server.context, location))!.version, after.version, "nothing to expire: no commit");
+  });
+});
+
+describe("data file metrics as the table's properties ask", () => {
+  const KEY_FIELD = 2;
+  const BUCKET_FIELD = 1;
+  const keys = ["photos/2025/06/ünïcødé-ファイル-0009.jpg", "photos/2025/06/ünïcødé-ファイル-0001.jpg"];
+  const rows = keys.map((key, i) => ({ ...journalRow(61, i), key }));
+  const bound = (file: DataFileRecord, which: "lower_bounds" | "upper_bounds", id: number) => {
+    const value = file[which]!.find((b) => b.key === id)?.value;
+    return value === undefined ? undefined : Buffer.from(value).toString("utf8");
+  };
+
+  it("keeps key bounds at full length with write.metadata.metrics.column.key=full, and truncates to n with truncate(n)", async () => {
+    const location: TableLocation = { bucket: BUCKET, prefix: "b_bounds/inventory/" };
+    await createTable(server.context, location, JOURNAL_SCHEMA, { properties: { "write.metadata.metrics.column.key": "full", "write.metadata.metrics.column.bucket": "truncate(4)" } });
+    const file = await writeDataFile(server.context, location, rows);
+    assert.equal(bound(file, "lower_bounds", KEY_FIELD), keys[1]);
+    assert.equal(bound(file, "upper_bounds", KEY_FIELD), keys[0]);
+    assert.equal(bound(file, "lower_bounds", BUCKET_FIELD), "phot");
+    assert.equal(bound(file, "upper_bounds", BUCKET_FIELD), "phou");
+    // appendRows writes its data file the same way.
+    const appended = (await appendRows(server.context, location, rows))!;
+    const [live] = await liveFiles(server.context, location, appended.metadata);
+    assert.equal(bound(live!.dataFile, "lower_bounds", KEY_FIELD), keys[1]);
+    assert.equal(bound(live!.dataFile, "upper_bounds", KEY_FIELD), keys[0]);
+  });
+
+  it("truncates string bounds to 16 characters without the property", async () => {
+    const location: TableLocation = { bucket: BUCKET, prefix: "b_bounds_default/inventory/" };
+    await createTable(server.context, location, JOURNAL_SCHEMA);
+    const file = await writeDataFile(server.context, location, rows);
+    assert.equal(bound(file, "lower_bounds", KEY_FIELD), "photos/2025/06/ü");
+    assert.equal(bound(file, "upper_bounds", KEY_FIELD), "photos/2025/06/ý");
+    assert.equal(bound(file, "lower_bounds", BUCKET_FIELD), "photos");
   });
 });

@@ -1,8 +1,8 @@
-// An Iceberg table kept in a Stocktake bucket: created, loaded, appended to, committed. Every file
-// is an ordinary object of the destination bucket, committed through commitVersions as an
-// inventory report's files are (src/inventory/publish.ts): owned by the bucket's owner, encrypted
-// as the table or the bucket asks, served by GetObject, seen by the bucket's replication and
-// tiering. docs/metadata-tables.md ("What Stocktake writes, and where") describes the files.
+// An Iceberg table kept in a Stocktake bucket: created, loaded, appended to, rewritten, its old
+// snapshots expired. Every file is an ordinary object of the destination bucket, committed through
+// commitVersions as an inventory report's files are (src/inventory/publish.ts): owned by the
+// bucket's owner, encrypted as the table or the bucket asks, served by GetObject, seen by the
+// bucket's replication and tiering. docs/metadata-tables.md ("What Stocktake writes, and where") describes the files.
 //
 // Commits: the spec's file-system tables commit by an atomic rename of v<N+1>.metadata.json, which
 // an object store does not have. Here the new metadata file is written create-once (the store's
@@ -27,6 +27,10 @@ import {
   currentSchema,
   currentSnapshot,
   dataFileRecord,
+  deletedEntry,
+  ENTRY_STATUS,
+  existingEntry,
+  expireSnapshots,
   manifestEntrySchema,
   manifestFileMetadata,
   manifestFileRecord,
@@ -39,7 +43,13 @@ import {
   parentForNextSnapshot,
   tableFiles,
   UNPARTITIONED_SPEC,
+  type DataFileRecord,
+  type FileChanges,
+  type LiveFile,
+  type ManifestEntryRecord,
   type ManifestFileRecord,
+  type Snapshot,
+  type SnapshotOperation,
   type TableMetadata,
 } from "./iceberg-metadata.js";
 
@@ -349,45 +359,139 @@ export async function commit(ctx: Context, location: TableLocation, prepare: (ba
   throw new CommitConflict(`Iceberg table ${tableUri(location)}: no commit after ${maxAttempts} attempts`);
 }
 
-/** Best effort: a file left behind is an orphan no metadata names, harmless to readers. */
-async function discard(w: Writer, keys: string[]): Promise<void> {
+/**
+ * Best effort: a file left behind is an orphan no metadata names, harmless to readers. Returns how
+ * many were deleted.
+ */
+async function discard(w: Writer, keys: Iterable<string>): Promise<number> {
+  let deleted = 0;
   for (const key of keys) {
     const v = await currentVersion(w.ctx, w.location, key);
     if (!v) continue;
-    await deleteObjectOrVersion(w.ctx, w.bucket, key, v.versionId, { owner: w.bucket.ownerAccountId, bypassGovernance: false }).catch(() => undefined);
+    const gone = await deleteObjectOrVersion(w.ctx, w.bucket, key, v.versionId, { owner: w.bucket.ownerAccountId, bypassGovernance: false }).then(
+      () => true,
+      () => false,
+    );
+    if (gone) deleted++;
   }
+  return deleted;
+}
+
+/** Thrown by a commit's preparation that finds nothing to change on its base. */
+class NothingToCommit extends Error {}
+
+/** commit, or undefined when the preparation found nothing to change (then nothing was written). */
+async function commitUnlessNothing(ctx: Context, location: TableLocation, prepare: (base: LoadedTable, attempt: number) => Promise<PreparedCommit>, options: CommitOptions): Promise<Committed | undefined> {
+  try {
+    return await commit(ctx, location, prepare, options);
+  } catch (err) {
+    if (err instanceof NothingToCommit) return undefined;
+    throw err;
+  }
+}
+
+// ---- data files and manifests ----
+
+/** Iceberg's per-column metrics mode: write.metadata.metrics.column.<column name>. */
+const METRICS_MODE_PROPERTY = "write.metadata.metrics.column.";
+
+/**
+ * Bound lengths, by field id, for the top-level columns whose metrics mode the table sets to full
+ * (whole values: the engine reads where a shard starts from its data file's `key` bounds) or
+ * truncate(n). The modes counts and none are not applied: such a column keeps the default bounds,
+ * which say more than was asked but nothing wrong.
+ * https://iceberg.apache.org/docs/latest/configuration/#write-properties
+ */
+function columnBoundLengths(metadata: TableMetadata, schema: IcebergSchema): Map<number, number> {
+  const lengths = new Map<number, number>();
+  for (const field of schema.fields) {
+    const mode = metadata.properties[`${METRICS_MODE_PROPERTY}${field.name}`]?.trim().toLowerCase();
+    const truncate = mode === undefined ? null : /^truncate\(([1-9][0-9]*)\)$/.exec(mode);
+    if (mode === "full") lengths.set(field.id, Infinity);
+    else if (truncate) lengths.set(field.id, Number(truncate[1]));
+  }
+  return lengths;
+}
+
+const OCTET_STREAM = "application/octet-stream";
+
+/** Rows as a Parquet data file of the table's current schema, and the data_file record naming it. */
+async function dataFileOf(table: LoadedTable, rows: readonly IcebergRow[], name: string): Promise<{ file: FileToWrite; record: DataFileRecord }> {
+  const schema = currentSchema(table.metadata);
+  const { bytes, metrics } = await writeIcebergParquet(schema, rows, { columnBoundLengths: columnBoundLengths(table.metadata, schema) });
+  const uri = tableFiles.data(table.uri, name);
+  return { file: { key: keyOfUri(table.location, uri), bytes, contentType: OCTET_STREAM }, record: dataFileRecord(uri, metrics) };
+}
+
+function manifestFile(location: TableLocation, uri: string, schema: IcebergSchema, entries: ManifestEntryRecord[]): FileToWrite {
+  const bytes = writeAvroContainer({ schema: manifestEntrySchema(UNPARTITIONED_SPEC), metadata: manifestFileMetadata(schema), records: entries, codec: "null" });
+  return { key: keyOfUri(location, uri), bytes, contentType: OCTET_STREAM };
+}
+
+/** The manifest list `metadata` names for its current snapshot. */
+function manifestListFile(location: TableLocation, metadata: TableMetadata, manifests: ManifestFileRecord[]): FileToWrite {
+  const snapshot = currentSnapshot(metadata)!;
+  const bytes = writeAvroContainer({ schema: MANIFEST_LIST_SCHEMA, metadata: manifestListMetadata(snapshot), records: manifests, codec: "null" });
+  return { key: keyOfUri(location, snapshot["manifest-list"]), bytes, contentType: OCTET_STREAM };
+}
+
+async function loadExisting(ctx: Context, location: TableLocation): Promise<LoadedTable> {
+  const table = await loadTable(ctx, location);
+  if (!table) throw new Error(`no Iceberg table at ${tableUri(location)}`);
+  return table;
+}
+
+/**
+ * Writes rows as one Parquet data file of the table's current schema, under a name of its own.
+ * No snapshot names it yet: it joins the table when rewriteFiles commits it.
+ */
+export async function writeDataFile(ctx: Context, location: TableLocation, rows: readonly IcebergRow[], options: TableOptions = {}): Promise<DataFileRecord> {
+  if (rows.length === 0) throw new RangeError(`Iceberg table ${tableUri(location)}: a data file needs at least one row`);
+  const table = await loadExisting(ctx, location);
+  const { file, record } = await dataFileOf(table, rows, `${randomUUID()}-00000`);
+  await putFiles(await writerFor(ctx, location, options), [file]);
+  return record;
+}
+
+// ---- appending ----
+
+export interface AppendOptions extends CommitOptions {
+  /** Further snapshot summary properties, such as the engine's watermark. */
+  summary?: Record<string, string>;
+  /** Commit even without rows: a snapshot that adds nothing and only records its summary. */
+  allowEmpty?: boolean;
 }
 
 export interface Appended extends Committed {
   snapshotId: number;
-  dataFile: string;
+  /** Absent when the commit had no rows (allowEmpty). */
+  dataFile?: string;
 }
 
 /**
  * Appends rows as one snapshot (operation "append"): one Parquet data file and one manifest,
  * written once; then, per attempt, a manifest list carrying the parent snapshot's manifests and
- * the new one, and the next metadata version. Without rows nothing is committed.
+ * the new one, and the next metadata version. Without rows nothing is committed, unless
+ * allowEmpty asks for a snapshot that carries the parent's manifests and the summary only.
  */
-export async function appendRows(ctx: Context, location: TableLocation, rows: readonly IcebergRow[], options: CommitOptions = {}): Promise<Appended | undefined> {
-  const start = await loadTable(ctx, location);
-  if (!start) throw new Error(`no Iceberg table at ${tableUri(location)}`);
-  if (rows.length === 0) return undefined;
+export async function appendRows(ctx: Context, location: TableLocation, rows: readonly IcebergRow[], options: AppendOptions = {}): Promise<Appended | undefined> {
+  const start = await loadExisting(ctx, location);
+  if (rows.length === 0 && !options.allowEmpty) return undefined;
   const w = await writerFor(ctx, location, options);
   const uri = start.uri;
-  const schema = currentSchema(start.metadata);
   const commitUuid = randomUUID();
   // Kept across attempts: the manifest names it in its entries, so it is fixed before the loop.
   const snapshotId = newSnapshotId(new Set(start.metadata.snapshots.map((s) => s["snapshot-id"])));
 
-  const { bytes: parquet, metrics } = await writeIcebergParquet(schema, rows);
-  const dataUri = tableFiles.data(uri, `${commitUuid}-00000`);
-  const entries = [addedEntry(snapshotId, dataFileRecord(dataUri, metrics))];
-  const manifest = writeAvroContainer({ schema: manifestEntrySchema(UNPARTITIONED_SPEC), metadata: manifestFileMetadata(schema), records: entries, codec: "null" });
-  const manifestUri = tableFiles.manifest(uri, commitUuid, 0);
-  await putFiles(w, [
-    { key: keyOfUri(location, dataUri), bytes: parquet, contentType: "application/octet-stream" },
-    { key: keyOfUri(location, manifestUri), bytes: manifest, contentType: "application/octet-stream" },
-  ]);
+  let added: { dataFile: DataFileRecord; manifestUri: string; manifestLength: number; entries: ManifestEntryRecord[] } | undefined;
+  if (rows.length > 0) {
+    const data = await dataFileOf(start, rows, `${commitUuid}-00000`);
+    const entries = [addedEntry(snapshotId, data.record)];
+    const manifestUri = tableFiles.manifest(uri, commitUuid, 0);
+    const manifest = manifestFile(location, manifestUri, currentSchema(start.metadata), entries);
+    await putFiles(w, [data.file, manifest]);
+    added = { dataFile: data.record, manifestUri, manifestLength: manifest.bytes.length, entries };
+  }
 
   const committed = await commit(
     ctx,
@@ -398,44 +502,266 @@ export async function appendRows(ctx: Context, location: TableLocation, rows: re
       }
       const sequenceNumber = nextSequenceNumber(base.metadata);
       const carried = await manifestsOf(ctx, location, base.metadata);
-      const added = manifestFileRecord({ path: manifestUri, length: manifest.length, addedSnapshotId: snapshotId, sequenceNumber, entries });
-      const listUri = tableFiles.manifestList(uri, snapshotId, attempt, commitUuid);
       const metadata = addSnapshot(base.metadata, {
         snapshotId,
         parentSnapshotId: parentForNextSnapshot(base.metadata),
         sequenceNumber,
-        manifestList: listUri,
+        manifestList: tableFiles.manifestList(uri, snapshotId, attempt, commitUuid),
         operation: "append",
-        changes: { addedDataFiles: 1, addedRecords: metrics.recordCount, addedFilesSize: metrics.fileSizeInBytes },
+        changes: added ? { addedDataFiles: 1, addedRecords: added.dataFile.record_count, addedFilesSize: added.dataFile.file_size_in_bytes } : {},
         timestampMs: ctx.clock.now().getTime(),
         baseMetadataLocation: base.metadataUri,
+        summary: options.summary,
       });
-      const list = writeAvroContainer({
-        schema: MANIFEST_LIST_SCHEMA,
-        metadata: manifestListMetadata(currentSnapshot(metadata)!),
-        // The new manifest first, as the reference implementation orders a snapshot's manifests.
-        records: [added, ...carried],
-        codec: "null",
-      });
-      const listKey = keyOfUri(location, listUri);
-      await putFiles(w, [{ key: listKey, bytes: list, contentType: "application/octet-stream" }]);
-      return { metadata, attemptFiles: [listKey] };
+      const manifests = added
+        ? // The new manifest first, as the reference implementation orders a snapshot's manifests.
+          [manifestFileRecord({ path: added.manifestUri, length: added.manifestLength, addedSnapshotId: snapshotId, sequenceNumber, entries: added.entries }), ...carried]
+        : carried;
+      const list = manifestListFile(location, metadata, manifests);
+      await putFiles(w, [list]);
+      return { metadata, attemptFiles: [list.key] };
     },
     options,
   );
-  return { ...committed, snapshotId, dataFile: dataUri };
+  return { ...committed, snapshotId, dataFile: added?.dataFile.file_path };
+}
+
+// ---- reading a snapshot's files ----
+
+/** A manifest list's manifest_file records, or undefined when the list is gone. */
+async function readManifestList(ctx: Context, location: TableLocation, listUri: string): Promise<ManifestFileRecord[] | undefined> {
+  const bytes = await readFile(ctx, location, keyOfUri(location, listUri));
+  return bytes && (readAvroContainer(bytes).records as ManifestFileRecord[]);
 }
 
 /** The manifest_file records of the current snapshot's manifest list ([] before the first commit). */
 export async function manifestsOf(ctx: Context, location: TableLocation, metadata: TableMetadata): Promise<ManifestFileRecord[]> {
   const snapshot = currentSnapshot(metadata);
-  if (!snapshot) return [];
-  const bytes = await readFile(ctx, location, keyOfUri(location, snapshot["manifest-list"]));
-  if (!bytes) throw new Error(`Iceberg table ${metadata.location}: manifest list ${snapshot["manifest-list"]} is missing`);
-  return readAvroContainer(bytes).records as ManifestFileRecord[];
+  return snapshot ? manifestsOfSnapshot(ctx, location, snapshot) : [];
+}
+
+async function manifestsOfSnapshot(ctx: Context, location: TableLocation, snapshot: Snapshot): Promise<ManifestFileRecord[]> {
+  const manifests = await readManifestList(ctx, location, snapshot["manifest-list"]);
+  if (!manifests) throw new Error(`Iceberg table ${tableUri(location)}: manifest list ${snapshot["manifest-list"]} is missing`);
+  return manifests;
+}
+
+/** A manifest's entries, or undefined when the manifest is gone. */
+async function readManifest(ctx: Context, location: TableLocation, manifestUri: string): Promise<ManifestEntryRecord[] | undefined> {
+  const bytes = await readFile(ctx, location, keyOfUri(location, manifestUri));
+  return bytes && (readAvroContainer(bytes).records as ManifestEntryRecord[]);
+}
+
+async function manifestEntries(ctx: Context, location: TableLocation, manifest: ManifestFileRecord): Promise<ManifestEntryRecord[]> {
+  const entries = await readManifest(ctx, location, manifest.manifest_path);
+  if (!entries) throw new Error(`Iceberg table ${tableUri(location)}: manifest ${manifest.manifest_path} is missing`);
+  return entries;
+}
+
+/**
+ * Every data file of the table's current snapshot ([] before the first commit). An entry leaves
+ * null what it inherits from its manifest's record in the manifest list (spec "Sequence Number
+ * Inheritance"): an added file's sequence numbers are its commit's, known only once committed.
+ */
+export async function liveFiles(ctx: Context, location: TableLocation, metadata: TableMetadata): Promise<LiveFile[]> {
+  const live: LiveFile[] = [];
+  for (const manifest of await manifestsOf(ctx, location, metadata)) {
+    // Rows a delete file removes would still be read from their data files here.
+    if (manifest.content !== 0) throw new Error(`Iceberg table ${metadata.location}: ${manifest.manifest_path} lists delete files, which this store does not apply`);
+    for (const entry of await manifestEntries(ctx, location, manifest)) {
+      if (entry.status === ENTRY_STATUS.deleted) continue;
+      live.push({
+        snapshotId: entry.snapshot_id ?? manifest.added_snapshot_id,
+        sequenceNumber: entry.sequence_number ?? manifest.sequence_number,
+        fileSequenceNumber: entry.file_sequence_number ?? manifest.sequence_number,
+        dataFile: entry.data_file,
+      });
+    }
+  }
+  return live;
 }
 
 /** The Parquet, Avro or JSON bytes of one of the table's files, by its URI. */
 export function readTableFile(ctx: Context, location: TableLocation, uri: string): Promise<Buffer | undefined> {
   return readFile(ctx, location, keyOfUri(location, uri));
+}
+
+// ---- rewriting ----
+
+export interface Rewrite extends CommitOptions {
+  /** Files writeDataFile wrote for this commit. */
+  add: readonly DataFileRecord[];
+  /**
+   * The paths of the live files to remove, decided on each attempt's base: a retry on a snapshot
+   * another writer committed meanwhile decides again. None when left out.
+   */
+  remove?: (base: LoadedTable, live: readonly LiveFile[]) => readonly string[] | Promise<readonly string[]>;
+  /** Else "append" when nothing is removed, "delete" when nothing is added, "overwrite" otherwise; a compaction is "replace". */
+  operation?: SnapshotOperation;
+  /** Further snapshot summary properties (the engine's watermark), or what computes them on each attempt's base. */
+  summary?: Record<string, string> | ((base: LoadedTable, live: readonly LiveFile[]) => Record<string, string>);
+  /** Commit even when nothing is added or removed: a snapshot that only records its summary. */
+  allowEmpty?: boolean;
+}
+
+export interface Rewritten extends Committed {
+  snapshotId: number;
+  /** What the winning attempt removed. */
+  removed: string[];
+}
+
+const total = (files: readonly DataFileRecord[], of: (f: DataFileRecord) => number): number => files.reduce((sum, f) => sum + of(f), 0);
+
+/**
+ * Adds and removes data files in one snapshot. Each attempt writes one manifest that lists every
+ * file of the new snapshot: the added ones (ADDED), the others of the base (EXISTING, keeping
+ * their sequence numbers) and the removed ones (DELETED); the manifest list names only it. Without
+ * allowEmpty, an attempt that would add and remove nothing makes no commit (undefined).
+ */
+export function rewriteFiles(ctx: Context, location: TableLocation, rewrite: Rewrite & { allowEmpty: true }): Promise<Rewritten>;
+export function rewriteFiles(ctx: Context, location: TableLocation, rewrite: Rewrite): Promise<Rewritten | undefined>;
+export async function rewriteFiles(ctx: Context, location: TableLocation, rewrite: Rewrite): Promise<Rewritten | undefined> {
+  const w = await writerFor(ctx, location, rewrite);
+  let decided!: { snapshotId: number; removed: string[] };
+  const committed = await commitUnlessNothing(
+    ctx,
+    location,
+    async (base, attempt) => {
+      const live = await liveFiles(ctx, location, base.metadata);
+      const removing = new Set(await rewrite.remove?.(base, live));
+      const livePaths = new Set(live.map((f) => f.dataFile.file_path));
+      for (const path of removing) {
+        if (!livePaths.has(path)) throw new Error(`Iceberg table ${base.uri}: ${path} is not a data file of the snapshot being rewritten`);
+      }
+      if (rewrite.add.length === 0 && removing.size === 0 && !rewrite.allowEmpty) throw new NothingToCommit();
+
+      const snapshotId = newSnapshotId(new Set(base.metadata.snapshots.map((s) => s["snapshot-id"])));
+      const sequenceNumber = nextSequenceNumber(base.metadata);
+      const removed = live.filter((f) => removing.has(f.dataFile.file_path));
+      const entries = [
+        ...rewrite.add.map((f) => addedEntry(snapshotId, f)),
+        ...live.filter((f) => !removing.has(f.dataFile.file_path)).map(existingEntry),
+        ...removed.map((f) => deletedEntry(snapshotId, f)),
+      ];
+      const removedFiles = removed.map((f) => f.dataFile);
+      const changes: FileChanges = {
+        addedDataFiles: rewrite.add.length,
+        deletedDataFiles: removed.length,
+        addedRecords: total(rewrite.add, (f) => f.record_count),
+        deletedRecords: total(removedFiles, (f) => f.record_count),
+        addedFilesSize: total(rewrite.add, (f) => f.file_size_in_bytes),
+        removedFilesSize: total(removedFiles, (f) => f.file_size_in_bytes),
+      };
+      const commitUuid = randomUUID();
+      const metadata = addSnapshot(base.metadata, {
+        snapshotId,
+        parentSnapshotId: parentForNextSnapshot(base.metadata),
+        sequenceNumber,
+        manifestList: tableFiles.manifestList(base.uri, snapshotId, attempt, commitUuid),
+        operation: rewrite.operation ?? (removed.length === 0 ? "append" : rewrite.add.length === 0 ? "delete" : "overwrite"),
+        changes,
+        timestampMs: ctx.clock.now().getTime(),
+        baseMetadataLocation: base.metadataUri,
+        summary: typeof rewrite.summary === "function" ? rewrite.summary(base, live) : rewrite.summary,
+      });
+
+      const files: FileToWrite[] = [];
+      const manifests: ManifestFileRecord[] = [];
+      // An empty table that stays empty has no entry to list.
+      if (entries.length > 0) {
+        const manifestUri = tableFiles.manifest(base.uri, commitUuid, 0);
+        const manifest = manifestFile(location, manifestUri, currentSchema(base.metadata), entries);
+        files.push(manifest);
+        manifests.push(manifestFileRecord({ path: manifestUri, length: manifest.bytes.length, addedSnapshotId: snapshotId, sequenceNumber, entries }));
+      }
+      files.push(manifestListFile(location, metadata, manifests));
+      await putFiles(w, files);
+      decided = { snapshotId, removed: [...removing] };
+      return { metadata, attemptFiles: files.map((f) => f.key) };
+    },
+    rewrite,
+  );
+  return committed && { ...committed, ...decided };
+}
+
+// ---- expiring snapshots ----
+
+export interface ExpireTableOptions extends CommitOptions {
+  /** Snapshots made before this time (epoch ms) expire... */
+  olderThanMs: number;
+  /** ...except the newest this many of each branch (main's head always stays). */
+  retainLast: number;
+}
+
+export interface ExpiredTable {
+  expiredSnapshots: number;
+  /** Manifest lists, manifests and data files deleted. */
+  deletedFiles: number;
+}
+
+/** The manifests and live data files the snapshots reach. */
+async function reachedBy(ctx: Context, location: TableLocation, snapshots: readonly Snapshot[]): Promise<{ manifests: Set<string>; dataFiles: Set<string> }> {
+  const manifests = new Set<string>();
+  const dataFiles = new Set<string>();
+  for (const snapshot of snapshots) {
+    for (const manifest of await manifestsOfSnapshot(ctx, location, snapshot)) {
+      if (manifests.has(manifest.manifest_path)) continue;
+      manifests.add(manifest.manifest_path);
+      for (const entry of await manifestEntries(ctx, location, manifest)) {
+        if (entry.status !== ENTRY_STATUS.deleted) dataFiles.add(entry.data_file.file_path);
+      }
+    }
+  }
+  return { manifests, dataFiles };
+}
+
+/**
+ * Expires snapshots (expireSnapshots, committed as any change is), then deletes the files only
+ * they used: their manifest lists, and the manifests and data files no retained snapshot reaches.
+ * What to delete is what the expired snapshots reach minus what the retained ones do, never a
+ * listing of the table's objects: a data file written for a commit still under way (writeDataFile
+ * before rewriteFiles) is no orphan. Old metadata files stay: loadTable walks up from v1 when the
+ * version hint is lost, so v1 onwards must stay. Nothing to expire: no commit.
+ */
+export async function expireTable(ctx: Context, location: TableLocation, options: ExpireTableOptions): Promise<ExpiredTable> {
+  let expired: Snapshot[] = [];
+  const committed = await commitUnlessNothing(
+    ctx,
+    location,
+    async (base) => {
+      const expiration = expireSnapshots(base.metadata, {
+        olderThanMs: options.olderThanMs,
+        retainLast: options.retainLast,
+        nowMs: ctx.clock.now().getTime(),
+        baseMetadataLocation: base.metadataUri,
+      });
+      if (expiration.metadata === base.metadata) throw new NothingToCommit();
+      expired = expiration.expired;
+      return { metadata: expiration.metadata };
+    },
+    options,
+  );
+  if (!committed) return { expiredSnapshots: 0, deletedFiles: 0 };
+
+  // All of what stays is known before anything goes; an unreadable file of a retained snapshot
+  // stops the deletes (the expiration itself is committed, its files become orphans).
+  const kept = await reachedBy(ctx, location, committed.metadata.snapshots);
+  const doomed = new Set<string>();
+  // Files already gone are passed over: nothing of them is left to find or delete.
+  for (const snapshot of expired) {
+    const manifests = await readManifestList(ctx, location, snapshot["manifest-list"]);
+    if (!manifests) continue;
+    doomed.add(snapshot["manifest-list"]);
+    for (const manifest of manifests) {
+      if (kept.manifests.has(manifest.manifest_path) || doomed.has(manifest.manifest_path)) continue;
+      doomed.add(manifest.manifest_path);
+      for (const entry of (await readManifest(ctx, location, manifest.manifest_path)) ?? []) {
+        const path = entry.data_file.file_path;
+        if (entry.status !== ENTRY_STATUS.deleted && !kept.dataFiles.has(path)) doomed.add(path);
+      }
+    }
+  }
+  const w = await writerFor(ctx, location, options);
+  const deletedFiles = await discard(w, [...doomed].map((uri) => keyOfUri(location, uri)));
+  return { expiredSnapshots: expired.length, deletedFiles };
 }

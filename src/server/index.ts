@@ -28,6 +28,7 @@ import { InventoryScheduler, parseTimeOfDay } from "../inventory/scheduler.js";
 import { KeyService, loadMasterKey } from "../crypto/kms.js";
 import { LifecyclePass } from "../lifecycle/pass.js";
 import { TieringPass } from "../tiering/pass.js";
+import { MetadataTablesEngine } from "../metadata-tables/engine.js";
 import { Replicator } from "../replication/replicator.js";
 import { AccessLogDelivery } from "../s3/access-log-delivery.js";
 import { LocalCluster, SharedCluster, type Cluster } from "../cluster/cluster.js";
@@ -39,6 +40,7 @@ const LIFECYCLE_LEASE = "lifecycle";
 const TIERING_LEASE = "tiering";
 const REPLICATION_SCAN_LEASE = "replication-scan";
 const HOUSEKEEPING_LEASE = "housekeeping";
+const METADATA_TABLES_LEASE = "metadata-tables";
 /** Topics of the caches other nodes must drop entries of. */
 const SETTINGS_TOPIC = "bucket-settings";
 const POLICIES_TOPIC = "bucket-policies";
@@ -65,6 +67,8 @@ export interface RunningServer {
   /** Background work on the clock; runOnce() does a pass at once (tests with a ManualClock). */
   lifecycle: LifecyclePass;
   tiering: TieringPass;
+  /** The S3 Metadata tables engine (runs under its lease; tests call runOnce). */
+  metadataTables: MetadataTablesEngine;
   replication: Replicator;
   /** Server access log records waiting for delivery; flush() delivers them at once. */
   accessLogs: AccessLogDelivery;
@@ -196,6 +200,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     isLeader: () => cluster.isLeader(SCHEDULER_LEASE),
   });
   const lifecycle = new LifecyclePass(context);
+  const metadataTables = new MetadataTablesEngine(context, {
+    commitIntervalMs: config.metadataJournalIntervalMs,
+    inventoryIntervalMs: config.metadataInventoryIntervalMs,
+    isLeader: () => cluster.isLeader(METADATA_TABLES_LEASE),
+  });
   const tiering = new TieringPass(context);
   const replication = new Replicator(context);
   const accessLogs = new AccessLogDelivery(context, config.accessLogFlushIntervalMs);
@@ -228,11 +237,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await lead(SCHEDULER_LEASE, () => scheduler.start(), () => undefined);
     await lead(LIFECYCLE_LEASE, () => lifecycle.start(), () => lifecycle.stop());
     await lead(TIERING_LEASE, () => tiering.start(), () => tiering.stop());
+    await lead(METADATA_TABLES_LEASE, () => metadataTables.start(), () => metadataTables.stop());
     await lead(REPLICATION_SCAN_LEASE, () => replication.rescan(), () => undefined);
     if (shared) await lead(HOUSEKEEPING_LEASE, () => housekeeping.start(), () => housekeeping.stop());
   } catch (err) {
     closing = true;
-    await Promise.all([scheduler.stop(), lifecycle.stop(), tiering.stop(), replication.stop(), housekeeping.stop()]);
+    await Promise.all([scheduler.stop(), lifecycle.stop(), tiering.stop(), metadataTables.stop(), replication.stop(), housekeeping.stop()]);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await cluster.stop();
     await disk.close();
@@ -250,6 +260,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     scheduler,
     lifecycle,
     tiering,
+    metadataTables,
     replication,
     accessLogs,
     cluster,
@@ -260,7 +271,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       health.markShuttingDown();
       closing = true;
       const deadline = Date.now() + graceMs;
-      await Promise.all([server.drain(deadline), stopRuns(context, deadline), scheduler.stop(), lifecycle.stop(), tiering.stop(), replication.stop(), housekeeping.stop()]);
+      await Promise.all([
+        server.drain(deadline),
+        stopRuns(context, deadline),
+        scheduler.stop(),
+        lifecycle.stop(),
+        tiering.stop(),
+        metadataTables.stop(),
+        replication.stop(),
+        housekeeping.stop(),
+      ]);
       // A run asked for by a request answered during the drain.
       await stopRuns(context, Date.now());
       // Once no request can add a record: what is buffered is delivered before the stores close.

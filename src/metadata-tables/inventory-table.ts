@@ -1,0 +1,227 @@
+// The live inventory table: every version of the bucket as it is now, one row each.
+//
+// Backfill: the table's mark is the change log's newest number, read before the bucket is listed;
+// the listing becomes the first snapshot. A change made while it lists may or may not be in it, and
+// is applied again from the log (after the mark) either way: applying a change is idempotent (a
+// row is put or removed by key and version id), so the table converges on the bucket.
+//
+// Upkeep, copy-on-write: data files are shards of the key space, each holding every version of the
+// keys from its lowest key up to the next shard's (its `key` bounds are kept at full length, so
+// they say exactly where a shard starts). A batch of changes rewrites only the shards whose keys
+// changed, and splits a shard grown past twice the target size. Readers that read the data files
+// directly (DuckDB, pyarrow) see the table exactly, with no delete files to apply.
+import type { Context } from "../core/context.js";
+import type { ChangedVersion, ObjectVersionRecord } from "../storage/types.js";
+import { changedVersion } from "../storage/change-log.js";
+import { compareUtf8 } from "../utf8.js";
+import { tableLocation, type MetadataConfigurationV2, type MetadataTable } from "./config.js";
+import { inventoryRow } from "./rows.js";
+import { INVENTORY_SCHEMA } from "./schemas.js";
+import type { IcebergRow } from "./parquet-table.js";
+import { currentSnapshot, type DataFileRecord, type LiveFile } from "./iceberg-metadata.js";
+import { liveFiles, rewriteFiles, writeDataFile, type LoadedTable, type TableLocation } from "./table-store.js";
+import { readDataFile } from "./data-files.js";
+import { changeSeqOf, CHANGE_SEQ_PROPERTY, openTable } from "./table-state.js";
+
+/** Rows a shard is cut at by the backfill and split towards by upkeep (a file of some 10 MB). */
+export const SHARD_ROWS = 100_000;
+/** Changes one upkeep commit takes at most. */
+const BATCH_CHANGES = 100_000;
+const LIST_PAGE = 1000;
+/** The `key` column's field id (schemas.ts numbers columns in AWS's order). */
+const KEY_FIELD_ID = 2;
+
+/** Iceberg's per-column metrics mode: full-length bounds, so a shard's first key is exact. */
+export const INVENTORY_TABLE_PROPERTIES = { "write.metadata.metrics.column.key": "full" };
+
+export interface InventoryOptions {
+  shardRows?: number;
+}
+
+export function inventoryLocation(c: MetadataConfigurationV2): TableLocation {
+  return tableLocation(c, c.inventory.table!);
+}
+
+function open(ctx: Context, c: MetadataConfigurationV2): Promise<LoadedTable> {
+  return openTable(ctx, inventoryLocation(c), c.inventory.table as MetadataTable, INVENTORY_SCHEMA, INVENTORY_TABLE_PROPERTIES);
+}
+
+function encryptionOf(c: MetadataConfigurationV2) {
+  return c.inventory.table?.encryption ?? { sseAlgorithm: "AES256" as const };
+}
+
+/** The rows in the order a shard keeps them: by key (UTF-8 bytes), then newest first. */
+function compareRows(a: IcebergRow, b: IcebergRow): number {
+  return (
+    compareUtf8(a.key as string, b.key as string) ||
+    Number(b.last_modified_date ?? 0) - Number(a.last_modified_date ?? 0) ||
+    compareUtf8(String(b.version_id ?? "null"), String(a.version_id ?? "null"))
+  );
+}
+
+export interface Backfill {
+  rows: number;
+  files: number;
+  changeSeq: number;
+}
+
+/**
+ * Fills a new table from the bucket's versions. A table that already has a snapshot was filled
+ * before (the engine stopped before noting it), and is left as it is.
+ */
+export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2, bucket: string, options: InventoryOptions = {}): Promise<Backfill> {
+  const shardRows = options.shardRows ?? SHARD_ROWS;
+  const location = inventoryLocation(c);
+  const table = await open(ctx, c);
+  if (currentSnapshot(table.metadata)) return { rows: 0, files: 0, changeSeq: changeSeqOf(table) };
+  const mark = await ctx.metadata.lastChangeSeq(bucket);
+  const encryption = encryptionOf(c);
+  const files: DataFileRecord[] = [];
+  let shard: IcebergRow[] = [];
+  let rows = 0;
+  let marker: { keyMarker?: string; versionIdMarker?: string } = {};
+  for (;;) {
+    const page: ObjectVersionRecord[] = await ctx.metadata.listVersions({ bucket, limit: LIST_PAGE, ...marker });
+    for (const v of page) {
+      // A key's versions stay in one shard: a shard is cut only where a new key starts.
+      if (shard.length >= shardRows && v.key !== shard[shard.length - 1]!.key) {
+        files.push(await writeDataFile(ctx, location, shard, { encryption }));
+        shard = [];
+      }
+      shard.push(inventoryRow(bucket, v.key, v.versionId, changedVersion(v), mark));
+      rows++;
+    }
+    if (page.length < LIST_PAGE) break;
+    const last = page[page.length - 1]!;
+    marker = { keyMarker: last.key, versionIdMarker: last.versionId };
+  }
+  if (shard.length > 0) files.push(await writeDataFile(ctx, location, shard, { encryption }));
+  const expected = table.metadata["current-snapshot-id"];
+  await rewriteFiles(ctx, location, {
+    add: files,
+    remove: (base) => {
+      if (base.metadata["current-snapshot-id"] !== expected) throw new Error(`the inventory table ${base.uri} changed while it was backfilled`);
+      return [];
+    },
+    summary: { [CHANGE_SEQ_PROPERTY]: String(mark) },
+    allowEmpty: true,
+    encryption,
+  });
+  return { rows, files: files.length, changeSeq: mark };
+}
+
+/** Where a shard starts: its data file's lowest key (full length: see INVENTORY_TABLE_PROPERTIES). */
+function lowestKey(file: LiveFile): string {
+  const bound = file.dataFile.lower_bounds?.find((b) => b.key === KEY_FIELD_ID)?.value;
+  return bound === undefined ? "" : Buffer.from(bound).toString("utf8");
+}
+
+/** The shard that holds `key`: the last whose lowest key is not above it (the first for keys before every shard). */
+function shardOf(lowest: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = lowest.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (compareUtf8(lowest[mid]!, key) <= 0) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** A version's state after a batch: its newest change (undefined: deleted for good). */
+type Outcome = { version: ChangedVersion; seq: number } | undefined;
+
+export interface Upkeep {
+  changes: number;
+  rewritten: number;
+  written: number;
+  changeSeq: number;
+}
+
+/** Applies the change log after the table's mark, shard by shard; one commit per batch. */
+export async function updateInventory(ctx: Context, c: MetadataConfigurationV2, bucket: string, options: InventoryOptions = {}): Promise<Upkeep> {
+  const shardRows = options.shardRows ?? SHARD_ROWS;
+  const location = inventoryLocation(c);
+  const encryption = encryptionOf(c);
+  let table = await open(ctx, c);
+  const done: Upkeep = { changes: 0, rewritten: 0, written: 0, changeSeq: changeSeqOf(table) };
+  for (;;) {
+    const changes = await ctx.metadata.listChanges(bucket, done.changeSeq, BATCH_CHANGES);
+    if (changes.length === 0) return done;
+    const outcomes = new Map<string, Map<string, Outcome>>();
+    for (const change of changes) {
+      let ofKey = outcomes.get(change.key);
+      if (!ofKey) outcomes.set(change.key, (ofKey = new Map()));
+      ofKey.set(change.versionId, change.kind === "delete" ? undefined : { version: change.version!, seq: change.seq });
+    }
+    const through = changes[changes.length - 1]!.seq;
+
+    const shards = (await liveFiles(ctx, location, table.metadata)).map((file) => ({ file, lowest: lowestKey(file) }));
+    shards.sort((a, b) => compareUtf8(a.lowest, b.lowest));
+    const lowest = shards.map((s) => s.lowest);
+    const touched = new Map<number, string[]>();
+    for (const key of outcomes.keys()) {
+      const at = shards.length === 0 ? -1 : shardOf(lowest, key);
+      const keys = touched.get(at);
+      if (keys) keys.push(key);
+      else touched.set(at, [key]);
+    }
+
+    const added: DataFileRecord[] = [];
+    const removed: string[] = [];
+    for (const [at, keys] of touched) {
+      const rows = at < 0 ? [] : await readDataFile(ctx, location, shards[at]!.file.dataFile, INVENTORY_SCHEMA);
+      const changedKeys = new Set(keys);
+      const kept = rows.filter((r) => !changedKeys.has(r.key as string) || !outcomes.get(r.key as string)!.has(versionIdOfRow(r)));
+      for (const key of keys) {
+        for (const [versionId, outcome] of outcomes.get(key)!) {
+          if (outcome) kept.push(inventoryRow(bucket, key, versionId, outcome.version, outcome.seq));
+        }
+      }
+      kept.sort(compareRows);
+      if (at >= 0) removed.push(shards[at]!.file.dataFile.file_path);
+      for (const part of splitShard(kept, shardRows)) added.push(await writeDataFile(ctx, location, part, { encryption }));
+    }
+    const expected = table.metadata["current-snapshot-id"];
+    table = await rewriteFiles(ctx, location, {
+      add: added,
+      remove: (base) => {
+        if (base.metadata["current-snapshot-id"] !== expected) throw new Error(`the inventory table ${base.uri} changed under its upkeep`);
+        return removed;
+      },
+      summary: { [CHANGE_SEQ_PROPERTY]: String(through) },
+      allowEmpty: true,
+      encryption,
+    });
+    done.changes += changes.length;
+    done.rewritten += removed.length;
+    done.written += added.length;
+    done.changeSeq = through;
+    if (changes.length < BATCH_CHANGES) return done;
+  }
+}
+
+function versionIdOfRow(row: IcebergRow): string {
+  return (row.version_id as string | null) ?? "null";
+}
+
+/**
+ * A shard's rows as files: one while it holds up to twice the target, else cut near the target at
+ * key boundaries (a key's versions never span two shards). An emptied shard writes no file.
+ */
+export function splitShard(rows: readonly IcebergRow[], shardRows: number): IcebergRow[][] {
+  if (rows.length === 0) return [];
+  if (rows.length <= 2 * shardRows) return [[...rows]];
+  const parts: IcebergRow[][] = [];
+  let part: IcebergRow[] = [];
+  for (const row of rows) {
+    if (part.length >= shardRows && row.key !== part[part.length - 1]!.key) {
+      parts.push(part);
+      part = [];
+    }
+    part.push(row);
+  }
+  parts.push(part);
+  return parts;
+}
+

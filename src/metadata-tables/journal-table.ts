@@ -1,0 +1,54 @@
+// The journal table's commits: the bucket's change log after the table's mark, as rows, appended
+// in one snapshot whose summary carries the new mark (src/metadata-tables/table-state.ts), so a
+// change is in the table exactly once however the engine stops. Batched: one commit takes every
+// change logged since the last (up to BATCH_CHANGES at a time).
+import type { Context } from "../core/context.js";
+import type { MetadataConfiguration } from "./config.js";
+import { tableLocation } from "./config.js";
+import { journalRow } from "./rows.js";
+import { JOURNAL_SCHEMA } from "./schemas.js";
+import { appendRows, type TableLocation } from "./table-store.js";
+import { changeSeqOf, CHANGE_SEQ_PROPERTY, openTable } from "./table-state.js";
+import type { IcebergRow } from "./parquet-table.js";
+
+/** Changes one commit takes at most: bounds a commit's memory; a longer backlog takes several. */
+export const BATCH_CHANGES = 50_000;
+
+export interface JournalCommit {
+  /** The change log number the table now includes. */
+  changeSeq: number;
+  /** Rows appended (changes the journal does not record are taken without a row). */
+  rows: number;
+  commits: number;
+}
+
+export function journalLocation(c: MetadataConfiguration): TableLocation {
+  return tableLocation(c, c.journal);
+}
+
+/** Appends every change logged since the table's mark; makes the table first if needed. */
+export async function commitJournal(ctx: Context, c: MetadataConfiguration, bucket: string, batch = BATCH_CHANGES): Promise<JournalCommit> {
+  const location = journalLocation(c);
+  const encryption = c.journal.encryption ?? { sseAlgorithm: "AES256" as const };
+  let table = await openTable(ctx, location, c.journal, JOURNAL_SCHEMA);
+  let changeSeq = changeSeqOf(table);
+  let rows = 0;
+  let commits = 0;
+  for (;;) {
+    const changes = await ctx.metadata.listChanges(bucket, changeSeq, batch);
+    if (changes.length === 0) break;
+    const batchRows: IcebergRow[] = [];
+    for (const change of changes) {
+      const row = journalRow(bucket, change);
+      if (row) batchRows.push(row);
+    }
+    const through = changes[changes.length - 1]!.seq;
+    const committed = await appendRows(ctx, location, batchRows, { encryption, summary: { [CHANGE_SEQ_PROPERTY]: String(through) }, allowEmpty: true });
+    if (committed) table = committed;
+    changeSeq = changeSeqOf(table);
+    rows += batchRows.length;
+    commits++;
+    if (changes.length < batch) break;
+  }
+  return { changeSeq, rows, commits };
+}

@@ -1,0 +1,127 @@
+// The tables' upkeep in the background, as S3 Tables maintains AWS's: the journal's small files
+// compacted, journal records older than the configuration's expiration removed, and snapshots
+// older than SNAPSHOT_MAX_AGE_MS expired with the files only they used.
+import type { Context } from "../core/context.js";
+import type { MetadataConfiguration } from "./config.js";
+import { JOURNAL_SCHEMA } from "./schemas.js";
+import type { IcebergRow } from "./parquet-table.js";
+import type { DataFileRecord, LiveFile } from "./iceberg-metadata.js";
+import { expireTable, liveFiles, loadTable, rewriteFiles, writeDataFile, type TableLocation } from "./table-store.js";
+import { readDataFile } from "./data-files.js";
+import { changeSeqOf, CHANGE_SEQ_PROPERTY } from "./table-state.js";
+
+/**
+ * Snapshots are kept an hour (and the newest few whatever their age). S3 Tables keeps them five
+ * days by default, but its tables take a commit every few minutes; the journal here commits as
+ * often as every few seconds, and every snapshot kept makes each new metadata file larger.
+ */
+export const SNAPSHOT_MAX_AGE_MS = 60 * 60 * 1000;
+export const SNAPSHOTS_KEPT = 5;
+/** A journal data file with fewer rows is small; this many small ones are compacted into files of COMPACT_ROWS. */
+export const COMPACT_ROWS = 100_000;
+export const COMPACT_WHEN_SMALL_FILES = 8;
+/** The journal's record_timestamp field id. */
+const RECORD_TIMESTAMP_FIELD_ID = 5;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface Maintenance {
+  compacted: number;
+  expiredRecords: number;
+  expiredSnapshots: number;
+  deletedFiles: number;
+}
+
+/** A timestamp bound as Iceberg stores it: 8 bytes, little-endian microseconds. */
+function timestampBound(file: LiveFile, which: "lower_bounds" | "upper_bounds"): number | undefined {
+  const bytes = file.dataFile[which]?.find((b) => b.key === RECORD_TIMESTAMP_FIELD_ID)?.value;
+  if (bytes === undefined || bytes.length !== 8) return undefined;
+  return Number(Buffer.from(bytes).readBigInt64LE(0));
+}
+
+const bySequence = (a: IcebergRow, b: IcebergRow) => ((a.sequence_number as string) < (b.sequence_number as string) ? -1 : a.sequence_number === b.sequence_number ? 0 : 1);
+
+async function writeAll(ctx: Context, location: TableLocation, rows: IcebergRow[], encryption: Parameters<typeof writeDataFile>[3]): Promise<DataFileRecord[]> {
+  const files: DataFileRecord[] = [];
+  for (let i = 0; i < rows.length; i += COMPACT_ROWS) files.push(await writeDataFile(ctx, location, rows.slice(i, i + COMPACT_ROWS), encryption));
+  return files;
+}
+
+/**
+ * Removes the journal's records older than the expiration (whole files where every record is, a
+ * file straddling the cutoff rewritten without them), then compacts small files. Each is one
+ * commit, made only on the table's snapshot it was decided on, and keeping the table's mark.
+ */
+export async function maintainJournal(ctx: Context, c: MetadataConfiguration, location: TableLocation, out: Maintenance): Promise<void> {
+  const encryption = { encryption: c.journal.encryption ?? { sseAlgorithm: "AES256" as const } };
+  const expiration = c.version === 2 && c.journal.recordExpiration.enabled ? c.journal.recordExpiration.days! : undefined;
+  if (expiration !== undefined) {
+    const table = await loadTable(ctx, location);
+    if (!table) return;
+    const cutoff = (ctx.clock.now().getTime() - expiration * DAY_MS) * 1000;
+    const removed: string[] = [];
+    const kept: IcebergRow[] = [];
+    let expired = 0;
+    for (const file of await liveFiles(ctx, location, table.metadata)) {
+      const lower = timestampBound(file, "lower_bounds");
+      const upper = timestampBound(file, "upper_bounds");
+      if (lower === undefined || upper === undefined || lower >= cutoff) continue;
+      removed.push(file.dataFile.file_path);
+      if (upper < cutoff) {
+        expired += file.dataFile.record_count;
+        continue;
+      }
+      for (const row of await readDataFile(ctx, location, file.dataFile, JOURNAL_SCHEMA)) {
+        if (Number(row.record_timestamp) < cutoff) expired++;
+        else kept.push(row);
+      }
+    }
+    if (removed.length > 0) {
+      kept.sort(bySequence);
+      await commitOn(ctx, location, table.metadata["current-snapshot-id"], await writeAll(ctx, location, kept, encryption), removed, changeSeqOf(table), encryption, "overwrite");
+      out.expiredRecords += expired;
+    }
+  }
+
+  const table = await loadTable(ctx, location);
+  if (!table) return;
+  const small = (await liveFiles(ctx, location, table.metadata)).filter((f) => f.dataFile.record_count < COMPACT_ROWS);
+  if (small.length >= COMPACT_WHEN_SMALL_FILES) {
+    const rows: IcebergRow[] = [];
+    for (const file of small) rows.push(...(await readDataFile(ctx, location, file.dataFile, JOURNAL_SCHEMA)));
+    rows.sort(bySequence);
+    const files = small.map((f) => f.dataFile.file_path);
+    await commitOn(ctx, location, table.metadata["current-snapshot-id"], await writeAll(ctx, location, rows, encryption), files, changeSeqOf(table), encryption, "replace");
+    out.compacted += small.length;
+  }
+}
+
+/** Commits a rewrite only on the snapshot it was decided on: the journal's commits go on meanwhile. */
+async function commitOn(
+  ctx: Context,
+  location: TableLocation,
+  snapshotId: number,
+  add: DataFileRecord[],
+  remove: string[],
+  changeSeq: number,
+  options: { encryption: NonNullable<MetadataConfiguration["journal"]["encryption"]> },
+  operation: "overwrite" | "replace",
+): Promise<void> {
+  await rewriteFiles(ctx, location, {
+    add,
+    remove: (base) => {
+      if (base.metadata["current-snapshot-id"] !== snapshotId) throw new Error(`Iceberg table ${base.uri} changed during its maintenance`);
+      return remove;
+    },
+    summary: { [CHANGE_SEQ_PROPERTY]: String(changeSeq) },
+    operation,
+    encryption: options.encryption,
+  });
+}
+
+/** Expires old snapshots of a table and deletes the files only they used. */
+export async function expireOldSnapshots(ctx: Context, location: TableLocation, out: Maintenance): Promise<void> {
+  if (!(await loadTable(ctx, location))) return;
+  const expired = await expireTable(ctx, location, { olderThanMs: ctx.clock.now().getTime() - SNAPSHOT_MAX_AGE_MS, retainLast: SNAPSHOTS_KEPT });
+  out.expiredSnapshots += expired.expiredSnapshots;
+  out.deletedFiles += expired.deletedFiles;
+}

@@ -1,0 +1,324 @@
+// The S3 Metadata tables engine end to end: a bucket configured through the JS SDK, a random
+// workload of puts, copies, overwrites, delete markers, version deletes, tag changes and multipart
+// uploads, then the journal and live inventory tables read by icebird (found through the REST
+// catalog with iceberg-js): one journal row per change, and the inventory equal to
+// ListObjectVersions row for row. Then freshness on the real timers, restarts, and a table left
+// by an earlier configuration. docs/metadata-tables.md.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateBucketMetadataConfigurationCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketMetadataConfigurationCommand,
+  DeleteObjectCommand,
+  GetBucketMetadataConfigurationCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  UploadPartCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { IcebergRestCatalog } from "iceberg-js";
+import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
+import { readTable, sigv4Fetch, type SigningTarget } from "../helpers/icebird.js";
+import { liveFiles, loadTable } from "../../src/metadata-tables/table-store.js";
+
+const TABLES = `aws-s3-${TEST_ACCOUNT_ID}`;
+/** Engine timers far away: the tests run its passes themselves, except where timing is the point. */
+const MANUAL = { metadataJournalIntervalMs: 3_600_000, metadataInventoryIntervalMs: 3_600_000 };
+
+async function configure(s3: S3Client, Bucket: string, inventory = true): Promise<void> {
+  await s3.send(
+    new CreateBucketMetadataConfigurationCommand({
+      Bucket,
+      MetadataConfiguration: {
+        JournalTableConfiguration: { RecordExpiration: { Expiration: "ENABLED", Days: 7 } },
+        ...(inventory ? { InventoryTableConfiguration: { ConfigurationState: "ENABLED" } } : {}),
+      },
+    }),
+  );
+}
+
+async function statuses(s3: S3Client, Bucket: string): Promise<{ journal?: string; inventory?: string; error?: string }> {
+  const r = (await s3.send(new GetBucketMetadataConfigurationCommand({ Bucket }))).GetBucketMetadataConfigurationResult?.MetadataConfigurationResult;
+  return {
+    journal: r?.JournalTableConfigurationResult?.TableStatus,
+    inventory: r?.InventoryTableConfigurationResult?.TableStatus,
+    error: r?.JournalTableConfigurationResult?.Error?.ErrorCode,
+  };
+}
+
+/** A small deterministic generator, so a failing workload can be replayed from its seed. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Expected {
+  type: "CREATE" | "DELETE" | "UPDATE_METADATA";
+  key: string;
+  requestId: string | undefined;
+}
+
+/** Runs `n` random operations on the bucket; returns the journal records they must make, in order. */
+async function workload(s3: S3Client, Bucket: string, n: number, seed: number): Promise<Expected[]> {
+  const next = random(seed);
+  const keys = ["a.txt", "b.txt", "dir/c.bin", "dir/d.bin", "ü/e", "f g"];
+  const pick = () => keys[Math.floor(next() * keys.length)]!;
+  const expected: Expected[] = [];
+  const live = async (Key: string) =>
+    ((await s3.send(new ListObjectVersionsCommand({ Bucket, Prefix: Key }))).Versions ?? []).filter((v) => v.Key === Key);
+  for (let i = 0; i < n; i++) {
+    const roll = next();
+    const Key = pick();
+    if (roll < 0.35) {
+      const r = await s3.send(new PutObjectCommand({ Bucket, Key, Body: `body ${i} `.repeat(1 + Math.floor(next() * 50)), Metadata: { n: String(i) } }));
+      expected.push({ type: "CREATE", key: Key, requestId: r.$metadata.requestId });
+    } else if (roll < 0.5) {
+      const source = pick();
+      const versions = await live(source);
+      if (versions.length === 0) continue;
+      const r = await s3.send(new CopyObjectCommand({ Bucket, Key, CopySource: `${Bucket}/${encodeURIComponent(source)}?versionId=${versions[0]!.VersionId}` }));
+      expected.push({ type: "CREATE", key: Key, requestId: r.$metadata.requestId });
+    } else if (roll < 0.62) {
+      const r = await s3.send(new DeleteObjectCommand({ Bucket, Key }));
+      expected.push({ type: "DELETE", key: Key, requestId: r.$metadata.requestId });
+    } else if (roll < 0.75) {
+      const versions = await live(Key);
+      if (versions.length === 0) continue;
+      const victim = versions[Math.floor(next() * versions.length)]!;
+      const r = await s3.send(new DeleteObjectCommand({ Bucket, Key, VersionId: victim.VersionId }));
+      expected.push({ type: "DELETE", key: Key, requestId: r.$metadata.requestId });
+    } else if (roll < 0.87) {
+      const versions = await live(Key);
+      if (versions.length === 0) continue;
+      const r = await s3.send(new PutObjectTaggingCommand({ Bucket, Key, VersionId: versions[0]!.VersionId, Tagging: { TagSet: [{ Key: "round", Value: String(i) }] } }));
+      expected.push({ type: "UPDATE_METADATA", key: Key, requestId: r.$metadata.requestId });
+    } else {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+      const part1 = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(5 * 1024 * 1024, i % 251) }));
+      const part2 = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: `tail ${i}` }));
+      const r = await s3.send(
+        new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part1.ETag }, { PartNumber: 2, ETag: part2.ETag }] } }),
+      );
+      expected.push({ type: "CREATE", key: Key, requestId: r.$metadata.requestId });
+    }
+  }
+  return expected;
+}
+
+/** Every version and delete marker, as the inventory table's rows should show them. */
+async function listedVersions(s3: S3Client, Bucket: string): Promise<string[]> {
+  const rows: string[] = [];
+  let KeyMarker: string | undefined;
+  let VersionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket, KeyMarker, VersionIdMarker }));
+    for (const v of page.Versions ?? []) {
+      rows.push(JSON.stringify([v.Key, v.VersionId, false, v.Size, v.ETag?.replace(/"/g, ""), v.StorageClass, v.LastModified?.toISOString()]));
+    }
+    for (const m of page.DeleteMarkers ?? []) rows.push(JSON.stringify([m.Key, m.VersionId, true, 0, null, null, m.LastModified?.toISOString()]));
+    if (!page.IsTruncated) break;
+    KeyMarker = page.NextKeyMarker;
+    VersionIdMarker = page.NextVersionIdMarker;
+  }
+  return rows.sort();
+}
+
+function inventoryRows(rows: Record<string, unknown>[]): string[] {
+  return rows
+    .map((r) =>
+      JSON.stringify([r.key, r.version_id, r.is_delete_marker, Number(r.size), r.e_tag, r.storage_class, (r.last_modified_date as Date).toISOString()]),
+    )
+    .sort();
+}
+
+describe("S3 Metadata tables, fed by the engine", () => {
+  let server: TestServer;
+  let target: SigningTarget;
+  const Bucket = "metadata-photos";
+  let expected: Expected[] = [];
+  /** The server's clock, which a test moves days ahead. */
+  const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs) };
+
+  before(async () => {
+    server = await startTestServer({ ...MANUAL, clock });
+    target = { url: server.url, accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY };
+    await server.client.send(new CreateBucketCommand({ Bucket }));
+    await server.client.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: "Enabled" } }));
+    // Objects from before the configuration: the inventory's backfill finds them, the journal never sees them.
+    await server.client.send(new PutObjectCommand({ Bucket, Key: "old/1", Body: "before" }));
+    await server.client.send(new PutObjectCommand({ Bucket, Key: "old/2", Body: "before too" }));
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it("makes both tables on its first pass: the journal ACTIVE, the inventory backfilled and ACTIVE", async () => {
+    await configure(server.client, Bucket);
+    assert.deepEqual(await statuses(server.client, Bucket), { journal: "CREATING", inventory: "CREATING", error: undefined });
+    const pass = await server.metadataTables.runOnce();
+    assert.equal(pass.backfilledRows, 2);
+    assert.deepEqual(await statuses(server.client, Bucket), { journal: "ACTIVE", inventory: "ACTIVE", error: undefined });
+    const inventory = await readTable(target, TABLES, `b_${Bucket}/inventory`);
+    assert.deepEqual(inventoryRows(inventory), await listedVersions(server.client, Bucket));
+  });
+
+  it("records one journal row per change of a random workload, in order, with the request's caller, address and id", async () => {
+    expected = await workload(server.client, Bucket, 60, 20261204);
+    await server.metadataTables.runOnce();
+    const rows = await readTable(target, TABLES, `b_${Bucket}/journal`);
+    rows.sort((a, b) => ((a.sequence_number as string) < (b.sequence_number as string) ? -1 : 1));
+    assert.deepEqual(
+      rows.map((r) => [r.record_type, r.key, r.request_id]),
+      expected.map((e) => [e.type, e.key, e.requestId]),
+    );
+    for (const r of rows) {
+      assert.equal(r.bucket, Bucket);
+      assert.equal(r.requester, TEST_ACCOUNT_ID);
+      assert.equal(r.source_ip_address, "127.0.0.1");
+      assert.match(r.sequence_number as string, /^\d{20}$/);
+    }
+    const tagged = rows.filter((r) => r.record_type === "UPDATE_METADATA");
+    assert.ok(tagged.length > 0, "the workload changed some tags");
+    for (const r of tagged) assert.deepEqual(Object.keys(r.object_tags as object), ["round"]);
+    const created = rows.find((r) => r.record_type === "CREATE" && r.is_multipart === false);
+    assert.equal(created?.encryption_status, "SSE-S3");
+    assert.ok(rows.some((r) => r.record_type === "CREATE" && r.is_multipart === true), "the workload completed a multipart upload");
+  });
+
+  it("keeps the live inventory equal to ListObjectVersions, row for row", async () => {
+    const pass = await server.metadataTables.runOnce({ inventory: true });
+    assert.equal(pass.inventoryChanges, expected.length);
+    const inventory = await readTable(target, TABLES, `b_${Bucket}/inventory`);
+    assert.deepEqual(inventoryRows(inventory), await listedVersions(server.client, Bucket));
+    // Tags and user metadata as the objects have them now.
+    for (const r of inventory.filter((x) => x.is_delete_marker === false && (x.key as string).startsWith("old/") === false)) {
+      assert.ok(r.user_metadata !== null && typeof r.user_metadata === "object");
+    }
+  });
+
+  it("prunes the change log once every table has taken it", async () => {
+    assert.deepEqual(await server.context.metadata.listChanges(Bucket, 0, 10), []);
+  });
+
+  it("is found by name through the REST catalog, with iceberg-js", async () => {
+    const catalog = new IcebergRestCatalog({
+      baseUrl: `${server.url}/_stocktake/iceberg`,
+      catalogName: TABLES,
+      fetch: sigv4Fetch({ accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }),
+    });
+    const tables = await catalog.listTables({ namespace: [`b_${Bucket}`] });
+    assert.deepEqual(tables.map((t) => t.name).sort(), ["inventory", "journal"]);
+    const journal = await catalog.loadTable({ namespace: [`b_${Bucket}`], name: "journal" });
+    assert.equal(journal.location, `s3://${TABLES}/b_${Bucket}/journal`);
+  });
+
+  it("adds nothing twice across a restart, and picks up what changed while it was down", async () => {
+    server = await server.restart();
+    target = { ...target, url: server.url };
+    const r = await server.client.send(new PutObjectCommand({ Bucket, Key: "after-restart", Body: "x" }));
+    expected.push({ type: "CREATE", key: "after-restart", requestId: r.$metadata.requestId });
+    await server.metadataTables.runOnce({ inventory: true });
+    await server.metadataTables.runOnce({ inventory: true });
+    const journal = await readTable(target, TABLES, `b_${Bucket}/journal`);
+    assert.equal(journal.length, expected.length);
+    const inventory = await readTable(target, TABLES, `b_${Bucket}/inventory`);
+    assert.deepEqual(inventoryRows(inventory), await listedVersions(server.client, Bucket));
+  });
+
+  it("expires journal records older than the configuration's days, and compacts small files", async () => {
+    const before = await readTable(target, TABLES, `b_${Bucket}/journal`);
+    assert.ok(before.length > 1);
+    // Seven days after `cutoff`, by the server's clock: every record before it has expired, the
+    // record of "fresh" (written a second after it) has not. Requests are signed with the real
+    // time, so the clock moves only for the engine's pass.
+    const cutoff = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const r = await server.client.send(new PutObjectCommand({ Bucket, Key: "fresh", Body: "x" }));
+    clock.offsetMs = 7 * 24 * 3600 * 1000 - (Date.now() - cutoff);
+    let pass;
+    try {
+      pass = await server.metadataTables.runOnce({ maintenance: true });
+    } finally {
+      clock.offsetMs = 0;
+    }
+    assert.equal(pass.expiredRecords, before.length);
+    const rows = await readTable(target, TABLES, `b_${Bucket}/journal`);
+    assert.deepEqual(rows.map((x) => [x.key, x.request_id]), [["fresh", r.$metadata.requestId]]);
+
+    // A commit per change leaves small files; maintenance merges them into one, rows unchanged.
+    for (let i = 0; i < 9; i++) {
+      await server.client.send(new PutObjectCommand({ Bucket, Key: `small/${i}`, Body: "x" }));
+      await server.metadataTables.runOnce();
+    }
+    const uncompacted = await readTable(target, TABLES, `b_${Bucket}/journal`);
+    const compaction = await server.metadataTables.runOnce({ maintenance: true });
+    assert.ok(compaction.compacted >= 8, `compacted ${compaction.compacted} files`);
+    const journal = await loadTable(server.context, { bucket: TABLES, prefix: `b_${Bucket}/journal/` });
+    assert.equal((await liveFiles(server.context, { bucket: TABLES, prefix: `b_${Bucket}/journal/` }, journal!.metadata)).length, 1);
+    const compacted = await readTable(target, TABLES, `b_${Bucket}/journal`);
+    const bySeq = (rows: Record<string, unknown>[]) => rows.map((x) => JSON.stringify(x, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))).sort();
+    assert.deepEqual(bySeq(compacted), bySeq(uncompacted));
+  });
+
+  it("fails a new configuration's table where an earlier configuration's table still is, as AWS does", async () => {
+    await server.client.send(new DeleteBucketMetadataConfigurationCommand({ Bucket }));
+    await configure(server.client, Bucket, false);
+    await server.metadataTables.runOnce();
+    const s = await statuses(server.client, Bucket);
+    assert.equal(s.journal, "FAILED");
+    assert.equal(s.error, "TableAlreadyExists");
+  });
+});
+
+describe("S3 Metadata freshness on the engine's own timers", () => {
+  let server: TestServer;
+  const Bucket = "metadata-fresh";
+
+  before(async () => {
+    server = await startTestServer({ metadataJournalIntervalMs: 500, metadataInventoryIntervalMs: 1000 }, mkdtempSync(join(tmpdir(), "stocktake-fresh-")));
+    await server.client.send(new CreateBucketCommand({ Bucket }));
+    await configure(server.client, Bucket);
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it("shows a write in the journal and the inventory within the intervals", async () => {
+    const target = { url: server.url, accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY };
+    const started = Date.now();
+    await server.client.send(new PutObjectCommand({ Bucket, Key: "now", Body: "x" }));
+    const seen = async (table: string) => {
+      for (;;) {
+        try {
+          const rows = await readTable(target, TABLES, `b_${Bucket}/${table}`);
+          if (rows.some((r) => r.key === "now")) return Date.now() - started;
+        } catch {
+          // No data file yet: icebird throws on a table without one.
+        }
+        if (Date.now() - started > 20_000) throw new Error(`the ${table} table did not show the write in 20 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const journalMs = await seen("journal");
+    const inventoryMs = await seen("inventory");
+    assert.ok(journalMs < 5_000, `journal after ${journalMs} ms`);
+    assert.ok(inventoryMs < 10_000, `inventory after ${inventoryMs} ms`);
+  });
+});
