@@ -1,4 +1,4 @@
-// The journal table's commits: the bucket's change log after the table's mark, as rows, appended
+// The journal table's commits: the bucket's change log after the table's mark, as rows, added
 // in one snapshot whose summary carries the new mark (src/metadata-tables/table-state.ts), so a
 // change is in the table exactly once however the engine stops. Batched: one commit takes every
 // change logged since the last (up to BATCH_CHANGES at a time).
@@ -7,7 +7,7 @@ import type { MetadataConfiguration } from "./config.js";
 import { tableLocation } from "./config.js";
 import { journalRow } from "./rows.js";
 import { JOURNAL_SCHEMA } from "./schemas.js";
-import { appendRows, type TableLocation } from "./table-store.js";
+import { rewriteFiles, writeDataFile, type TableLocation } from "./table-store.js";
 import { changeSeqOf, CHANGE_SEQ_PROPERTY, openTable } from "./table-state.js";
 import type { IcebergRow } from "./parquet-table.js";
 
@@ -43,8 +43,20 @@ export async function commitJournal(ctx: Context, c: MetadataConfiguration, buck
       if (row) batchRows.push(row);
     }
     const through = changes[changes.length - 1]!.seq;
-    const committed = await appendRows(ctx, location, batchRows, { encryption, summary: { [CHANGE_SEQ_PROPERTY]: String(through) }, allowEmpty: true });
-    if (committed) table = committed;
+    const added = batchRows.length === 0 ? [] : [await writeDataFile(ctx, location, batchRows, { encryption })];
+    const from = changeSeq;
+    table = await rewriteFiles(ctx, location, {
+      add: added,
+      // Another engine (a lease changing hands) that committed these changes first wins; this
+      // commit is then refused rather than adding them twice.
+      remove: (base) => {
+        if (changeSeqOf(base) !== from) throw new Error(`the journal ${base.uri} moved past ${from} meanwhile`);
+        return [];
+      },
+      summary: { [CHANGE_SEQ_PROPERTY]: String(through) },
+      allowEmpty: true,
+      encryption,
+    });
     changeSeq = changeSeqOf(table);
     rows += batchRows.length;
     commits++;

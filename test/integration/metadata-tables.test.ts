@@ -2,11 +2,13 @@
 // workload of puts, copies, overwrites, delete markers, version deletes, tag changes and multipart
 // uploads, then the journal and live inventory tables read by icebird (found through the REST
 // catalog with iceberg-js): one journal row per change, and the inventory equal to
-// ListObjectVersions row for row. Then freshness on the real timers, restarts, and a table left
-// by an earlier configuration. docs/metadata-tables.md.
+// ListObjectVersions row for row, also as DuckDB and pyarrow read its data files alone. Then
+// freshness on the real timers, restarts, expiration and compaction, and a table left by an
+// earlier configuration. docs/metadata-tables.md.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -17,6 +19,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketMetadataConfigurationCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   GetBucketMetadataConfigurationCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
@@ -31,6 +34,12 @@ import { readTable, sigv4Fetch, type SigningTarget } from "../helpers/icebird.js
 import { liveFiles, loadTable } from "../../src/metadata-tables/table-store.js";
 
 const TABLES = `aws-s3-${TEST_ACCOUNT_ID}`;
+
+function importable(module: string): boolean {
+  return spawnSync("python3", ["-c", `import ${module}`]).status === 0;
+}
+const noPyarrow = importable("pyarrow") ? false : "python3 cannot import pyarrow (python3 -m pip install pyarrow)";
+const noDuckdb = importable("duckdb") ? false : "python3 cannot import duckdb (python3 -m pip install duckdb)";
 /** Engine timers far away: the tests run its passes themselves, except where timing is the point. */
 const MANUAL = { metadataJournalIntervalMs: 3_600_000, metadataInventoryIntervalMs: 3_600_000 };
 
@@ -210,6 +219,35 @@ describe("S3 Metadata tables, fed by the engine", () => {
     for (const r of inventory.filter((x) => x.is_delete_marker === false && (x.key as string).startsWith("old/") === false)) {
       assert.ok(r.user_metadata !== null && typeof r.user_metadata === "object");
     }
+  });
+
+  it("DuckDB and pyarrow, reading the inventory's data files alone, see the same rows", { skip: noDuckdb || noPyarrow }, async () => {
+    const location = { bucket: TABLES, prefix: `b_${Bucket}/inventory/` };
+    const table = await loadTable(server.context, location);
+    const dir = mkdtempSync(join(tmpdir(), "stocktake-inventory-files-"));
+    const files: string[] = [];
+    for (const [i, f] of (await liveFiles(server.context, location, table!.metadata)).entries()) {
+      const key = f.dataFile.file_path.slice(`s3://${TABLES}/`.length);
+      const body = await server.client.send(new GetObjectCommand({ Bucket: TABLES, Key: key }));
+      const path = join(dir, `${i}.parquet`);
+      writeFileSync(path, await body.Body!.transformToByteArray());
+      files.push(path);
+    }
+    const script = `
+import sys, json, duckdb, pyarrow.parquet as pq
+files = sys.argv[1:]
+rows = duckdb.sql("select key, version_id, is_delete_marker, size, e_tag, storage_class, strftime(last_modified_date, '%Y-%m-%dT%H:%M:%S.%g') from read_parquet(" + repr(files) + ")").fetchall()
+print(json.dumps({"duckdb": [list(r) for r in rows], "pyarrow": sum(pq.read_table(f).num_rows for f in files)}))`;
+    const res = spawnSync("python3", ["-c", script, ...files], { encoding: "utf8" });
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(res.status, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as { duckdb: unknown[][]; pyarrow: number };
+    const listed = await listedVersions(server.client, Bucket);
+    const fromDuckdb = out.duckdb.map(([key, versionId, marker, size, etag, storageClass, modified]) =>
+      JSON.stringify([key, versionId, marker, Number(size), etag, storageClass, `${String(modified)}Z`]),
+    );
+    assert.deepEqual(fromDuckdb.sort(), listed);
+    assert.equal(out.pyarrow, listed.length);
   });
 
   it("prunes the change log once every table has taken it", async () => {
