@@ -36,24 +36,28 @@ export function versionIdColumn(versionId: string): string | null {
   return versionId === "null" ? null : versionId;
 }
 
+/** Columns of a permanent delete, which AWS leaves null (only the required ones and version_id are set). */
+const GONE: IcebergRow = {
+  is_delete_marker: null,
+  size: null,
+  last_modified_date: null,
+  e_tag: null,
+  storage_class: null,
+  is_multipart: null,
+  encryption_status: null,
+  is_bucket_key_enabled: null,
+  kms_key_arn: null,
+  checksum_algorithm: null,
+  object_tags: null,
+  user_metadata: null,
+};
+
 /** The columns both tables take from a version (delete markers have no content, class or encryption). */
 export function versionColumns(v: ChangedVersion): IcebergRow {
   if (v.isDeleteMarker) {
-    return {
-      is_delete_marker: true,
-      size: 0,
-      last_modified_date: micros(v.lastModified),
-      e_tag: null,
-      storage_class: null,
-      is_multipart: null,
-      encryption_status: null,
-      is_bucket_key_enabled: null,
-      kms_key_arn: null,
-      checksum_algorithm: null,
-      // AWS: the maps are null for DELETE records, a delete marker's included.
-      object_tags: null,
-      user_metadata: null,
-    };
+    // AWS: a delete marker has size 0 and no content, class or encryption; the maps are null for
+    // DELETE records, a delete marker's included.
+    return { ...GONE, is_delete_marker: true, size: 0, last_modified_date: micros(v.lastModified) };
   }
   const encryption = v.extra.encryption as StoredEncryption | undefined;
   const kms = encryption?.kind === "SSE-KMS" || encryption?.kind === "DSSE-KMS";
@@ -73,21 +77,6 @@ export function versionColumns(v: ChangedVersion): IcebergRow {
   };
 }
 
-/** Columns of a permanent delete, which AWS leaves null (only the required ones and version_id are set). */
-const GONE: IcebergRow = {
-  is_delete_marker: null,
-  size: null,
-  last_modified_date: null,
-  e_tag: null,
-  storage_class: null,
-  is_multipart: null,
-  encryption_status: null,
-  is_bucket_key_enabled: null,
-  kms_key_arn: null,
-  checksum_algorithm: null,
-  object_tags: null,
-  user_metadata: null,
-};
 
 /**
  * The journal's record type for a change, or undefined when the journal does not record it: an

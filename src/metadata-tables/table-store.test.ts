@@ -9,10 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { SignatureV4 } from "@smithy/signature-v4";
 import { icebergRead } from "icebird";
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../../test/helpers/server.js";
-import { NodeSha256 } from "../../test/helpers/raw.js";
+import { withServerFetch as withFetchTo } from "../../test/helpers/icebird.js";
 import { readAvroContainer } from "./avro.js";
 import { JOURNAL_SCHEMA } from "./schemas.js";
 import type { IcebergRow } from "./parquet-table.js";
@@ -96,38 +95,9 @@ async function getObject(key: string): Promise<Buffer> {
   return Buffer.from(await res.Body!.transformToByteArray());
 }
 
-/**
- * Runs `fn` with a global fetch that sends icebird's https://<bucket>.s3.amazonaws.com/<key>
- * requests to the test server, path-style and SigV4-signed. icebird 0.3 has no resolver option:
- * it turns every s3:// URI into that virtual-hosted URL and calls the global fetch.
- */
-async function withServerFetch<T>(fn: (requested: string[]) => Promise<T>): Promise<T> {
-  const original = globalThis.fetch;
-  const target = new URL(server.url);
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY },
-    region: "us-east-1",
-    service: "s3",
-    sha256: NodeSha256,
-    uriEscapePath: false,
-  });
-  const requested: string[] = [];
-  globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
-    const host = /^(.+)\.s3\.amazonaws\.com$/.exec(url.hostname);
-    if (!host) throw new Error(`icebird asked for ${url.href}, which is not an S3 URL`);
-    const path = `/${host[1]}${url.pathname}`;
-    requested.push(path);
-    const headers: Record<string, string> = { ...Object.fromEntries(new Headers(init?.headers).entries()), host: target.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
-    const signed = await signer.sign({ method: init?.method ?? "GET", protocol: "http:", hostname: target.hostname, port: Number(target.port), path, query: {}, headers });
-    const { host: _host, ...sendable } = signed.headers as Record<string, string>;
-    return original(`${server.url}${path}`, { ...init, headers: sendable });
-  };
-  try {
-    return await fn(requested);
-  } finally {
-    globalThis.fetch = original;
-  }
+/** Runs `fn` with icebird's fetches sent to the test server (test/helpers/icebird.ts). */
+function withServerFetch<T>(fn: (requested: string[]) => Promise<T>): Promise<T> {
+  return withFetchTo({ url: server.url, accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, fn);
 }
 
 /** The rows as icebird's reader hands them back: timestamps as Dates (milliseconds), maps as objects. */

@@ -6,10 +6,10 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { SignatureV4 } from "@smithy/signature-v4";
 import { IcebergError, IcebergRestCatalog } from "iceberg-js";
+import { sigv4Fetch as signingFetch } from "../helpers/icebird.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
-import { NodeSha256, signedFetch, type RawResponse } from "../helpers/raw.js";
+import { signedFetch, type RawResponse } from "../helpers/raw.js";
 import { createAccount, loadSealingKey } from "../../src/auth/accounts.js";
 import { appendRows, createTable, loadTable, type TableLocation } from "../../src/metadata-tables/table-store.js";
 import { INVENTORY_SCHEMA, JOURNAL_SCHEMA } from "../../src/metadata-tables/schemas.js";
@@ -84,17 +84,11 @@ function rawGet(path: string): Promise<{ status: number; text: string }> {
 
 /** A fetch that signs every request with SigV4 (signing name s3 unless told), as an Iceberg client with SigV4 enabled does. */
 function sigv4Fetch(credentials: { accessKeyId: string; secretAccessKey: string }, seen: { url: string; status: number; body: string }[], service = "s3"): typeof fetch {
-  const signer = new SignatureV4({ credentials, region: "us-east-1", service, sha256: NodeSha256, uriEscapePath: false });
+  const signed = signingFetch(credentials, service);
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
-    const headers: Record<string, string> = { ...(init?.headers as Record<string, string> | undefined), host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
-    const query: Record<string, string> = {};
-    url.searchParams.forEach((v, k) => (query[k] = v));
-    const signed = await signer.sign({ method: init?.method ?? "GET", protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers });
-    const { host: _host, ...sendable } = signed.headers as Record<string, string>;
-    const res = await fetch(url, { ...init, headers: sendable });
-    const body = await res.clone().text();
-    seen.push({ url: url.pathname + url.search, status: res.status, body });
+    const res = await signed(url, init);
+    seen.push({ url: url.pathname + url.search, status: res.status, body: await res.clone().text() });
     return res;
   }) as typeof fetch;
 }
