@@ -51,7 +51,10 @@ export interface MetadataTablesPass extends Maintenance {
   journalRows: number;
   inventoryChanges: number;
   backfilledRows: number;
+  /** Tables marked FAILED by this pass. */
   failed: number;
+  /** Buckets whose pass stopped on an error (logged; the next pass retries them). */
+  errors: number;
 }
 
 export class MetadataTablesEngine {
@@ -114,7 +117,7 @@ export class MetadataTablesEngine {
     if (inventoryDue) this.inventoryDueAt = now + this.options.inventoryIntervalMs;
     if (maintenanceDue) this.maintenanceDueAt = now + this.options.maintenanceIntervalMs;
     const report: MetadataTablesPass = {
-      buckets: 0, journalRows: 0, inventoryChanges: 0, backfilledRows: 0, failed: 0,
+      buckets: 0, journalRows: 0, inventoryChanges: 0, backfilledRows: 0, failed: 0, errors: 0,
       compacted: 0, expiredRecords: 0, expiredSnapshots: 0, deletedFiles: 0,
     };
     let after: { bucket: string; id: string } | undefined;
@@ -127,6 +130,7 @@ export class MetadataTablesEngine {
           await this.bucket(row.bucket, JSON.parse(row.json) as MetadataConfiguration, inventoryDue, maintenanceDue, report);
         } catch (err) {
           // One bucket's failure (a store error, a full disk) must not starve the others; the next pass retries.
+          report.errors++;
           this.ctx.log.warn("metadata tables pass failed for a bucket", { bucket: row.bucket, error: String(err) });
         }
       }

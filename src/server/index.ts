@@ -213,6 +213,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   context.onRunFinished = (run) => metrics.inventoryRunFinished(run);
   lifecycle.onPass = (report) => metrics.lifecyclePass(report);
   tiering.onPass = (report) => metrics.tieringPass(report);
+  metadataTables.onPass = (report, seconds) => metrics.metadataTablesPass(report, seconds);
   replication.onAttempt = (outcome) => metrics.replicationAttempt(outcome);
   replication.onScan = (failed) => metrics.replicationScan(failed);
   const server = createHttpServer(context, context.signingKeys, accessLogs, certificate, { health, metrics, rootAccountId: root.credentials.accountId });

@@ -2,6 +2,7 @@
 // Registry per server, so two servers in one process count apart. Request metrics are recorded
 // as each request ends; the engines report through their hooks; store sizes, per-bucket counts,
 // connections and backlogs are read when scraped, each at a cost bounded by the number of buckets.
+import type { MetadataTablesPass } from "../metadata-tables/engine.js";
 import type { Socket } from "node:net";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { MetadataStore } from "../storage/types.js";
@@ -46,6 +47,9 @@ export class ServerMetrics {
   private readonly runRate: Gauge;
   private readonly scheduleDelay: Histogram;
   private readonly lifecyclePasses: Counter<"outcome">;
+  private readonly metadataTablesDuration: Histogram;
+  private readonly metadataTablesRows: Counter<"table">;
+  private readonly metadataTablesErrors: Counter;
   private readonly lifecycleDuration: Histogram;
   private readonly lifecycleActions: Counter<"action">;
   private readonly lifecycleLocked: Gauge;
@@ -230,6 +234,24 @@ export class ServerMetrics {
       registers,
     });
 
+    this.metadataTablesDuration = new Histogram({
+      name: "stocktake_metadata_tables_pass_duration_seconds",
+      help: "Duration of S3 Metadata tables engine passes",
+      buckets: LONG_BUCKETS,
+      registers,
+    });
+    this.metadataTablesRows = new Counter({
+      name: "stocktake_metadata_tables_rows_total",
+      help: "Rows the S3 Metadata tables engine wrote, by table (journal, inventory_backfill) or changes it applied (inventory_changes)",
+      labelNames: ["table"],
+      registers,
+    });
+    this.metadataTablesErrors = new Counter({
+      name: "stocktake_metadata_tables_errors_total",
+      help: "Buckets whose S3 Metadata pass stopped on an error (retried next pass) or whose table became FAILED",
+      registers,
+    });
+
     this.tieringPasses = new Counter({
       name: "stocktake_tiering_passes_total",
       help: "Intelligent-Tiering passes, by outcome (ok, failed)",
@@ -324,6 +346,14 @@ export class ServerMetrics {
     this.lifecycleActions.inc({ action: "uploads_aborted" }, c.uploadsAborted);
     this.lifecycleActions.inc({ action: "skipped_locked" }, c.skippedLocked);
     this.lifecycleLocked.set(c.skippedLocked);
+  }
+
+  metadataTablesPass(report: MetadataTablesPass, seconds: number): void {
+    this.metadataTablesDuration.observe(seconds);
+    this.metadataTablesRows.inc({ table: "journal" }, report.journalRows);
+    this.metadataTablesRows.inc({ table: "inventory_backfill" }, report.backfilledRows);
+    this.metadataTablesRows.inc({ table: "inventory_changes" }, report.inventoryChanges);
+    this.metadataTablesErrors.inc(report.errors + report.failed);
   }
 
   tieringPass(report: TieringPassReport): void {

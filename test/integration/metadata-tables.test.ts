@@ -250,8 +250,12 @@ print(json.dumps({"duckdb": [list(r) for r in rows], "pyarrow": sum(pq.read_tabl
     assert.equal(out.pyarrow, listed.length);
   });
 
-  it("prunes the change log once every table has taken it", async () => {
+  it("prunes the change log once every table has taken it, and counts what it wrote in the metrics", async () => {
     assert.deepEqual(await server.context.metadata.listChanges(Bucket, 0, 10), []);
+    const metrics = await (await fetch(`${server.url}/_stocktake/metrics`)).text();
+    const journal = /^stocktake_metadata_tables_rows_total\{table="journal"\} (\d+)$/m.exec(metrics);
+    assert.equal(Number(journal?.[1]), expected.length);
+    assert.match(metrics, /^stocktake_metadata_tables_rows_total\{table="inventory_backfill"\} 2$/m);
   });
 
   it("is found by name through the REST catalog, with iceberg-js", async () => {
