@@ -20,8 +20,8 @@ import {
   type TableStatus,
 } from "./config.js";
 import { commitJournal, journalLocation } from "./journal-table.js";
-import { backfillInventory, inventoryLocation, updateInventory } from "./inventory-table.js";
-import { expireOldSnapshots, maintainJournal, type Maintenance } from "./maintenance.js";
+import { backfillInventory, inventoryLocation, SHARD_ROWS, updateInventory } from "./inventory-table.js";
+import { compactInventory, expireOldSnapshots, maintainJournal, type Maintenance } from "./maintenance.js";
 import { changeSeqOf, TableOfAnother } from "./table-state.js";
 import { loadTable } from "./table-store.js";
 
@@ -172,7 +172,10 @@ export class MetadataTablesEngine {
     if (c.version === 2 && c.inventory.state === "ENABLED" && c.inventory.table && c.inventory.table.status !== "FAILED") {
       try {
         inventorySeq = await this.inventory(bucket, c, inventoryDue, report);
-        if (maintenanceDue) await expireOldSnapshots(this.ctx, inventoryLocation(c), report);
+        if (maintenanceDue) {
+          await compactInventory(this.ctx, c, inventoryLocation(c), this.options.shardRows ?? SHARD_ROWS, report);
+          await expireOldSnapshots(this.ctx, inventoryLocation(c), report);
+        }
       } catch (err) {
         if (!(err instanceof TableOfAnother)) throw err;
         c = await this.setStatus(bucket, c, "inventory", "FAILED", tableExists(err));

@@ -111,7 +111,7 @@ export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2
 }
 
 /** Where a shard starts: its data file's lowest key (full length: see INVENTORY_TABLE_PROPERTIES). */
-function lowestKey(file: LiveFile): string {
+export function lowestKey(file: LiveFile): string {
   const bound = file.dataFile.lower_bounds?.find((b) => b.key === KEY_FIELD_ID)?.value;
   return bound === undefined ? "" : Buffer.from(bound).toString("utf8");
 }

@@ -1,9 +1,11 @@
-// The tables' upkeep in the background, as S3 Tables maintains AWS's: the journal's small files
-// compacted, journal records older than the configuration's expiration removed, and snapshots
+// The tables' upkeep in the background, as S3 Tables maintains AWS's: small files compacted (the
+// journal's one-per-commit files, the inventory's shards that deletes emptied), journal records older than the configuration's expiration removed, and snapshots
 // older than SNAPSHOT_MAX_AGE_MS expired with the files only they used.
 import type { Context } from "../core/context.js";
 import type { MetadataConfiguration } from "./config.js";
-import { JOURNAL_SCHEMA } from "./schemas.js";
+import { INVENTORY_SCHEMA, JOURNAL_SCHEMA } from "./schemas.js";
+import { compareUtf8 } from "../utf8.js";
+import { lowestKey } from "./inventory-table.js";
 import type { IcebergRow } from "./parquet-table.js";
 import type { DataFileRecord, LiveFile } from "./iceberg-metadata.js";
 import { expireTable, liveFiles, loadTable, rewriteFiles, writeDataFile, type TableLocation } from "./table-store.js";
@@ -116,6 +118,46 @@ async function commitOn(
     operation,
     encryption: options.encryption,
   });
+}
+
+/**
+ * Merges neighbouring inventory shards that deletes have left small: runs of adjacent shards, each
+ * under half the target, whose rows together fit in one. Shards are key ranges in key order, so
+ * the merged rows are in order already. One `replace` commit, made only on the snapshot it was
+ * decided on.
+ */
+export async function compactInventory(ctx: Context, c: MetadataConfiguration, location: TableLocation, shardRows: number, out: Maintenance): Promise<void> {
+  const table = await loadTable(ctx, location);
+  if (!table) return;
+  const shards = (await liveFiles(ctx, location, table.metadata)).map((file) => ({ file, lowest: lowestKey(file) }));
+  shards.sort((a, b) => compareUtf8(a.lowest, b.lowest));
+  const runs: LiveFile[][] = [];
+  let run: LiveFile[] = [];
+  let rows = 0;
+  for (const { file } of shards) {
+    const n = file.dataFile.record_count;
+    if (n < shardRows / 2 && rows + n <= shardRows) {
+      run.push(file);
+      rows += n;
+      continue;
+    }
+    if (run.length > 1) runs.push(run);
+    run = n < shardRows / 2 ? [file] : [];
+    rows = run.length === 0 ? 0 : n;
+  }
+  if (run.length > 1) runs.push(run);
+  if (runs.length === 0) return;
+  const encryption = { encryption: (c.version === 2 ? c.inventory.table?.encryption : undefined) ?? { sseAlgorithm: "AES256" as const } };
+  const added: DataFileRecord[] = [];
+  const removed: string[] = [];
+  for (const r of runs) {
+    const merged: IcebergRow[] = [];
+    for (const file of r) merged.push(...(await readDataFile(ctx, location, file.dataFile, INVENTORY_SCHEMA)));
+    added.push(await writeDataFile(ctx, location, merged, encryption));
+    removed.push(...r.map((f) => f.dataFile.file_path));
+  }
+  await commitOn(ctx, location, table.metadata["current-snapshot-id"], added, removed, changeSeqOf(table), encryption, "replace");
+  out.compacted += removed.length;
 }
 
 /** Expires old snapshots of a table and deletes the files only they used. */

@@ -32,6 +32,7 @@ import { IcebergRestCatalog } from "iceberg-js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { readTable, sigv4Fetch, type SigningTarget } from "../helpers/icebird.js";
 import { liveFiles, loadTable } from "../../src/metadata-tables/table-store.js";
+import { MetadataTablesEngine } from "../../src/metadata-tables/engine.js";
 
 const TABLES = `aws-s3-${TEST_ACCOUNT_ID}`;
 
@@ -129,6 +130,9 @@ async function workload(s3: S3Client, Bucket: string, n: number, seed: number): 
   return expected;
 }
 
+/** AWS's version_id column: null for the null version. */
+const versionIdColumn = (id: string | undefined) => (id === "null" ? null : id);
+
 /** Every version and delete marker, as the inventory table's rows should show them. */
 async function listedVersions(s3: S3Client, Bucket: string): Promise<string[]> {
   const rows: string[] = [];
@@ -137,9 +141,9 @@ async function listedVersions(s3: S3Client, Bucket: string): Promise<string[]> {
   for (;;) {
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket, KeyMarker, VersionIdMarker }));
     for (const v of page.Versions ?? []) {
-      rows.push(JSON.stringify([v.Key, v.VersionId, false, v.Size, v.ETag?.replace(/"/g, ""), v.StorageClass, v.LastModified?.toISOString()]));
+      rows.push(JSON.stringify([v.Key, versionIdColumn(v.VersionId), false, v.Size, v.ETag?.replace(/"/g, ""), v.StorageClass, v.LastModified?.toISOString()]));
     }
-    for (const m of page.DeleteMarkers ?? []) rows.push(JSON.stringify([m.Key, m.VersionId, true, 0, null, null, m.LastModified?.toISOString()]));
+    for (const m of page.DeleteMarkers ?? []) rows.push(JSON.stringify([m.Key, versionIdColumn(m.VersionId), true, 0, null, null, m.LastModified?.toISOString()]));
     if (!page.IsTruncated) break;
     KeyMarker = page.NextKeyMarker;
     VersionIdMarker = page.NextVersionIdMarker;
@@ -362,5 +366,63 @@ describe("S3 Metadata freshness on the engine's own timers", () => {
     const inventoryMs = await seen("inventory");
     assert.ok(journalMs < 5_000, `journal after ${journalMs} ms`);
     assert.ok(inventoryMs < 10_000, `inventory after ${inventoryMs} ms`);
+  });
+});
+
+describe("the live inventory's shards, small enough to watch", () => {
+  let server: TestServer;
+  let target: SigningTarget;
+  const Bucket = "metadata-shards";
+  const location = { bucket: TABLES, prefix: `b_${Bucket}/inventory/` };
+
+  before(async () => {
+    server = await startTestServer({ ...MANUAL });
+    target = { url: server.url, accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY };
+    await server.client.send(new CreateBucketCommand({ Bucket }));
+    for (let i = 0; i < 40; i++) await server.client.send(new PutObjectCommand({ Bucket, Key: `k/${String(i).padStart(2, "0")}`, Body: "x" }));
+    await configure(server.client, Bucket);
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  const files = async () => {
+    const table = await loadTable(server.context, location);
+    return (await liveFiles(server.context, location, table!.metadata)).map((f) => f.dataFile.record_count);
+  };
+
+  it("backfills in shards, rewrites only the shard a change falls in, splits a grown one and merges emptied ones", async () => {
+    const engine = new MetadataTablesEngine(server.context, { shardRows: 10 });
+    await engine.runOnce();
+    assert.deepEqual(await files(), [10, 10, 10, 10]);
+
+    // One change: one shard rewritten, the other three kept as they were.
+    await server.client.send(new PutObjectCommand({ Bucket, Key: "k/15", Body: "again" }));
+    const one = await engine.runOnce({ inventory: true });
+    assert.equal(one.inventoryChanges, 1);
+    assert.deepEqual((await files()).sort(), [10, 10, 10, 10]);
+
+    // Eleven new keys inside one shard's range: it grows past twice the target and splits.
+    for (let i = 0; i < 11; i++) await server.client.send(new PutObjectCommand({ Bucket, Key: `k/15-${i}`, Body: "x" }));
+    await engine.runOnce({ inventory: true });
+    assert.equal((await files()).reduce((a, b) => a + b, 0), 51);
+    assert.ok((await files()).length > 4, "the grown shard was split");
+
+    // Most keys deleted (the bucket is unversioned: the versions go): emptied shards go, and small
+    // neighbours merge at maintenance.
+    for (let i = 0; i < 36; i++) await server.client.send(new DeleteObjectCommand({ Bucket, Key: `k/${String(i).padStart(2, "0")}` }));
+    await engine.runOnce({ inventory: true });
+    const thinned = await files();
+    assert.equal(thinned.reduce((a, b) => a + b, 0), 15);
+    assert.ok(thinned.some((n) => n < 5), `small shards left: ${thinned.join(", ")}`);
+    // With a target of 20, every shard left is under half of it, and all fit in one.
+    const maintained = await new MetadataTablesEngine(server.context, { shardRows: 20 }).runOnce({ maintenance: true });
+    assert.ok(maintained.compacted >= 2, `compacted ${maintained.compacted} of ${thinned.join(", ")}`);
+    const merged = await files();
+    assert.equal(merged.reduce((a, b) => a + b, 0), 15);
+    assert.deepEqual(merged, [15], `${thinned.join(", ")} became ${merged.join(", ")}`);
+    const inventory = await readTable(target, TABLES, `b_${Bucket}/inventory`);
+    assert.deepEqual(inventoryRows(inventory), await listedVersions(server.client, Bucket));
   });
 });
