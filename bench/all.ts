@@ -1,7 +1,7 @@
 // `npm run bench`: the core comparison with s3rver (bench/run.ts, which takes the flags), then the
 // Stocktake-only benchmarks: ListObjectVersions, policy evaluation, large-object streaming,
-// multipart upload and conditional writes, then inventory reports (bench/inventory.ts) and the
-// console's report previews.
+// multipart upload and conditional writes, then inventory reports (bench/inventory.ts), S3
+// Metadata's tables (bench/metadata-tables.ts) and the console's report previews.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -35,6 +35,7 @@ const stages: [string, string[]][] = [
   ["multipart.ts", []],
   ["conditional-writes.ts", []],
   ["inventory.ts", engineArgs(args)],
+  ["metadata-tables.ts", []],
   ["console-preview.ts", []],
   // About 30 s: the slow-client attack against the dist/ built by the first stage.
   ["attack.ts", ["--no-build"]],

@@ -143,9 +143,14 @@ export class MetadataTablesEngine {
     const destination = await this.ctx.metadata.getBucket(c.destination.bucket);
     if (!destination || destination.ownerAccountId !== c.accountId) {
       const error = { code: ERROR_TABLE_BUCKET_NOT_FOUND, message: `The table bucket ${c.destination.tableBucketArn} was not found.` };
-      if (c.journal.status !== "FAILED") c = await this.setStatus(bucket, c, "journal", "FAILED", error);
-      if (c.version === 2 && c.inventory.table && c.inventory.table.status !== "FAILED") c = await this.setStatus(bucket, c, "inventory", "FAILED", error);
-      report.failed++;
+      if (c.journal.status !== "FAILED") {
+        c = await this.setStatus(bucket, c, "journal", "FAILED", error);
+        report.failed++;
+      }
+      if (c.version === 2 && c.inventory.table && c.inventory.table.status !== "FAILED") {
+        c = await this.setStatus(bucket, c, "inventory", "FAILED", error);
+        report.failed++;
+      }
       await this.prune(bucket, c, undefined, undefined);
       return;
     }

@@ -16,11 +16,15 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateBucketMetadataConfigurationCommand,
+  CreateBucketMetadataTableConfigurationCommand,
+  DeleteBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketMetadataConfigurationCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   GetBucketMetadataConfigurationCommand,
+  GetBucketMetadataTableConfigurationCommand,
+  ListObjectsV2Command,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -424,5 +428,55 @@ describe("the live inventory's shards, small enough to watch", () => {
     assert.deepEqual(merged, [15], `${thinned.join(", ")} became ${merged.join(", ")}`);
     const inventory = await readTable(target, TABLES, `b_${Bucket}/inventory`);
     assert.deepEqual(inventoryRows(inventory), await listedVersions(server.client, Bucket));
+  });
+});
+
+describe("a V1 configuration's journal in a table bucket of one's own", () => {
+  let server: TestServer;
+  let target: SigningTarget;
+  const Bucket = "metadata-v1-source";
+  const TableBucket = "my-tables";
+
+  before(async () => {
+    server = await startTestServer({ ...MANUAL });
+    target = { url: server.url, accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY };
+    for (const b of [Bucket, TableBucket]) await server.client.send(new CreateBucketCommand({ Bucket: b }));
+    await server.client.send(
+      new CreateBucketMetadataTableConfigurationCommand({
+        Bucket,
+        MetadataTableConfiguration: { S3TablesDestination: { TableBucketArn: `arn:aws:s3tables:us-east-1:${TEST_ACCOUNT_ID}:bucket/${TableBucket}`, TableName: "photos_journal" } },
+      }),
+    );
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  const status = async () => (await server.client.send(new GetBucketMetadataTableConfigurationCommand({ Bucket }))).GetBucketMetadataTableConfigurationResult;
+
+  it("is written under aws_s3_metadata/<table name>/ and goes ACTIVE", async () => {
+    await server.client.send(new PutObjectCommand({ Bucket, Key: "one", Body: "1" }));
+    await server.metadataTables.runOnce();
+    assert.equal((await status())?.Status, "ACTIVE");
+    const rows = await readTable(target, TableBucket, "aws_s3_metadata/photos_journal");
+    assert.deepEqual(rows.map((r) => [r.record_type, r.key]), [["CREATE", "one"]]);
+  });
+
+  it("fails with TableBucketNotFound once its table bucket is gone, and keeps no change log for it", async () => {
+    let listed = await server.client.send(new ListObjectsV2Command({ Bucket: TableBucket }));
+    while ((listed.Contents ?? []).length > 0) {
+      for (const o of listed.Contents ?? []) await server.client.send(new DeleteObjectCommand({ Bucket: TableBucket, Key: o.Key }));
+      listed = await server.client.send(new ListObjectsV2Command({ Bucket: TableBucket }));
+    }
+    await server.client.send(new DeleteBucketCommand({ Bucket: TableBucket }));
+    await server.client.send(new PutObjectCommand({ Bucket, Key: "two", Body: "2" }));
+    const pass = await server.metadataTables.runOnce();
+    assert.equal(pass.failed, 1);
+    const s = await status();
+    assert.equal(s?.Status, "FAILED");
+    assert.equal(s?.Error?.ErrorCode, "TableBucketNotFound");
+    assert.deepEqual(await server.context.metadata.listChanges(Bucket, 0, 10), []);
+    assert.equal((await server.metadataTables.runOnce()).failed, 0, "a table already FAILED is not failed again");
   });
 });
