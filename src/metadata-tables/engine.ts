@@ -20,7 +20,7 @@ import {
   type TableStatus,
 } from "./config.js";
 import { commitJournal, journalLocation } from "./journal-table.js";
-import { backfillInventory, inventoryLocation, SHARD_ROWS, updateInventory } from "./inventory-table.js";
+import { BackfillStopped, backfillInventory, inventoryLocation, SHARD_ROWS, updateInventory } from "./inventory-table.js";
 import { compactInventory, expireOldSnapshots, maintainJournal, type Maintenance } from "./maintenance.js";
 import { changeSeqOf, TableOfAnother } from "./table-state.js";
 import { loadTable } from "./table-store.js";
@@ -58,13 +58,19 @@ export interface MetadataTablesPass extends Maintenance {
 }
 
 export class MetadataTablesEngine {
-  /** Told after every pass. */
+  /** Told after every pass, and after every backfill (which runs beside the passes). */
   onPass: ((report: MetadataTablesPass, seconds: number) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<MetadataTablesPass> | undefined;
   private stopped = false;
   private inventoryDueAt = 0;
   private maintenanceDueAt = 0;
+  /**
+   * Backfills in progress, by bucket: they run beside the passes, so a large bucket's hours of
+   * listing never hold back the other buckets' journals. `mark` is the change log number the
+   * backfill's table will start from (undefined until it is known): the log is kept from there.
+   */
+  private readonly backfills = new Map<string, { mark?: number; done: Promise<void> }>();
   private readonly options: MetadataTablesOptions;
 
   constructor(
@@ -87,6 +93,12 @@ export class MetadataTablesEngine {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
+    await Promise.all([...this.backfills.values()].map((b) => b.done));
+  }
+
+  /** Resolves when the backfills in progress have ended (tests, the benchmark). */
+  async backfillsDone(): Promise<void> {
+    while (this.backfills.size > 0) await Promise.all([...this.backfills.values()].map((b) => b.done));
   }
 
   /**
@@ -116,10 +128,7 @@ export class MetadataTablesEngine {
     const maintenanceDue = force.maintenance === true || now >= this.maintenanceDueAt;
     if (inventoryDue) this.inventoryDueAt = now + this.options.inventoryIntervalMs;
     if (maintenanceDue) this.maintenanceDueAt = now + this.options.maintenanceIntervalMs;
-    const report: MetadataTablesPass = {
-      buckets: 0, journalRows: 0, inventoryChanges: 0, backfilledRows: 0, failed: 0, errors: 0,
-      compacted: 0, expiredRecords: 0, expiredSnapshots: 0, deletedFiles: 0,
-    };
+    const report = emptyReport();
     let after: { bucket: string; id: string } | undefined;
     for (;;) {
       const page = await this.ctx.metadata.listConfigsOfKind(METADATA_CONFIG_KIND, after, 100);
@@ -190,19 +199,16 @@ export class MetadataTablesEngine {
     await this.prune(bucket, c, journalSeq, inventorySeq);
   }
 
-  /** Backfills a new inventory table, or applies the log to an active one when due; its mark, or undefined while it has none. */
+  /**
+   * Starts the backfill of a new inventory table, or applies the log to an active one when due.
+   * Resolves with the table's mark, or undefined while it has none (the backfill is under way).
+   */
   private async inventory(bucket: string, c: MetadataConfigurationV2, due: boolean, report: MetadataTablesPass): Promise<number | undefined> {
     const options = { shardRows: this.options.shardRows };
     const status = c.inventory.table!.status;
     if (status === "CREATING" || status === "BACKFILLING") {
-      if (status === "CREATING") c = await this.setStatus(bucket, c, "inventory", "BACKFILLING");
-      const filled = await backfillInventory(this.ctx, c, bucket, options);
-      report.backfilledRows += filled.rows;
-      // What changed while it listed the bucket is applied at once, before it is called current.
-      const caught = await updateInventory(this.ctx, c, bucket, options);
-      report.inventoryChanges += caught.changes;
-      await this.setStatus(bucket, c, "inventory", "ACTIVE");
-      return caught.changeSeq;
+      if (!this.backfills.has(bucket)) this.startBackfill(bucket, c);
+      return undefined;
     }
     if (!due) {
       const table = await loadTable(this.ctx, inventoryLocation(c));
@@ -211,6 +217,39 @@ export class MetadataTablesEngine {
     const kept = await updateInventory(this.ctx, c, bucket, options);
     report.inventoryChanges += kept.changes;
     return kept.changeSeq;
+  }
+
+  private startBackfill(bucket: string, c: MetadataConfigurationV2): void {
+    const options = { shardRows: this.options.shardRows };
+    const entry: { mark?: number; done: Promise<void> } = { done: Promise.resolve() };
+    entry.done = (async () => {
+      const started = performance.now();
+      const report = emptyReport();
+      try {
+        if (c.inventory.table!.status === "CREATING") c = await this.setStatus(bucket, c, "inventory", "BACKFILLING");
+        const shouldStop = () => this.stopped || !(this.options.isLeader?.() ?? true);
+        const filled = await backfillInventory(this.ctx, c, bucket, { ...options, onMark: (mark) => (entry.mark = mark), shouldStop });
+        report.backfilledRows = filled.rows;
+        // What changed while it listed the bucket is applied at once, before it is called current.
+        const caught = await updateInventory(this.ctx, c, bucket, options);
+        report.inventoryChanges = caught.changes;
+        await this.setStatus(bucket, c, "inventory", "ACTIVE");
+      } catch (err) {
+        if (err instanceof BackfillStopped) {
+          // Stopped with the engine (shutdown, a lost lease): whoever runs next starts it again.
+        } else if (err instanceof TableOfAnother) {
+          await this.setStatus(bucket, c, "inventory", "FAILED", tableExists(err));
+          report.failed++;
+        } else {
+          report.errors++;
+          this.ctx.log.warn("metadata inventory table backfill failed; the next pass starts it again", { bucket, error: String(err) });
+        }
+      } finally {
+        this.backfills.delete(bucket);
+        this.onPass?.(report, (performance.now() - started) / 1000);
+      }
+    })();
+    this.backfills.set(bucket, entry);
   }
 
   /**
@@ -225,13 +264,10 @@ export class MetadataTablesEngine {
     }
     const inventoryFed = c.version === 2 && c.inventory.state === "ENABLED" && c.inventory.table !== undefined && c.inventory.table.status !== "FAILED";
     if (inventoryFed) {
-      if (inventorySeq === undefined) {
-        const status = c.inventory.table!.status;
-        // Not backfilled yet: the backfill lists the bucket, so it needs none of the log so far.
-        if (status === "ACTIVE") return;
-      } else {
-        marks.push(inventorySeq);
-      }
+      // A backfill needs the log from its mark on; before its mark is known, all of it is kept.
+      const mark = inventorySeq ?? this.backfills.get(bucket)?.mark;
+      if (mark === undefined) return;
+      marks.push(mark);
     }
     const through = marks.length === 0 ? await this.ctx.metadata.lastChangeSeq(bucket) : Math.min(...marks);
     if (through > 0) await this.ctx.metadata.dropChanges(bucket, through);
@@ -247,6 +283,13 @@ export class MetadataTablesEngine {
     this.ctx.log.info("metadata table status", { bucket, table, status, ...(error ? { error: error.code } : {}) });
     return updated ?? withTableStatus(c, table, status, error);
   }
+}
+
+function emptyReport(): MetadataTablesPass {
+  return {
+    buckets: 0, journalRows: 0, inventoryChanges: 0, backfilledRows: 0, failed: 0, errors: 0,
+    compacted: 0, expiredRecords: 0, expiredSnapshots: 0, deletedFiles: 0,
+  };
 }
 
 function tableExists(err: Error): TableError {

@@ -36,7 +36,13 @@ export const INVENTORY_TABLE_PROPERTIES = { "write.metadata.metrics.column.key":
 
 export interface InventoryOptions {
   shardRows?: number;
+  /** Told the change log number the backfill's table starts from, before the listing begins. */
+  onMark?: (mark: number) => void;
+  /** Asked before each page of the listing: true ends the backfill (BackfillStopped), committing nothing. */
+  shouldStop?: () => boolean;
 }
+
+export class BackfillStopped extends Error {}
 
 export function inventoryLocation(c: MetadataConfigurationV2): TableLocation {
   return tableLocation(c, c.inventory.table!);
@@ -73,14 +79,20 @@ export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2
   const shardRows = options.shardRows ?? SHARD_ROWS;
   const location = inventoryLocation(c);
   const table = await open(ctx, c);
-  if (currentSnapshot(table.metadata)) return { rows: 0, files: 0, changeSeq: changeSeqOf(table) };
+  if (currentSnapshot(table.metadata)) {
+    options.onMark?.(changeSeqOf(table));
+    return { rows: 0, files: 0, changeSeq: changeSeqOf(table) };
+  }
   const mark = await ctx.metadata.lastChangeSeq(bucket);
+  options.onMark?.(mark);
   const encryption = encryptionOf(c);
   const files: DataFileRecord[] = [];
   let shard: IcebergRow[] = [];
   let rows = 0;
   let marker: { keyMarker?: string; versionIdMarker?: string } = {};
   for (;;) {
+    // The files written so far are left to the orphan sweep: no metadata names them.
+    if (options.shouldStop?.()) throw new BackfillStopped(`the backfill of ${bucket}'s inventory table was stopped`);
     const page: ObjectVersionRecord[] = await ctx.metadata.listVersions({ bucket, limit: LIST_PAGE, ...marker });
     for (const v of page) {
       // A key's versions stay in one shard: a shard is cut only where a new key starts.

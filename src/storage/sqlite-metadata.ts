@@ -95,8 +95,8 @@ const MIGRATIONS: string[] = [
    CREATE TRIGGER bucket_counts_bucket_gone AFTER DELETE ON buckets BEGIN
      DELETE FROM bucket_counts WHERE bucket = OLD.name;
    END;`,
-  // The change log of buckets with an S3 Metadata configuration (src/storage/change-log.ts): a
-  // counter per bucket, so numbers follow commit order within a bucket, and the entries.
+  // The change log of buckets with an S3 Metadata configuration (src/storage/change-log.ts): the
+  // entries, and per bucket the newest number, kept for when every entry has been dropped.
   `CREATE TABLE change_logs (bucket TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
    CREATE TABLE changes (
      bucket TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, version_id TEXT NOT NULL, kind TEXT NOT NULL,
@@ -273,12 +273,17 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteConfig: s("DELETE FROM bucket_configs WHERE bucket = ? AND kind = ? AND id = ?"),
       listConfigsOfKind: s("SELECT bucket, id, json FROM bucket_configs WHERE kind = ? AND (bucket, id) > (?, ?) ORDER BY bucket, id LIMIT ?"),
       logsChanges: s("SELECT 1 FROM bucket_configs WHERE bucket = ? AND kind = ? LIMIT 1").pluck(),
-      nextChangeSeq: s(
-        "INSERT INTO change_logs (bucket, last_seq) VALUES (?, 1) ON CONFLICT (bucket) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+      // The newest number: the last entry's, or, once every entry has been dropped, the number kept
+      // when they were (change_logs). With one writer, a write reads it and adds the next entry
+      // without writing a counter row of its own.
+      lastChangeSeq: s(
+        "SELECT max(coalesce((SELECT max(seq) FROM changes WHERE bucket = @bucket), 0), coalesce((SELECT last_seq FROM change_logs WHERE bucket = @bucket), 0))",
       ).pluck(),
+      keepChangeSeq: s(
+        "INSERT INTO change_logs (bucket, last_seq) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+      ),
       insertChange: s("INSERT INTO changes (bucket, seq, key, version_id, kind, at, body) VALUES (?, ?, ?, ?, ?, ?, ?)"),
       listChanges: s("SELECT seq, key, version_id, kind, at, body FROM changes WHERE bucket = ? AND seq > ? ORDER BY seq LIMIT ?"),
-      lastChangeSeq: s("SELECT last_seq FROM change_logs WHERE bucket = ?").pluck(),
       dropChanges: s("DELETE FROM changes WHERE bucket = ? AND seq <= ?"),
       dropAllChanges: s("DELETE FROM changes WHERE bucket = ?"),
       dropChangeLog: s("DELETE FROM change_logs WHERE bucket = ?"),
@@ -482,7 +487,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private logChange(bucket: string, change: () => PendingChange): void {
     if (this.stmts.logsChanges.get(bucket, CHANGE_LOG_KIND) === undefined) return;
     const c = change();
-    const seq = this.stmts.nextChangeSeq.get(bucket) as number;
+    const seq = (this.stmts.lastChangeSeq.get({ bucket }) as number) + 1;
     this.stmts.insertChange.run(bucket, seq, c.key, c.versionId, c.kind, c.at, c.body);
   }
 
@@ -491,13 +496,17 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async lastChangeSeq(bucket: string): Promise<number> {
-    return (this.stmts.lastChangeSeq.get(bucket) as number | undefined) ?? 0;
+    return this.stmts.lastChangeSeq.get({ bucket }) as number;
   }
 
   dropChanges(bucket: string, throughSeq: number): Promise<void> {
-    return this.write(() => {
-      this.stmts.dropChanges.run(bucket, throughSeq);
-    });
+    return this.write(() => this.dropChangesThrough(bucket, throughSeq));
+  }
+
+  /** Inside a write transaction: drops entries, keeping the numbering for when none is left. */
+  private dropChangesThrough(bucket: string, throughSeq: number): void {
+    this.stmts.keepChangeSeq.run(bucket, Math.min(throughSeq, this.stmts.lastChangeSeq.get({ bucket }) as number));
+    this.stmts.dropChanges.run(bucket, throughSeq);
   }
 
   private insertLatest(bucket: BucketRef, r: Omit<ObjectVersionRecord, "isLatest">, origin: ChangeOrigin | undefined): DeletedVersions {
@@ -679,7 +688,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (typeof ref !== "string") this.checkBucket(ref);
       const bucket = typeof ref === "string" ? ref : ref.name;
       const deleted = this.stmts.deleteConfig.run(bucket, kind, id).changes === 1;
-      if (deleted && kind === CHANGE_LOG_KIND) this.stmts.dropAllChanges.run(bucket);
+      if (deleted && kind === CHANGE_LOG_KIND) this.dropChangesThrough(bucket, Number.MAX_SAFE_INTEGER);
       return deleted;
     });
   }
