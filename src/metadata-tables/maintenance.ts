@@ -8,7 +8,7 @@ import { compareUtf8 } from "../utf8.js";
 import { lowestKey } from "./inventory-table.js";
 import type { IcebergRow } from "./parquet-table.js";
 import type { DataFileRecord, LiveFile } from "./iceberg-metadata.js";
-import { expireTable, liveFiles, loadTable, rewriteFiles, writeDataFile, type TableLocation } from "./table-store.js";
+import { deleteOldMetadata, expireTable, liveFiles, loadTable, rewriteFiles, writeDataFile, type TableLocation } from "./table-store.js";
 import { readDataFile } from "./data-files.js";
 import { changeSeqOf, CHANGE_SEQ_PROPERTY } from "./table-state.js";
 
@@ -160,10 +160,10 @@ export async function compactInventory(ctx: Context, c: MetadataConfiguration, l
   out.compacted += removed.length;
 }
 
-/** Expires old snapshots of a table and deletes the files only they used. */
+/** Expires old snapshots of a table and deletes the files only they used, and old metadata files. */
 export async function expireOldSnapshots(ctx: Context, location: TableLocation, out: Maintenance): Promise<void> {
   if (!(await loadTable(ctx, location))) return;
   const expired = await expireTable(ctx, location, { olderThanMs: ctx.clock.now().getTime() - SNAPSHOT_MAX_AGE_MS, retainLast: SNAPSHOTS_KEPT });
   out.expiredSnapshots += expired.expiredSnapshots;
-  out.deletedFiles += expired.deletedFiles;
+  out.deletedFiles += expired.deletedFiles + (await deleteOldMetadata(ctx, location));
 }

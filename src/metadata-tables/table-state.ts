@@ -5,7 +5,7 @@
 // never make the engine add a change twice or skip one.
 import type { Context } from "../core/context.js";
 import { createTable, loadTable, type LoadedTable, type TableLocation } from "./table-store.js";
-import { currentSnapshot } from "./iceberg-metadata.js";
+import { currentSnapshot, TABLE_PROPERTY } from "./iceberg-metadata.js";
 import type { IcebergSchema } from "./parquet-table.js";
 import type { MetadataTable, TableEncryption } from "./config.js";
 
@@ -17,6 +17,12 @@ export function changeSeqOf(table: LoadedTable): number {
   const value = currentSnapshot(table.metadata)?.summary[CHANGE_SEQ_PROPERTY];
   return value === undefined ? 0 : Number(value);
 }
+
+/**
+ * The metadata-log keeps the last 10 metadata files (Iceberg's default is 100): maintenance deletes
+ * the others (deleteOldMetadata), and a journal writes one per commit.
+ */
+const ENGINE_TABLE_PROPERTIES = { [TABLE_PROPERTY.previousVersionsMax]: "10" };
 
 /** The table was made for another configuration (an earlier one of the bucket): AWS's TableAlreadyExists. */
 export class TableOfAnother extends Error {}
@@ -33,7 +39,9 @@ export async function openTable(
   properties: Record<string, string> = {},
 ): Promise<LoadedTable> {
   const encryption: TableEncryption = table.encryption ?? { sseAlgorithm: "AES256" };
-  const loaded = (await loadTable(ctx, location)) ?? (await createTable(ctx, location, schema, { encryption, properties: { ...properties, [TABLE_ARN_PROPERTY]: table.arn } }));
+  const loaded =
+    (await loadTable(ctx, location)) ??
+    (await createTable(ctx, location, schema, { encryption, properties: { ...ENGINE_TABLE_PROPERTIES, ...properties, [TABLE_ARN_PROPERTY]: table.arn } }));
   if (loaded.metadata.properties[TABLE_ARN_PROPERTY] !== table.arn) {
     throw new TableOfAnother(`a table already exists at ${loaded.uri}`);
   }

@@ -35,6 +35,7 @@ import {
   manifestFileMetadata,
   manifestFileRecord,
   manifestListMetadata,
+  metadataVersionOf,
   MANIFEST_LIST_SCHEMA,
   newSnapshotId,
   newTableMetadata,
@@ -285,12 +286,44 @@ const metadataKey = (location: TableLocation, uri: string, version: number) => k
 export async function loadTable(ctx: Context, location: TableLocation): Promise<LoadedTable | undefined> {
   const uri = tableUri(location);
   let version = (await readVersionHint(ctx, location, uri)) ?? 0;
-  if (version > 0 && !(await currentVersion(ctx, location, metadataKey(location, uri, version)))) version = 0;
+  // Without a hint naming a file that is there, the newest file listed is the start: older
+  // versions are deleted once they leave the metadata-log (deleteOldMetadata), so v1 may be gone.
+  if (version === 0 || !(await currentVersion(ctx, location, metadataKey(location, uri, version)))) version = Math.max(0, ...(await metadataVersions(ctx, location)));
   while (await currentVersion(ctx, location, metadataKey(location, uri, version + 1))) version++;
   if (version === 0) return undefined;
   const bytes = await readFile(ctx, location, metadataKey(location, uri, version));
   if (!bytes) throw new Error(`Iceberg table ${uri}: v${version}.metadata.json vanished while loading`);
   return { location, uri, version, metadataUri: tableFiles.metadata(uri, version), metadata: JSON.parse(bytes.toString("utf8")) as TableMetadata };
+}
+
+/** The N of every v<N>.metadata.json stored under the table's location. */
+async function metadataVersions(ctx: Context, location: TableLocation): Promise<number[]> {
+  const prefix = `${location.prefix}metadata/v`;
+  const versions: number[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await ctx.metadata.listCurrent({ bucket: location.bucket, prefix, after, limit: 1000 });
+    for (const v of page) {
+      const n = /^(\d+)\.metadata\.json$/.exec(v.key.slice(prefix.length));
+      if (n) versions.push(Number(n[1]));
+    }
+    if (page.length < 1000) return versions;
+    after = page[page.length - 1]!.key;
+  }
+}
+
+/**
+ * Deletes the metadata files that are neither current nor in the current metadata's
+ * metadata-log, as Iceberg's write.metadata.delete-after-commit.enabled does: every commit writes
+ * a whole new metadata file, and a journal commits every few seconds.
+ */
+export async function deleteOldMetadata(ctx: Context, location: TableLocation, options: TableOptions = {}): Promise<number> {
+  const table = await loadTable(ctx, location);
+  if (!table) return 0;
+  const kept = new Set([table.version, ...table.metadata["metadata-log"].map((e) => metadataVersionOf(e["metadata-file"]))]);
+  const old = (await metadataVersions(ctx, location)).filter((n) => n < table.version && !kept.has(n));
+  if (old.length === 0) return 0;
+  return discard(await writerFor(ctx, location, options), old.map((n) => metadataKey(location, table.uri, n)));
 }
 
 /** Creates the table (v1.metadata.json, then the hint); an existing table is returned as it is. */

@@ -322,9 +322,17 @@ print(json.dumps({"duckdb": [list(r) for r in rows], "pyarrow": sum(pq.read_tabl
     assert.ok(compaction.compacted >= 8, `compacted ${compaction.compacted} files`);
     const journal = await loadTable(server.context, { bucket: TABLES, prefix: `b_${Bucket}/journal/` });
     assert.equal((await liveFiles(server.context, { bucket: TABLES, prefix: `b_${Bucket}/journal/` }, journal!.metadata)).length, 1);
+    // Old metadata files go too: the current one and the 10 its metadata-log names stay, and the
+    // table still loads without its version hint (from the newest file listed).
+    const metadataFiles = await server.client.send(new ListObjectsV2Command({ Bucket: TABLES, Prefix: `b_${Bucket}/journal/metadata/v` }));
+    const kept = (metadataFiles.Contents ?? []).filter((o) => o.Key!.endsWith(".metadata.json")).length;
+    assert.ok(kept <= 11, `${kept} metadata files kept`);
+    assert.ok(!(metadataFiles.Contents ?? []).some((o) => o.Key!.endsWith("/v1.metadata.json")), "v1 has left the metadata-log and is deleted");
     const compacted = await readTable(target, TABLES, `b_${Bucket}/journal`);
     const bySeq = (rows: Record<string, unknown>[]) => rows.map((x) => JSON.stringify(x, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))).sort();
     assert.deepEqual(bySeq(compacted), bySeq(uncompacted));
+    await server.client.send(new DeleteObjectCommand({ Bucket: TABLES, Key: `b_${Bucket}/journal/metadata/version-hint.text` }));
+    assert.equal((await loadTable(server.context, { bucket: TABLES, prefix: `b_${Bucket}/journal/` }))?.version, journal!.version);
   });
 
   it("fails a new configuration's table where an earlier configuration's table still is, as AWS does", async () => {
