@@ -26,6 +26,7 @@ import {
   GetBucketMetadataTableConfigurationCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
+  PutBucketPolicyCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -37,6 +38,7 @@ import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, typ
 import { readTable, sigv4Fetch, type SigningTarget } from "../helpers/icebird.js";
 import { liveFiles, loadTable } from "../../src/metadata-tables/table-store.js";
 import { MetadataTablesEngine } from "../../src/metadata-tables/engine.js";
+import { createAccount, loadSealingKey } from "../../src/auth/accounts.js";
 
 const TABLES = `aws-s3-${TEST_ACCOUNT_ID}`;
 
@@ -488,5 +490,48 @@ describe("a V1 configuration's journal in a table bucket of one's own", () => {
     assert.equal(s?.Error?.ErrorCode, "TableBucketNotFound");
     assert.deepEqual(await server.context.metadata.listChanges(Bucket, 0, 10), []);
     assert.equal((await server.metadataTables.runOnce()).failed, 0, "a table already FAILED is not failed again");
+  });
+});
+
+describe("who the journal names for a change", () => {
+  let server: TestServer;
+  let target: SigningTarget;
+  const Bucket = "metadata-shared";
+
+  before(async () => {
+    server = await startTestServer({ ...MANUAL });
+    target = { url: server.url, accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY };
+    await server.client.send(new CreateBucketCommand({ Bucket }));
+    await configure(server.client, Bucket, false);
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it("names the account that signed, another account a policy lets write included, and no one for a refused write", async () => {
+    const other = await createAccount(server.context.metadata, loadSealingKey(server.dataDir), {}, new Date());
+    await server.client.send(
+      new PutBucketPolicyCommand({
+        Bucket,
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${other.accountId}:root` }, Action: "s3:PutObject", Resource: `arn:aws:s3:::${Bucket}/shared/*` }],
+        }),
+      }),
+    );
+    const otherClient = server.clientFor(other.accessKeyId, other.secretAccessKey);
+    await server.client.send(new PutObjectCommand({ Bucket, Key: "mine", Body: "1" }));
+    await otherClient.send(new PutObjectCommand({ Bucket, Key: "shared/theirs", Body: "2" }));
+    await assert.rejects(otherClient.send(new PutObjectCommand({ Bucket, Key: "not-shared", Body: "3" })), { name: "AccessDenied" });
+    await server.metadataTables.runOnce();
+    const rows = await readTable(target, TABLES, `b_${Bucket}/journal`);
+    assert.deepEqual(
+      rows.map((r) => [r.key, r.requester]).sort(),
+      [
+        ["mine", TEST_ACCOUNT_ID],
+        ["shared/theirs", other.accountId],
+      ],
+    );
   });
 });
