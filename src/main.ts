@@ -254,6 +254,28 @@ accounts
     }
   });
 
+accounts
+  .command("list")
+  .description("list the accounts: id, canonical user id, display name and when each was created")
+  .addOption(dataDirOption())
+  .addOption(metadataOption())
+  .option("--json", "print the accounts as JSON")
+  .action(async (opts: { dataDir: string; metadata?: string; json?: boolean }) => {
+    const metadata = await openMetadataStore(opts.dataDir, opts.metadata || undefined);
+    try {
+      const all = await metadata.listAccounts();
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(all.map((a) => ({ ...a, createdAt: a.createdAt.toISOString() }))) + "\n");
+        return;
+      }
+      const rows = [["ACCOUNT ID", "DISPLAY NAME", "CREATED (UTC)", "CANONICAL USER ID"], ...all.map((a) => [a.accountId, a.displayName, a.createdAt.toISOString().slice(0, 19).replace("T", " "), a.canonicalId])];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const r of rows) process.stdout.write(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ") + "\n");
+    } finally {
+      await metadata.close();
+    }
+  });
+
 const kms = program.command("kms").description("the local key service's KMS keys, for SSE-KMS and DSSE-KMS");
 
 /** Opens the key service of a data directory (the server may be running on it) for `fn`. */

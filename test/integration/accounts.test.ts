@@ -41,6 +41,18 @@ describe("accounts", () => {
     await assert.rejects(run(process.execPath, ["--import", "tsx", "src/main.ts", "accounts", "create", "--data-dir", server.dataDir, "--id", "12345"], { env: cliEnv(server) }));
   });
 
+  it("lists the accounts with a header row, and as JSON", async () => {
+    const cli = (...args: string[]) => run(process.execPath, ["--import", "tsx", "src/main.ts", "accounts", "list", "--data-dir", server.dataDir, ...args], { env: cliEnv(server) });
+    const { stdout } = await cli();
+    const [header, ...lines] = stdout.trimEnd().split("\n");
+    assert.match(header!, /^ACCOUNT ID\s+DISPLAY NAME\s+CREATED \(UTC\)\s+CANONICAL USER ID$/);
+    assert.ok(lines.some((l) => l.startsWith("444455556666 ")), stdout);
+    assert.ok(lines.every((l) => /^\d{12} .* \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}  [0-9a-f]{64}$/.test(l)), stdout);
+    const json = JSON.parse((await cli("--json")).stdout) as { accountId: string; canonicalId: string; createdAt: string }[];
+    assert.deepEqual(json.map((a) => a.accountId), lines.map((l) => l.slice(0, 12)));
+    assert.ok(json.every((a) => !Number.isNaN(Date.parse(a.createdAt))));
+  });
+
   it("stores secrets sealed, in files only their owner can read", async () => {
     const stored = await server.context.metadata.getAccessKey("CHOSENKEY0000000001");
     assert.ok(stored !== undefined && !stored.secretAccessKey.includes("chosen-secret"), "the secret is not stored in the clear");
