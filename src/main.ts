@@ -10,6 +10,7 @@ import { constants as osConstants } from "node:os";
 import { defaultConfig } from "./config.js";
 import { startServer } from "./server/index.js";
 import { openMetadataStore, redactMetadataUrl } from "./storage/open-metadata.js";
+import type { AccessKeyRecord, MetadataStore } from "./storage/types.js";
 import { createAccount, loadSealingKey } from "./auth/accounts.js";
 import { listInventoryRuns, runInventoryNow, type ClientOptions } from "./cli/inventory.js";
 import { KeyService, loadMasterKey } from "./crypto/kms.js";
@@ -244,11 +245,7 @@ accounts
         { accountId: opts.id, accessKeyId: opts.accessKey, secretAccessKey: opts.secretKey },
         new Date(),
       );
-      if (opts.json) process.stdout.write(JSON.stringify(creds) + "\n");
-      else
-        process.stdout.write(
-          `account id:        ${creds.accountId}\naccess key id:     ${creds.accessKeyId}\nsecret access key: ${creds.secretAccessKey}\n`,
-        );
+      printCredentials(creds, opts.json);
     } finally {
       await metadata.close();
     }
@@ -261,8 +258,7 @@ accounts
   .addOption(metadataOption())
   .option("--json", "print the accounts as JSON")
   .action(async (opts: { dataDir: string; metadata?: string; json?: boolean }) => {
-    const metadata = await openMetadataStore(opts.dataDir, opts.metadata || undefined);
-    try {
+    await withStore(opts, async (metadata) => {
       const all = await metadata.listAccounts();
       if (opts.json) {
         process.stdout.write(JSON.stringify(all.map((a) => ({ ...a, createdAt: a.createdAt.toISOString() }))) + "\n");
@@ -271,9 +267,99 @@ accounts
       const rows = [["ACCOUNT ID", "DISPLAY NAME", "CREATED (UTC)", "CANONICAL USER ID"], ...all.map((a) => [a.accountId, a.displayName, a.createdAt.toISOString().slice(0, 19).replace("T", " "), a.canonicalId])];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) process.stdout.write(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ") + "\n");
-    } finally {
-      await metadata.close();
-    }
+    });
+  });
+
+const keys = program.command("keys").description("an account's access keys: list, create, delete, rotate");
+
+/** Opens the data directory's metadata store (the server may be running on it) for `fn`. */
+async function withStore<T>(opts: { dataDir: string; metadata?: string }, fn: (metadata: MetadataStore) => Promise<T>): Promise<T> {
+  const metadata = await openMetadataStore(opts.dataDir, opts.metadata || undefined);
+  try {
+    return await fn(metadata);
+  } finally {
+    await metadata.close();
+  }
+}
+
+function printCredentials(creds: { accountId: string; accessKeyId: string; secretAccessKey: string }, json: boolean | undefined): void {
+  if (json) process.stdout.write(JSON.stringify(creds) + "\n");
+  else process.stdout.write(`account id:        ${creds.accountId}\naccess key id:     ${creds.accessKeyId}\nsecret access key: ${creds.secretAccessKey}\n`);
+}
+
+/** Refuses to take an account's last key away: its owner would be locked out. */
+async function keyToRemove(metadata: MetadataStore, accessKeyId: string): Promise<AccessKeyRecord> {
+  const key = await metadata.getAccessKey(accessKeyId);
+  if (!key) throw new Error(`no access key ${accessKeyId}`);
+  if ((await metadata.listAccessKeys(key.accountId)).length < 2) throw new Error(`${accessKeyId} is the last access key of account ${key.accountId}: create another first`);
+  return key;
+}
+
+keys
+  .command("list")
+  .description("list an account's access keys and when each was created (never the secrets)")
+  .addOption(dataDirOption())
+  .addOption(metadataOption())
+  .requiredOption("--account <accountId>", "the 12-digit account id")
+  .option("--json", "print the keys as JSON")
+  .action(async (opts: { dataDir: string; metadata?: string; account: string; json?: boolean }) => {
+    await withStore(opts, async (metadata) => {
+      if (!(await metadata.getAccount(opts.account))) throw new Error(`no account ${opts.account}`);
+      const list = await metadata.listAccessKeys(opts.account);
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(list.map((k) => ({ accessKeyId: k.accessKeyId, accountId: k.accountId, createdAt: k.createdAt.toISOString() }))) + "\n");
+        return;
+      }
+      const width = Math.max("ACCESS KEY ID".length, ...list.map((k) => k.accessKeyId.length));
+      process.stdout.write(`${"ACCESS KEY ID".padEnd(width)}  CREATED (UTC)\n`);
+      for (const k of list) process.stdout.write(`${k.accessKeyId.padEnd(width)}  ${k.createdAt.toISOString().slice(0, 19).replace("T", " ")}\n`);
+    });
+  });
+
+keys
+  .command("create")
+  .description("add an access key to an existing account, printing it and its secret once")
+  .addOption(dataDirOption())
+  .addOption(metadataOption())
+  .requiredOption("--account <accountId>", "the 12-digit account id")
+  .option("--json", "print the credentials as JSON")
+  .action(async (opts: { dataDir: string; metadata?: string; account: string; json?: boolean }) => {
+    await withStore(opts, async (metadata) => {
+      if (!(await metadata.getAccount(opts.account))) throw new Error(`no account ${opts.account}`);
+      printCredentials(await createAccount(metadata, loadSealingKey(opts.dataDir), { accountId: opts.account }, new Date()), opts.json);
+    });
+  });
+
+keys
+  .command("delete")
+  .description("remove an access key at once (an account's last key is kept)")
+  .argument("<accessKeyId>")
+  .addOption(dataDirOption())
+  .addOption(metadataOption())
+  .action(async (accessKeyId: string, opts: { dataDir: string; metadata?: string }) => {
+    await withStore(opts, async (metadata) => {
+      await keyToRemove(metadata, accessKeyId);
+      await metadata.deleteAccessKey(accessKeyId);
+      process.stdout.write(`deleted ${accessKeyId}\n`);
+    });
+  });
+
+keys
+  .command("rotate")
+  .description("replace an access key: a new key for its account is printed once, then the old one is removed")
+  .argument("<accessKeyId>")
+  .addOption(dataDirOption())
+  .addOption(metadataOption())
+  .option("--json", "print the new credentials as JSON")
+  .action(async (accessKeyId: string, opts: { dataDir: string; metadata?: string; json?: boolean }) => {
+    await withStore(opts, async (metadata) => {
+      const old = await metadata.getAccessKey(accessKeyId);
+      if (!old) throw new Error(`no access key ${accessKeyId}`);
+      const fresh = await createAccount(metadata, loadSealingKey(opts.dataDir), { accountId: old.accountId }, new Date());
+      await keyToRemove(metadata, accessKeyId);
+      await metadata.deleteAccessKey(accessKeyId);
+      printCredentials(fresh, opts.json);
+    });
   });
 
 const kms = program.command("kms").description("the local key service's KMS keys, for SSE-KMS and DSSE-KMS");

@@ -292,13 +292,20 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       assert.equal(await store.deleteUpload("mpu-1"), undefined);
     });
 
-    it("keeps accounts, access keys and settings", async () => {
+    it("keeps accounts, access keys (listed by account, deleted) and settings", async () => {
       await store.putAccount({ accountId: "444455556666", canonicalId: "c".repeat(64), displayName: "d", createdAt: new Date(5) });
       assert.equal((await store.getAccount("444455556666"))?.createdAt.getTime(), 5);
       assert.ok((await store.listAccounts()).some((a) => a.accountId === "444455556666"));
       await store.putAccessKey({ accessKeyId: "AK", secretAccessKey: "s1", accountId: "444455556666", createdAt: new Date(6) });
       await store.putAccessKey({ accessKeyId: "AK", secretAccessKey: "s2", accountId: "444455556666", createdAt: new Date(6) });
       assert.equal((await store.getAccessKey("AK"))?.secretAccessKey, "s2");
+      await store.putAccessKey({ accessKeyId: "AK0", secretAccessKey: "s0", accountId: "444455556666", createdAt: new Date(4) });
+      await store.putAccessKey({ accessKeyId: "AKOTHER", secretAccessKey: "s", accountId: "777788889999", createdAt: new Date(4) });
+      assert.deepEqual((await store.listAccessKeys("444455556666")).map((k) => k.accessKeyId), ["AK0", "AK"]);
+      assert.equal(await store.deleteAccessKey("AK0"), true);
+      assert.equal(await store.deleteAccessKey("AK0"), false);
+      assert.equal(await store.getAccessKey("AK0"), undefined);
+      assert.deepEqual((await store.listAccessKeys("444455556666")).map((k) => k.accessKeyId), ["AK"]);
       assert.equal(await store.getSetting("nothing"), undefined);
       await store.putSetting("root", "one");
       await store.putSetting("root", "two");

@@ -271,11 +271,17 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
-    const row = await this.one<{ access_key_id: string; secret: string; account_id: string; created_at: string }>(
-      "SELECT * FROM access_keys WHERE access_key_id = $1",
-      [accessKeyId],
-    );
-    return row && { accessKeyId: row.access_key_id, secretAccessKey: row.secret, accountId: row.account_id, createdAt: new Date(Number(row.created_at)) };
+    const row = await this.one<AccessKeyRow>("SELECT * FROM access_keys WHERE access_key_id = $1", [accessKeyId]);
+    return row && accessKeyFromRow(row);
+  }
+
+  async listAccessKeys(accountId: string): Promise<AccessKeyRecord[]> {
+    const rows = await this.pool.query<AccessKeyRow>("SELECT * FROM access_keys WHERE account_id = $1 ORDER BY created_at, access_key_id", [accountId]);
+    return rows.rows.map(accessKeyFromRow);
+  }
+
+  async deleteAccessKey(accessKeyId: string): Promise<boolean> {
+    return (await this.pool.query("DELETE FROM access_keys WHERE access_key_id = $1", [accessKeyId])).rowCount === 1;
   }
 
   // Buckets
@@ -732,6 +738,17 @@ export class PostgresMetadataStore implements MetadataStore {
       )
     ).rows;
   }
+}
+
+interface AccessKeyRow {
+  access_key_id: string;
+  secret: string;
+  account_id: string;
+  created_at: string;
+}
+
+function accessKeyFromRow(row: AccessKeyRow): AccessKeyRecord {
+  return { accessKeyId: row.access_key_id, secretAccessKey: row.secret, accountId: row.account_id, createdAt: new Date(Number(row.created_at)) };
 }
 
 /**

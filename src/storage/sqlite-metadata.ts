@@ -208,6 +208,8 @@ export class SqliteMetadataStore implements MetadataStore {
         "INSERT INTO access_keys (access_key_id, secret, account_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (access_key_id) DO UPDATE SET secret = excluded.secret, account_id = excluded.account_id",
       ),
       getAccessKey: s("SELECT * FROM access_keys WHERE access_key_id = ?"),
+      listAccessKeys: s("SELECT * FROM access_keys WHERE account_id = ? ORDER BY created_at, access_key_id"),
+      deleteAccessKey: s("DELETE FROM access_keys WHERE access_key_id = ?"),
       insertBucket: s("INSERT OR IGNORE INTO buckets (name, id, owner, region, created_at, versioning) VALUES (?, ?, ?, ?, ?, ?)"),
       getBucket: s("SELECT * FROM buckets WHERE name = ?"),
       bucketId: s("SELECT id FROM buckets WHERE name = ?").pluck(),
@@ -401,12 +403,16 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
-    const row = this.stmts.getAccessKey.get(accessKeyId) as
-      | { access_key_id: string; secret: string; account_id: string; created_at: number }
-      | undefined;
-    return (
-      row && { accessKeyId: row.access_key_id, secretAccessKey: row.secret, accountId: row.account_id, createdAt: new Date(row.created_at) }
-    );
+    const row = this.stmts.getAccessKey.get(accessKeyId) as AccessKeyRow | undefined;
+    return row && accessKeyFromRow(row);
+  }
+
+  async listAccessKeys(accountId: string): Promise<AccessKeyRecord[]> {
+    return (this.stmts.listAccessKeys.all(accountId) as AccessKeyRow[]).map(accessKeyFromRow);
+  }
+
+  deleteAccessKey(accessKeyId: string): Promise<boolean> {
+    return this.write(() => this.stmts.deleteAccessKey.run(accessKeyId).changes === 1);
   }
 
   createBucket(b: BucketRecord, configs: BucketConfigRow[] = []): Promise<boolean> {
@@ -1039,6 +1045,17 @@ interface AccountRow {
 
 function accountFromRow(row: AccountRow): AccountRecord {
   return { accountId: row.account_id, canonicalId: row.canonical_id, displayName: row.display_name, createdAt: new Date(row.created_at) };
+}
+
+interface AccessKeyRow {
+  access_key_id: string;
+  secret: string;
+  account_id: string;
+  created_at: number;
+}
+
+function accessKeyFromRow(row: AccessKeyRow): AccessKeyRecord {
+  return { accessKeyId: row.access_key_id, secretAccessKey: row.secret, accountId: row.account_id, createdAt: new Date(row.created_at) };
 }
 
 interface BucketRow {

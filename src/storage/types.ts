@@ -351,6 +351,10 @@ export interface MetadataStore {
   listAccounts(): Promise<AccountRecord[]>;
   putAccessKey(key: AccessKeyRecord): Promise<void>;
   getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
+  /** The account's access keys, oldest first. */
+  listAccessKeys(accountId: string): Promise<AccessKeyRecord[]>;
+  /** Removes the key at once: a request signed with it is refused from then on. False when there was none. */
+  deleteAccessKey(accessKeyId: string): Promise<boolean>;
 
   // Settings that must persist (the server's generated root credentials, schema version...)
   getSetting(name: string): Promise<string | undefined>;

@@ -53,6 +53,27 @@ describe("accounts", () => {
     assert.ok(json.every((a) => !Number.isNaN(Date.parse(a.createdAt))));
   });
 
+  it("lists, creates, rotates and deletes an account's keys: a removed key is refused at once, the last key kept", async () => {
+    const cli = async (...args: string[]) => (await run(process.execPath, ["--import", "tsx", "src/main.ts", ...args, "--data-dir", server.dataDir], { env: cliEnv(server) })).stdout;
+    const account = JSON.parse(await cli("accounts", "create", "--id", "777700001111", "--json")) as { accessKeyId: string; secretAccessKey: string };
+    const second = JSON.parse(await cli("keys", "create", "--account", "777700001111", "--json")) as { accountId: string; accessKeyId: string; secretAccessKey: string };
+    assert.equal(second.accountId, "777700001111");
+    const [header, ...lines] = (await cli("keys", "list", "--account", "777700001111")).trimEnd().split("\n");
+    assert.match(header!, /^ACCESS KEY ID\s+CREATED \(UTC\)$/);
+    assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]).sort(), [account.accessKeyId, second.accessKeyId].sort());
+    assert.ok(!lines.join("").includes(account.secretAccessKey), "secrets are never listed");
+
+    const rotated = JSON.parse(await cli("keys", "rotate", account.accessKeyId, "--json")) as { accessKeyId: string; secretAccessKey: string };
+    await assert.rejects(server.clientFor(account.accessKeyId, account.secretAccessKey).send(new ListBucketsCommand({})), { name: "InvalidAccessKeyId" });
+    await server.clientFor(rotated.accessKeyId, rotated.secretAccessKey).send(new ListBucketsCommand({}));
+
+    assert.match(await cli("keys", "delete", second.accessKeyId), /^deleted /);
+    await assert.rejects(server.clientFor(second.accessKeyId, second.secretAccessKey).send(new ListBucketsCommand({})), { name: "InvalidAccessKeyId" });
+    await assert.rejects(cli("keys", "delete", rotated.accessKeyId), /last access key of account 777700001111/);
+    await server.clientFor(rotated.accessKeyId, rotated.secretAccessKey).send(new ListBucketsCommand({}));
+    await assert.rejects(cli("keys", "create", "--account", "999999999999"), /no account 999999999999/);
+  });
+
   it("stores secrets sealed, in files only their owner can read", async () => {
     const stored = await server.context.metadata.getAccessKey("CHOSENKEY0000000001");
     assert.ok(stored !== undefined && !stored.secretAccessKey.includes("chosen-secret"), "the secret is not stored in the clear");
