@@ -344,11 +344,11 @@ export class PostgresMetadataStore implements MetadataStore {
   putVersion(bucket: BucketRef, r: Omit<ObjectVersionRecord, "isLatest">, condition?: WriteCondition): Promise<DeletedVersions> {
     const origin = changeOrigins.getStore();
     return this.tx(async (c) => {
-      await lockBucket(c, bucket, "SHARE");
+      const locked = await lockBucket(c, bucket, "SHARE");
       const delta: CountDelta = { versions: 0, objects: 0 };
       const result = await insertLatest(c, bucket, r, delta, condition);
       await applyCounts(c, bucket.name, delta);
-      await logChanges(c, bucket.name, () => [putChange(r, origin)]);
+      await logChanges(c, locked, () => [putChange(r, origin)]);
       return result;
     });
   }
@@ -356,12 +356,12 @@ export class PostgresMetadataStore implements MetadataStore {
   putVersions(bucket: BucketRef, records: Omit<ObjectVersionRecord, "isLatest">[]): Promise<DeletedVersions> {
     const origin = changeOrigins.getStore();
     return this.tx(async (c) => {
-      await lockBucket(c, bucket, "SHARE");
+      const locked = await lockBucket(c, bucket, "SHARE");
       const delta: CountDelta = { versions: 0, objects: 0 };
       const removed: ObjectVersionRecord[] = [];
       for (const r of records) removed.push(...(await insertLatest(c, bucket, r, delta)).removed);
       await applyCounts(c, bucket.name, delta);
-      await logChanges(c, bucket.name, () => records.map((r) => putChange(r, origin)));
+      await logChanges(c, locked, () => records.map((r) => putChange(r, origin)));
       return { removed };
     });
   }
@@ -409,7 +409,7 @@ export class PostgresMetadataStore implements MetadataStore {
   deleteVersion(bucket: BucketRef, key: string, versionId: string, guard?: (current: ObjectVersionRecord) => void): Promise<DeletedVersions> {
     const origin = changeOrigins.getStore();
     return this.tx(async (c) => {
-      await lockBucket(c, bucket, "SHARE");
+      const locked = await lockBucket(c, bucket, "SHARE");
       const row = (
         await c.query<VersionRow>(`SELECT ${RECORD_COLUMNS}, inline_body FROM versions WHERE bucket = $1 AND key = $2 AND version_id = $3 FOR UPDATE`, [
           bucket.name,
@@ -432,7 +432,7 @@ export class PostgresMetadataStore implements MetadataStore {
         if (promoted.rows[0] && !promoted.rows[0].is_delete_marker) delta.objects++;
       }
       await applyCounts(c, bucket.name, delta);
-      await logChanges(c, bucket.name, () => [pendingChange("delete", key, versionId, origin)]);
+      await logChanges(c, locked, () => [pendingChange("delete", key, versionId, origin)]);
       return { removed: [record] };
     });
   }
@@ -445,7 +445,7 @@ export class PostgresMetadataStore implements MetadataStore {
   ): Promise<ObjectVersionRecord | undefined> {
     const origin = changeOrigins.getStore();
     return this.tx(async (c) => {
-      await lockBucket(c, bucket, "SHARE");
+      const locked = await lockBucket(c, bucket, "SHARE");
       const row = (
         await c.query<VersionRow>(`SELECT ${RECORD_COLUMNS}, inline_body FROM versions WHERE bucket = $1 AND key = $2 AND version_id = $3 FOR UPDATE`, [
           bucket.name,
@@ -461,7 +461,7 @@ export class PostgresMetadataStore implements MetadataStore {
       await c.query("UPDATE versions SET extra = $1, storage_class = $2 WHERE seq = $3", [JSON.stringify(next.extra), next.storageClass, row.seq]);
       if (updateChanges(current, next)) {
         const before = { storageClass: current.storageClass, extra: current.extra };
-        await logChanges(c, bucket.name, () => [pendingChange("update", key, versionId, origin, changedVersion(next), before)]);
+        await logChanges(c, locked, () => [pendingChange("update", key, versionId, origin, changedVersion(next), before)]);
       }
       return next;
     });
@@ -631,13 +631,13 @@ export class PostgresMetadataStore implements MetadataStore {
   ): Promise<DeletedVersions & { parts: PartRecord[] }> {
     const origin = changeOrigins.getStore();
     return this.tx(async (c) => {
-      await lockBucket(c, bucket, "SHARE");
+      const locked = await lockBucket(c, bucket, "SHARE");
       if ((await c.query("SELECT 1 FROM uploads WHERE upload_id = $1 FOR UPDATE", [uploadId])).rowCount === 0) throw new Error("NoSuchUpload");
       const delta: CountDelta = { versions: 0, objects: 0 };
       const result = await insertLatest(c, bucket, record, delta, condition);
       const parts = await removeUpload(c, uploadId);
       await applyCounts(c, bucket.name, delta);
-      await logChanges(c, bucket.name, () => [putChange(record, origin)]);
+      await logChanges(c, locked, () => [putChange(record, origin)]);
       return { ...result, parts };
     });
   }
@@ -755,9 +755,22 @@ function accessKeyFromRow(row: AccessKeyRow): AccessKeyRecord {
  * Inside a write transaction: locks the bucket's row (SHARE for writes into the bucket, UPDATE for
  * writes of the bucket itself) and refuses the write when `bucket` is not the bucket of that name now.
  */
-async function lockBucket(c: Client, bucket: BucketRef, mode: "SHARE" | "UPDATE"): Promise<void> {
-  const row = (await c.query<{ id: string }>(`SELECT id FROM buckets WHERE name = $1 FOR ${mode}`, [bucket.name])).rows[0];
+async function lockBucket(c: Client, bucket: BucketRef, mode: "SHARE" | "UPDATE"): Promise<LockedBucket> {
+  // Whether the bucket keeps a change log rides on the same round trip: every write asks.
+  const row = (
+    await c.query<{ id: string; logs_changes: boolean }>(
+      `SELECT id, EXISTS (SELECT 1 FROM bucket_configs WHERE bucket = $1 AND kind = $2) AS logs_changes FROM buckets WHERE name = $1 FOR ${mode}`,
+      [bucket.name, CHANGE_LOG_KIND],
+    )
+  ).rows[0];
   if (row?.id !== bucket.id) throw new BucketGoneError(bucket.name);
+  return { name: bucket.name, logsChanges: row.logs_changes };
+}
+
+/** A bucket locked for this transaction, and whether it keeps a change log (read under the lock). */
+interface LockedBucket {
+  name: string;
+  logsChanges: boolean;
 }
 
 async function putConfigRow(c: Client, bucket: string, kind: string, id: string, json: string): Promise<void> {
@@ -873,8 +886,9 @@ function putChange(r: Omit<ObjectVersionRecord, "isLatest">, origin: ChangeOrigi
  * Numbering locks the bucket's counter row until the commit, so a later number never commits
  * before an earlier one (a reader that has taken number N has every change up to N).
  */
-async function logChanges(c: Client, bucket: string, changes: () => PendingChange[]): Promise<void> {
-  if ((await c.query("SELECT 1 FROM bucket_configs WHERE bucket = $1 AND kind = $2 LIMIT 1", [bucket, CHANGE_LOG_KIND])).rowCount === 0) return;
+async function logChanges(c: Client, locked: LockedBucket, changes: () => PendingChange[]): Promise<void> {
+  if (!locked.logsChanges) return;
+  const bucket = locked.name;
   const pending = changes();
   if (pending.length === 0) return;
   const last = Number(
