@@ -22,6 +22,7 @@ const CASES: [string, string, string, Record<string, string>?][] = [
   ["GET", "/b?location", "GetBucketLocation"],
   ["GET", "/b?versions", "ListObjectVersions"],
   ["GET", "/b?uploads", "ListMultipartUploads"],
+  ["GET", "/b?events=s3%3AObjectCreated%3A%2A&prefix=&suffix=", "ListenBucketNotification"],
   ["POST", "/b?delete", "DeleteObjects"],
   ["PUT", "/b?inventory&id=report1", "PutBucketInventoryConfiguration"],
   ["GET", "/b?inventory&id=report1", "GetBucketInventoryConfiguration"],

@@ -43,6 +43,9 @@ const BUCKET_SUBRESOURCES: Record<string, [string, string][]> = {
     ["acl", "GetBucketAcl"],
     ["cors", "GetBucketCors"],
     ["encryption", "GetBucketEncryption"],
+    // MinIO's extension, not S3's: named so that it answers NotImplemented instead of a listing
+    // that minio-js's listener would parse as its JSON event stream, fail on, and request again.
+    ["events", "ListenBucketNotification"],
     ["lifecycle", "GetBucketLifecycleConfiguration"],
     ["location", "GetBucketLocation"],
     ["logging", "GetBucketLogging"],

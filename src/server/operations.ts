@@ -174,6 +174,7 @@ export const OPERATIONS: Record<string, OperationRow> = {
   GetBucketLogging: row("s3:GetBucketLogging", "bucket", bucketLogging.getBucketLogging),
   PutBucketNotificationConfiguration: row("s3:PutBucketNotification", "bucket"),
   GetBucketNotificationConfiguration: row("s3:GetBucketNotification", "bucket"),
+  ListenBucketNotification: row("s3:ListenBucketNotification", "bucket"),
   PutBucketRequestPayment: row("s3:PutBucketRequestPayment", "bucket", requestPayment.putBucketRequestPayment),
   GetBucketRequestPayment: row("s3:GetBucketRequestPayment", "bucket", requestPayment.getBucketRequestPayment),
   PutBucketWebsite: row("s3:PutBucketWebsite", "bucket"),
