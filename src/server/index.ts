@@ -143,6 +143,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     { accountId: config.rootAccountId, accessKeyId: config.rootAccessKey, secretAccessKey: config.rootSecretKey },
     clock.now(),
   );
+  if (root.replaced !== undefined) {
+    log.warn("the root access key was replaced by the one configured; the old key no longer signs requests", { removed: root.replaced, accessKeyId: root.credentials.accessKeyId });
+  }
   let keys: KeyService;
   try {
     keys = new KeyService(metadata, await loadMasterKey(config.dataDir, metadata, config.masterKey), config.region);

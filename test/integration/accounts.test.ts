@@ -1,12 +1,13 @@
 // Accounts: `stocktake accounts create` adds a usable account while the server runs; root
-// credentials are generated once, shown once, and secrets are not stored in the clear.
+// credentials are generated once, shown once, replaced by keys given at start, and secrets are not
+// stored in the clear.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CreateBucketCommand, ListBucketsCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { cliEnv, startTestServer, TEST_METADATA_ENGINE, type TestServer } from "../helpers/server.js";
 import { startServer } from "../../src/server/index.js";
 import { silentLogger } from "../../src/log.js";
@@ -95,5 +96,51 @@ describe("accounts", () => {
     assert.equal(second.rootGenerated, false);
     assert.deepEqual(second.root, first.root);
     await second.close();
+  });
+
+  it("makes root keys given at start replace the root key used before, and keeps keys made with keys create", async () => {
+    const dir = join(server.dataDir, "replaced");
+    const start = (keys: { rootAccessKey?: string; rootSecretKey?: string } = {}) => startServer({ host: "127.0.0.1", port: 0, dataDir: dir, log: silentLogger, ...keys });
+    const signs = async (url: string, accessKeyId: string, secretAccessKey: string) => {
+      const client = new S3Client({ endpoint: url, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+      try {
+        await client.send(new ListBucketsCommand({}));
+        return true;
+      } catch (err) {
+        if ((err as Error).name === "InvalidAccessKeyId") return false;
+        throw err;
+      } finally {
+        client.destroy();
+      }
+    };
+    const generated = await startServer({ host: "127.0.0.1", port: 0, dataDir: dir, log: silentLogger });
+    const { accountId } = generated.root;
+    await generated.close();
+    const extra = JSON.parse((await run(process.execPath, ["--import", "tsx", "src/main.ts", "keys", "create", "--account", accountId, "--data-dir", dir, "--json"])).stdout) as { accessKeyId: string; secretAccessKey: string };
+
+    const first = await start({ rootAccessKey: "ROOTKEYFIRST00000001", rootSecretKey: "first-secret" });
+    assert.equal(first.root.accountId, accountId);
+    assert.equal(await signs(first.url, "ROOTKEYFIRST00000001", "first-secret"), true);
+    assert.equal(await signs(first.url, generated.root.accessKeyId, generated.root.secretAccessKey), false, "the generated key is gone");
+    assert.equal(await signs(first.url, extra.accessKeyId, extra.secretAccessKey), true, "a key made with keys create stays");
+    await first.close();
+
+    const again = await start({ rootAccessKey: "ROOTKEYFIRST00000001", rootSecretKey: "first-secret" });
+    assert.equal(await signs(again.url, "ROOTKEYFIRST00000001", "first-secret"), true, "the same keys again change nothing");
+    await again.close();
+
+    const second = await start({ rootAccessKey: "ROOTKEYSECOND0000001", rootSecretKey: "second-secret" });
+    assert.equal(await signs(second.url, "ROOTKEYSECOND0000001", "second-secret"), true);
+    assert.equal(await signs(second.url, "ROOTKEYFIRST00000001", "first-secret"), false, "the first given key is gone");
+    assert.deepEqual(
+      (await second.context.metadata.listAccessKeys(accountId)).map((k) => k.accessKeyId).sort(),
+      [extra.accessKeyId, "ROOTKEYSECOND0000001"].sort(),
+    );
+    await second.close();
+
+    const unset = await start();
+    assert.equal(unset.rootGenerated, false);
+    assert.equal(unset.root.accessKeyId, "ROOTKEYSECOND0000001", "without keys given, the last given key is the root key");
+    await unset.close();
   });
 });
