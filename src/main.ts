@@ -12,7 +12,9 @@ import { startServer } from "./server/index.js";
 import { openMetadataStore, redactMetadataUrl } from "./storage/open-metadata.js";
 import type { AccessKeyRecord, MetadataStore } from "./storage/types.js";
 import { createAccount, loadSealingKey } from "./auth/accounts.js";
-import { listInventoryRuns, runInventoryNow, type ClientOptions } from "./cli/inventory.js";
+import { listInventoryRuns, runInventoryNow } from "./cli/inventory.js";
+import { DEFAULT_ENDPOINT, resolveClientOptions } from "./cli/aws-config.js";
+import { duration, formatTable, size, utcTime } from "./cli/table.js";
 import { KeyService, loadMasterKey } from "./crypto/kms.js";
 import { parseByteSize } from "./storage/disk-space.js";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.js";
@@ -264,9 +266,12 @@ accounts
         process.stdout.write(JSON.stringify(all.map((a) => ({ ...a, createdAt: a.createdAt.toISOString() }))) + "\n");
         return;
       }
-      const rows = [["ACCOUNT ID", "DISPLAY NAME", "CREATED (UTC)", "CANONICAL USER ID"], ...all.map((a) => [a.accountId, a.displayName, a.createdAt.toISOString().slice(0, 19).replace("T", " "), a.canonicalId])];
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const r of rows) process.stdout.write(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ") + "\n");
+      process.stdout.write(
+        formatTable(
+          [{ header: "ACCOUNT ID" }, { header: "DISPLAY NAME" }, { header: "CREATED (UTC)" }, { header: "CANONICAL USER ID" }],
+          all.map((a) => [a.accountId, a.displayName, utcTime(a.createdAt), a.canonicalId]),
+        ),
+      );
     });
   });
 
@@ -310,9 +315,7 @@ keys
         process.stdout.write(JSON.stringify(list.map((k) => ({ accessKeyId: k.accessKeyId, accountId: k.accountId, createdAt: k.createdAt.toISOString() }))) + "\n");
         return;
       }
-      const width = Math.max("ACCESS KEY ID".length, ...list.map((k) => k.accessKeyId.length));
-      process.stdout.write(`${"ACCESS KEY ID".padEnd(width)}  CREATED (UTC)\n`);
-      for (const k of list) process.stdout.write(`${k.accessKeyId.padEnd(width)}  ${k.createdAt.toISOString().slice(0, 19).replace("T", " ")}\n`);
+      process.stdout.write(formatTable([{ header: "ACCESS KEY ID" }, { header: "CREATED (UTC)" }], list.map((k) => [k.accessKeyId, utcTime(k.createdAt)])));
     });
   });
 
@@ -411,22 +414,27 @@ kms
     await withKeys(opts, async (keys) => {
       const list = (await keys.listKeys(opts.account)).map((k) => ({ KeyId: k.keyId, Arn: k.arn, AccountId: k.accountId, Aliases: k.aliases, CreationDate: k.createdAt, Description: k.description }));
       if (opts.json) process.stdout.write(JSON.stringify(list, null, 2) + "\n");
-      else for (const k of list) process.stdout.write([k.KeyId, k.Arn, k.Aliases.join(",") || "-"].join("  ") + "\n");
+      else
+        process.stdout.write(
+          formatTable(
+            [{ header: "KEY ID" }, { header: "ALIASES" }, { header: "CREATED (UTC)" }, { header: "ARN" }],
+            list.map((k) => [k.KeyId, k.Aliases.join(",") || "-", utcTime(k.CreationDate), k.Arn]),
+          ),
+        );
     });
   });
 
 const inventory = program.command("inventory").description("inventory reports on demand, from a running server");
 
-function clientOptions(opts: { endpoint: string; region: string }): ClientOptions {
-  const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) throw new Error("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to the bucket owner's keys");
-  return { endpoint: opts.endpoint, region: opts.region, credentials: { accessKeyId, secretAccessKey } };
-}
-
+// No defaults here: an unset flag lets the AWS environment and files decide (src/cli/aws-config.ts).
 const endpointOption = () =>
-  new Option("--endpoint <url>", "the running server").env("STOCKTAKE_ENDPOINT").default("http://127.0.0.1:9000");
-const regionOption = () => new Option("--region <region>", "the server's region").env("STOCKTAKE_REGION").default(defaultConfig.region);
+  new Option("--endpoint <url>", `the running server (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's endpoint_url, or ${DEFAULT_ENDPOINT})`).env("STOCKTAKE_ENDPOINT");
+const regionOption = () =>
+  new Option("--region <region>", `the server's region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's region, or ${defaultConfig.region})`).env("STOCKTAKE_REGION");
+const profileOption = () =>
+  new Option("--profile <name>", "the profile in the aws config and credentials files to take keys, endpoint_url and region from (else AWS_PROFILE, or default)");
+type ClientCommandOptions = { endpoint?: string; region?: string; profile?: string };
+const clientOptions = (opts: ClientCommandOptions) => resolveClientOptions(opts, defaultConfig.region);
 
 inventory
   .command("run")
@@ -435,8 +443,9 @@ inventory
   .requiredOption("--id <id>", "the inventory configuration id")
   .addOption(endpointOption())
   .addOption(regionOption())
-  .action(async (opts: { bucket: string; id: string; endpoint: string; region: string }) => {
-    const run = await runInventoryNow(clientOptions(opts), opts.bucket, opts.id, process.stderr);
+  .addOption(profileOption())
+  .action(async (opts: ClientCommandOptions & { bucket: string; id: string }) => {
+    const run = await runInventoryNow(await clientOptions(opts), opts.bucket, opts.id, process.stderr);
     if (run.status !== "succeeded") throw new Error(`inventory run ${run.runId} failed: ${run.error ?? run.status}`);
     process.stderr.write(`${run.rows.toLocaleString()} rows in ${run.files} file(s), ${run.bytes.toLocaleString()} bytes\n`);
     process.stdout.write(`${run.manifestKey}\n`);
@@ -444,23 +453,45 @@ inventory
 
 inventory
   .command("runs")
-  .description("list a bucket's inventory runs with status, rows, bytes, files and any error")
+  .description("list a bucket's inventory runs, oldest first: status, start time, duration, rows, size, files, and the manifest or the error")
   .requiredOption("--bucket <bucket>", "the source bucket")
   .option("--id <id>", "only runs of this configuration")
   .addOption(endpointOption())
   .addOption(regionOption())
+  .addOption(profileOption())
   .option("--json", "print the runs as JSON, each with its report's summary (GET ?inventory-runs with Accept: application/json)")
-  .action(async (opts: { bucket: string; id?: string; endpoint: string; region: string; json?: boolean }) => {
-    const runs = await listInventoryRuns(clientOptions(opts), opts.bucket, opts.id);
+  .action(async (opts: ClientCommandOptions & { bucket: string; id?: string; json?: boolean }) => {
+    const runs = await listInventoryRuns(await clientOptions(opts), opts.bucket, opts.id);
     if (opts.json) {
       process.stdout.write(JSON.stringify(runs, null, 2) + "\n");
       return;
     }
-    for (const r of runs) {
-      process.stdout.write(
-        [r.runId, r.id, r.status, `${r.rows} rows`, `${r.bytes} bytes`, `${r.files} files`, r.manifestKey ?? r.error ?? ""].join("  ") + "\n",
-      );
-    }
+    process.stdout.write(
+      formatTable(
+        [
+          { header: "RUN ID" },
+          { header: "CONFIGURATION" },
+          { header: "STATUS" },
+          { header: "STARTED (UTC)" },
+          { header: "DURATION", numeric: true },
+          { header: "ROWS", numeric: true },
+          { header: "SIZE", numeric: true },
+          { header: "FILES", numeric: true },
+          { header: "MANIFEST OR ERROR" },
+        ],
+        runs.map((r) => [
+          r.runId,
+          r.id,
+          r.status,
+          utcTime(r.startedAt),
+          r.startedAt !== undefined && r.finishedAt !== undefined ? duration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : "-",
+          r.rows.toLocaleString("en-US"),
+          size(r.bytes),
+          String(r.files),
+          r.manifestKey ?? r.error ?? "",
+        ]),
+      ),
+    );
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

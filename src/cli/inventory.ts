@@ -1,6 +1,7 @@
 // `stocktake inventory run` and `stocktake inventory runs`: reports on demand from a running
 // server, over its HTTP API, signed with the caller's AWS credentials like any S3 client.
 import { signRequest, type SigningCredentials } from "../auth/sign.js";
+import { size } from "./table.js";
 
 export interface ClientOptions {
   endpoint: string;
@@ -49,10 +50,6 @@ async function call(opts: ClientOptions, method: string, path: string, query: Re
   return JSON.parse(text) as unknown;
 }
 
-function humanBytes(n: number): string {
-  return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
 /** Starts a run, shows its progress (on a terminal), and resolves with the finished run. */
 export async function runInventoryNow(opts: ClientOptions, bucket: string, id: string, out: NodeJS.WriteStream): Promise<RunView> {
   const started = (await call(opts, "POST", `/${bucket}`, { inventory: "", id, run: "" })) as RunView;
@@ -63,7 +60,7 @@ export async function runInventoryNow(opts: ClientOptions, bucket: string, id: s
     run = ((await call(opts, "GET", `/${bucket}`, { "inventory-runs": "", "run-id": started.runId })) as { runs: RunView[] }).runs[0] ?? run;
     if (out.isTTY) {
       const seconds = (Date.now() - t0) / 1000;
-      out.write(`\r${run.rows.toLocaleString()} rows | ${humanBytes(run.bytes)} | ${Math.round(run.rows / Math.max(seconds, 0.001)).toLocaleString()} rows/s   `);
+      out.write(`\r${run.rows.toLocaleString()} rows | ${size(run.bytes)} | ${Math.round(run.rows / Math.max(seconds, 0.001)).toLocaleString()} rows/s   `);
     }
   }
   if (out.isTTY) out.write("\n");

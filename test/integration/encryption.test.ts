@@ -278,7 +278,8 @@ describe("server-side encryption", () => {
     const put = await server.client.send(new PutObjectCommand({ Bucket, Key: "cli-key", Body: "x", ServerSideEncryption: "aws:kms", SSEKMSKeyId: "alias/from-cli" }));
     assert.equal(put.SSEKMSKeyId, created.Arn);
     const listed = (await cli("kms", "list-keys")).stdout;
-    assert.match(listed, new RegExp(`${created.KeyId}.*alias/from-cli`));
+    assert.match(listed, /^KEY ID\s+ALIASES\s+CREATED \(UTC\)\s+ARN\n/);
+    assert.match(listed, new RegExp(`${created.KeyId}\\s+alias/from-cli\\s+\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\s+arn:aws:kms:`));
     assert.match(listed, /alias\/aws\/s3/);
   });
 
