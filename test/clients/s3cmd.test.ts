@@ -8,72 +8,24 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { promisify } from "node:util";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   ListMultipartUploadsCommand,
-  paginateListObjectsV2,
-  type S3Client,
 } from "@aws-sdk/client-s3";
+import { getBody, listAll, MiB, multipartEtag, readTree, rewrittenKeys, tamperedSignature, treePath } from "../helpers/client-workflow.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 
 const execFileAsync = promisify(execFile);
-const MiB = 1024 * 1024;
 const BUCKET = "s3cmd-workflow";
 const TREE_FILES = 1000;
 /** s3cmd's default multipart_chunk_size_mb. */
 const S3CMD_CHUNK = 15 * MiB;
-
-/** S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-N". */
-function multipartEtag(data: Buffer, partSize: number): string {
-  const digests: Buffer[] = [];
-  for (let offset = 0; offset < data.length; offset += partSize) {
-    digests.push(createHash("md5").update(data.subarray(offset, offset + partSize)).digest());
-  }
-  return `"${createHash("md5").update(Buffer.concat(digests)).digest("hex")}-${digests.length}"`;
-}
-
-/** Every object in the bucket under `prefix`, paginated, as key → { etag, lastModified }. */
-async function listAll(s3: S3Client, prefix: string): Promise<Map<string, { etag: string; lastModified: number }>> {
-  const objects = new Map<string, { etag: string; lastModified: number }>();
-  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: BUCKET, Prefix: prefix })) {
-    for (const o of page.Contents ?? []) {
-      objects.set(o.Key!, { etag: o.ETag!, lastModified: o.LastModified!.getTime() });
-    }
-  }
-  return objects;
-}
-
-async function getBody(s3: S3Client, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-  return Buffer.from(await got.Body!.transformToByteArray());
-}
-
-/** The files under `root`, as relative path (with "/") → bytes. */
-function readTree(root: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else files.set(relative(root, path).split("\\").join("/"), readFileSync(path));
-    }
-  };
-  walk(root);
-  return files;
-}
-
-/** Where the tree's file number `i` lives: a few nested folders, some files near the top. */
-function treePath(i: number): string {
-  const dir = i % 5 === 0 ? `set${i % 4}` : `set${i % 4}/part${i % 10}/deep${i % 3}`;
-  return `${dir}/file-${String(i).padStart(4, "0")}.txt`;
-}
 
 /** s3cmd sync's per-file report: the keys under s3://BUCKET/tree/ it uploaded and deleted. */
 function syncReport(out: string): { uploaded: string[]; deleted: string[] } {
@@ -169,7 +121,7 @@ describe("s3cmd against Stocktake", () => {
     const smallHead = await server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "docs/readme.txt" }));
     assert.equal(smallHead.ETag, `"${createHash("md5").update(small).digest("hex")}"`);
     assert.equal(smallHead.ContentLength, small.length);
-    assert.deepEqual(await getBody(server.client, "docs/readme.txt"), small);
+    assert.deepEqual(await getBody(server.client, BUCKET, "docs/readme.txt"), small);
 
     const bigHead = await server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "docs/archive/big.bin" }));
     assert.equal(bigHead.ETag, multipartEtag(big, S3CMD_CHUNK));
@@ -207,7 +159,7 @@ describe("s3cmd against Stocktake", () => {
     assert.equal(firstReport.uploaded.length, TREE_FILES);
     assert.deepEqual(firstReport.deleted, []);
 
-    const before = await listAll(server.client, "tree/");
+    const before = await listAll(server.client, BUCKET, "tree/");
     assert.equal(before.size, TREE_FILES);
     assert.deepEqual([...before.keys()].sort(), [...readTree(tree()).keys()].map((p) => `tree/${p}`).sort());
 
@@ -228,19 +180,13 @@ describe("s3cmd against Stocktake", () => {
     assert.deepEqual(secondReport.deleted, [...removed].sort());
 
     // The server's view agrees: only those keys differ, the rest were not rewritten.
-    const afterSync = await listAll(server.client, "tree/");
+    const afterSync = await listAll(server.client, BUCKET, "tree/");
     assert.equal(afterSync.size, TREE_FILES - removed.length + added.length);
     for (const p of removed) assert.ok(!afterSync.has(`tree/${p}`), `${p} was deleted`);
-    const rewritten = [...afterSync]
-      .filter(([key, now]) => {
-        const was = before.get(key);
-        return !was || was.etag !== now.etag || was.lastModified !== now.lastModified;
-      })
-      .map(([key]) => key.slice("tree/".length))
-      .sort();
+    const rewritten = rewrittenKeys(before, afterSync, "tree/");
     assert.deepEqual(rewritten, [...changed, ...added].sort());
     for (const p of [...changed, ...added]) {
-      assert.deepEqual(await getBody(server.client, `tree/${p}`), readFileSync(join(tree(), p)));
+      assert.deepEqual(await getBody(server.client, BUCKET, `tree/${p}`), readFileSync(join(tree(), p)));
     }
   });
 
@@ -273,10 +219,7 @@ describe("s3cmd against Stocktake", () => {
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), small);
 
     // The body came from the signature, not from the object being public.
-    const tampered = new URL(url);
-    const signature = tampered.searchParams.get("Signature")!;
-    tampered.searchParams.set("Signature", (signature[0] === "A" ? "B" : "A") + signature.slice(1));
-    const refused = await fetch(tampered);
+    const refused = await fetch(tamperedSignature(url));
     assert.equal(refused.status, 403);
     await refused.arrayBuffer();
   });
@@ -284,11 +227,11 @@ describe("s3cmd against Stocktake", () => {
   it("s3cmd deletes one object, the whole synced tree, and then the empty bucket", async () => {
     const single = await s3cmd("rm", `s3://${BUCKET}/docs/readme.txt`);
     assert.equal(single.stdout.trim(), `delete: 's3://${BUCKET}/docs/readme.txt'`);
-    assert.deepEqual([...(await listAll(server.client, "docs/")).keys()], ["docs/archive/big.bin"]);
+    assert.deepEqual([...(await listAll(server.client, BUCKET, "docs/")).keys()], ["docs/archive/big.bin"]);
 
     const recursive = await s3cmd("rm", "--recursive", `s3://${BUCKET}/tree/`);
     assert.equal(recursive.stdout.split("\n").filter((l) => l.startsWith("delete: ")).length, TREE_FILES - 3 + 1);
-    assert.equal((await listAll(server.client, "tree/")).size, 0);
+    assert.equal((await listAll(server.client, BUCKET, "tree/")).size, 0);
 
     // A bucket that still holds an object is refused, as S3 does.
     const notEmpty = await s3cmd("rb", `s3://${BUCKET}`).then(
