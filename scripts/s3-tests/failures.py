@@ -263,7 +263,9 @@ REASONS = {
     "test_object_read_unreadable": (
         TO_CHECK,
         "a key holding the C1 control U+008A: Stocktake stores and looks it up (404), the test expects 400 "
-        "\"Couldn't parse the specified URI.\"",
+        "\"Couldn't parse the specified URI.\"; S3 answers that 400 to the bytes AE 8A, which are not UTF-8 "
+        "(a HEAD recorded in gaul/s3proxy#201, the test's origin), and so does Stocktake, but boto3 on Python 3 "
+        "sends the key as UTF-8 (%C2%AE%C2%8A-)",
     ),
 }
 

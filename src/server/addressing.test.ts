@@ -44,6 +44,8 @@ describe("resolveAddress", () => {
   it("refuses malformed percent-encoding and over-long keys", () => {
     assert.throws(() => resolveAddress("/b/%E0%A4%A", "localhost", DOMAINS), (e: unknown) => e instanceof S3Error && e.code === "InvalidURI");
     assert.throws(() => resolveAddress("/b/%ED%A0%80", "localhost", DOMAINS), (e: unknown) => e instanceof S3Error && e.code === "InvalidURI");
+    // The bytes of s3-tests' "unreadable" key, which S3 answers with this 400 (gaul/s3proxy#201).
+    assert.throws(() => resolveAddress("/b/%AE%8A-", "localhost", DOMAINS), (e: unknown) => e instanceof S3Error && e.code === "InvalidURI");
     assert.throws(() => resolveAddress("/b/" + "k".repeat(1025), "localhost", DOMAINS), (e: unknown) => e instanceof S3Error && e.code === "KeyTooLongError");
   });
 });
