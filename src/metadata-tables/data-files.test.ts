@@ -152,6 +152,33 @@ describe("readParquetRows: a data file back in the shape it was written from", (
   });
 });
 
+describe("large files on the server's thread", () => {
+  /** Counts the turns of the event loop that other work gets while `work` runs. */
+  async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      if (!running) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const result = await work();
+    running = false;
+    return { result, turns };
+  }
+
+  it("writes and reads a 20,000-row file in slices, letting other work run in between", async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => journalRow(i));
+    const written = await turnsDuring(() => writeIcebergParquet(JOURNAL_SCHEMA, rows));
+    // A turn per slice of rows at the least (a file written or read in one block gives none).
+    assert.ok(written.turns >= 5, `the writer gave other work ${written.turns} turns`);
+    const read = await turnsDuring(() => readParquetRows(written.result.bytes, JOURNAL_SCHEMA));
+    assert.ok(read.turns >= 5, `the reader gave other work ${read.turns} turns`);
+    assert.deepEqual(read.result, rows);
+  });
+});
+
 describe("readDataFile: a table's data file, read from its bucket", () => {
   const BUCKET = `data-files-${TEST_ACCOUNT_ID}`;
   const TABLE: TableLocation = { bucket: BUCKET, prefix: "b_photos/inventory/" };

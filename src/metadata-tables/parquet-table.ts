@@ -9,6 +9,7 @@
 // https://iceberg.apache.org/spec/#manifests
 // https://iceberg.apache.org/spec/#appendix-d-single-value-serialization
 // https://github.com/apache/parquet-format/blob/master/LogicalTypes.md#nested-types
+import { setImmediate as yieldToRequests } from "node:timers/promises";
 import { compareUtf8 } from "../utf8.js";
 import { ChunkBuilder, DEFAULT_PARQUET_LIMITS, encodeHybrid, writeRowGroups, type ChunkPlacement, type RowGroupPlacement } from "../inventory/writers/parquet.js";
 import { ByteBuilder, CompactWriter } from "../inventory/writers/thrift-compact.js";
@@ -782,6 +783,8 @@ export function createIcebergParquetWriter(options: IcebergParquetWriterOptions)
     groupRows = 0;
     shredder.bytes = 0;
     for (const leaf of leaves) {
+      // A row group's columns are encoded one by one, the server's requests served in between.
+      await yieldToRequests();
       const { chunk, meta } = encoder.encode(leaf);
       leaf.resetRowGroup();
       const start = offset;
@@ -857,7 +860,10 @@ export function createIcebergParquetWriter(options: IcebergParquetWriterOptions)
   };
 }
 
-/** A whole data file in memory (small files: a journal commit's rows), with its metrics. */
+/** Rows shredded between two turns of the event loop, in files written or read whole in memory. */
+export const ROWS_PER_SLICE = 2048;
+
+/** A whole data file in memory (a journal commit's rows, a shard of the inventory), with its metrics. */
 export async function writeIcebergParquet(
   schema: IcebergSchema,
   rows: Iterable<IcebergRow>,
@@ -865,7 +871,18 @@ export async function writeIcebergParquet(
 ): Promise<{ bytes: Buffer; metrics: DataFileMetrics }> {
   const parts: Buffer[] = [];
   const writer = createIcebergParquetWriter({ ...options, schema, sink: async (c) => void parts.push(c) });
-  await writer.writeRows(rows);
+  // The engine writes shards of 100,000 rows on the server's thread: in slices, with the requests
+  // that arrived meanwhile served between them, not in one block of a second or more.
+  let slice: IcebergRow[] = [];
+  for (const row of rows) {
+    slice.push(row);
+    if (slice.length === ROWS_PER_SLICE) {
+      await writer.writeRows(slice);
+      slice = [];
+      await yieldToRequests();
+    }
+  }
+  await writer.writeRows(slice);
   const metrics = await writer.finish();
   return { bytes: Buffer.concat(parts), metrics };
 }
