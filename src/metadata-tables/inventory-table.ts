@@ -10,6 +10,7 @@
 // they say exactly where a shard starts). A batch of changes rewrites only the shards whose keys
 // changed, and splits a shard grown past twice the target size. Readers that read the data files
 // directly (DuckDB, pyarrow) see the table exactly, with no delete files to apply.
+import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Context } from "../core/context.js";
 import type { ChangedVersion, ObjectVersionRecord } from "../storage/types.js";
 import { changedVersion } from "../storage/change-log.js";
@@ -93,6 +94,9 @@ export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2
   for (;;) {
     // The files written so far are left to the orphan sweep: no metadata names them.
     if (options.shouldStop?.()) throw new BackfillStopped(`the backfill of ${bucket}'s inventory table was stopped`);
+    // SQLite answers at once: without a turn of the event loop per page, a shard's 100 pages and
+    // their rows would be made in one block, with the server's requests waiting.
+    await yieldToRequests();
     const page: ObjectVersionRecord[] = await ctx.metadata.listVersions({ bucket, limit: LIST_PAGE, ...marker });
     for (const v of page) {
       // A key's versions stay in one shard: a shard is cut only where a new key starts.

@@ -2,6 +2,7 @@
 // in one snapshot whose summary carries the new mark (src/metadata-tables/table-state.ts), so a
 // change is in the table exactly once however the engine stops. Batched: one commit takes every
 // change logged since the last (up to BATCH_CHANGES at a time).
+import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Context } from "../core/context.js";
 import type { MetadataConfiguration } from "./config.js";
 import { tableLocation } from "./config.js";
@@ -9,7 +10,7 @@ import { journalRow } from "./rows.js";
 import { JOURNAL_SCHEMA } from "./schemas.js";
 import { rewriteFiles, writeDataFile, type TableLocation } from "./table-store.js";
 import { changeSeqOf, CHANGE_SEQ_PROPERTY, openTable } from "./table-state.js";
-import type { IcebergRow } from "./parquet-table.js";
+import { ROWS_PER_SLICE, type IcebergRow } from "./parquet-table.js";
 
 /** Changes one commit takes at most: bounds a commit's memory; a longer backlog takes several. */
 export const BATCH_CHANGES = 50_000;
@@ -38,8 +39,10 @@ export async function commitJournal(ctx: Context, c: MetadataConfiguration, buck
     const changes = await ctx.metadata.listChanges(bucket, changeSeq, batch);
     if (changes.length === 0) break;
     const batchRows: IcebergRow[] = [];
-    for (const change of changes) {
-      const row = journalRow(bucket, change);
+    for (let i = 0; i < changes.length; i++) {
+      // A batch is up to 100,000 changes: made into rows in slices, the server's requests served between.
+      if (i > 0 && i % ROWS_PER_SLICE === 0) await yieldToRequests();
+      const row = journalRow(bucket, changes[i]!);
       if (row) batchRows.push(row);
     }
     const through = changes[changes.length - 1]!.seq;
