@@ -2,7 +2,8 @@
 // user configures it: endpoint, port, credentials and region, everything else left at its default
 // (for an IP endpoint that means path-style requests, and SigV4 with a SHA-256 payload hash over
 // plain HTTP). One workflow, in order: bucket, small and multipart uploads, a delimited listing,
-// a 1,000-file "sync", downloads (whole, to a file, ranged), presigned GET and PUT, deletes.
+// a 1,000-file "sync", downloads (whole, to a file, ranged), presigned GET and PUT, a presigned
+// POST policy (browser form upload), deletes.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -234,6 +235,31 @@ describe("minio-js with default settings", () => {
     assert.match(await refused.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
   });
 
+  it("presignedPostPolicy gives a browser form that uploads within its conditions, and one outside them is refused", async () => {
+    const policy = minio.newPostPolicy();
+    policy.setBucket(BUCKET);
+    policy.setKey("presigned/form.txt");
+    policy.setExpires(new Date(Date.now() + 600_000));
+    policy.setContentType("text/plain");
+    policy.setContentLengthRange(1, 64);
+    const { postURL, formData } = await minio.presignedPostPolicy(policy);
+    const post = (content: string) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(formData)) form.append(name, value);
+      form.append("file", new Blob([content], { type: "text/plain" }), "form.txt");
+      return fetch(postURL, { method: "POST", body: form });
+    };
+
+    const ok = await post("uploaded from a browser form\n");
+    assert.equal(ok.status, 204, await ok.text());
+    assert.equal(await readAll(await minio.getObject(BUCKET, "presigned/form.txt")).then(String), "uploaded from a browser form\n");
+
+    // Past the policy's content-length-range: S3 refuses the whole upload.
+    const tooBig = await post("x".repeat(65));
+    assert.equal(tooBig.status, 400);
+    assert.match(await tooBig.text(), /<Code>EntityTooLarge<\/Code>/);
+  });
+
   it("removeObject deletes one object, removeObjects the 1,000, and removeBucket the emptied bucket", async () => {
     await minio.removeObject(BUCKET, SMALL_KEY);
     await rejectsWith(server.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: SMALL_KEY })), "NotFound", 404);
@@ -243,7 +269,7 @@ describe("minio-js with default settings", () => {
     assert.deepEqual(await collect(minio.listObjectsV2(BUCKET, "tree/", true)), []);
 
     const rest = (await collect(minio.listObjectsV2(BUCKET, "", true))).map((item) => item.name!);
-    assert.deepEqual(rest, [BIG_KEY, "docs/nested/deep.txt", "docs/readme.md", "presigned/uploaded.txt"]);
+    assert.deepEqual(rest, [BIG_KEY, "docs/nested/deep.txt", "docs/readme.md", "presigned/form.txt", "presigned/uploaded.txt"]);
     assert.deepEqual(await minio.removeObjects(BUCKET, rest), []);
 
     await minio.removeBucket(BUCKET);
