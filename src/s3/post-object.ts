@@ -17,6 +17,7 @@ import type { Principal } from "../auth/principal.js";
 import type { Handler, S3Request, ServerContext } from "./types.js";
 import { aclGrants } from "./capability-hooks.js";
 import { putObject } from "./objects.js";
+import { changeOrigins } from "../storage/change-log.js";
 import { header, writeHeaderActions } from "./request.js";
 import { parseTagging, writeTags } from "./tagging.js";
 
@@ -313,7 +314,11 @@ export const postObject: Handler = async (req, ctx) => {
       // as the stream's `errored`, when it reads.
       body.on("error", () => undefined);
     }
-    const result = await putObject({ ...req, key, headers, body, principal, query: new URLSearchParams(), contentLength: undefined, trailers: () => ({}) }, ctx);
+    const write = () => putObject({ ...req, key, headers, body, principal, query: new URLSearchParams(), contentLength: undefined, trailers: () => ({}) }, ctx);
+    // The edge saw an unsigned request; the form's signature names the writer that S3 Metadata's
+    // journal records as the requester.
+    const origin = changeOrigins.getStore();
+    const result = origin && principal.kind === "account" ? await changeOrigins.run({ ...origin, requester: principal.accountId }, write) : await write();
     const etag = String(result.headers?.ETag ?? "");
     const host = header(req.headers, "host") ?? "localhost";
     const location = `http://${host}/${bucket.name}/${key.split("/").map(encodeURIComponent).join("/")}`;

@@ -34,6 +34,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { IcebergRestCatalog } from "iceberg-js";
+import { Client as MinioClient } from "minio";
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { readTable, sigv4Fetch, type SigningTarget } from "../helpers/icebird.js";
 import { liveFiles, loadTable } from "../../src/metadata-tables/table-store.js";
@@ -509,7 +510,7 @@ describe("who the journal names for a change", () => {
     await server?.stop();
   });
 
-  it("names the account that signed, another account a policy lets write included, and no one for a refused write", async () => {
+  it("names the account that signed, another account a policy lets write and a signed browser form included, and no one for a refused write", async () => {
     const other = await createAccount(server.context.metadata, loadSealingKey(server.dataDir), {}, new Date());
     await server.client.send(
       new PutBucketPolicyCommand({
@@ -524,12 +525,25 @@ describe("who the journal names for a change", () => {
     await server.client.send(new PutObjectCommand({ Bucket, Key: "mine", Body: "1" }));
     await otherClient.send(new PutObjectCommand({ Bucket, Key: "shared/theirs", Body: "2" }));
     await assert.rejects(otherClient.send(new PutObjectCommand({ Bucket, Key: "not-shared", Body: "3" })), { name: "AccessDenied" });
+    // A browser form upload: unsigned as a request, signed in its fields by the bucket owner's key.
+    const minio = new MinioClient({ endPoint: "127.0.0.1", port: Number(new URL(server.url).port), useSSL: false, accessKey: TEST_ACCESS_KEY, secretKey: TEST_SECRET_KEY, region: "us-east-1" });
+    const postPolicy = minio.newPostPolicy();
+    postPolicy.setBucket(Bucket);
+    postPolicy.setKey("posted");
+    postPolicy.setExpires(new Date(Date.now() + 600_000));
+    const { postURL, formData } = await minio.presignedPostPolicy(postPolicy);
+    const form = new FormData();
+    for (const [name, value] of Object.entries(formData)) form.append(name, value);
+    form.append("file", new Blob(["4"]), "posted.txt");
+    const posted = await fetch(postURL, { method: "POST", body: form });
+    assert.equal(posted.status, 204, await posted.text());
     await server.metadataTables.runOnce();
     const rows = await readTable(target, TABLES, `b_${Bucket}/journal`);
     assert.deepEqual(
       rows.map((r) => [r.key, r.requester]).sort(),
       [
         ["mine", TEST_ACCOUNT_ID],
+        ["posted", TEST_ACCOUNT_ID],
         ["shared/theirs", other.accountId],
       ],
     );
