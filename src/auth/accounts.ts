@@ -142,14 +142,13 @@ export async function ensureRootAccount(
       await createAccount(metadata, sealingKey, { ...credentials, displayName: "root" }, now);
     }
     if (previousKey === given.accessKeyId) return { credentials, generated: false };
-    await metadata.putSetting(ROOT_KEY_SETTING, given.accessKeyId);
-    // Only after the new key is stored: a crash in between leaves both keys, never none. A key of
-    // another account (the root account id was changed too) is that account's to keep.
+    // The old key goes after the new one is stored (a crash between leaves both, never none) and
+    // before the setting names the new one (a crash then still knows which key to remove). A key
+    // of another account (the root account id was changed too) is that account's to keep.
     const previous = previousKey === undefined ? undefined : await metadata.getAccessKey(previousKey);
-    if (previous?.accountId === accountId && (await metadata.deleteAccessKey(previous.accessKeyId))) {
-      return { credentials, generated: false, replaced: previous.accessKeyId };
-    }
-    return { credentials, generated: false };
+    const replaced = previous?.accountId === accountId && (await metadata.deleteAccessKey(previous.accessKeyId));
+    await metadata.putSetting(ROOT_KEY_SETTING, given.accessKeyId);
+    return replaced ? { credentials, generated: false, replaced: previous.accessKeyId } : { credentials, generated: false };
   }
   if (previousKey) {
     const key = await metadata.getAccessKey(previousKey);

@@ -1,0 +1,56 @@
+// The root key across starts, with the store failing where a crash could stop a start.
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { SqliteMetadataStore } from "../storage/sqlite-metadata.js";
+import { ensureRootAccount } from "./accounts.js";
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function store(): SqliteMetadataStore {
+  const dir = mkdtempSync(join(tmpdir(), "stocktake-accounts-"));
+  dirs.push(dir);
+  return SqliteMetadataStore.open(dir);
+}
+
+describe("ensureRootAccount", () => {
+  const sealingKey = randomBytes(32);
+  const now = new Date();
+  const first = { accountId: "111122223333", accessKeyId: "ROOTFIRST", secretAccessKey: "first" };
+  const second = { accountId: "111122223333", accessKeyId: "ROOTSECOND", secretAccessKey: "second" };
+
+  it("removes the replaced root key even when a start stopped between storing the new key and noting it", async () => {
+    const metadata = store();
+    await ensureRootAccount(metadata, sealingKey, first, now);
+    // The start that brings the second key stops where it would note it as the root key.
+    const putSetting = metadata.putSetting.bind(metadata);
+    metadata.putSetting = async (name, value) => {
+      if (value === second.accessKeyId) throw new Error("stopped");
+      return putSetting(name, value);
+    };
+    await assert.rejects(ensureRootAccount(metadata, sealingKey, second, now), /stopped/);
+    metadata.putSetting = putSetting;
+    assert.ok(await metadata.getAccessKey(second.accessKeyId), "the new key was stored first: never no key");
+
+    const again = await ensureRootAccount(metadata, sealingKey, second, now);
+    assert.equal(again.credentials.accessKeyId, second.accessKeyId);
+    assert.equal(await metadata.getAccessKey(first.accessKeyId), undefined, "the first key is gone");
+    assert.deepEqual((await metadata.listAccessKeys(first.accountId)).map((k) => k.accessKeyId), [second.accessKeyId]);
+    await metadata.close();
+  });
+
+  it("keeps another account's key when the root account id changes with the keys", async () => {
+    const metadata = store();
+    await ensureRootAccount(metadata, sealingKey, first, now);
+    const moved = await ensureRootAccount(metadata, sealingKey, { ...second, accountId: "444455556666" }, now);
+    assert.equal(moved.replaced, undefined);
+    assert.ok(await metadata.getAccessKey(first.accessKeyId), "the old account keeps its key");
+    await metadata.close();
+  });
+});
