@@ -25,17 +25,16 @@ describe("ensureRootAccount", () => {
   const first = { accountId: "111122223333", accessKeyId: "ROOTFIRST", secretAccessKey: "first" };
   const second = { accountId: "111122223333", accessKeyId: "ROOTSECOND", secretAccessKey: "second" };
 
-  it("removes the replaced root key even when a start stopped between storing the new key and noting it", async () => {
+  it("removes the replaced root key even when a start stopped before removing it", async () => {
     const metadata = store();
     await ensureRootAccount(metadata, sealingKey, first, now);
-    // The start that brings the second key stops where it would note it as the root key.
-    const putSetting = metadata.putSetting.bind(metadata);
-    metadata.putSetting = async (name, value) => {
-      if (value === second.accessKeyId) throw new Error("stopped");
-      return putSetting(name, value);
+    // The start that brings the second key stops where it would remove the first.
+    const deleteAccessKey = metadata.deleteAccessKey.bind(metadata);
+    metadata.deleteAccessKey = async () => {
+      throw new Error("stopped");
     };
     await assert.rejects(ensureRootAccount(metadata, sealingKey, second, now), /stopped/);
-    metadata.putSetting = putSetting;
+    metadata.deleteAccessKey = deleteAccessKey;
     assert.ok(await metadata.getAccessKey(second.accessKeyId), "the new key was stored first: never no key");
 
     const again = await ensureRootAccount(metadata, sealingKey, second, now);
