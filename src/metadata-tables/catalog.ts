@@ -31,11 +31,23 @@ export function isCatalogTableName(name: string): boolean {
 const PAST_PREFIX = "\u{10FFFF}";
 
 /**
- * More namespaces or tables than this in one warehouse or namespace are not listed: the catalog
- * does not page (the spec lets a server that does not page return everything at once), and an
- * account has far fewer buckets than this, hence far fewer `b_<bucket>` namespaces.
+ * More namespaces or tables than this are not listed by a request that asks for no page (the spec
+ * lets a server return everything at once); an account has far fewer buckets than this, hence far
+ * fewer `b_<bucket>` namespaces. A client that pages (pageToken, pageSize) gets every name.
  */
 export const MAX_LISTED = 10_000;
+
+/** A page of names in key order; `more` when names follow the last one. */
+export interface NamePage {
+  names: string[];
+  more: boolean;
+}
+
+/** Where a page starts (after the name a previous page ended with) and how many names it holds. */
+export interface PageRequest {
+  after?: string;
+  limit?: number;
+}
 
 /**
  * The bucket a `warehouse` names: the bucket's name, `s3://<bucket>[/]`, or a table bucket ARN
@@ -67,30 +79,34 @@ export function namespacePrefix(namespace: string): string {
 
 /**
  * The distinct first segments of the keys under `prefix` (as ListObjects' CommonPrefixes with
- * delimiter "/", without the slash), in key order: one index seek per name, whatever it holds.
- * Names that are not `valid` are skipped. Keys with no "/" after the prefix name no child.
+ * delimiter "/", without the slash), in key order (the order of `<name>/`, so "a-b" comes before
+ * "a"): one index seek per name, whatever it holds. Names `accept` refuses are skipped. Keys with
+ * no "/" after the prefix name no child. A page starts past `after`'s keys.
  */
-async function childNames(ctx: Context, bucket: string, prefix: string, valid: (name: string) => boolean): Promise<string[]> {
+async function childNames(ctx: Context, bucket: string, prefix: string, accept: (name: string) => boolean | Promise<boolean>, page: PageRequest): Promise<NamePage> {
+  const limit = page.limit ?? MAX_LISTED;
   const names: string[] = [];
-  let after: string | undefined;
-  while (names.length < MAX_LISTED) {
+  let after = page.after === undefined ? undefined : `${prefix}${page.after}/${PAST_PREFIX}`;
+  for (;;) {
     const [row] = await ctx.metadata.listCurrent({ bucket, prefix, after, limit: 1 });
-    if (!row) break;
+    if (!row) return { names, more: false };
     const slash = row.key.indexOf("/", prefix.length);
     if (slash === -1) {
       after = row.key;
       continue;
     }
     const name = row.key.slice(prefix.length, slash);
-    if (valid(name)) names.push(name);
+    if (await accept(name)) {
+      if (names.length === limit) return { names, more: true };
+      names.push(name);
+    }
     after = row.key.slice(0, slash + 1) + PAST_PREFIX;
   }
-  return names;
 }
 
 /** The warehouse's namespaces: its first-level key segments that are namespace names. */
-export function listNamespaces(ctx: Context, bucket: string): Promise<string[]> {
-  return childNames(ctx, bucket, "", isCatalogNamespaceName);
+export function listNamespaces(ctx: Context, bucket: string, page: PageRequest = {}): Promise<NamePage> {
+  return childNames(ctx, bucket, "", isCatalogNamespaceName, page);
 }
 
 /** A namespace exists while any object is under it. */
@@ -117,11 +133,8 @@ export async function tableExists(ctx: Context, bucket: string, namespace: strin
 }
 
 /** The tables of a namespace: its second-level segments that name a table. */
-export async function listTables(ctx: Context, bucket: string, namespace: string): Promise<string[]> {
-  const candidates = await childNames(ctx, bucket, namespacePrefix(namespace), isCatalogTableName);
-  const tables: string[] = [];
-  for (const name of candidates) if (await tableExists(ctx, bucket, namespace, name)) tables.push(name);
-  return tables;
+export function listTables(ctx: Context, bucket: string, namespace: string, page: PageRequest = {}): Promise<NamePage> {
+  return childNames(ctx, bucket, namespacePrefix(namespace), async (name) => isCatalogTableName(name) && (await tableExists(ctx, bucket, namespace, name)), page);
 }
 
 export interface CatalogTable extends LoadedTable {

@@ -33,6 +33,8 @@ import {
   namespacePrefix,
   warehouseBucket,
   type CatalogTable,
+  type NamePage,
+  type PageRequest,
 } from "../metadata-tables/catalog.js";
 import { managedTableBucketName } from "../metadata-tables/config.js";
 import type { TableMetadata } from "../metadata-tables/iceberg-metadata.js";
@@ -206,6 +208,32 @@ async function mayRead(call: Call, bucket: BucketRecord, read: { action: "s3:Lis
   }
 }
 
+/** Names a page holds when the client asks for pages but not their size. */
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
+
+/**
+ * The page a list request asks for, or undefined when it asks for none (no pageToken, no pageSize:
+ * everything at once). The token is opaque to the client: the last name of the page before.
+ */
+function pageAsked(query: URLSearchParams, validName: (name: string) => boolean): PageRequest | undefined {
+  const token = query.get("pageToken");
+  const size = query.get("pageSize");
+  if (token === null && size === null) return undefined;
+  const limit = size === null ? DEFAULT_PAGE_SIZE : Number(size);
+  if (!/^[0-9]+$/.test(size ?? "1") || !Number.isSafeInteger(limit) || limit < 1) throw badRequest("pageSize must be a positive integer.");
+  if (token === null || token === "") return { limit: Math.min(limit, MAX_PAGE_SIZE) };
+  const after = Buffer.from(token, "base64url").toString("utf8");
+  if (!validName(after) || Buffer.from(after).toString("base64url") !== token) throw badRequest("pageToken is not a token this catalog gave.");
+  return { after, limit: Math.min(limit, MAX_PAGE_SIZE) };
+}
+
+/** What a paged answer adds: the token of the next page, or null after the last. */
+function nextPage(asked: PageRequest | undefined, page: NamePage): { "next-page-token"?: string | null } {
+  if (asked === undefined) return {};
+  return { "next-page-token": page.more ? Buffer.from(page.names.at(-1)!).toString("base64url") : null };
+}
+
 /** The metadata as `snapshots` asks: all of them (the default), or only those a branch or tag names. */
 function snapshotsAsAsked(metadata: TableMetadata, mode: string | null): TableMetadata {
   if (mode === null || mode === "all") return metadata;
@@ -252,8 +280,9 @@ async function answerRoute(call: Call, route: Route, res: ServerResponse): Promi
       const parentText = query.get("parent");
       if (parentText === null || parentText === "") {
         await mayRead(call, bucket, { action: "s3:ListBucket", prefix: "" });
-        const names = await listNamespaces(ctx, bucket.name);
-        return send(req, res, 200, { namespaces: names.map((n) => [n]) });
+        const asked = pageAsked(query, isCatalogNamespaceName);
+        const page = await listNamespaces(ctx, bucket.name, asked ?? {});
+        return send(req, res, 200, { namespaces: page.names.map((n) => [n]), ...nextPage(asked, page) });
       }
       // Namespaces have one level: an existing parent has no children.
       const parent = namespaceOf(parentText);
@@ -270,8 +299,9 @@ async function answerRoute(call: Call, route: Route, res: ServerResponse): Promi
     case "tables": {
       await mayRead(call, bucket, { action: "s3:ListBucket", prefix: namespacePrefix(route.namespace) });
       if (!(await namespaceExists(ctx, bucket.name, route.namespace))) throw noSuchNamespace(route.namespace);
-      const tables = await listTables(ctx, bucket.name, route.namespace);
-      return send(req, res, 200, { identifiers: tables.map((name) => ({ namespace: [route.namespace], name })) });
+      const asked = pageAsked(query, isCatalogTableName);
+      const page = await listTables(ctx, bucket.name, route.namespace, asked ?? {});
+      return send(req, res, 200, { identifiers: page.names.map((name) => ({ namespace: [route.namespace], name })), ...nextPage(asked, page) });
     }
     case "table": {
       const table = await loadCatalogTable(ctx, bucket.name, route.namespace, route.table);

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
-import { CreateBucketCommand, PutBucketPolicyCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteObjectCommand, PutBucketPolicyCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { IcebergError, IcebergRestCatalog } from "iceberg-js";
 import { sigv4Fetch as signingFetch } from "../helpers/icebird.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
@@ -205,6 +205,41 @@ describe("Iceberg REST catalog: signed requests", () => {
     const metadata = json(r).metadata as { snapshots: { "snapshot-id": number }[]; "current-snapshot-id": number };
     assert.deepEqual(metadata.snapshots.map((s) => s["snapshot-id"]), [metadata["current-snapshot-id"]]);
     assertError(await get(`/v1/${WAREHOUSE}/namespaces/b_photos/tables/journal`, { snapshots: "some" }), 400, "BadRequestException");
+  });
+
+  it("pages namespaces and tables when the client asks (pageToken, pageSize), each name once, in key order", async () => {
+    // "b_pag-a/" sorts before "b_pag/": pages follow the keys, not the names.
+    const extra = ["b_pag/x", "b_pag-a/x", "b_pag.b/x", "b_paz/x"];
+    for (const Key of extra) await server.client.send(new PutObjectCommand({ Bucket: WAREHOUSE, Key, Body: "x" }));
+    try {
+      const seen: string[] = [];
+      let token = "";
+      let pages = 0;
+      do {
+        const r = await get(`/v1/${WAREHOUSE}/namespaces`, { pageToken: token, pageSize: "2" });
+        assert.equal(r.status, 200, r.text);
+        const body = json(r) as { namespaces: string[][]; "next-page-token": string | null };
+        assert.ok(body.namespaces.length <= 2);
+        seen.push(...body.namespaces.map((n) => n[0]!));
+        token = body["next-page-token"] ?? "";
+        pages++;
+      } while (token !== "");
+      assert.deepEqual(seen, ["b_pag-a", "b_pag.b", "b_pag", "b_paz", "b_photos"]);
+      assert.equal(pages, 3);
+      // Without a page asked for, everything at once and no token, as before.
+      assert.deepEqual(Object.keys(json(await get(`/v1/${WAREHOUSE}/namespaces`))), ["namespaces"]);
+
+      const first = json(await get(`/v1/${WAREHOUSE}/namespaces/b_photos/tables`, { pageToken: "", pageSize: "1" })) as { identifiers: { name: string }[]; "next-page-token": string };
+      assert.deepEqual(first.identifiers.map((t) => t.name), ["inventory"]);
+      const second = json(await get(`/v1/${WAREHOUSE}/namespaces/b_photos/tables`, { pageToken: first["next-page-token"], pageSize: "1" }));
+      assert.deepEqual(second, { identifiers: [{ namespace: ["b_photos"], name: "journal" }], "next-page-token": null });
+
+      assertError(await get(`/v1/${WAREHOUSE}/namespaces`, { pageSize: "0" }), 400, "BadRequestException");
+      assertError(await get(`/v1/${WAREHOUSE}/namespaces`, { pageSize: "2x" }), 400, "BadRequestException");
+      assertError(await get(`/v1/${WAREHOUSE}/namespaces`, { pageToken: "not/a/token" }), 400, "BadRequestException");
+    } finally {
+      for (const Key of extra) await server.client.send(new DeleteObjectCommand({ Bucket: WAREHOUSE, Key }));
+    }
   });
 });
 
