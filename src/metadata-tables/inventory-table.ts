@@ -20,7 +20,7 @@ import { inventoryRow } from "./rows.js";
 import { INVENTORY_SCHEMA } from "./schemas.js";
 import type { IcebergRow } from "./parquet-table.js";
 import { currentSnapshot, type DataFileRecord, type LiveFile } from "./iceberg-metadata.js";
-import { liveFiles, rewriteFiles, writeDataFile, type LoadedTable, type TableLocation } from "./table-store.js";
+import { discardDataFiles, liveFiles, rewriteFiles, writeDataFile, type LoadedTable, type TableLocation } from "./table-store.js";
 import { readDataFile } from "./data-files.js";
 import { changeSeqOf, CHANGE_SEQ_PROPERTY, openTable } from "./table-state.js";
 
@@ -91,27 +91,32 @@ export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2
   let shard: IcebergRow[] = [];
   let rows = 0;
   let marker: { keyMarker?: string; versionIdMarker?: string } = {};
-  for (;;) {
-    // The files written so far are left to the orphan sweep: no metadata names them.
-    if (options.shouldStop?.()) throw new BackfillStopped(`the backfill of ${bucket}'s inventory table was stopped`);
-    // SQLite answers at once: without a turn of the event loop per page, a shard's 100 pages and
-    // their rows would be made in one block, with the server's requests waiting.
-    await yieldToRequests();
-    const page: ObjectVersionRecord[] = await ctx.metadata.listVersions({ bucket, limit: LIST_PAGE, ...marker });
-    for (const v of page) {
-      // A key's versions stay in one shard: a shard is cut only where a new key starts.
-      if (shard.length >= shardRows && v.key !== shard[shard.length - 1]!.key) {
-        files.push(await writeDataFile(ctx, location, shard, { encryption }));
-        shard = [];
+  try {
+    for (;;) {
+      if (options.shouldStop?.()) throw new BackfillStopped(`the backfill of ${bucket}'s inventory table was stopped`);
+      // SQLite answers at once: without a turn of the event loop per page, a shard's 100 pages and
+      // their rows would be made in one block, with the server's requests waiting.
+      await yieldToRequests();
+      const page: ObjectVersionRecord[] = await ctx.metadata.listVersions({ bucket, limit: LIST_PAGE, ...marker });
+      for (const v of page) {
+        // A key's versions stay in one shard: a shard is cut only where a new key starts.
+        if (shard.length >= shardRows && v.key !== shard[shard.length - 1]!.key) {
+          files.push(await writeDataFile(ctx, location, shard, { encryption }));
+          shard = [];
+        }
+        shard.push(inventoryRow(bucket, v.key, v.versionId, changedVersion(v), mark));
+        rows++;
       }
-      shard.push(inventoryRow(bucket, v.key, v.versionId, changedVersion(v), mark));
-      rows++;
+      if (page.length < LIST_PAGE) break;
+      const last = page[page.length - 1]!;
+      marker = { keyMarker: last.key, versionIdMarker: last.versionId };
     }
-    if (page.length < LIST_PAGE) break;
-    const last = page[page.length - 1]!;
-    marker = { keyMarker: last.key, versionIdMarker: last.versionId };
+    if (shard.length > 0) files.push(await writeDataFile(ctx, location, shard, { encryption }));
+  } catch (err) {
+    // Stopped or failed before its commit: no metadata names the files written so far.
+    await discardDataFiles(ctx, location, files, { encryption });
+    throw err;
   }
-  if (shard.length > 0) files.push(await writeDataFile(ctx, location, shard, { encryption }));
   const expected = table.metadata["current-snapshot-id"];
   await rewriteFiles(ctx, location, {
     add: files,

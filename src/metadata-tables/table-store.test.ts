@@ -516,6 +516,23 @@ describe("rewriting a table's data files", () => {
     assert.deepEqual(await readThroughIcebird(location), expectedRows([...a, ...c, ...d, ...e]));
   });
 
+  it("rewriteFiles refused by its caller's check deletes the data files it was to add, and commits nothing", async () => {
+    const before = (await loadTable(server.context, location))!;
+    const written = await writeDataFile(server.context, location, d);
+    assert.ok(await exists(location, written.file_path));
+    await assert.rejects(
+      rewriteFiles(server.context, location, {
+        add: [written],
+        remove: () => {
+          throw new Error("the table moved on");
+        },
+      }),
+      /the table moved on/,
+    );
+    assert.equal(await exists(location, written.file_path), false, "no metadata names it: it is not left behind");
+    assert.equal((await loadTable(server.context, location))!.version, before.version);
+  });
+
   it("an empty rewrite commits only with allowEmpty, and then records just its summary", async () => {
     const before = (await loadTable(server.context, location))!;
     const liveBefore = await liveFiles(server.context, location, before.metadata);

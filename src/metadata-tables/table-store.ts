@@ -486,6 +486,15 @@ export async function writeDataFile(ctx: Context, location: TableLocation, rows:
   return record;
 }
 
+/**
+ * Deletes data files that writeDataFile wrote and no commit took (a backfill stopped halfway):
+ * best effort, as a commit's own leftovers.
+ */
+export async function discardDataFiles(ctx: Context, location: TableLocation, files: readonly DataFileRecord[], options: TableOptions = {}): Promise<number> {
+  if (files.length === 0) return 0;
+  return discard(await writerFor(ctx, location, options), files.map((f) => keyOfUri(location, f.file_path)));
+}
+
 // ---- appending ----
 
 export interface AppendOptions extends CommitOptions {
@@ -656,65 +665,79 @@ export function rewriteFiles(ctx: Context, location: TableLocation, rewrite: Rew
 export async function rewriteFiles(ctx: Context, location: TableLocation, rewrite: Rewrite): Promise<Rewritten | undefined> {
   const w = await writerFor(ctx, location, rewrite);
   let decided!: { snapshotId: number; removed: string[] };
-  const committed = await commitUnlessNothing(
-    ctx,
-    location,
-    async (base, attempt) => {
-      const live = await liveFiles(ctx, location, base.metadata);
-      const removing = new Set(await rewrite.remove?.(base, live));
-      const livePaths = new Set(live.map((f) => f.dataFile.file_path));
-      for (const path of removing) {
-        if (!livePaths.has(path)) throw new Error(`Iceberg table ${base.uri}: ${path} is not a data file of the snapshot being rewritten`);
-      }
-      if (rewrite.add.length === 0 && removing.size === 0 && !rewrite.allowEmpty) throw new NothingToCommit();
+  let unprepared = false;
+  const prepare = async (base: LoadedTable, attempt: number): Promise<PreparedCommit> => {
+    const live = await liveFiles(ctx, location, base.metadata);
+    const removing = new Set(await rewrite.remove?.(base, live));
+    const livePaths = new Set(live.map((f) => f.dataFile.file_path));
+    for (const path of removing) {
+      if (!livePaths.has(path)) throw new Error(`Iceberg table ${base.uri}: ${path} is not a data file of the snapshot being rewritten`);
+    }
+    if (rewrite.add.length === 0 && removing.size === 0 && !rewrite.allowEmpty) throw new NothingToCommit();
 
-      const snapshotId = newSnapshotId(new Set(base.metadata.snapshots.map((s) => s["snapshot-id"])));
-      const sequenceNumber = nextSequenceNumber(base.metadata);
-      const removed = live.filter((f) => removing.has(f.dataFile.file_path));
-      const entries = [
-        ...rewrite.add.map((f) => addedEntry(snapshotId, f)),
-        ...live.filter((f) => !removing.has(f.dataFile.file_path)).map(existingEntry),
-        ...removed.map((f) => deletedEntry(snapshotId, f)),
-      ];
-      const removedFiles = removed.map((f) => f.dataFile);
-      const changes: FileChanges = {
-        addedDataFiles: rewrite.add.length,
-        deletedDataFiles: removed.length,
-        addedRecords: total(rewrite.add, (f) => f.record_count),
-        deletedRecords: total(removedFiles, (f) => f.record_count),
-        addedFilesSize: total(rewrite.add, (f) => f.file_size_in_bytes),
-        removedFilesSize: total(removedFiles, (f) => f.file_size_in_bytes),
-      };
-      const commitUuid = randomUUID();
-      const metadata = addSnapshot(base.metadata, {
-        snapshotId,
-        parentSnapshotId: parentForNextSnapshot(base.metadata),
-        sequenceNumber,
-        manifestList: tableFiles.manifestList(base.uri, snapshotId, attempt, commitUuid),
-        operation: rewrite.operation ?? (removed.length === 0 ? "append" : rewrite.add.length === 0 ? "delete" : "overwrite"),
-        changes,
-        timestampMs: ctx.clock.now().getTime(),
-        baseMetadataLocation: base.metadataUri,
-        summary: typeof rewrite.summary === "function" ? rewrite.summary(base, live) : rewrite.summary,
-      });
+    const snapshotId = newSnapshotId(new Set(base.metadata.snapshots.map((s) => s["snapshot-id"])));
+    const sequenceNumber = nextSequenceNumber(base.metadata);
+    const removed = live.filter((f) => removing.has(f.dataFile.file_path));
+    const entries = [
+      ...rewrite.add.map((f) => addedEntry(snapshotId, f)),
+      ...live.filter((f) => !removing.has(f.dataFile.file_path)).map(existingEntry),
+      ...removed.map((f) => deletedEntry(snapshotId, f)),
+    ];
+    const removedFiles = removed.map((f) => f.dataFile);
+    const changes: FileChanges = {
+      addedDataFiles: rewrite.add.length,
+      deletedDataFiles: removed.length,
+      addedRecords: total(rewrite.add, (f) => f.record_count),
+      deletedRecords: total(removedFiles, (f) => f.record_count),
+      addedFilesSize: total(rewrite.add, (f) => f.file_size_in_bytes),
+      removedFilesSize: total(removedFiles, (f) => f.file_size_in_bytes),
+    };
+    const commitUuid = randomUUID();
+    const metadata = addSnapshot(base.metadata, {
+      snapshotId,
+      parentSnapshotId: parentForNextSnapshot(base.metadata),
+      sequenceNumber,
+      manifestList: tableFiles.manifestList(base.uri, snapshotId, attempt, commitUuid),
+      operation: rewrite.operation ?? (removed.length === 0 ? "append" : rewrite.add.length === 0 ? "delete" : "overwrite"),
+      changes,
+      timestampMs: ctx.clock.now().getTime(),
+      baseMetadataLocation: base.metadataUri,
+      summary: typeof rewrite.summary === "function" ? rewrite.summary(base, live) : rewrite.summary,
+    });
 
-      const files: FileToWrite[] = [];
-      const manifests: ManifestFileRecord[] = [];
-      // An empty table that stays empty has no entry to list.
-      if (entries.length > 0) {
-        const manifestUri = tableFiles.manifest(base.uri, commitUuid, 0);
-        const manifest = manifestFile(location, manifestUri, currentSchema(base.metadata), entries);
-        files.push(manifest);
-        manifests.push(manifestFileRecord({ path: manifestUri, length: manifest.bytes.length, addedSnapshotId: snapshotId, sequenceNumber, entries }));
-      }
-      files.push(manifestListFile(location, metadata, manifests));
-      await putFiles(w, files);
-      decided = { snapshotId, removed: [...removing] };
-      return { metadata, attemptFiles: files.map((f) => f.key) };
-    },
-    rewrite,
-  );
-  return committed && { ...committed, ...decided };
+    const files: FileToWrite[] = [];
+    const manifests: ManifestFileRecord[] = [];
+    // An empty table that stays empty has no entry to list.
+    if (entries.length > 0) {
+      const manifestUri = tableFiles.manifest(base.uri, commitUuid, 0);
+      const manifest = manifestFile(location, manifestUri, currentSchema(base.metadata), entries);
+      files.push(manifest);
+      manifests.push(manifestFileRecord({ path: manifestUri, length: manifest.bytes.length, addedSnapshotId: snapshotId, sequenceNumber, entries }));
+    }
+    files.push(manifestListFile(location, metadata, manifests));
+    await putFiles(w, files);
+    decided = { snapshotId, removed: [...removing] };
+    return { metadata, attemptFiles: files.map((f) => f.key) };
+  };
+  try {
+    const committed = await commitUnlessNothing(
+      ctx,
+      location,
+      (base, attempt) =>
+        prepare(base, attempt).catch((err: unknown) => {
+          unprepared = true;
+          throw err;
+        }),
+      rewrite,
+    );
+    return committed && { ...committed, ...decided };
+  } catch (err) {
+    // A preparation that failed (the caller's check refused the base, say) or other writers that
+    // won every attempt: no metadata names the files to add, so they go rather than stay as
+    // orphans. After any other failure the metadata may have been written, and they stay.
+    if (unprepared || err instanceof CommitConflict) await discard(w, rewrite.add.map((f) => keyOfUri(location, f.file_path)));
+    throw err;
+  }
 }
 
 // ---- expiring snapshots ----

@@ -549,3 +549,45 @@ describe("who the journal names for a change", () => {
     );
   });
 });
+
+describe("a backfill stopped halfway", () => {
+  let server: TestServer;
+  let target: SigningTarget;
+  const Bucket = "metadata-stopped";
+  const dataPrefix = `b_${Bucket}/inventory/data/`;
+
+  before(async () => {
+    server = await startTestServer({ ...MANUAL });
+    target = { url: server.url, accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY };
+    await server.client.send(new CreateBucketCommand({ Bucket }));
+    // More than one listing page (1,000), so that the stop comes after shards were written.
+    const keys = Array.from({ length: 1050 }, (_, i) => `k/${String(i).padStart(4, "0")}`);
+    for (let i = 0; i < keys.length; i += 25) {
+      await Promise.all(keys.slice(i, i + 25).map((Key) => server.client.send(new PutObjectCommand({ Bucket, Key, Body: "x" }))));
+    }
+    await configure(server.client, Bucket);
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  const dataFiles = async () => (await server.client.send(new ListObjectsV2Command({ Bucket: TABLES, Prefix: dataPrefix }))).KeyCount ?? 0;
+
+  it("removes the shards it wrote, and the next backfill fills the table whole", async () => {
+    // Leader for the pass and the first page; the lease is gone before the second page.
+    let asked = 0;
+    const stopped = new MetadataTablesEngine(server.context, { shardRows: 100, isLeader: () => ++asked <= 2 });
+    await stopped.runOnce();
+    await stopped.backfillsDone();
+    assert.ok(asked >= 3, "the backfill asked again before its second page");
+    assert.equal(await dataFiles(), 0, "no shard of the stopped backfill is left behind");
+
+    const engine = new MetadataTablesEngine(server.context, { shardRows: 100 });
+    await engine.runOnce();
+    await engine.backfillsDone();
+    assert.equal(await dataFiles(), 11);
+    const inventory = await readTable(target, TABLES, `b_${Bucket}/inventory`);
+    assert.deepEqual(inventoryRows(inventory), await listedVersions(server.client, Bucket));
+  });
+});
