@@ -136,6 +136,7 @@ function flagsOf() {
       changes: { type: "string" },
       only: { type: "string" },
       "data-dir": { type: "string" },
+      metadata: { type: "string" },
     },
     strict: true,
   });
@@ -147,6 +148,8 @@ function flagsOf() {
   };
   const only = values.only ?? "both";
   if (!["both", "put", "backfill"].includes(only)) throw new Error(`--only takes put or backfill, not ${only}`);
+  // The backfill's bucket is seeded through the embedded store's files, which PostgreSQL has not.
+  if (values.metadata !== undefined && only !== "put") throw new Error("--metadata (PostgreSQL) measures the PUT overhead only: add --only put");
   return {
     quick,
     versions: count(values.versions, quick ? 100_000 : 1_000_000, 1),
@@ -159,6 +162,7 @@ function flagsOf() {
     put: only !== "backfill",
     backfill: only !== "put",
     baseDir: values["data-dir"] ?? process.env.BENCH_DATA_DIR ?? tmpdir(),
+    metadataUrl: values.metadata,
   };
 }
 
@@ -287,6 +291,7 @@ async function main(): Promise<number> {
     log: silentLogger,
     logRequests: false,
     diskReserveBytes: 0,
+    metadataUrl: cfg.metadataUrl,
     // The bench drives the passes itself.
     metadataJournalIntervalMs: HOUR,
     metadataInventoryIntervalMs: HOUR,

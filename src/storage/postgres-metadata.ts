@@ -891,27 +891,25 @@ async function logChanges(c: Client, locked: LockedBucket, changes: () => Pendin
   const bucket = locked.name;
   const pending = changes();
   if (pending.length === 0) return;
-  const last = Number(
-    (
-      await c.query<{ last_seq: string }>(
-        `INSERT INTO change_logs (bucket, last_seq) VALUES ($1, $2)
-         ON CONFLICT (bucket) DO UPDATE SET last_seq = change_logs.last_seq + excluded.last_seq RETURNING last_seq`,
-        [bucket, pending.length],
-      )
-    ).rows[0]!.last_seq,
-  );
-  let seq = last - pending.length;
-  for (const p of pending) {
-    await c.query("INSERT INTO changes (bucket, seq, key, version_id, kind, at, body) VALUES ($1, $2, $3, $4, $5, $6, $7)", [
+  // One round trip: the counter moves and the entries go in with the numbers it gives them.
+  await c.query(
+    `WITH counter AS (
+       INSERT INTO change_logs (bucket, last_seq) VALUES ($1, $2)
+       ON CONFLICT (bucket) DO UPDATE SET last_seq = change_logs.last_seq + excluded.last_seq RETURNING last_seq
+     )
+     INSERT INTO changes (bucket, seq, key, version_id, kind, at, body)
+     SELECT $1, counter.last_seq - $2 + p.ord, p.key, p.version_id, p.kind, p.at, p.body
+     FROM counter, unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) WITH ORDINALITY AS p(key, version_id, kind, at, body, ord)`,
+    [
       bucket,
-      ++seq,
-      p.key,
-      p.versionId,
-      p.kind,
-      p.at,
-      p.body,
-    ]);
-  }
+      pending.length,
+      pending.map((p) => p.key),
+      pending.map((p) => p.versionId),
+      pending.map((p) => p.kind),
+      pending.map((p) => p.at),
+      pending.map((p) => p.body),
+    ],
+  );
 }
 
 async function applyCounts(c: Client, bucket: string, delta: CountDelta): Promise<void> {
