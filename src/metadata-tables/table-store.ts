@@ -492,7 +492,11 @@ export async function writeDataFile(ctx: Context, location: TableLocation, rows:
  */
 export async function discardDataFiles(ctx: Context, location: TableLocation, files: readonly DataFileRecord[], options: TableOptions = {}): Promise<number> {
   if (files.length === 0) return 0;
-  return discard(await writerFor(ctx, location, options), files.map((f) => keyOfUri(location, f.file_path)));
+  return discard(await writerFor(ctx, location, options), dataFileKeys(location, files));
+}
+
+function dataFileKeys(location: TableLocation, files: readonly DataFileRecord[]): string[] {
+  return files.map((f) => keyOfUri(location, f.file_path));
 }
 
 // ---- appending ----
@@ -735,7 +739,7 @@ export async function rewriteFiles(ctx: Context, location: TableLocation, rewrit
     // A preparation that failed (the caller's check refused the base, say) or other writers that
     // won every attempt: no metadata names the files to add, so they go rather than stay as
     // orphans. After any other failure the metadata may have been written, and they stay.
-    if (unprepared || err instanceof CommitConflict) await discard(w, rewrite.add.map((f) => keyOfUri(location, f.file_path)));
+    if (unprepared || err instanceof CommitConflict) await discard(w, dataFileKeys(location, rewrite.add));
     throw err;
   }
 }
