@@ -52,4 +52,29 @@ describe("ensureRootAccount", () => {
     assert.ok(await metadata.getAccessKey(first.accessKeyId), "the old account keeps its key");
     await metadata.close();
   });
+
+  it("takes the root account's newest key when the remembered root key was rotated or deleted, instead of generating one", async () => {
+    const metadata = store();
+    const made = await ensureRootAccount(metadata, sealingKey, {}, now);
+    assert.equal(made.generated, true);
+    const accountId = made.credentials.accountId;
+    const sealed = (await metadata.getAccessKey(made.credentials.accessKeyId))!.secretAccessKey;
+    const at = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+    // `stocktake keys create`: a newer key does not displace the remembered one.
+    await metadata.putAccessKey({ accessKeyId: "CREATEDLATER", secretAccessKey: sealed, accountId, createdAt: at(1) });
+    assert.equal((await ensureRootAccount(metadata, sealingKey, {}, now)).credentials.accessKeyId, made.credentials.accessKeyId);
+    // `stocktake keys rotate` of the root key: a new key for the account, then the old one removed.
+    await metadata.putAccessKey({ accessKeyId: "ROTATED", secretAccessKey: sealed, accountId, createdAt: at(2) });
+    await metadata.deleteAccessKey(made.credentials.accessKeyId);
+
+    const next = await ensureRootAccount(metadata, sealingKey, {}, now);
+    assert.equal(next.generated, false);
+    assert.equal(next.credentials.accessKeyId, "ROTATED");
+    assert.equal(next.credentials.secretAccessKey, made.credentials.secretAccessKey);
+    assert.deepEqual((await metadata.listAccessKeys(accountId)).map((k) => k.accessKeyId).sort(), ["CREATEDLATER", "ROTATED"], "no key was generated");
+    // The setting now names the key taken: a newer key made afterwards does not displace it.
+    await metadata.putAccessKey({ accessKeyId: "NEWEST", secretAccessKey: sealed, accountId, createdAt: at(3) });
+    assert.equal((await ensureRootAccount(metadata, sealingKey, {}, now)).credentials.accessKeyId, "ROTATED");
+    await metadata.close();
+  });
 });

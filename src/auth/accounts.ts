@@ -5,7 +5,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt } 
 import { mkdirSync } from "node:fs";
 import { readOrCreateKeyFile } from "../key-files.js";
 import { join } from "node:path";
-import type { AccountRecord, MetadataStore } from "../storage/types.js";
+import type { AccessKeyRecord, AccountRecord, MetadataStore } from "../storage/types.js";
 
 export interface Credentials {
   accountId: string;
@@ -150,18 +150,24 @@ export async function ensureRootAccount(
     await metadata.putSetting(ROOT_KEY_SETTING, given.accessKeyId);
     return replaced ? { credentials, generated: false, replaced: previous.accessKeyId } : { credentials, generated: false };
   }
-  if (previousKey) {
-    const key = await metadata.getAccessKey(previousKey);
-    if (key) {
-      return {
-        credentials: { accountId: key.accountId, accessKeyId: key.accessKeyId, secretAccessKey: openSecret(sealingKey, key.secretAccessKey) },
-        generated: false,
-      };
-    }
+  // The remembered key may have been rotated or deleted with `stocktake keys`: the root account's
+  // newest key takes its place. Only an account left with no key at all gets a generated one.
+  const remembered = previousKey === undefined ? undefined : await metadata.getAccessKey(previousKey);
+  const key = remembered ?? newest(await metadata.listAccessKeys(accountId));
+  if (key) {
+    if (key.accessKeyId !== previousKey) await metadata.putSetting(ROOT_KEY_SETTING, key.accessKeyId);
+    return {
+      credentials: { accountId: key.accountId, accessKeyId: key.accessKeyId, secretAccessKey: openSecret(sealingKey, key.secretAccessKey) },
+      generated: false,
+    };
   }
   const credentials = await createAccount(metadata, sealingKey, { accountId, displayName: "root" }, now);
   await metadata.putSetting(ROOT_KEY_SETTING, credentials.accessKeyId);
   return { credentials, generated: true };
+}
+
+function newest(keys: AccessKeyRecord[]): AccessKeyRecord | undefined {
+  return keys.reduce<AccessKeyRecord | undefined>((a, k) => (a === undefined || k.createdAt.getTime() >= a.createdAt.getTime() ? k : a), undefined);
 }
 
 /** The secret and account for an access key id, as SigV4 verification needs them. */
