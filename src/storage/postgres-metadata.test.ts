@@ -6,6 +6,7 @@ import pg from "pg";
 import { PostgresMetadataStore } from "./postgres-metadata.js";
 import { prefixUpperBoundText } from "./postgres-scan.js";
 import { metadataStoreContract, version } from "./metadata-contract.js";
+import { CHANGE_LOG_KIND } from "./types.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../test/helpers/postgres.js";
 
 const skip = postgresUnavailable();
@@ -33,7 +34,7 @@ describe("PostgresMetadataStore", { skip }, () => {
     await client.connect();
     try {
       const rows = await client.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
-      assert.deepEqual(rows.rows.map((r) => r.version), [1, 2, 3]);
+      assert.deepEqual(rows.rows.map((r) => r.version), [1, 2, 3, 4]);
     } finally {
       await client.end();
     }
@@ -60,6 +61,82 @@ describe("PostgresMetadataStore", { skip }, () => {
       }
     } finally {
       await Promise.all([one.close(), two.close()]);
+    }
+  });
+
+  it("keeps a reader of the change log from stepping over a write numbered before one that committed", async () => {
+    const store = await PostgresMetadataStore.open(await database());
+    try {
+      const ref = { name: "logged", id: "l1" };
+      await store.createBucket({ ...ref, ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
+      await store.putVersion(ref, version("logged", "second", "v1"));
+      await store.putBucketConfig(ref, CHANGE_LOG_KIND, "cfg", "{}");
+      // The next transaction to commit is held at its COMMIT, its change numbered but not committed.
+      const pool = (store as unknown as { pool: pg.Pool }).pool;
+      const connect = pool.connect.bind(pool);
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let reachedCommit!: () => void;
+      const atCommit = new Promise<void>((r) => (reachedCommit = r));
+      let holding = true;
+      (pool as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+        const client = await connect();
+        if (!holding) return client;
+        holding = false;
+        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+        (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+          if (args[0] === "COMMIT") {
+            reachedCommit();
+            await released;
+          }
+          return query(...args);
+        };
+        return client;
+      };
+      const held = store.putVersion(ref, version("logged", "first", "v1"));
+      await atCommit;
+      (pool as { connect: () => Promise<pg.PoolClient> }).connect = connect;
+      // An update: it changes no count row, which the first may hold too.
+      await store.updateVersion(ref, "second", "v1", () => ({ storageClass: "GLACIER" }));
+
+      // Read while the first is in flight: the reader waits for it rather than taking the second alone.
+      const read = store.listChanges("logged", 0, 10);
+      const mark = store.lastChangeSeq("logged");
+      setTimeout(release, 200);
+      await held;
+      const changes = await read;
+      assert.deepEqual(changes.map((c) => c.key), ["first", "second"]);
+      assert.equal(await mark, changes[1]!.seq);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("numbers change log entries on above the per-bucket counters of a database from before the sequence", async () => {
+    const url = await database();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // The schema as it was before migration 4, with a bucket's counter at 41.
+      await (await PostgresMetadataStore.open(url)).close();
+      await client.query("DROP SEQUENCE change_seq");
+      await client.query(`CREATE TABLE change_logs (bucket TEXT COLLATE "C" PRIMARY KEY, last_seq BIGINT NOT NULL)`);
+      await client.query("INSERT INTO change_logs VALUES ('old', 41), ('older', 7)");
+      await client.query("DELETE FROM schema_migrations WHERE version = 4");
+      const store = await PostgresMetadataStore.open(url);
+      try {
+        const ref = { name: "old", id: "o1" };
+        await store.createBucket({ ...ref, ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: undefined });
+        assert.equal(await store.lastChangeSeq("old"), 41);
+        await store.putBucketConfig(ref, CHANGE_LOG_KIND, "cfg", "{}");
+        await store.putVersion(ref, version("old", "k"));
+        assert.deepEqual((await store.listChanges("old", 41, 10)).map((c) => c.seq), [42]);
+      } finally {
+        await store.close();
+      }
+      assert.equal((await client.query("SELECT to_regclass('change_logs') AS t")).rows[0].t, null);
+    } finally {
+      await client.end();
     }
   });
 });

@@ -424,11 +424,16 @@ export interface MetadataStore {
    */
   listVersions(query: ListVersionsQuery): Promise<ObjectVersionRecord[]>;
 
-  // The change log (CHANGE_LOG_KIND). Kept in commit order per bucket; removed with the bucket,
-  // and emptied (its numbering kept) when the configuration that asked for it is deleted.
-  /** Entries with seq > afterSeq, oldest first, at most `limit`. */
+  // The change log (CHANGE_LOG_KIND). Entries are numbered in increasing order, not always
+  // without gaps, and read only up to a mark below which every entry has committed: a reader that
+  // has taken entry N never finds one numbered below N later. Removed with the bucket, and emptied
+  // (its numbering kept) when the configuration that asked for it is deleted.
+  /** Entries numbered above afterSeq and up to the current mark (lastChangeSeq), oldest first, at most `limit`. */
   listChanges(bucket: string, afterSeq: number, limit: number): Promise<VersionChange[]>;
-  /** The newest entry's number (0 when the bucket never logged a change). */
+  /**
+   * The mark: every entry numbered up to it has committed or never will, and every later entry is
+   * numbered above it (0 before the store ever logged a change).
+   */
   lastChangeSeq(bucket: string): Promise<number>;
   /** Drops the entries up to and including throughSeq: every reader has taken them. */
   dropChanges(bucket: string, throughSeq: number): Promise<void>;
