@@ -8,18 +8,21 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { icebergRead } from "icebird";
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../../test/helpers/server.js";
 import { withServerFetch as withFetchTo } from "../../test/helpers/icebird.js";
 import { readAvroContainer } from "./avro.js";
 import { JOURNAL_SCHEMA } from "./schemas.js";
+import { ManualClock } from "../clock.js";
+import { expireOldSnapshots, ORPHAN_MIN_AGE_MS, ORPHAN_SWEEP_EVERY_MS, type Maintenance } from "./maintenance.js";
 import type { IcebergRow } from "./parquet-table.js";
 import { currentSnapshot, ENTRY_STATUS, type DataFileRecord, type ManifestEntryRecord, type TableMetadata } from "./iceberg-metadata.js";
 import {
   appendRows,
   commit,
   createTable,
+  deleteOrphanFiles,
   expireTable,
   keyOfUri,
   liveFiles,
@@ -655,6 +658,77 @@ describe("expiring a table's snapshots", () => {
 
     assert.deepEqual(await expireTable(server.context, location, { olderThanMs: server.context.clock.now().getTime() + 1000, retainLast: 2 }), { expiredSnapshots: 0, deletedFiles: 0 });
     assert.equal((await loadTable(server.context, location))!.version, after.version, "nothing to expire: no commit");
+  });
+});
+
+describe("deleting files no metadata names", () => {
+  const put = (key: string) => server.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "left by a crash" }));
+  /** What a crash leaves: a data file written for a commit, and that commit's manifest and manifest list. */
+  async function crashLeftovers(location: TableLocation, n: number): Promise<string[]> {
+    const dataFile = await writeDataFile(server.context, location, batch(90 + n, 1));
+    const uuid = `00000000-0000-4000-8000-00000000000${n}`;
+    const manifest = `${location.prefix}metadata/${uuid}-m0.avro`;
+    const list = `${location.prefix}metadata/snap-${n}-1-${uuid}.avro`;
+    await put(manifest);
+    await put(list);
+    return [keyOfUri(location, dataFile.file_path), manifest, list];
+  }
+  const present = async (key: string) => (await server.context.metadata.getLatest(BUCKET, key)) !== undefined;
+
+  it("deletes only what no snapshot names and is older than the age given; the table still reads", async () => {
+    const location: TableLocation = { bucket: BUCKET, prefix: "b_orphans/journal/" };
+    await createTable(server.context, location, JOURNAL_SCHEMA);
+    const [a, b] = [batch(81, 2), batch(82, 3)];
+    await appendRows(server.context, location, a);
+    await appendRows(server.context, location, b);
+    const leftovers = await crashLeftovers(location, 1);
+    const before = (await keysUnder("b_orphans/journal/")).filter((k) => !leftovers.includes(k));
+    assert.ok(before.includes("b_orphans/journal/metadata/version-hint.text") && before.includes("b_orphans/journal/metadata/v3.metadata.json"));
+
+    const now = server.context.clock.now().getTime();
+    assert.equal(await deleteOrphanFiles(server.context, location, { olderThanMs: now - ORPHAN_MIN_AGE_MS }), 0, "too young: maybe a commit under way");
+    for (const key of leftovers) assert.ok(await present(key));
+
+    assert.equal(await deleteOrphanFiles(server.context, location, { olderThanMs: now + 60_000 }), 3);
+    for (const key of leftovers) assert.equal(await present(key), false, `${key} is deleted`);
+    assert.deepEqual(await keysUnder("b_orphans/journal/"), before, "every file the snapshots name, each metadata file and the hint stay");
+    assert.deepEqual(await readThroughIcebird(location), expectedRows([...a, ...b]));
+  });
+
+  it("deletes nothing when a manifest of a snapshot is missing: what the snapshots name is then not known", async () => {
+    const location: TableLocation = { bucket: BUCKET, prefix: "b_orphans_unknown/journal/" };
+    await createTable(server.context, location, JOURNAL_SCHEMA);
+    const appended = (await appendRows(server.context, location, batch(83, 2)))!;
+    const leftovers = await crashLeftovers(location, 2);
+    const manifests = await manifestsOf(server.context, location, (await loadTable(server.context, location))!.metadata);
+    await server.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: keyOfUri(location, manifests[0]!.manifest_path) }));
+    assert.equal(await deleteOrphanFiles(server.context, location, { olderThanMs: server.context.clock.now().getTime() + 60_000 }), 0);
+    for (const key of [...leftovers, keyOfUri(location, appended.dataFile!)]) assert.ok(await present(key), `${key} stays`);
+  });
+
+  it("is part of the maintenance pass, a table swept at most hourly by a process, a file once it is a day old", async () => {
+    const location: TableLocation = { bucket: BUCKET, prefix: "b_orphans_maintained/journal/" };
+    await createTable(server.context, location, JOURNAL_SCHEMA);
+    await appendRows(server.context, location, batch(84, 2));
+    const first = await crashLeftovers(location, 3);
+    // A day and a minute on: the leftovers are old enough.
+    const clock = new ManualClock(server.context.clock.now().getTime() + ORPHAN_MIN_AGE_MS + 60_000);
+    const ctx = { ...server.context, clock };
+    const out = (): Maintenance => ({ compacted: 0, expiredRecords: 0, expiredSnapshots: 0, deletedFiles: 0 });
+
+    const pass = out();
+    await expireOldSnapshots(ctx, location, pass);
+    for (const key of first) assert.equal(await present(key), false, `${key} is deleted`);
+    assert.ok(pass.deletedFiles >= 3);
+
+    const second = await crashLeftovers(location, 4);
+    clock.advance(ORPHAN_SWEEP_EVERY_MS / 2);
+    await expireOldSnapshots(ctx, location, out());
+    for (const key of second) assert.ok(await present(key), "within the hour of the last sweep: not swept");
+    clock.advance(ORPHAN_SWEEP_EVERY_MS / 2);
+    await expireOldSnapshots(ctx, location, out());
+    for (const key of second) assert.equal(await present(key), false, `${key} is deleted an hour after the last sweep`);
+    assert.equal((await readThroughIcebird(location)).length, 2);
   });
 });
 

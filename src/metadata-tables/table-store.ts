@@ -825,3 +825,54 @@ export async function expireTable(ctx: Context, location: TableLocation, options
   const deletedFiles = await discard(w, [...doomed].map((uri) => keyOfUri(location, uri)));
   return { expiredSnapshots: expired.length, deletedFiles };
 }
+
+/**
+ * Deletes the files under the table's data/ and metadata/ that no snapshot of its current metadata
+ * names and that are older than `olderThanMs`, as Iceberg's "remove orphan files" does: what a
+ * crash left between writing a commit's files and its metadata file, or between an expiration's
+ * commit and its deletes. The age is what spares a commit still under way, whose files no
+ * metadata names yet. Metadata files and the version hint are deleteOldMetadata's. A file named
+ * in any status is kept, and nothing is deleted when a manifest list or manifest cannot be read:
+ * what the snapshots name is then not known.
+ */
+export async function deleteOrphanFiles(ctx: Context, location: TableLocation, options: TableOptions & { olderThanMs: number }): Promise<number> {
+  const table = await loadTable(ctx, location);
+  if (!table) return 0;
+  const named = await namedBy(ctx, location, table.metadata.snapshots);
+  if (!named) return 0;
+  const orphans: string[] = [];
+  for (const folder of ["data/", "metadata/"]) {
+    const prefix = `${location.prefix}${folder}`;
+    let after: string | undefined;
+    for (;;) {
+      const page = await ctx.metadata.listCurrent({ bucket: location.bucket, prefix, after, limit: 1000 });
+      for (const v of page) {
+        const uri = `s3://${location.bucket}/${v.key}`;
+        if (v.lastModified.getTime() >= options.olderThanMs || named.has(uri)) continue;
+        if (metadataVersionOf(uri) !== undefined || uri === tableFiles.versionHint(table.uri)) continue;
+        orphans.push(v.key);
+      }
+      if (page.length < 1000) break;
+      after = page[page.length - 1]!.key;
+    }
+  }
+  return orphans.length === 0 ? 0 : discard(await writerFor(ctx, location, options), orphans);
+}
+
+/** Every manifest list, manifest and data file the snapshots name, or undefined when one of their lists or manifests is gone. */
+async function namedBy(ctx: Context, location: TableLocation, snapshots: readonly Snapshot[]): Promise<Set<string> | undefined> {
+  const named = new Set<string>();
+  for (const snapshot of snapshots) {
+    const manifests = await readManifestList(ctx, location, snapshot["manifest-list"]);
+    if (!manifests) return undefined;
+    named.add(snapshot["manifest-list"]);
+    for (const manifest of manifests) {
+      if (named.has(manifest.manifest_path)) continue;
+      const entries = await readManifest(ctx, location, manifest.manifest_path);
+      if (!entries) return undefined;
+      named.add(manifest.manifest_path);
+      for (const entry of entries) named.add(entry.data_file.file_path);
+    }
+  }
+  return named;
+}
