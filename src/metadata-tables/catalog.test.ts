@@ -1,9 +1,11 @@
 // The catalog's pure rules: which warehouse a client's `warehouse` names, and which namespace and
-// table names are one key segment each. The listings and loads are tested through the server in
-// test/integration/iceberg-catalog.test.ts.
+// table names are one key segment each; and how many reads a listing of namespaces costs. The
+// listings and loads are tested through the server in test/integration/iceberg-catalog.test.ts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { catalogTableLocation, isCatalogNamespaceName, isCatalogTableName, warehouseBucket } from "./catalog.js";
+import type { Context } from "../core/context.js";
+import type { ListObjectsQuery } from "../storage/types.js";
+import { catalogTableLocation, isCatalogNamespaceName, isCatalogTableName, listNamespaces, warehouseBucket } from "./catalog.js";
 
 describe("warehouseBucket", () => {
   it("takes a bucket name or an s3:// URI as that bucket", () => {
@@ -44,5 +46,36 @@ describe("catalog names", () => {
     assert.deepEqual(catalogTableLocation("aws-s3-111122223333", "b_photos", "journal"), { bucket: "aws-s3-111122223333", prefix: "b_photos/journal/" });
     assert.throws(() => catalogTableLocation("b", "..", "journal"), RangeError);
     assert.throws(() => catalogTableLocation("b", "b_photos", "../x"), RangeError);
+  });
+});
+
+describe("listing namespaces", () => {
+  /** A store of these keys (ASCII, so string order is byte order) that counts its listings. */
+  function storeOf(keys: string[]): { ctx: Context; reads: () => number } {
+    const sorted = [...keys].sort();
+    let reads = 0;
+    const listCurrent = async (q: ListObjectsQuery) => {
+      reads++;
+      return sorted
+        .filter((key) => key.startsWith(q.prefix ?? "") && (q.after === undefined || key > q.after))
+        .slice(0, q.limit)
+        .map((key) => ({ key }));
+    };
+    return { ctx: { metadata: { listCurrent } } as unknown as Context, reads: () => reads };
+  }
+
+  it("reads past a bucket's loose keys in growing pages: 200,000 of them cost about 200 reads, not one each", async () => {
+    const loose = Array.from({ length: 200_000 }, (_, i) => `loose-${String(i).padStart(6, "0")}`);
+    const tables = ["b_photos/journal/metadata/v1.metadata.json", "b_photos/inventory/metadata/v1.metadata.json", "aws_s3_metadata/t/metadata/v1.metadata.json"];
+    const { ctx, reads } = storeOf([...loose, ...tables, "zz-last-loose"]);
+    assert.deepEqual(await listNamespaces(ctx, "warehouse"), { names: ["aws_s3_metadata", "b_photos"], more: false });
+    assert.ok(reads() < 220, `${reads()} reads`);
+  });
+
+  it("still costs one read per namespace, however many objects each holds", async () => {
+    const keys = ["a", "b", "c"].flatMap((ns) => Array.from({ length: 5_000 }, (_, i) => `${ns}/t/data/${i}.parquet`));
+    const { ctx, reads } = storeOf(keys);
+    assert.deepEqual(await listNamespaces(ctx, "warehouse"), { names: ["a", "b", "c"], more: false });
+    assert.equal(reads(), 4);
   });
 });

@@ -77,24 +77,32 @@ export function namespacePrefix(namespace: string): string {
   return `${namespace}/`;
 }
 
+/** The most keys one listing of childNames reads past that name no child. */
+const LOOSE_KEYS_PER_READ = 1000;
+
 /**
  * The distinct first segments of the keys under `prefix` (as ListObjects' CommonPrefixes with
  * delimiter "/", without the slash), in key order (the order of `<name>/`, so "a-b" comes before
  * "a"): one index seek per name, whatever it holds. Names `accept` refuses are skipped. Keys with
- * no "/" after the prefix name no child. A page starts past `after`'s keys.
+ * no "/" after the prefix name no child; a run of them is read in growing pages, so a bucket of
+ * millions of loose keys costs thousands of reads, not millions. A page starts past `after`'s keys.
  */
 async function childNames(ctx: Context, bucket: string, prefix: string, accept: (name: string) => boolean | Promise<boolean>, page: PageRequest): Promise<NamePage> {
   const limit = page.limit ?? MAX_LISTED;
   const names: string[] = [];
   let after = page.after === undefined ? undefined : `${prefix}${page.after}/${PAST_PREFIX}`;
+  let read = 1;
   for (;;) {
-    const [row] = await ctx.metadata.listCurrent({ bucket, prefix, after, limit: 1 });
-    if (!row) return { names, more: false };
-    const slash = row.key.indexOf("/", prefix.length);
-    if (slash === -1) {
-      after = row.key;
+    const rows = await ctx.metadata.listCurrent({ bucket, prefix, after, limit: read });
+    const row = rows.find((r) => r.key.includes("/", prefix.length));
+    if (!row) {
+      if (rows.length < read) return { names, more: false };
+      after = rows[rows.length - 1]!.key;
+      read = Math.min(read * 4, LOOSE_KEYS_PER_READ);
       continue;
     }
+    read = 1;
+    const slash = row.key.indexOf("/", prefix.length);
     const name = row.key.slice(prefix.length, slash);
     if (await accept(name)) {
       if (names.length === limit) return { names, more: true };
