@@ -386,7 +386,7 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       assert.equal(await store.lastChangeSeq("logged"), 0);
     });
 
-    it("logs every put, delete marker, update and permanent delete in commit order, with the caller", async () => {
+    it("logs every put, delete marker, update and permanent delete in order, with the caller", async () => {
       assert.equal(await store.putBucketConfig(c, CHANGE_LOG_KIND, "cfg", "{}"), true);
       const at = new Date(1_800_000_000_000);
       await changeOrigins.run({ requester: "111122223333", sourceIp: "192.0.2.1", requestId: "REQ1", at }, () =>

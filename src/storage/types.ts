@@ -319,7 +319,11 @@ export interface ChangedVersion {
 
 /** One entry of a bucket's change log. */
 export interface VersionChange {
-  /** Per bucket, from 1, in commit order: a change with a higher number committed after. */
+  /**
+   * Increasing, not always without gaps. Of two changes to one key the one committed later has the
+   * higher number (writers to a key wait for each other); changes to different keys may commit
+   * out of number order, which the mark (lastChangeSeq) hides from readers.
+   */
   seq: number;
   key: string;
   versionId: string;
