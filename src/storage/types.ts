@@ -320,9 +320,9 @@ export interface ChangedVersion {
 /** One entry of a bucket's change log. */
 export interface VersionChange {
   /**
-   * Increasing, not always without gaps. Of two changes to one key the one committed later has the
-   * higher number (writers to a key wait for each other); changes to different keys may commit
-   * out of number order, which the mark (lastChangeSeq) hides from readers.
+   * Increasing, not always without gaps. Two changes that touch the same version row (or both
+   * change which version of a key is latest) wait for each other, so the later one has the higher
+   * number; others may commit out of number order, which the mark (lastChangeSeq) hides from readers.
    */
   seq: number;
   key: string;
