@@ -95,7 +95,9 @@ export interface IcebergParquetLimits {
 }
 
 export const DEFAULT_ICEBERG_PARQUET_LIMITS: IcebergParquetLimits = {
-  rowGroupRows: DEFAULT_PARQUET_LIMITS.rowGroupRows,
+  // A quarter of a report's: hyparquet decodes a row group in one call on the server's thread
+  // (16,384 rows held it ~150 ms); the files grow 1.4%.
+  rowGroupRows: 4_096,
   rowGroupBytes: DEFAULT_PARQUET_LIMITS.rowGroupChars,
   pageBytes: DEFAULT_PARQUET_LIMITS.pageBytes,
   pageRows: DEFAULT_PARQUET_LIMITS.pageRows,
