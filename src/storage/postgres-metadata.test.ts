@@ -139,4 +139,37 @@ describe("PostgresMetadataStore", { skip }, () => {
       await client.end();
     }
   });
+
+  it("lets a reader following the change log while two stores write take every change exactly once", async () => {
+    const url = await database();
+    const [one, two, reader] = await Promise.all([PostgresMetadataStore.open(url), PostgresMetadataStore.open(url), PostgresMetadataStore.open(url)]);
+    try {
+      const ref = { name: "busy", id: "b1" };
+      await one.createBucket({ ...ref, ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
+      await one.putBucketConfig(ref, CHANGE_LOG_KIND, "cfg", "{}");
+      const writes = 400;
+      let writing = true;
+      const taken: string[] = [];
+      // As the journal reads: from its mark, a batch at a time, for as long as the writes go on.
+      const follow = (async () => {
+        let mark = 0;
+        for (;;) {
+          const done = !writing;
+          const batch = await reader.listChanges("busy", mark, 25);
+          for (const change of batch) taken.push(change.versionId);
+          if (batch.length > 0) mark = batch[batch.length - 1]!.seq;
+          else if (done) return;
+        }
+      })();
+      await Promise.all(
+        Array.from({ length: writes }, (_, i) => (i % 2 === 0 ? one : two).putVersion(ref, version("busy", `k/${i % 7}`, `v${i}`))),
+      );
+      writing = false;
+      await follow;
+      assert.equal(taken.length, writes, "no change skipped or taken twice");
+      assert.deepEqual([...taken].sort(), Array.from({ length: writes }, (_, i) => `v${i}`).sort());
+    } finally {
+      await Promise.all([one.close(), two.close(), reader.close()]);
+    }
+  });
 });
