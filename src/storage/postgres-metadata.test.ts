@@ -172,4 +172,45 @@ describe("PostgresMetadataStore", { skip }, () => {
       await Promise.all([one.close(), two.close(), reader.close()]);
     }
   });
+
+  it("gives a change log reader up after its timeout when a write is stuck before its commit, so the bucket's other writes go on", async () => {
+    const store = await PostgresMetadataStore.open(await database(), { changeMarkTimeoutMs: 300 });
+    try {
+      const ref = { name: "stuck", id: "s1" };
+      await store.createBucket({ ...ref, ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
+      await store.putVersion(ref, version("stuck", "other", "v1"));
+      await store.putBucketConfig(ref, CHANGE_LOG_KIND, "cfg", "{}");
+      const pool = (store as unknown as { pool: pg.Pool }).pool;
+      const connect = pool.connect.bind(pool);
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let reachedCommit!: () => void;
+      const atCommit = new Promise<void>((r) => (reachedCommit = r));
+      (pool as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+        const client = await connect();
+        (pool as { connect: () => Promise<pg.PoolClient> }).connect = connect;
+        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+        (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+          if (args[0] === "COMMIT") {
+            reachedCommit();
+            await released;
+          }
+          return query(...args);
+        };
+        return client;
+      };
+      const stuck = store.putVersion(ref, version("stuck", "first", "v1"));
+      await atCommit;
+      const read = store.listChanges("stuck", 0, 10);
+      // A write queued behind the waiting reader goes on once the reader gives up (an update: it takes no count row the stuck one may hold).
+      const next = store.updateVersion(ref, "other", "v1", () => ({ storageClass: "GLACIER" }));
+      await assert.rejects(read, (err: { code?: string }) => err.code === "55P03");
+      await next;
+      release();
+      await stuck;
+      assert.deepEqual((await store.listChanges("stuck", 0, 10)).map((c) => c.key), ["first", "other"]);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -188,11 +188,21 @@ class LostRace extends Error {
   }
 }
 
+/**
+ * How long a change log reader waits for the writes in flight before it gives up (the engine
+ * retries at its next pass): while it waits, new writes to the bucket queue behind it, so a write
+ * stuck before its commit holds the bucket's other writes back at most this long.
+ */
+const CHANGE_MARK_TIMEOUT_MS = 5_000;
+
 export class PostgresMetadataStore implements MetadataStore {
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly changeMarkTimeoutMs: number,
+  ) {}
 
   /** Connects, creates or migrates the schema, and returns the store. */
-  static async open(url: string, options: { maxConnections?: number } = {}): Promise<PostgresMetadataStore> {
+  static async open(url: string, options: { maxConnections?: number; changeMarkTimeoutMs?: number } = {}): Promise<PostgresMetadataStore> {
     const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 20 });
     // An idle client's error (the server restarted) must not crash the process; the next query reconnects.
     pool.on("error", () => undefined);
@@ -202,7 +212,7 @@ export class PostgresMetadataStore implements MetadataStore {
       await pool.end();
       throw err;
     }
-    return new PostgresMetadataStore(pool);
+    return new PostgresMetadataStore(pool, options.changeMarkTimeoutMs ?? CHANGE_MARK_TIMEOUT_MS);
   }
 
   async close(): Promise<void> {
@@ -394,13 +404,14 @@ export class PostgresMetadataStore implements MetadataStore {
    * this mark, so a number still in flight below a committed one is never stepped over.
    */
   private async changeMark(bucket: string): Promise<number> {
-    // Two statements in one simple query run as one transaction: the lock is held for the read
-    // and let go at once. The lock's keys are numbers made here, so nothing is spliced in as text.
+    // Statements in one simple query run as one transaction: the lock is held for the read and
+    // let go at once. Its keys and the timeout are integers made here, so nothing is spliced in as text.
     const results = (await this.pool.query(
-      `SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK_CLASS}, ${changeLogLockKey(bucket)});
+      `SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.changeMarkTimeoutMs))};
+       SELECT pg_advisory_xact_lock(${CHANGE_LOG_LOCK_CLASS}, ${changeLogLockKey(bucket)});
        SELECT COALESCE(pg_sequence_last_value('change_seq'), 0) AS mark`,
     )) as unknown as pg.QueryResult<{ mark: string }>[];
-    return Number(results[1]!.rows[0]!.mark);
+    return Number(results[2]!.rows[0]!.mark);
   }
 
   async dropChanges(bucket: string, throughSeq: number): Promise<void> {
