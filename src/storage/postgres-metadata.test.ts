@@ -18,6 +18,30 @@ after(async () => {
 
 metadataStoreContract("PostgresMetadataStore", { skip, open: async () => PostgresMetadataStore.open(await database()) });
 
+/** Holds the next transaction the store begins at its COMMIT until `release` (its statements all ran). */
+function holdNextCommit(store: PostgresMetadataStore): { atCommit: Promise<void>; release: () => void } {
+  const pool = (store as unknown as { pool: pg.Pool }).pool;
+  const connect = pool.connect.bind(pool);
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let reachedCommit!: () => void;
+  const atCommit = new Promise<void>((r) => (reachedCommit = r));
+  (pool as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
+    const client = await connect();
+    (pool as { connect: () => Promise<pg.PoolClient> }).connect = connect;
+    const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+      if (args[0] === "COMMIT") {
+        reachedCommit();
+        await released;
+      }
+      return query(...args);
+    };
+    return client;
+  };
+  return { atCommit, release };
+}
+
 describe("PostgresMetadataStore", { skip }, () => {
   it("bounds prefixes by code point, which is UTF-8 byte order", () => {
     assert.equal(prefixUpperBoundText("ab"), "ac");
@@ -72,30 +96,9 @@ describe("PostgresMetadataStore", { skip }, () => {
       await store.putVersion(ref, version("logged", "second", "v1"));
       await store.putBucketConfig(ref, CHANGE_LOG_KIND, "cfg", "{}");
       // The next transaction to commit is held at its COMMIT, its change numbered but not committed.
-      const pool = (store as unknown as { pool: pg.Pool }).pool;
-      const connect = pool.connect.bind(pool);
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
-      let reachedCommit!: () => void;
-      const atCommit = new Promise<void>((r) => (reachedCommit = r));
-      let holding = true;
-      (pool as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
-        const client = await connect();
-        if (!holding) return client;
-        holding = false;
-        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
-        (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
-          if (args[0] === "COMMIT") {
-            reachedCommit();
-            await released;
-          }
-          return query(...args);
-        };
-        return client;
-      };
+      const { atCommit, release } = holdNextCommit(store);
       const held = store.putVersion(ref, version("logged", "first", "v1"));
       await atCommit;
-      (pool as { connect: () => Promise<pg.PoolClient> }).connect = connect;
       // An update: it changes no count row, which the first may hold too.
       await store.updateVersion(ref, "second", "v1", () => ({ storageClass: "GLACIER" }));
 
@@ -180,25 +183,7 @@ describe("PostgresMetadataStore", { skip }, () => {
       await store.createBucket({ ...ref, ownerAccountId: "1", region: "us-east-1", createdAt: new Date(), versioning: "Enabled" });
       await store.putVersion(ref, version("stuck", "other", "v1"));
       await store.putBucketConfig(ref, CHANGE_LOG_KIND, "cfg", "{}");
-      const pool = (store as unknown as { pool: pg.Pool }).pool;
-      const connect = pool.connect.bind(pool);
-      let release!: () => void;
-      const released = new Promise<void>((r) => (release = r));
-      let reachedCommit!: () => void;
-      const atCommit = new Promise<void>((r) => (reachedCommit = r));
-      (pool as { connect: () => Promise<pg.PoolClient> }).connect = async () => {
-        const client = await connect();
-        (pool as { connect: () => Promise<pg.PoolClient> }).connect = connect;
-        const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
-        (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
-          if (args[0] === "COMMIT") {
-            reachedCommit();
-            await released;
-          }
-          return query(...args);
-        };
-        return client;
-      };
+      const { atCommit, release } = holdNextCommit(store);
       const stuck = store.putVersion(ref, version("stuck", "first", "v1"));
       await atCommit;
       const read = store.listChanges("stuck", 0, 10);
