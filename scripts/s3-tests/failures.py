@@ -37,10 +37,14 @@ DEFAULT_SSE = (
     "since January 2023 every S3 bucket has SSE-S3 default encryption, so GetBucketEncryption "
     "answers it; the test expects ServerSideEncryptionConfigurationNotFoundError"
 )
-PART_416 = "a part number past the last part: S3 answers 416 InvalidPartNumber (its error table), the test expects 400"
+PART_416 = (
+    "a part number past the last part: S3 answers 416 InvalidPartNumber (its error table; moto's "
+    "AWS-verified test_head_object sees 416 for part 2 of a one-part object), the test expects 400"
+)
 IF_NONE_MATCH_ETAG = (
     "If-None-Match with an ETag on a write: S3 accepts only `*` and answers 501 NotImplemented "
-    "otherwise; the test expects an ETag to be compared"
+    "otherwise (S3's answer quoted in aws/aws-sdk-ruby#3144; ceph/s3-tests#735 proposes aligning the "
+    "tests); the test expects an ETag to be compared"
 )
 TENANTS = "Ceph RGW tenants (a bucket namespace per tenant, \"tenant:bucket\" names) are not an S3 concept"
 TENANT_PRINCIPAL = (
@@ -72,7 +76,8 @@ POLICY_STATUS = (
 )
 SSE_C_COMPLETE = (
     "CompleteMultipartUpload of an SSE-C upload without the key: S3's reference asks for it only when "
-    "the upload has a checksum algorithm, and this one has none; a wrong key is refused"
+    "the upload has a checksum algorithm, and this one has none; a wrong key is refused (RGW made the key "
+    "optional on completion too, ceph/ceph#71241)"
 )
 
 REASONS = {
@@ -120,7 +125,8 @@ REASONS = {
     # S3 documents (or shows) something else than the test expects
     "test_bucket_list_prefix_unreadable": (
         DELIBERATE,
-        "ListObjects (v1) with encoding-type=url: S3 documents Prefix among the encoded elements and boto3 does not decode it there",
+        "ListObjects (v1) with encoding-type=url: S3 documents Prefix among the encoded elements and returns it "
+        "encoded (aws/aws-sdk-java#611); boto3 does not decode it there (ceph/s3-tests#327)",
     ),
     "test_delete_bucket_encryption_kms": (DELIBERATE, DEFAULT_SSE),
     "test_delete_bucket_encryption_s3": (DELIBERATE, DEFAULT_SSE),

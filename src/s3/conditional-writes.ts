@@ -19,10 +19,9 @@ export function writeCondition(req: S3Request): WriteCondition | undefined {
   const ifNoneMatch = single(req.headers, "if-none-match")?.trim();
   const ifMatch = single(req.headers, "if-match")?.trim();
   if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
-  // S3 accepts only the asterisk here: "no current object of this key".
-  if (ifNoneMatch !== undefined && ifNoneMatch !== "*") {
-    throw new S3Error("NotImplemented", "If-None-Match on a write accepts only *.");
-  }
+  // S3 accepts only the asterisk here ("no current object of this key"), and answers an ETag with
+  // its generic NotImplemented (S3's answer quoted in aws/aws-sdk-ruby#3144), which clients show as is.
+  if (ifNoneMatch !== undefined && ifNoneMatch !== "*") throw new S3Error("NotImplemented", undefined, { Header: "If-None-Match" });
   return (latest: ObjectVersionRecord | undefined) => {
     // A delete marker on top means the key has no current object, as for GET.
     const current = latest && !latest.isDeleteMarker ? latest : undefined;
