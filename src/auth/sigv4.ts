@@ -58,6 +58,12 @@ export type AuthOutcome =
       signingKey: Buffer;
       amzDate: string;
       scope: string;
+      /**
+       * x-amz-* headers a SigV4 presigned URL carries in its signed query (the JS SDK v3 presigner
+       * hoists metadata, tagging, checksums and SSE settings there), by lower-case name. S3 applies
+       * them as if they were sent as headers, so the edge does too.
+       */
+      queryHeaders?: Record<string, string>;
     };
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -472,7 +478,8 @@ function authenticatePresigned(input: AuthInput, query: URLSearchParams, rawPath
     signature,
     key.secretAccessKey,
   );
-  refuseUnsignedHeaders(input.headers, signedHeaders, queryParameters(rawQuery));
+  const carried = queryParameters(rawQuery);
+  refuseUnsignedHeaders(input.headers, signedHeaders, carried);
   return {
     kind: "signed",
     accessKeyId: cred.accessKeyId,
@@ -483,7 +490,39 @@ function authenticatePresigned(input: AuthInput, query: URLSearchParams, rawPath
     signingKey: sk,
     amzDate,
     scope,
+    queryHeaders: hoistedHeaders(carried),
   };
+}
+
+/**
+ * Never taken from a presigned URL's query as headers: the URL's own parameters, values that decide
+ * how the body is read, and checksums of the body. A URL is signed before any body exists, so the
+ * JS SDK v3 (since 3.729, by default) signs the CRC32 of an empty body into every PutObject URL; S3
+ * ignores checksums in a presigned URL (its user guide on presigned uploads; LocalStack, which
+ * checks itself against S3, ignores them for that reason: localstack/localstack#12169).
+ */
+const NOT_HOISTED = new Set([
+  "x-amz-algorithm",
+  "x-amz-credential",
+  "x-amz-date",
+  "x-amz-expires",
+  "x-amz-signedheaders",
+  "x-amz-signature",
+  "x-amz-security-token",
+  "x-amz-content-sha256",
+  "x-amz-decoded-content-length",
+  "x-amz-trailer",
+  "x-amz-sdk-checksum-algorithm",
+]);
+
+function hoistedHeaders(params: Map<string, string[]>): Record<string, string> | undefined {
+  let hoisted: Record<string, string> | undefined;
+  for (const [name, values] of params) {
+    if (!name.startsWith("x-amz-") || NOT_HOISTED.has(name)) continue;
+    if (name.startsWith("x-amz-checksum-") && name !== "x-amz-checksum-mode") continue;
+    (hoisted ??= {})[name] = values.join(",");
+  }
+  return hoisted;
 }
 
 /** Checks the hex SHA-256 digests a request states (lower case) against the body as it streams. */

@@ -323,6 +323,12 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       maxSkewMs: ctx.config.maxClockSkewMs,
       hostBucket: address.hostBucket,
     }, lookup);
+    if (auth.kind === "signed" && auth.queryHeaders) {
+      // Signed with the URL, so they count as the request's own headers from here on: for choosing
+      // the operation, for policy conditions and for the handler alike. A header sent as well wins
+      // (authentication has checked that an unsigned one repeats the query's value).
+      for (const [name, value] of Object.entries(auth.queryHeaders)) req.headers[name] ??= value;
+    }
     const principal: Principal =
       auth.kind === "anonymous" ? { kind: "anonymous" } : { kind: "account", accountId: auth.accountId, accessKeyId: auth.accessKeyId };
     if (line) line.principal = principal;
