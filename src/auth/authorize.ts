@@ -11,12 +11,31 @@ import type { Principal } from "./principal.js";
 import type { BucketPolicies } from "./bucket-policies.js";
 import { evaluatePolicy, isPublicPolicy, type CompiledPolicy, type PolicyRequest } from "./policy.js";
 
+/** Where authorization reads a bucket's policy: the server's cache, or one request's pinned read. */
+export type PolicySource = Pick<BucketPolicies, "get" | "restrictsPublicBuckets">;
+
+/**
+ * The bucket's policy as one read of it, so that every check of a request sees the same policy:
+ * the edge decides from the policy whether to look up object tags, and a policy written between
+ * that decision and the checks (a Deny on a tag, say) must not be evaluated without the tags.
+ */
+export async function pinPolicy(policies: PolicySource, bucket: string): Promise<{ policy: CompiledPolicy | undefined; source: PolicySource }> {
+  const policy = await policies.get(bucket);
+  return {
+    policy,
+    source: {
+      get: async (name) => (name === bucket ? policy : policies.get(name)),
+      restrictsPublicBuckets: (name) => policies.restrictsPublicBuckets(name),
+    },
+  };
+}
+
 export interface AuthorizationRequest {
   principal: Principal;
   action: string;
   bucket: BucketRecord;
   key?: string;
-  policies: BucketPolicies;
+  policies: PolicySource;
   /** Condition keys the request carries (aws:SourceIp, s3:prefix, ...). */
   context: Record<string, string | string[] | undefined>;
   /**

@@ -12,6 +12,7 @@ import {
   EXISTING_OBJECT_TAG,
   EXISTING_OBJECT_TAG_ACTIONS,
   existingObjectTagConditions,
+  pinPolicy,
   REQUEST_OBJECT_TAG,
   requestObjectTagConditions,
   type AuthorizationRequest,
@@ -35,7 +36,8 @@ export async function authorizeRequest(
   request: Omit<AuthorizationRequest, "action">,
 ): Promise<EdgeDecision> {
   const actions = requiredActions(row, query, headers);
-  const policy = await ctx.policies.get(request.bucket.name);
+  const { policy, source } = await pinPolicy(request.policies, request.bucket.name);
+  request = { ...request, policies: source };
   const names = (prefix: string) => policy !== undefined && namesConditionKey(policy, prefix);
   let context = request.context;
   let addressed: EdgeDecision["addressed"];
