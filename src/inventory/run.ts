@@ -136,7 +136,8 @@ export async function failInterruptedRuns(ctx: InventoryContext): Promise<Invent
         run.error = INTERRUPTED_ERROR;
         run.finishedAt = ctx.clock.now().toISOString();
         failed.push(run);
-        writes.push(save(ctx, run));
+        // Still "running", so its report was not published (that commit records success).
+        writes.push(save(ctx, run), releaseReportMinute(ctx, run));
       }
       // By name: the marker is ours, and a bucket deleted since took its markers with it.
       writes.push(ctx.metadata.deleteBucketConfig(marker.bucket, ACTIVE_RUN_KIND, marker.id));
@@ -364,7 +365,8 @@ async function execute(
   }
   if (run.status !== "succeeded" || recorded === undefined) {
     run.finishedAt = ctx.clock.now().toISOString();
-    recorded = record(ctx, run);
+    // A failed run's report was never published: publishing and the succeeded record are one commit.
+    recorded = Promise.all([record(ctx, run), releaseReportMinute(ctx, run).catch((err: unknown) => ctx.log.warn("could not release a report minute", { runId: run.runId, error: String(err) }))]);
   }
   await recorded;
   onProgress?.({ ...run });
@@ -395,42 +397,61 @@ function recordedReason(err: unknown): string {
 }
 
 const MINUTE_MS = 60_000;
-/** How far back finished runs are looked at for a report minute (a wait lasts a minute or two). */
-const TAKEN_LOOKBACK_MS = 10 * MINUTE_MS;
+/**
+ * One row per configuration and report minute, added by the run that publishes that minute's
+ * report (addBucketConfig: of several runs, on any node, exactly one gets it). Kept ten minutes,
+ * longer than any node's clock may lag behind another's, so no late clock claims it again.
+ */
+export const REPORT_MINUTE_KIND = "inventory-report-minute";
+const CLAIM_KEPT_MS = 10 * MINUTE_MS;
+const CLAIMED_MINUTE = /^\d{4}-\d\d-\d\dT\d\d:\d\d$/;
 
-/** True when another run of the configuration has published, or may still publish, a report named by this minute. */
-async function reportMinuteTaken(ctx: InventoryContext, run: InventoryRun, minute: number): Promise<boolean> {
-  const takes = (other: InventoryRun) =>
-    other.runId !== run.runId &&
-    other.configId === run.configId &&
-    other.status !== "failed" &&
-    Math.floor(Date.parse(other.snapshotAt ?? other.startedAt) / MINUTE_MS) === minute;
-  for (const other of ctx.activeRuns.values()) if (other.bucket === run.bucket && takes(other)) return true;
-  // Run ids begin with the time they were requested, which is at most a wait before their snapshot.
-  let after: string | undefined = newRunId(new Date(minute * MINUTE_MS - TAKEN_LOOKBACK_MS)).slice(0, "YYYYMMDDTHHMM".length);
-  for (;;) {
-    const page = await ctx.metadata.listBucketConfigs(run.bucket, RUN_KIND, after, 1000);
-    for (const row of page) if (takes(JSON.parse(row.json) as InventoryRun)) return true;
-    if (page.length < 1000) return false;
-    after = page[page.length - 1]!.id;
-  }
+/** "config-id/2026-12-05T03:41": the claim of a report minute, from the snapshot's ISO time. */
+function minuteClaimId(configId: string, at: string): string {
+  return `${configId}/${at.slice(0, "YYYY-MM-DDTHH:MM".length)}`;
+}
+
+/**
+ * Claims this minute's report for the run; false when another run holds it. The claim is recorded
+ * in the run's record too (its snapshotAt), so a restart can release a crashed run's claim.
+ */
+async function claimReportMinute(ctx: InventoryContext, run: InventoryRun, now: Date): Promise<boolean> {
+  const at = now.toISOString();
+  if (!(await ctx.metadata.addBucketConfig(run.bucket, REPORT_MINUTE_KIND, minuteClaimId(run.configId, at), JSON.stringify({ runId: run.runId })))) return false;
+  run.snapshotAt = at;
+  await save(ctx, run);
+  await dropOldClaims(ctx, run, now);
+  return true;
+}
+
+async function dropOldClaims(ctx: InventoryContext, run: InventoryRun, now: Date): Promise<void> {
+  const prefix = `${run.configId}/`;
+  const cutoff = minuteClaimId(run.configId, new Date(now.getTime() - CLAIM_KEPT_MS).toISOString());
+  // A configuration id may hold "/" itself: a row is this configuration's only if a minute follows the prefix.
+  const old = (await ctx.metadata.listBucketConfigs(run.bucket, REPORT_MINUTE_KIND, prefix, 100)).filter(
+    (c) => c.id.startsWith(prefix) && CLAIMED_MINUTE.test(c.id.slice(prefix.length)) && c.id < cutoff,
+  );
+  await Promise.all(old.map((c) => ctx.metadata.deleteBucketConfig(run.bucket, REPORT_MINUTE_KIND, c.id)));
+}
+
+/** A run that published nothing gives its minute back, so a run retried at once is not held a minute. */
+function releaseReportMinute(ctx: InventoryContext, run: InventoryRun): Promise<unknown> {
+  if (run.snapshotAt === undefined) return Promise.resolve();
+  return ctx.metadata.deleteBucketConfig(run.bucket, REPORT_MINUTE_KIND, minuteClaimId(run.configId, run.snapshotAt));
 }
 
 /**
  * S3 names a report by the UTC minute of its snapshot (…/2026-11-25T08-00Z/manifest.json). A
  * second report of one configuration in the same minute would replace the first one's manifest
  * and leave its data files named by nothing, so a run whose minute is taken waits for the next
- * free one (polling the clock, so a test's ManualClock moves it on). Returns the snapshot time;
- * the check and the claim happen in one synchronous step, so two waiting runs never share a minute.
+ * free one (polling the clock, so a test's ManualClock moves it on). Returns the snapshot time.
+ * The minute is claimed in the store, so runs on different nodes never share one either.
  */
 async function waitForFreeMinute(ctx: InventoryContext, run: InventoryRun, signal: AbortSignal): Promise<Date> {
   for (;;) {
     if (signal.aborted) throw new RunInterrupted();
     const now = ctx.clock.now();
-    if (!await reportMinuteTaken(ctx, run, Math.floor(now.getTime() / MINUTE_MS))) {
-      run.snapshotAt = now.toISOString();
-      return now;
-    }
+    if (await claimReportMinute(ctx, run, now)) return now;
     const untilNextMinute = MINUTE_MS - (now.getTime() % MINUTE_MS);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, Math.min(1000, untilNextMinute)).unref();

@@ -146,6 +146,14 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       assert.equal(await store.deleteBucketConfig("b", "inventory", "b"), false);
     });
 
+    it("adds a configuration only when its id is free: of concurrent adds of one id exactly one succeeds", async () => {
+      const results = await Promise.all(["1", "2", "3", "4"].map((n) => store.addBucketConfig("b", "claim", "minute", `{"n":${n}}`)));
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = results.indexOf(true) + 1;
+      assert.equal(await store.getBucketConfig("b", "claim", "minute"), `{"n":${winner}}`);
+      assert.equal(await store.addBucketConfig("b", "claim", "other", "{}"), true);
+    });
+
     it("refuses a new configuration beyond maxCount but still replaces an existing one", async () => {
       assert.equal(await store.putBucketConfig(b, "metrics", "m1", "{}", 2), true);
       assert.equal(await store.putBucketConfig(b, "metrics", "m2", "{}", 2), true);

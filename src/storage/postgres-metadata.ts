@@ -735,6 +735,15 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
+  addBucketConfig(ref: BucketRef | string, kind: string, id: string, json: string): Promise<boolean> {
+    const bucket = typeof ref === "string" ? ref : ref.name;
+    return this.tx(async (c) => {
+      if (typeof ref !== "string") await lockBucket(c, ref, "SHARE");
+      const added = await c.query("INSERT INTO bucket_configs (bucket, kind, id, json) VALUES ($1, $2, $3, $4) ON CONFLICT (bucket, kind, id) DO NOTHING", [bucket, kind, id, json]);
+      return added.rowCount === 1;
+    });
+  }
+
   async getBucketConfig(bucket: string, kind: string, id: string): Promise<string | undefined> {
     return (await this.one<{ json: string }>("SELECT json FROM bucket_configs WHERE bucket = $1 AND kind = $2 AND id = $3", [bucket, kind, id]))?.json;
   }

@@ -268,6 +268,7 @@ export class SqliteMetadataStore implements MetadataStore {
       putConfig: s(
         "INSERT INTO bucket_configs (bucket, kind, id, json) VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind, id) DO UPDATE SET json = excluded.json",
       ),
+      addConfig: s("INSERT INTO bucket_configs (bucket, kind, id, json) VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind, id) DO NOTHING"),
       getConfig: s("SELECT json FROM bucket_configs WHERE bucket = ? AND kind = ? AND id = ?").pluck(),
       replaceConfig: s("UPDATE bucket_configs SET json = ? WHERE bucket = ? AND kind = ? AND id = ? AND json = ?"),
       listConfigs: s("SELECT id, json FROM bucket_configs WHERE bucket = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?"),
@@ -674,6 +675,14 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.write(() => {
       if (typeof ref !== "string") this.checkBucket(ref);
       return this.stmts.replaceConfig.run(json, bucket, kind, id, expectedJson).changes === 1;
+    });
+  }
+
+  addBucketConfig(ref: BucketRef | string, kind: string, id: string, json: string): Promise<boolean> {
+    const bucket = typeof ref === "string" ? ref : ref.name;
+    return this.write(() => {
+      if (typeof ref !== "string") this.checkBucket(ref);
+      return this.stmts.addConfig.run(bucket, kind, id, json).changes === 1;
     });
   }
 

@@ -494,6 +494,11 @@ export interface MetadataStore {
    * (checked inside the write); false, changing nothing, when it is gone or was changed meanwhile.
    */
   replaceBucketConfig(bucket: BucketRef | string, kind: string, id: string, expectedJson: string, json: string): Promise<boolean>;
+  /**
+   * Creates the configuration only if none has this id: false, changing nothing, when one does
+   * (checked inside the write), so of several nodes adding one id exactly one succeeds.
+   */
+  addBucketConfig(bucket: BucketRef | string, kind: string, id: string, json: string): Promise<boolean>;
   getBucketConfig(bucket: string, kind: string, id: string): Promise<string | undefined>;
   /** Configurations with id > `after`, sorted by id (byte order), at most `limit`. */
   listBucketConfigs(

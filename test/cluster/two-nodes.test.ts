@@ -23,13 +23,16 @@ import {
   PutPublicAccessBlockCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
+import { signedFetch } from "../helpers/raw.js";
+import { ManualClock } from "../../src/clock.js";
 import { createDatabase, postgresUnavailable, startPostgres, type TestPostgres } from "../helpers/postgres.js";
-import { dailyCsvInventory, readReportRows, runInventory } from "../helpers/inventory.js";
+import { dailyCsvInventory, getObjectBytes, readReportRows, runInventory } from "../helpers/inventory.js";
 import { rejectsWith } from "../helpers/errors.js";
 import { ACTIVE_RUN_KIND, failInterruptedRuns, RUN_KIND } from "../../src/inventory/run.js";
 
 const skip = postgresUnavailable();
+const tag = (text: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(text)?.[1];
 
 /** Retries `check` until it passes or `ms` elapse: for what reaches the other node by notification. */
 async function eventually(check: () => Promise<void>, ms = 3000): Promise<void> {
@@ -49,11 +52,11 @@ describe("two nodes on one PostgreSQL database and one data directory", { skip }
   let postgres: TestPostgres | undefined;
   let a: TestServer;
   let b: TestServer;
+  let metadataUrl: string;
   const dataDir = mkdtempSync(join(tmpdir(), "stocktake-cluster-"));
 
   before(async () => {
     const server = process.env.STOCKTAKE_TEST_POSTGRES;
-    let metadataUrl: string;
     if (server) metadataUrl = await createDatabase(server);
     else {
       postgres = await startPostgres();
@@ -113,6 +116,43 @@ describe("two nodes on one PostgreSQL database and one data directory", { skip }
     assert.equal(run.status, "succeeded");
     const rows = await readReportRows(b.client, "inv-reports", run.manifestKey!);
     assert.deepEqual(rows.map((r) => r.key).sort(), ["k1", "k2", "k3", "k4"]);
+  });
+
+  it("publishes two whole reports in two minutes when both nodes run one configuration in the same minute", async () => {
+    // Two more nodes on one manual clock, so the minute turns when the test says.
+    const clock = new ManualClock(new Date());
+    const [c, d] = [await startTestServer({ metadataUrl, clock }, dataDir), await startTestServer({ metadataUrl, clock }, dataDir)];
+    try {
+      await dailyCsvInventory(c.client, "race-source", "race-reports", ["k1", "k2"]);
+      const credentials = { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY };
+      const start = async (node: TestServer) => {
+        const res = await signedFetch(node.url, credentials, "POST", "/race-source", { inventory: "", id: "daily", run: "" });
+        assert.equal(res.status, 202, res.text);
+        return tag(res.text, "RunId")!;
+      };
+      const runIds = await Promise.all([start(c), start(d)]);
+      const state = async (runId: string) => (await signedFetch(c.url, credentials, "GET", "/race-source", { "inventory-runs": "", "run-id": runId })).text;
+      // One run takes this minute; the other waits for the next, whatever node each is on.
+      for (let i = 0; i < 100 && (await Promise.all(runIds.map(state))).every((t) => tag(t, "Status") === "running"); i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1500));
+      clock.advance(60_000);
+      let finished: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        finished = await Promise.all(runIds.map(state));
+        if (finished.every((t) => tag(t, "Status") !== "running")) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(finished.map((t) => tag(t, "Status")), ["succeeded", "succeeded"], finished.join("\n"));
+      const manifests = finished.map((t) => tag(t, "ManifestKey")!);
+      assert.notEqual(manifests[0], manifests[1], "each report has its own minute");
+      for (const key of manifests) {
+        const manifest = JSON.parse((await getObjectBytes(c.client, "race-reports", key)).toString()) as { files: { key: string }[] };
+        for (const f of manifest.files) assert.ok((await getObjectBytes(c.client, "race-reports", f.key)).length > 0, `${key} names ${f.key}`);
+      }
+    } finally {
+      await c.stop();
+      await d.stop();
+    }
   });
 
   it("decides on one node by the bucket policy and public access block the other just changed", async () => {
