@@ -456,12 +456,15 @@ inventory
   .description("list a bucket's inventory runs, oldest first: status, start time, duration, rows, size, files, and the manifest or the error")
   .requiredOption("--bucket <bucket>", "the source bucket")
   .option("--id <id>", "only runs of this configuration")
+  .option("--last <n>", "only the newest n runs")
   .addOption(endpointOption())
   .addOption(regionOption())
   .addOption(profileOption())
   .option("--json", "print the runs as JSON, each with its report's summary (GET ?inventory-runs with Accept: application/json)")
-  .action(async (opts: ClientCommandOptions & { bucket: string; id?: string; json?: boolean }) => {
-    const runs = await listInventoryRuns(await clientOptions(opts), opts.bucket, opts.id);
+  .action(async (opts: ClientCommandOptions & { bucket: string; id?: string; last?: string; json?: boolean }) => {
+    const last = opts.last === undefined ? Infinity : Number(opts.last);
+    if (!(last === Infinity || (Number.isInteger(last) && last >= 1))) throw new Error(`invalid --last: ${opts.last}`);
+    const runs = await listInventoryRuns(await clientOptions(opts), opts.bucket, opts.id, last);
     if (opts.json) {
       process.stdout.write(JSON.stringify(runs, null, 2) + "\n");
       return;

@@ -67,6 +67,17 @@ export async function runInventoryNow(opts: ClientOptions, bucket: string, id: s
   return run;
 }
 
-export async function listInventoryRuns(opts: ClientOptions, bucket: string, id: string | undefined): Promise<RunView[]> {
-  return ((await call(opts, "GET", `/${bucket}`, id ? { "inventory-runs": "", id } : { "inventory-runs": "" })) as { runs: RunView[] }).runs;
+/** The newest `limit` runs (all without one), oldest first, read a page of at most 1,000 at a time. */
+export async function listInventoryRuns(opts: ClientOptions, bucket: string, id: string | undefined, limit = Infinity): Promise<RunView[]> {
+  const newestFirst: RunView[] = [];
+  let token: string | undefined;
+  do {
+    const query: Record<string, string> = { "inventory-runs": "", "max-runs": String(Math.min(1000, limit - newestFirst.length)) };
+    if (id) query.id = id;
+    if (token) query["continuation-token"] = token;
+    const page = (await call(opts, "GET", `/${bucket}`, query)) as { runs: RunView[]; nextContinuationToken?: string };
+    newestFirst.push(...page.runs);
+    token = page.nextContinuationToken;
+  } while (token !== undefined && newestFirst.length < limit);
+  return newestFirst.reverse();
 }

@@ -101,17 +101,35 @@ export async function getRun(ctx: InventoryContext, bucket: BucketRef, runId: st
   return json === undefined ? undefined : (JSON.parse(json) as InventoryRun);
 }
 
-export async function listRuns(ctx: InventoryContext, bucket: string, configId?: string): Promise<InventoryRun[]> {
+/** At most this many runs a listing answers, and the default. */
+export const MAX_RUNS_LISTED = 1000;
+
+export interface RunPage {
+  runs: InventoryRun[];
+  /** The run id to continue after (older runs), when more match. */
+  next?: string;
+}
+
+/**
+ * A bucket's runs newest first (run ids begin with their start time), at most `max`, older than
+ * the run `before`; with `configId`, that configuration's only. It holds one store page and the
+ * runs it answers, so a history of any length costs the same memory; a configuration with few of
+ * the bucket's runs costs a longer read.
+ */
+export async function listRunsPage(ctx: InventoryContext, bucket: string, o: { configId?: string; before?: string; max: number }): Promise<RunPage> {
   const runs: InventoryRun[] = [];
-  let after: string | undefined;
+  let cursor = o.before;
   for (;;) {
-    const page = await ctx.metadata.listBucketConfigs(bucket, RUN_KIND, after, 1000);
+    const page = await ctx.metadata.listBucketConfigsDescending(bucket, RUN_KIND, cursor, 1000);
     for (const row of page) {
       const run = JSON.parse(row.json) as InventoryRun;
-      if (configId === undefined || run.configId === configId) runs.push(run);
+      if (o.configId !== undefined && run.configId !== o.configId) continue;
+      // One more than asked for tells whether the listing goes on.
+      if (runs.length === o.max) return { runs, next: runs[runs.length - 1]!.runId };
+      runs.push(run);
     }
-    if (page.length < 1000) return runs;
-    after = page[page.length - 1]!.id;
+    if (page.length < 1000) return { runs };
+    cursor = page[page.length - 1]!.id;
   }
 }
 

@@ -2,7 +2,8 @@
 // configuration, and list runs with their outcome and their report's summary. They sit beside the
 // configuration API:
 //   POST /{bucket}?inventory&id={id}&run[&wait]   -> <InventoryRun> (202, or 200 with wait)
-//   GET  /{bucket}?inventory-runs[&id=][&run-id=]  -> <ListInventoryRunsResult>
+//   GET  /{bucket}?inventory-runs[&id=][&run-id=][&max-runs=][&continuation-token=]
+//                                                   -> <ListInventoryRunsResult>, newest first
 // With `Accept: application/json` both answer the same as JSON (a run; {"runs": [...]}), for
 // scripts and the console. Errors stay S3 error documents (XML).
 // Starting a run needs s3:PutInventoryConfiguration, listing s3:GetInventoryConfiguration.
@@ -12,7 +13,7 @@ import { S3Error } from "../errors.js";
 import type { Handler, S3Request, S3Result, ServerContext } from "./types.js";
 import { authorize, requestConditionContext } from "../auth/authorize.js";
 import { aclGrants } from "./acl.js";
-import { getRun, listRuns, startRun, type InventoryRun } from "../inventory/run.js";
+import { getRun, listRunsPage, MAX_RUNS_LISTED, startRun, type InventoryRun, type RunPage } from "../inventory/run.js";
 import type { InventorySummary, Tally } from "../inventory/summary.js";
 import { requiredId } from "./config-pages.js";
 
@@ -144,9 +145,32 @@ async function oneRun(req: S3Request, ctx: ServerContext, status: number, run: I
   return answer(req, status, "InventoryRun", runXml(run, mayList), runJson(run, mayList));
 }
 
-async function runList(req: S3Request, ctx: ServerContext, runs: InventoryRun[]): Promise<S3Result> {
+async function runList(req: S3Request, ctx: ServerContext, { runs, next }: RunPage): Promise<S3Result> {
   const mayList = runs.some((r) => r.summary !== undefined) && (await mayListBucket(req, ctx));
-  return answer(req, 200, "ListInventoryRunsResult", { InventoryRun: runs.map((r) => runXml(r, mayList)) }, { runs: runs.map((r) => runJson(r, mayList)) });
+  return answer(
+    req,
+    200,
+    "ListInventoryRunsResult",
+    { InventoryRun: runs.map((r) => runXml(r, mayList)), IsTruncated: next !== undefined, NextContinuationToken: next },
+    { runs: runs.map((r) => runJson(r, mayList)), isTruncated: next !== undefined, ...(next === undefined ? {} : { nextContinuationToken: next }) },
+  );
+}
+
+function maxRuns(req: S3Request): number {
+  const text = req.query.get("max-runs");
+  if (text === null) return MAX_RUNS_LISTED;
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1 || Number(text) > MAX_RUNS_LISTED) {
+    throw new S3Error("InvalidArgument", `max-runs must be an integer from 1 to ${MAX_RUNS_LISTED}.`, { ArgumentName: "max-runs", ArgumentValue: text });
+  }
+  return Number(text);
+}
+
+/** A run id from an earlier page; only ever compared with stored ids, so any short text is harmless. */
+function continuationToken(req: S3Request): string | undefined {
+  const token = req.query.get("continuation-token");
+  if (token === null) return undefined;
+  if (token === "" || token.length > 200) throw new S3Error("InvalidArgument", "The continuation token provided is incorrect", { ArgumentName: "continuation-token" });
+  return token;
 }
 
 export const runBucketInventoryConfiguration: Handler = async (req, ctx) => {
@@ -163,7 +187,8 @@ export const listBucketInventoryRuns: Handler = async (req, ctx) => {
   if (runId !== null) {
     const run = await getRun(ctx, req.bucketRecord!, runId);
     if (!run) throw new S3Error("NoSuchConfiguration", "The specified inventory run does not exist.");
-    return runList(req, ctx, [run]);
+    return runList(req, ctx, { runs: [run] });
   }
-  return runList(req, ctx, await listRuns(ctx, bucket, req.query.get("id") ?? undefined));
+  const page = await listRunsPage(ctx, bucket, { configId: req.query.get("id") ?? undefined, before: continuationToken(req), max: maxRuns(req) });
+  return runList(req, ctx, page);
 };

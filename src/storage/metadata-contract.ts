@@ -142,6 +142,8 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       assert.deepEqual((await store.listBucketConfigs("b", "inventory", undefined, 2)).map((c) => c.id), ["a", "b"]);
       assert.deepEqual((await store.listBucketConfigs("b", "inventory", "b", 2)).map((c) => c.id), ["c"]);
       assert.deepEqual((await store.listConfigsOfKind("inventory", { bucket: "b", id: "a" }, 10)).map((c) => `${c.bucket}/${c.id}`), ["b/b", "b/c"]);
+      assert.deepEqual((await store.listBucketConfigsDescending("b", "inventory", undefined, 2)).map((c) => c.id), ["c", "b"]);
+      assert.deepEqual((await store.listBucketConfigsDescending("b", "inventory", "b", 2)).map((c) => c.id), ["a"]);
       assert.equal(await store.deleteBucketConfig("b", "inventory", "b"), true);
       assert.equal(await store.deleteBucketConfig("b", "inventory", "b"), false);
     });

@@ -757,6 +757,13 @@ export class PostgresMetadataStore implements MetadataStore {
     ).rows;
   }
 
+  async listBucketConfigsDescending(bucket: string, kind: string, before: string | undefined, limit: number): Promise<{ id: string; json: string }[]> {
+    const rows = before === undefined
+      ? await this.pool.query<{ id: string; json: string }>("SELECT id, json FROM bucket_configs WHERE bucket = $1 AND kind = $2 ORDER BY id DESC LIMIT $3", [bucket, kind, limit])
+      : await this.pool.query<{ id: string; json: string }>("SELECT id, json FROM bucket_configs WHERE bucket = $1 AND kind = $2 AND id < $3 ORDER BY id DESC LIMIT $4", [bucket, kind, before, limit]);
+    return rows.rows;
+  }
+
   async countBucketConfigs(bucket: string, kind: string): Promise<number> {
     return Number((await this.one<{ n: string }>("SELECT count(*) AS n FROM bucket_configs WHERE bucket = $1 AND kind = $2", [bucket, kind]))!.n);
   }

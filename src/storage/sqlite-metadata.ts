@@ -272,6 +272,8 @@ export class SqliteMetadataStore implements MetadataStore {
       getConfig: s("SELECT json FROM bucket_configs WHERE bucket = ? AND kind = ? AND id = ?").pluck(),
       replaceConfig: s("UPDATE bucket_configs SET json = ? WHERE bucket = ? AND kind = ? AND id = ? AND json = ?"),
       listConfigs: s("SELECT id, json FROM bucket_configs WHERE bucket = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?"),
+      listConfigsDescending: s("SELECT id, json FROM bucket_configs WHERE bucket = ? AND kind = ? AND id < ? ORDER BY id DESC LIMIT ?"),
+      listAllConfigsDescending: s("SELECT id, json FROM bucket_configs WHERE bucket = ? AND kind = ? ORDER BY id DESC LIMIT ?"),
       countConfigs: s("SELECT count(*) FROM bucket_configs WHERE bucket = ? AND kind = ?").pluck(),
       deleteConfig: s("DELETE FROM bucket_configs WHERE bucket = ? AND kind = ? AND id = ?"),
       listConfigsOfKind: s("SELECT bucket, id, json FROM bucket_configs WHERE kind = ? AND (bucket, id) > (?, ?) ORDER BY bucket, id LIMIT ?"),
@@ -692,6 +694,11 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async listBucketConfigs(bucket: string, kind: string, after: string | undefined, limit: number): Promise<{ id: string; json: string }[]> {
     return this.stmts.listConfigs.all(bucket, kind, after ?? "", limit) as { id: string; json: string }[];
+  }
+
+  async listBucketConfigsDescending(bucket: string, kind: string, before: string | undefined, limit: number): Promise<{ id: string; json: string }[]> {
+    const rows = before === undefined ? this.stmts.listAllConfigsDescending.all(bucket, kind, limit) : this.stmts.listConfigsDescending.all(bucket, kind, before, limit);
+    return rows as { id: string; json: string }[];
   }
 
   async countBucketConfigs(bucket: string, kind: string): Promise<number> {

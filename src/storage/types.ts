@@ -507,6 +507,8 @@ export interface MetadataStore {
     after: string | undefined,
     limit: number,
   ): Promise<{ id: string; json: string }[]>;
+  /** Configurations with id < `before` (all when undefined), sorted by id descending (byte order), at most `limit`. */
+  listBucketConfigsDescending(bucket: string, kind: string, before: string | undefined, limit: number): Promise<{ id: string; json: string }[]>;
   countBucketConfigs(bucket: string, kind: string): Promise<number>;
   /** Returns false when no such configuration existed. */
   deleteBucketConfig(bucket: BucketRef | string, kind: string, id: string): Promise<boolean>;

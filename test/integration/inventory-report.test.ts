@@ -230,9 +230,13 @@ describe("inventory reports (CSV)", () => {
 
     const listed = await cli("runs", "--bucket", SOURCE, "--json");
     assert.equal(listed.status, 0, listed.stderr);
-    const runs = JSON.parse(listed.stdout) as { id: string; status: string; manifestKey?: string; summary?: { rows: number } }[];
+    const runs = JSON.parse(listed.stdout) as { runId: string; id: string; status: string; manifestKey?: string; summary?: { rows: number } }[];
     assert.ok(runs.some((r) => r.id === "cli-csv" && r.status === "succeeded" && r.manifestKey === manifestKey && r.summary?.rows === 6), listed.stdout);
     assert.ok(runs.some((r) => r.id === "cli-disabled" && r.status === "failed"));
+    // Oldest first; --last keeps the newest.
+    assert.deepEqual(runs.map((r) => r.runId), [...runs.map((r) => r.runId)].sort());
+    const newest = await cli("runs", "--bucket", SOURCE, "--json", "--last", "1");
+    assert.deepEqual((JSON.parse(newest.stdout) as { runId: string }[]).map((r) => r.runId), [runs.at(-1)!.runId]);
   });
 
   it("rolls a large report over into several data files, all listed in the manifest and the symlink", async () => {

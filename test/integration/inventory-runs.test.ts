@@ -73,6 +73,39 @@ describe("inventory runs of one configuration within one minute", () => {
     for (const f of manifest.files) assert.ok((await getObjectBytes(s3, "runs-dest", f.key)).length > 0);
   });
 
+  it("lists runs newest first, a page of max-runs at a time, with or without a configuration", async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await runInventory(server, "runs-src", "broken")).status, "failed");
+    type Page = { runs: { runId: string; id: string }[]; isTruncated: boolean; nextContinuationToken?: string };
+    const list = async (query: Record<string, string>) => {
+      const res = await signedFetch(server.url, credentials, "GET", "/runs-src", { "inventory-runs": "", ...query }, undefined, { accept: "application/json" });
+      assert.equal(res.status, 200, res.text);
+      return JSON.parse(res.text) as Page;
+    };
+    const all = (await list({})).runs;
+    assert.ok(all.length >= 6, `${all.length} runs`);
+    assert.deepEqual(all.map((r) => r.runId), [...all.map((r) => r.runId)].sort().reverse(), "newest first");
+    for (const filter of [{}, { id: "broken" }] as Record<string, string>[]) {
+      const paged: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await list({ ...filter, "max-runs": "2", ...(token ? { "continuation-token": token } : {}) });
+        assert.ok(page.runs.length <= 2);
+        assert.equal(page.isTruncated, page.nextContinuationToken !== undefined);
+        paged.push(...page.runs.map((r) => r.runId));
+        token = page.nextContinuationToken;
+      } while (token !== undefined);
+      assert.deepEqual(paged, all.filter((r) => filter.id === undefined || r.id === filter.id).map((r) => r.runId), JSON.stringify(filter));
+    }
+    const xml = await signedFetch(server.url, credentials, "GET", "/runs-src", { "inventory-runs": "", "max-runs": "1" });
+    assert.equal(tag(xml.text, "IsTruncated"), "true");
+    assert.equal(tag(xml.text, "NextContinuationToken"), all[0]!.runId);
+    for (const bad of ["0", "1001", "x", "-1"]) {
+      const refused = await signedFetch(server.url, credentials, "GET", "/runs-src", { "inventory-runs": "", "max-runs": bad });
+      assert.equal(refused.status, 400, bad);
+      assert.equal(tag(refused.text, "Code"), "InvalidArgument");
+    }
+  });
+
   it("does not make a run wait for a failed one: it published nothing", async () => {
     const failed = await runInventory(server, "runs-src", "broken");
     assert.equal(failed.status, "failed");

@@ -17,7 +17,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { ManualClock } from "../../src/clock.js";
-import { ACTIVE_RUN_KIND, listRuns, SHUTDOWN_ERROR, startRun } from "../../src/inventory/run.js";
+import { ACTIVE_RUN_KIND, listRunsPage, SHUTDOWN_ERROR, startRun } from "../../src/inventory/run.js";
 import { dailyCsvInventory } from "../helpers/inventory.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY } from "../helpers/server.js";
 import { freePort } from "../../bench/targets.js";
@@ -201,7 +201,7 @@ describe("close() and inventory runs in progress", () => {
 
       const restarted = await startTestServer(options, dataDir);
       try {
-        const recorded = (await listRuns(restarted.context, "inv-src")).find((r) => r.runId === second.run.runId);
+        const recorded = (await listRunsPage(restarted.context, "inv-src", { max: 1000 })).runs.find((r) => r.runId === second.run.runId);
         assert.deepEqual([recorded?.status, recorded?.error], ["failed", SHUTDOWN_ERROR]);
         assert.equal((await restarted.context.metadata.listConfigsOfKind(ACTIVE_RUN_KIND, undefined, 10)).length, 0, "no run left marked in progress");
       } finally {

@@ -44,7 +44,8 @@ async function listConfigIds(session: Session, bucket: string): Promise<string[]
 
 /** One configuration's runs, or (id undefined) the bucket's, to find the configuration to open on. */
 async function loadRuns(session: Session, bucket: string, id: string | undefined): Promise<InventoryRun[]> {
-  const query: Record<string, string> = { "inventory-runs": "" };
+  // The newest 1,000 (the most one listing answers): years of daily reports.
+  const query: Record<string, string> = { "inventory-runs": "", "max-runs": "1000" };
   if (id !== undefined) query.id = id;
   const { runs } = await signedJson<{ runs: InventoryRun[] }>(session, { method: "GET", bucket, query });
   return runs;

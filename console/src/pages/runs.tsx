@@ -11,6 +11,8 @@ import { formatBytes, formatCount, formatTime } from "../format";
 import { BucketHeader, ErrorBanner, Loading, useLoad } from "../ui";
 
 const POLL_MS = 1000;
+/** The newest runs shown (and read again each second while one runs); older ones are for the CLI. */
+const RUNS_SHOWN = 100;
 
 async function listConfigurations(session: Session, bucket: string): Promise<InventoryConfiguration[]> {
   const all: InventoryConfiguration[] = [];
@@ -27,6 +29,8 @@ interface RunsState {
   /** Which list this is (bucket and filter), so another filter's runs are never shown under this one. */
   of?: string;
   runs?: InventoryRun[];
+  /** More runs are older than the ones shown. */
+  truncated?: boolean;
   error?: string;
 }
 
@@ -41,13 +45,14 @@ function useRuns(session: Session, bucket: string, id: string | undefined): Runs
     let lastHadRunning = false;
     const load = async () => {
       try {
-        const query: Record<string, string> = id === undefined ? { "inventory-runs": "" } : { "inventory-runs": "", id };
-        const { runs } = await signedJson<{ runs: InventoryRun[] }>(session, { method: "GET", bucket, query });
+        const query: Record<string, string> = { "inventory-runs": "", "max-runs": String(RUNS_SHOWN) };
+        if (id !== undefined) query.id = id;
+        const { runs, isTruncated } = await signedJson<{ runs: InventoryRun[]; isTruncated?: boolean }>(session, { method: "GET", bucket, query });
         if (!live) return;
         // Run ids begin with their start time: by id is by start.
         const newestFirst = [...runs].sort((a, b) => (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
         lastHadRunning = newestFirst.some((r) => r.status === "running");
-        setState({ of, runs: newestFirst });
+        setState({ of, runs: newestFirst, truncated: isTruncated === true });
       } catch (err) {
         if (!live) return;
         // The last list stays; a run in progress is asked about again, so a passing failure heals.
@@ -178,6 +183,11 @@ export function Runs({ session, route }: PageProps<"runs">) {
             ))}
           </table>
         </div>
+      )}
+      {runs.truncated && (
+        <p class="muted" data-testid="runs-truncated">
+          The newest {RUNS_SHOWN} runs. For older ones: <code>stocktake inventory runs --bucket {bucket}{id === undefined ? "" : ` --id ${id}`}</code>
+        </p>
       )}
     </>
   );
