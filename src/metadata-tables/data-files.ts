@@ -90,6 +90,9 @@ function value(type: IcebergType, column: SchemaTree, read: unknown): unknown {
 
 /** Every row of a Parquet file, read as `schema` (the table's) says. */
 export async function readParquetRows(bytes: Uint8Array, schema: IcebergSchema): Promise<IcebergRow[]> {
+  // Not in the turn that read the file: decoding the footer and the first row group after it made
+  // one of the longest holds of an upkeep pass.
+  await yieldToRequests();
   const file = new Uint8Array(bytes).buffer;
   const metadata = parquetMetadata(file);
   const columns = parquetSchema(metadata).children;
