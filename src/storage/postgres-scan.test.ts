@@ -11,7 +11,8 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { PostgresMetadataStore } from "./postgres-metadata.js";
 import { PostgresScanConnection } from "./postgres-scan.js";
-import { openVersionScan, splitKeyRange, SqliteMetadataStore, type KeyRange } from "./sqlite-metadata.js";
+import { openVersionScan, splitKeyRange, SqliteMetadataStore } from "./sqlite-metadata.js";
+import type { KeyRange } from "./types.js";
 import type { MetadataStore, ObjectVersionRecord, VersionScan, VersionTuple } from "./types.js";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../test/helpers/postgres.js";
 

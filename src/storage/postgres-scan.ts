@@ -11,8 +11,7 @@
 // The metadata store's own scanVersions (./postgres-metadata.ts) is the same scan on a pooled
 // connection.
 import pg from "pg";
-import type { KeyRange } from "./sqlite-metadata.js";
-import { summaryOfTuple, type VersionScan, type VersionSummary, type VersionTuple } from "./types.js";
+import { summaryOfTuple, type KeyRange, type VersionScan, type VersionSummary, type VersionTuple } from "./types.js";
 
 /** In VersionTuple order. */
 const TUPLE_COLUMNS = "key, version_id, is_latest, is_delete_marker, size, etag, last_modified, storage_class, owner, parts_count, extra";

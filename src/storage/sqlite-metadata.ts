@@ -29,7 +29,7 @@ import type {
   WriteCondition,
   ChangeOrigin,
 } from "./types.js";
-import { BucketGoneError, CHANGE_LOG_KIND, summaryOfTuple, type VersionChange } from "./types.js";
+import { BucketGoneError, CHANGE_LOG_KIND, summaryOfTuple, type KeyRange, type VersionChange } from "./types.js";
 import { changedVersion, changeOfRow, changeOrigins, pendingChange, updateChanges, type PendingChange } from "./change-log.js";
 import { isDiskFullError } from "./disk-space.js";
 
@@ -810,12 +810,6 @@ export class SqliteMetadataStore implements MetadataStore {
     return new SqliteVersionScan(this.path, bucket, prefix, currentOnly);
   }
 
-}
-
-/** A key range of a scan: keys >= from (when given) and < to (when given). */
-export interface KeyRange {
-  from?: string;
-  to?: string;
 }
 
 const dbPath = (dataDir: string): string => join(dataDir, "meta", "stocktake.db");

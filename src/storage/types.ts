@@ -244,6 +244,12 @@ export const VT_OWNER = 8;
 export const VT_PARTS_COUNT = 9;
 export const VT_EXTRA = 10;
 
+/** A key range of a scan: keys >= from (when given) and < to (when given). */
+export interface KeyRange {
+  from?: string;
+  to?: string;
+}
+
 /**
  * A point-in-time read of one bucket's versions: every batch comes from the same snapshot, however
  * long the scan takes and whatever is written meanwhile. Must be closed.
