@@ -6,6 +6,7 @@
 // The action name comes from the operation table's row.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-control.html
 import { S3Error } from "../errors.js";
+import { splitCopySource } from "../copy-source.js";
 import type { BucketRecord } from "../storage/types.js";
 import type { Principal } from "./principal.js";
 import type { BucketPolicies } from "./bucket-policies.js";
@@ -206,7 +207,7 @@ export function requestConditionContext(
  * copy the same object yet slip past a Deny on "secret/*".
  */
 function copySourcePath(raw: string): string {
-  const path = (raw.startsWith("/") ? raw.slice(1) : raw).split("?")[0]!;
+  const { path } = splitCopySource(raw);
   try {
     return decodeURIComponent(path);
   } catch {

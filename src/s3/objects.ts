@@ -2,6 +2,7 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html (and siblings)
 import type { Readable } from "node:stream";
 import { S3Error } from "../errors.js";
+import { splitCopySource } from "../copy-source.js";
 import { asArray, parseXml, textOf, type XmlNode } from "../xml/codec.js";
 import type { Handler, S3Request, S3Result, ServerContext } from "./types.js";
 import type { BucketRecord, ObjectVersionRecord, StoredEncryption } from "../storage/types.js";
@@ -340,17 +341,10 @@ export const deleteObjects: Handler = async (req, ctx) => {
 
 /** x-amz-copy-source: "bucket/key[?versionId=v]", URL-encoded, with or without a leading slash. */
 function parseCopySource(raw: string): { bucket: string; key: string; versionId?: string } {
-  let value = raw.startsWith("/") ? raw.slice(1) : raw;
-  let versionId: string | undefined;
-  const q = value.indexOf("?");
-  if (q !== -1) {
-    const params = new URLSearchParams(value.slice(q + 1));
-    versionId = params.get("versionId") ?? undefined;
-    value = value.slice(0, q);
-  }
+  const { path, versionId } = splitCopySource(raw);
   let decoded: string;
   try {
-    decoded = decodeURIComponent(value);
+    decoded = decodeURIComponent(path);
   } catch {
     throw new S3Error("InvalidArgument", "Invalid copy source encoding", { ArgumentName: "x-amz-copy-source" });
   }
