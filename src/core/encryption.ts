@@ -18,12 +18,12 @@ export interface BucketEncryption {
 
 /** The bucket configuration kind and id the default encryption is stored under. */
 export const ENCRYPTION_CONFIG_KIND = "encryption";
-export const ENCRYPTION_CONFIG_ID = "";
 
 /** The bucket's stored default encryption, or the server's default (SSE-S3 unless turned off). */
 export async function bucketEncryption(ctx: Context, bucket: string): Promise<BucketEncryption | undefined> {
-  const json = await ctx.metadata.getBucketConfig(bucket, ENCRYPTION_CONFIG_KIND, ENCRYPTION_CONFIG_ID);
-  if (json !== undefined) return JSON.parse(json) as BucketEncryption;
+  // Read on every PUT: through the settings cache, which every node drops on a change.
+  const configured = await ctx.settings.get<BucketEncryption>(bucket, ENCRYPTION_CONFIG_KIND);
+  if (configured !== undefined) return configured;
   return ctx.config.defaultEncryption === "SSE-S3" ? { algorithm: "AES256", bucketKeyEnabled: false } : undefined;
 }
 

@@ -14,7 +14,6 @@ import { KmsKeyNotFound, keyIdOfArn, type KmsKey } from "../crypto/kms.js";
 import type { StoredEncryption } from "../storage/types.js";
 import {
   bucketEncryption,
-  ENCRYPTION_CONFIG_ID,
   ENCRYPTION_CONFIG_KIND,
   SseAlgorithms,
   type BucketEncryption,
@@ -55,7 +54,7 @@ function parseConfiguration(body: Buffer): BucketEncryption {
 
 export const putBucketEncryption: Handler = async (req, ctx) => {
   const config = parseConfiguration(await readBody(req.body, 64 * 1024));
-  await ctx.metadata.putBucketConfig(req.bucketRecord!, ENCRYPTION_CONFIG_KIND, ENCRYPTION_CONFIG_ID, JSON.stringify(config));
+  await ctx.settings.put(req.bucketRecord!, ENCRYPTION_CONFIG_KIND, config);
   return {};
 };
 
@@ -76,7 +75,7 @@ export const getBucketEncryption: Handler = async (req, ctx) => {
 };
 
 export const deleteBucketEncryption: Handler = async (req, ctx) => {
-  await ctx.metadata.deleteBucketConfig(req.bucketRecord!, ENCRYPTION_CONFIG_KIND, ENCRYPTION_CONFIG_ID);
+  await ctx.settings.delete(req.bucketRecord!, ENCRYPTION_CONFIG_KIND);
   return { status: 204 };
 };
 

@@ -12,11 +12,14 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketEncryptionCommand,
   DeleteBucketPolicyCommand,
+  GetBucketEncryptionCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
+  PutBucketEncryptionCommand,
   PutBucketPolicyCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -166,6 +169,15 @@ describe("two nodes on one PostgreSQL database and one data directory", { skip }
     await eventually(async () => assert.equal((await fetch(`${b.url}/policed/page.html`)).status, 200));
     await b.client.send(new DeleteBucketPolicyCommand({ Bucket: "policed" }));
     await eventually(async () => assert.equal((await fetch(`${a.url}/policed/page.html`)).status, 403));
+    // Default encryption, read on every write through the same cache.
+    const bucketKey = async (node: TestServer) => (await node.client.send(new GetBucketEncryptionCommand({ Bucket: "policed" }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.BucketKeyEnabled;
+    assert.equal(await bucketKey(b), false);
+    await a.client.send(
+      new PutBucketEncryptionCommand({ Bucket: "policed", ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" }, BucketKeyEnabled: true }] } }),
+    );
+    await eventually(async () => assert.equal(await bucketKey(b), true));
+    await a.client.send(new DeleteBucketEncryptionCommand({ Bucket: "policed" }));
+    await eventually(async () => assert.equal(await bucketKey(b), false));
   });
 
   it("fails the inventory runs of a node that is not alive, and only those", async () => {
