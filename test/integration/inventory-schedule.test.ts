@@ -50,13 +50,14 @@ interface ListedRun {
 }
 
 /** GET /{bucket}?inventory-runs, through the S3 endpoint. */
+/** The bucket's runs, oldest first (the listing answers newest first). */
 async function runs(server: TestServer, bucket = SOURCE): Promise<ListedRun[]> {
   const res = await signedFetch(server.url, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, "GET", `/${bucket}`, { "inventory-runs": "" });
   assert.equal(res.status, 200, res.text);
   return [...res.text.matchAll(/<InventoryRun>(.*?)<\/InventoryRun>/gs)].map(([, body]) => {
     const tag = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(body!)?.[1];
     return { runId: tag("RunId")!, id: tag("Id")!, trigger: tag("Trigger")!, status: tag("Status")!, startedAt: tag("StartedAt")!, manifestKey: tag("ManifestKey"), error: tag("Error") };
-  });
+  }).reverse();
 }
 
 /** What the timer does at a due time: look at the clock, then let started runs finish. */

@@ -1,7 +1,8 @@
 // One page of a bucket's listing under a prefix, as the objects page shows it: folders (common
 // prefixes) and entries, either current objects (ListObjectsV2) or every version and delete
 // marker (ListObjectVersions), with the cursor for the next page.
-import { GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, type S3Client } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 
 export interface Entry {
   key: string;
@@ -93,22 +94,31 @@ function compareKeys(a: string, b: string): number {
 }
 
 /**
- * Saves an object (or one version of it) as a file. The bytes are fetched with a signed request and
- * handed to the browser as an opaque download: the console never navigates to or renders object
- * content, which, coming from this origin, could otherwise run as part of the console.
+ * Saves an object (or one version of it) as a file. The browser fetches it itself, from a URL
+ * presigned for a minute that asks for the body as an attachment of no particular type, so it
+ * streams to disk whatever its size and the console never navigates to or renders object content,
+ * which, coming from this origin, could otherwise run as part of the console. A HEAD first, so a
+ * refusal shows in the console rather than as a failed download.
  */
 export async function downloadObject(client: S3Client, bucket: string, key: string, versionId?: string): Promise<void> {
-  const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-  if (!res.Body) throw new Error("The object's body is missing from the response");
-  const bytes = await res.Body.transformToByteArray();
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
+  await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+  const name = key.split("/").filter((p) => p !== "").pop() ?? "download";
+  const url = await getSignedUrl(
+    client,
+    new GetObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      VersionId: versionId,
+      ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(name)}`,
+      ResponseContentType: "application/octet-stream",
+    }),
+    { expiresIn: 60 },
+  );
   const a = document.createElement("a");
   a.href = url;
-  a.download = key.split("/").filter((p) => p !== "").pop() ?? "download";
+  a.download = name;
   a.rel = "noopener";
   document.body.append(a);
   a.click();
   a.remove();
-  // The click only starts the download; the URL must outlive it.
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
