@@ -4,6 +4,7 @@
 import { Worker } from "node:worker_threads";
 import { randomBytes } from "node:crypto";
 import type { Context } from "../core/context.js";
+import { threadEntry } from "../thread-entry.js";
 
 /** The domain's context and the runs in progress, by run id, with their live row and byte counts. */
 export interface InventoryContext extends Context {
@@ -198,17 +199,8 @@ export async function oldestActiveRunStart(ctx: InventoryContext): Promise<Date 
   return oldest === undefined ? undefined : new Date(oldest);
 }
 
-/**
- * Built, the worker is the .js beside us. Under tsx (tests, development) it is the .ts source, and
- * a worker thread does not inherit tsx's loader: a small bootstrap registers it first.
- */
-function workerEntry(): URL {
-  if (!import.meta.url.endsWith(".ts")) return new URL("./write-worker.js", import.meta.url);
-  const source = new URL("./write-worker.ts", import.meta.url).href;
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(source)});`;
-  return new URL("data:text/javascript," + encodeURIComponent(bootstrap));
-}
+/** The write worker's module: built, the .js beside us; under tsx, the .ts source (threadEntry bootstraps it). */
+const WRITE_WORKER = new URL(import.meta.url.endsWith(".ts") ? "./write-worker.ts" : "./write-worker.js", import.meta.url).href;
 
 function runWriteStage(
   job: WriteJob,
@@ -216,7 +208,7 @@ function runWriteStage(
   onProgress: (rows: number, bytes: number) => void,
 ): Promise<Omit<Extract<WorkerMessage, { type: "done" }>, "type">> {
   if (signal.aborted) return Promise.reject(new RunInterrupted());
-  const worker = new Worker(workerEntry(), { workerData: job, resourceLimits: REPORT_THREAD_LIMITS });
+  const worker = new Worker(threadEntry(WRITE_WORKER), { workerData: job, resourceLimits: REPORT_THREAD_LIMITS });
   return new Promise((resolve, reject) => {
     let settled = false;
     // Files the writer committed before it was stopped are referenced by nothing: the next

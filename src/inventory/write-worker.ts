@@ -15,6 +15,7 @@ import { readlinkSync } from "node:fs";
 import { availableParallelism, setPriority } from "node:os";
 import { parentPort, Worker, workerData, type MessagePort } from "node:worker_threads";
 import { FileBlobStore } from "../storage/file-blobs.js";
+import { threadEntry } from "../thread-entry.js";
 import { openVersionScan, splitKeyRange, SqliteMetadataStore, watchCommits } from "../storage/sqlite-metadata.js";
 import type { KeyRange } from "../storage/types.js";
 import type { ObjectVersionRecord, VersionScan } from "../storage/types.js";
@@ -189,14 +190,6 @@ function openEngine(j: WriteJob): Promise<ScanEngine> {
   return j.metadataUrl === undefined ? Promise.resolve(sqliteEngine(j)) : postgresEngine(j, j.metadataUrl);
 }
 
-/** This module as a worker entry; under tsx (tests) a bootstrap registers the loader first, as run.ts does. */
-function selfEntry(): URL {
-  if (!import.meta.url.endsWith(".ts")) return new URL(import.meta.url);
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const bootstrap = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(import.meta.url)});`;
-  return new URL("data:text/javascript," + encodeURIComponent(bootstrap));
-}
-
 function progressReporter(send: (rows: number, bytes: number) => void): (rows: number, bytes: number) => void {
   let lastReport = 0;
   return (rows, bytes) => {
@@ -317,7 +310,7 @@ async function commitVersionsForTests(url: string, bucket: string, commit: NonNu
 
 /** Starts the helper for keys from `from` on and resolves once it is loaded and waiting for "begin". */
 async function startHelper(from: string): Promise<{ worker: Worker; next: () => Promise<HelperMessage> }> {
-  const worker = new Worker(selfEntry(), { workerData: { ...job, helper: true, range: { from } } satisfies HelperJob, resourceLimits: REPORT_THREAD_LIMITS });
+  const worker = new Worker(threadEntry(import.meta.url), { workerData: { ...job, helper: true, range: { from } } satisfies HelperJob, resourceLimits: REPORT_THREAD_LIMITS });
   const queue: HelperMessage[] = [];
   let wake: (() => void) | undefined;
   let ended: Error | undefined;

@@ -8,7 +8,7 @@
 // Upkeep, copy-on-write: data files are shards of the key space, each holding every version of the
 // keys from its lowest key up to the next shard's (its `key` bounds are kept at full length, so
 // they say exactly where a shard starts). A batch of changes rewrites only the shards whose keys
-// changed, and splits a shard grown past twice the target size. Readers that read the data files
+// changed (in the shard thread, shard-worker.ts), and splits a shard grown past twice the target. Readers that read the data files
 // directly (DuckDB, pyarrow) see the table exactly, with no delete files to apply.
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Context } from "../core/context.js";
@@ -20,8 +20,9 @@ import { inventoryRow } from "./rows.js";
 import { INVENTORY_SCHEMA } from "./schemas.js";
 import type { IcebergRow } from "./parquet-table.js";
 import { currentSnapshot, type DataFileRecord, type LiveFile } from "./iceberg-metadata.js";
-import { discardDataFiles, liveFiles, rewriteFiles, writeDataFile, type LoadedTable, type TableLocation } from "./table-store.js";
-import { readDataFile } from "./data-files.js";
+import { dataFileEncoding, discardDataFiles, liveFiles, readTableFile, rewriteFiles, storeEncodedDataFile, writeDataFile, type LoadedTable, type TableLocation } from "./table-store.js";
+import type { ShardRewrite } from "./shard-rewrite.js";
+import { rewriteShardApart } from "./shard-worker.js";
 import { changeSeqOf, CHANGE_SEQ_PROPERTY, openTable } from "./table-state.js";
 
 /** Rows a shard is cut at by the backfill and split towards by upkeep (a file of some 10 MB). */
@@ -55,40 +56,6 @@ function open(ctx: Context, c: MetadataConfigurationV2): Promise<LoadedTable> {
 
 function encryptionOf(c: MetadataConfigurationV2) {
   return c.inventory.table?.encryption ?? { sseAlgorithm: "AES256" as const };
-}
-
-/** The rows in the order a shard keeps them: by key (UTF-8 bytes), then newest first. */
-function compareRows(a: IcebergRow, b: IcebergRow): number {
-  return (
-    compareUtf8(a.key as string, b.key as string) ||
-    Number(b.last_modified_date ?? 0) - Number(a.last_modified_date ?? 0) ||
-    compareUtf8(String(b.version_id ?? "null"), String(a.version_id ?? "null"))
-  );
-}
-
-/**
- * `sorted` (a shard's rows, by key and then newest first) with `fresh` rows put in their places:
- * a binary search for each fresh row rather than a sort of the whole shard, whose 100,000 rows
- * would cost a million comparisons on the server's thread to place a few changes.
- */
-export function insertSorted(sorted: readonly IcebergRow[], fresh: IcebergRow[]): IcebergRow[] {
-  fresh.sort(compareRows);
-  const out: IcebergRow[] = new Array(sorted.length + fresh.length);
-  let from = 0;
-  let o = 0;
-  for (const row of fresh) {
-    let lo = from;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareRows(sorted[mid]!, row) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    while (from < lo) out[o++] = sorted[from++]!;
-    out[o++] = row;
-  }
-  while (from < sorted.length) out[o++] = sorted[from++]!;
-  return out;
 }
 
 export interface Backfill {
@@ -215,20 +182,27 @@ export async function updateInventory(ctx: Context, c: MetadataConfigurationV2, 
 
     const added: DataFileRecord[] = [];
     const removed: string[] = [];
+    const encoding = dataFileEncoding(table);
     for (const [at, keys] of touched) {
-      const rows = at < 0 ? [] : await readDataFile(ctx, location, shards[at]!.file.dataFile, INVENTORY_SCHEMA);
-      const changedKeys = new Set(keys);
-      const unchanged = rows.filter((r) => !changedKeys.has(r.key as string) || !outcomes.get(r.key as string)!.has(versionIdOfRow(r)));
+      const changed: Record<string, string[]> = {};
       const fresh: IcebergRow[] = [];
       for (const key of keys) {
+        changed[key] = [...outcomes.get(key)!.keys()];
         for (const [versionId, outcome] of outcomes.get(key)!) {
           if (outcome) fresh.push(inventoryRow(bucket, key, versionId, outcome.version, outcome.seq));
         }
       }
-      await yieldToRequests();
-      const kept = insertSorted(unchanged, fresh);
-      if (at >= 0) removed.push(shards[at]!.file.dataFile.file_path);
-      for (const part of splitShard(kept, shardRows)) added.push(await writeDataFile(ctx, location, part, { encryption }));
+      const dataFile = at < 0 ? undefined : shards[at]!.file.dataFile;
+      let file: ShardRewrite["file"];
+      if (dataFile) {
+        const bytes = await readTableFile(ctx, location, dataFile.file_path);
+        if (!bytes) throw new Error(`Iceberg data file ${dataFile.file_path} is missing`);
+        file = { bytes, uri: dataFile.file_path, recordCount: dataFile.record_count };
+      }
+      // Decoded, changed and encoded again in the shard thread: the server's thread only moves bytes.
+      const parts = await rewriteShardApart({ file, changed, fresh, shardRows, ...encoding });
+      if (dataFile) removed.push(dataFile.file_path);
+      for (const part of parts) added.push(await storeEncodedDataFile(ctx, location, part, { encryption }));
     }
     const expected = table.metadata["current-snapshot-id"];
     table = await rewriteFiles(ctx, location, {
@@ -248,28 +222,3 @@ export async function updateInventory(ctx: Context, c: MetadataConfigurationV2, 
     if (changes.length < BATCH_CHANGES) return done;
   }
 }
-
-function versionIdOfRow(row: IcebergRow): string {
-  return (row.version_id as string | null) ?? "null";
-}
-
-/**
- * A shard's rows as files: one while it holds up to twice the target, else cut near the target at
- * key boundaries (a key's versions never span two shards). An emptied shard writes no file.
- */
-export function splitShard(rows: readonly IcebergRow[], shardRows: number): IcebergRow[][] {
-  if (rows.length === 0) return [];
-  if (rows.length <= 2 * shardRows) return [[...rows]];
-  const parts: IcebergRow[][] = [];
-  let part: IcebergRow[] = [];
-  for (const row of rows) {
-    if (part.length >= shardRows && row.key !== part[part.length - 1]!.key) {
-      parts.push(part);
-      part = [];
-    }
-    part.push(row);
-  }
-  parts.push(part);
-  return parts;
-}
-

@@ -19,7 +19,7 @@ import { openBody, openInline, receiveBody, releaseBodies, type StoredBody } fro
 import { commitVersion, commitVersions, deleteObjectOrVersion, versionIdFor } from "../core/versions.js";
 import { bucketEncryption, type WriteEncryption } from "../core/encryption.js";
 import { readAvroContainer, writeAvroContainer } from "./avro.js";
-import { writeIcebergParquet, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
+import { writeIcebergParquet, type DataFileMetrics, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
 import type { TableEncryption } from "./config.js";
 import {
   addSnapshot,
@@ -484,6 +484,20 @@ export async function writeDataFile(ctx: Context, location: TableLocation, rows:
   const { file, record } = await dataFileOf(table, rows, `${randomUUID()}-00000`);
   await putFiles(await writerFor(ctx, location, options), [file]);
   return record;
+}
+
+/** What a data file of the table is encoded with: for a thread that encodes them apart (storeEncodedDataFile). */
+export function dataFileEncoding(table: LoadedTable): { schema: IcebergSchema; columnBoundLengths: Map<number, number> } {
+  const schema = currentSchema(table.metadata);
+  return { schema, columnBoundLengths: columnBoundLengths(table.metadata, schema) };
+}
+
+/** Stores a data file encoded elsewhere (with dataFileEncoding's settings) as writeDataFile stores its own. */
+export async function storeEncodedDataFile(ctx: Context, location: TableLocation, encoded: { bytes: Uint8Array; metrics: DataFileMetrics }, options: TableOptions = {}): Promise<DataFileRecord> {
+  const uri = tableFiles.data(tableUri(location), `${randomUUID()}-00000`);
+  const bytes = Buffer.from(encoded.bytes.buffer, encoded.bytes.byteOffset, encoded.bytes.byteLength);
+  await putFiles(await writerFor(ctx, location, options), [{ key: keyOfUri(location, uri), bytes, contentType: OCTET_STREAM }]);
+  return dataFileRecord(uri, encoded.metrics);
 }
 
 /**

@@ -1,0 +1,112 @@
+// A shard's rewrite in the live inventory table's upkeep: insertSorted places fresh rows exactly
+// where a sort of the whole shard would (by key in UTF-8 byte order, then newest first), and
+// rewriteShard, in this thread or in the shard thread, gives the shard's rows after a batch.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { insertSorted, rewriteShard, type ShardRewrite } from "./shard-rewrite.js";
+import { rewriteShardApart } from "./shard-worker.js";
+import { readParquetRows } from "./data-files.js";
+import { writeIcebergParquet, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
+import { compareUtf8 } from "../utf8.js";
+
+function row(key: string, lastModified: number, versionId: string): IcebergRow {
+  return { key, last_modified_date: BigInt(lastModified), version_id: versionId };
+}
+
+const order = (a: IcebergRow, b: IcebergRow) =>
+  compareUtf8(a.key as string, b.key as string) ||
+  Number(b.last_modified_date) - Number(a.last_modified_date) ||
+  compareUtf8(b.version_id as string, a.version_id as string);
+
+const label = (r: IcebergRow) => `${r.key as string}@${String(r.last_modified_date)}/${r.version_id as string}`;
+
+describe("insertSorted", () => {
+  it("gives the order a full sort gives, for random shards and changes", () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    // Keys with shared prefixes, one beyond U+FFFF, and versions at equal times.
+    const keys = ["a", "a/b", "a/c", "b", "é", "\u{1F600}", "\uFFFD", "z"];
+    for (let round = 0; round < 200; round++) {
+      const all = Array.from({ length: random(40) }, (_, i) => row(keys[random(keys.length)]!, random(5), `v${i}`));
+      const fresh = Array.from({ length: random(6) }, (_, i) => row(keys[random(keys.length)]!, random(5), `f${i}`));
+      const shard = [...all].sort(order);
+      const expected = [...shard, ...fresh].sort(order).map(label);
+      assert.deepEqual(insertSorted(shard, [...fresh]).map(label), expected, `round ${round}`);
+    }
+  });
+
+  it("returns the shard's rows when nothing is fresh, and the fresh rows sorted into an empty shard", () => {
+    const shard = [row("a", 2, "x"), row("b", 1, "y")];
+    assert.deepEqual(insertSorted(shard, []).map(label), shard.map(label));
+    assert.deepEqual(insertSorted([], [row("b", 1, "y"), row("a", 1, "x"), row("a", 3, "z")]).map(label), ["a@3/z", "a@1/x", "b@1/y"]);
+  });
+});
+
+// A schema of the three columns the order reads, plus one to carry a value through.
+const SCHEMA: IcebergSchema = {
+  type: "struct",
+  "schema-id": 0,
+  fields: [
+    { id: 1, name: "key", required: true, type: "string" },
+    { id: 2, name: "last_modified_date", required: false, type: "timestamptz" },
+    { id: 3, name: "version_id", required: false, type: "string" },
+    { id: 4, name: "size", required: false, type: "long" },
+  ],
+};
+
+function sized(key: string, lastModified: number, versionId: string, size: number): IcebergRow {
+  return { key, last_modified_date: BigInt(lastModified), version_id: versionId, size: BigInt(size) };
+}
+
+const view = (r: IcebergRow) => `${r.key as string}@${String(r.last_modified_date)}/${r.version_id as string}=${String(r.size)}`;
+
+async function shardOf(rows: IcebergRow[]): Promise<ShardRewrite["file"]> {
+  const { bytes, metrics } = await writeIcebergParquet(SCHEMA, rows);
+  return { bytes, uri: "s3://t/data/shard.parquet", recordCount: metrics.recordCount };
+}
+
+describe("rewriteShard", () => {
+  const rows = [sized("a", 3, "a2", 10), sized("a", 1, "a1", 11), sized("b", 5, "b1", 12), sized("c", 2, "c1", 13)];
+  const job = async (): Promise<ShardRewrite> => ({
+    file: await shardOf(rows),
+    // a1 deleted for good, b1 given a new size, d1 new; a2 and c1 untouched.
+    changed: { a: ["a1"], b: ["b1"], d: ["d1"] },
+    fresh: [sized("d", 4, "d1", 15), sized("b", 5, "b1", 99)],
+    shardRows: 100,
+    schema: SCHEMA,
+    columnBoundLengths: new Map([[1, Infinity]]),
+  });
+  const expected = ["a@3/a2=10", "b@5/b1=99", "c@2/c1=13", "d@4/d1=15"];
+
+  it("takes the changed versions out, puts their new states in order, and encodes one file", async () => {
+    const files = await rewriteShard(await job());
+    assert.equal(files.length, 1);
+    assert.deepEqual((await readParquetRows(files[0]!.bytes, SCHEMA)).map(view), expected);
+    assert.equal(files[0]!.metrics.recordCount, 4);
+  });
+
+  it("does the same in the shard thread, with the key bounds back as Buffers for the manifest", async () => {
+    const files = await rewriteShardApart(await job());
+    assert.deepEqual((await readParquetRows(files[0]!.bytes, SCHEMA)).map(view), expected);
+    const lower = files[0]!.metrics.lowerBounds.get(1)!;
+    assert.ok(Buffer.isBuffer(lower));
+    assert.equal(lower.toString("utf8"), "a");
+    assert.equal(files[0]!.metrics.upperBounds.get(1)!.toString("utf8"), "d");
+  });
+
+  it("refuses a shard file that holds fewer rows than its manifest entry counts, in the thread too", async () => {
+    const short = await job();
+    short.file = { ...short.file!, recordCount: 5 };
+    await assert.rejects(rewriteShard(short), /read 4 rows, but its manifest entry counts 5/);
+    await assert.rejects(rewriteShardApart({ ...short, file: { ...short.file, bytes: new Uint8Array((await shardOf(rows))!.bytes) } }), /read 4 rows/);
+  });
+
+  it("splits a shard past twice the target at key boundaries", async () => {
+    const many = Array.from({ length: 9 }, (_, i) => sized(`k${i}`, 1, `v${i}`, i));
+    const files = await rewriteShard({ file: await shardOf(many), changed: {}, fresh: [], shardRows: 4, schema: SCHEMA, columnBoundLengths: new Map() });
+    assert.deepEqual(files.map((f) => f.metrics.recordCount), [4, 4, 1]);
+  });
+});

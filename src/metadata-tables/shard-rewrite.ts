@@ -1,0 +1,101 @@
+// One shard of the live inventory table rewritten with a batch of changes: its rows read back, the
+// changed versions taken out, their new states put in place, the result cut into files and encoded.
+// Pure (bytes and rows in, encoded files out), so it runs in the shard worker (shard-worker.ts),
+// off the server's thread; inventory-table.ts stores what it returns.
+import { writeIcebergParquet, type DataFileMetrics, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
+import { readParquetRows } from "./data-files.js";
+import { compareUtf8 } from "../utf8.js";
+
+/** The rows in the order a shard keeps them: by key (UTF-8 bytes), then newest first. */
+export function compareRows(a: IcebergRow, b: IcebergRow): number {
+  return (
+    compareUtf8(a.key as string, b.key as string) ||
+    Number(b.last_modified_date ?? 0) - Number(a.last_modified_date ?? 0) ||
+    compareUtf8(String(b.version_id ?? "null"), String(a.version_id ?? "null"))
+  );
+}
+
+/**
+ * `sorted` (a shard's rows, by key and then newest first) with `fresh` rows put in their places:
+ * a binary search for each fresh row rather than a sort of the whole shard, whose 100,000 rows
+ * would cost a million comparisons to place a few changes.
+ */
+export function insertSorted(sorted: readonly IcebergRow[], fresh: IcebergRow[]): IcebergRow[] {
+  fresh.sort(compareRows);
+  const out: IcebergRow[] = new Array(sorted.length + fresh.length);
+  let from = 0;
+  let o = 0;
+  for (const row of fresh) {
+    let lo = from;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareRows(sorted[mid]!, row) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    while (from < lo) out[o++] = sorted[from++]!;
+    out[o++] = row;
+  }
+  while (from < sorted.length) out[o++] = sorted[from++]!;
+  return out;
+}
+
+/**
+ * A shard's rows as files: one while it holds up to twice the target, else cut near the target at
+ * key boundaries (a key's versions never span two shards). An emptied shard writes no file.
+ */
+export function splitShard(rows: readonly IcebergRow[], shardRows: number): IcebergRow[][] {
+  if (rows.length === 0) return [];
+  if (rows.length <= 2 * shardRows) return [[...rows]];
+  const parts: IcebergRow[][] = [];
+  let part: IcebergRow[] = [];
+  for (const row of rows) {
+    if (part.length >= shardRows && row.key !== part[part.length - 1]!.key) {
+      parts.push(part);
+      part = [];
+    }
+    part.push(row);
+  }
+  parts.push(part);
+  return parts;
+}
+
+export function versionIdOfRow(row: IcebergRow): string {
+  return (row.version_id as string | null) ?? "null";
+}
+
+export interface ShardRewrite {
+  /** The shard's data file, decrypted; absent for keys before every shard (a new one). */
+  file?: { bytes: Uint8Array; uri: string; recordCount: number };
+  /** Versions whose rows go, by key: every version the batch changed, whatever became of it. */
+  changed: Record<string, string[]>;
+  /** The rows of the versions the batch left in place (their new state). */
+  fresh: IcebergRow[];
+  shardRows: number;
+  schema: IcebergSchema;
+  columnBoundLengths: ReadonlyMap<number, number>;
+}
+
+export interface EncodedDataFile {
+  bytes: Uint8Array;
+  metrics: DataFileMetrics;
+}
+
+export async function rewriteShard(job: ShardRewrite): Promise<EncodedDataFile[]> {
+  let rows: IcebergRow[] = [];
+  if (job.file) {
+    rows = await readParquetRows(job.file.bytes, job.schema);
+    // Rows are written back from what is read here: a short read would drop them from the table.
+    if (rows.length !== job.file.recordCount) {
+      throw new Error(`Iceberg data file ${job.file.uri}: read ${rows.length} rows, but its manifest entry counts ${job.file.recordCount}`);
+    }
+  }
+  const changed = new Map(Object.entries(job.changed).map(([key, ids]) => [key, new Set(ids)]));
+  const unchanged = rows.filter((r) => !changed.get(r.key as string)?.has(versionIdOfRow(r)));
+  const files: EncodedDataFile[] = [];
+  for (const part of splitShard(insertSorted(unchanged, job.fresh), job.shardRows)) {
+    const { bytes, metrics } = await writeIcebergParquet(job.schema, part, { columnBoundLengths: job.columnBoundLengths });
+    files.push({ bytes, metrics });
+  }
+  return files;
+}

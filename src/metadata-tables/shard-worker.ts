@@ -1,0 +1,96 @@
+// The thread the live inventory table's upkeep decodes and encodes its shards in (rewriteShard):
+// a shard is 100,000 rows, and reading and writing it on the server's thread held requests up for
+// tens of milliseconds at a time, a second or so per shard in all. One thread, started at the
+// first shard and ended after a while without work, takes the shards one at a time; the server's
+// thread only reads and stores the files' bytes.
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { rewriteShard, type EncodedDataFile, type ShardRewrite } from "./shard-rewrite.js";
+import { threadEntry } from "../thread-entry.js";
+
+interface Job {
+  id: number;
+  job: ShardRewrite;
+}
+type Answer = { id: number; files: EncodedDataFile[] } | { id: number; error: string };
+
+/** A shard's rows, decoded, are some 1.5 KB each: room for two shards past the split size. */
+const SHARD_THREAD_LIMITS = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 1024 };
+/** How long the thread waits for the next shard before it ends. */
+const IDLE_MS = 30_000;
+
+let thread: Worker | undefined;
+let nextId = 0;
+const pending = new Map<number, { resolve: (files: EncodedDataFile[]) => void; reject: (err: Error) => void }>();
+let idle: ReturnType<typeof setTimeout> | undefined;
+
+function failAll(err: Error): void {
+  for (const p of pending.values()) p.reject(err);
+  pending.clear();
+}
+
+function started(): Worker {
+  if (thread) return thread;
+  const worker = new Worker(threadEntry(import.meta.url), { workerData: { shardWorker: true }, resourceLimits: SHARD_THREAD_LIMITS });
+  worker.on("message", (answer: Answer) => {
+    const p = pending.get(answer.id);
+    if (!p) return;
+    pending.delete(answer.id);
+    if ("error" in answer) p.reject(new Error(answer.error));
+    else p.resolve(answer.files.map((f) => ({ bytes: f.bytes, metrics: { ...f.metrics, lowerBounds: buffers(f.metrics.lowerBounds), upperBounds: buffers(f.metrics.upperBounds) } })));
+    if (pending.size === 0) rest(worker);
+  });
+  worker.on("error", (err) => {
+    if (thread === worker) thread = undefined;
+    failAll(err);
+  });
+  worker.on("exit", (code) => {
+    if (thread === worker) thread = undefined;
+    failAll(new Error(`the shard thread ended (exit code ${code})`));
+  });
+  thread = worker;
+  return worker;
+}
+
+/** Bounds cross the thread as plain byte arrays; the manifest writer takes Buffers. */
+function buffers(bounds: Map<number, Uint8Array>): Map<number, Buffer> {
+  return new Map([...bounds].map(([id, b]) => [id, Buffer.from(b.buffer, b.byteOffset, b.byteLength)]));
+}
+
+/** With nothing in flight the thread holds no one up: it ends after IDLE_MS, or with the process. */
+function rest(worker: Worker): void {
+  worker.unref();
+  clearTimeout(idle);
+  idle = setTimeout(() => {
+    if (pending.size === 0 && thread === worker) {
+      thread = undefined;
+      void worker.terminate();
+    }
+  }, IDLE_MS).unref();
+}
+
+/** Rewrites a shard in the shard thread. */
+export function rewriteShardApart(job: ShardRewrite): Promise<EncodedDataFile[]> {
+  const worker = started();
+  clearTimeout(idle);
+  worker.ref();
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    // A copy of the shard's bytes moves to the thread: the original may share its memory with
+    // other buffers (Node's pool), which a transfer would take from under them.
+    const file = job.file && { ...job.file, bytes: new Uint8Array(job.file.bytes) };
+    worker.postMessage({ id, job: { ...job, file } } satisfies Job, file ? [file.bytes.buffer] : []);
+  });
+}
+
+if (!isMainThread && (workerData as { shardWorker?: boolean } | undefined)?.shardWorker) {
+  parentPort!.on("message", ({ id, job }: Job) => {
+    rewriteShard(job).then(
+      (files) => {
+        const sent = files.map((f) => ({ bytes: new Uint8Array(f.bytes), metrics: f.metrics }));
+        parentPort!.postMessage({ id, files: sent } satisfies Answer, sent.map((f) => f.bytes.buffer as ArrayBuffer));
+      },
+      (err: unknown) => parentPort!.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies Answer),
+    );
+  });
+}
