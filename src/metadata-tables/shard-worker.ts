@@ -84,13 +84,17 @@ export function rewriteShardApart(job: ShardRewrite): Promise<EncodedDataFile[]>
 }
 
 if (!isMainThread && (workerData as { shardWorker?: boolean } | undefined)?.shardWorker) {
+  // One shard at a time, whatever number of tables ask at once: a decoded shard is the thread's memory.
+  let queue = Promise.resolve();
   parentPort!.on("message", ({ id, job }: Job) => {
-    rewriteShard(job).then(
-      (files) => {
-        const sent = files.map((f) => ({ bytes: new Uint8Array(f.bytes), metrics: f.metrics }));
-        parentPort!.postMessage({ id, files: sent } satisfies Answer, sent.map((f) => f.bytes.buffer as ArrayBuffer));
-      },
-      (err: unknown) => parentPort!.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies Answer),
+    queue = queue.then(() =>
+      rewriteShard(job).then(
+        (files) => {
+          const sent = files.map((f) => ({ bytes: new Uint8Array(f.bytes), metrics: f.metrics }));
+          parentPort!.postMessage({ id, files: sent } satisfies Answer, sent.map((f) => f.bytes.buffer as ArrayBuffer));
+        },
+        (err: unknown) => parentPort!.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies Answer),
+      ),
     );
   });
 }
