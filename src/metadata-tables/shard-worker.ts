@@ -13,8 +13,13 @@ interface Job {
 }
 type Answer = { id: number; files: EncodedDataFile[] } | { id: number; error: string };
 
-/** A shard's rows, decoded, are some 1.5 KB each: room for two shards past the split size. */
-const SHARD_THREAD_LIMITS = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 1024 };
+/**
+ * A shard's rows, decoded, are some 1.5 KB each, so a 100,000-row shard takes about 150 MB. A key's
+ * versions are never split between shards, so one key of a million versions makes a shard that
+ * big: the limit is the main thread's usual one, so that the thread fails no shard the server's
+ * thread would have read (a thread past it ends, and the pass fails, not the server).
+ */
+const SHARD_THREAD_LIMITS = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2048 };
 /** How long the thread waits for the next shard before it ends. */
 const IDLE_MS = 30_000;
 
