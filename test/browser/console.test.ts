@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { GetBucketInventoryConfigurationCommand, GetObjectCommand, HeadObjectCommand, PutBucketInventoryConfigurationCommand, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
+import { GetBucketInventoryConfigurationCommand, GetObjectCommand, HeadObjectCommand, PutBucketInventoryConfigurationCommand, ListObjectVersionsCommand, PutObjectTaggingCommand } from "@aws-sdk/client-s3";
 import type { Browser, Page } from "playwright-core";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { signedFetch } from "../helpers/raw.js";
@@ -88,6 +88,20 @@ describe("console in a browser", { skip }, () => {
     await row.waitFor();
     const [download] = await Promise.all([page.waitForEvent("download"), row.getByTestId("download-button").click()]);
     assert.deepEqual(readFileSync((await download.path())!), body);
+
+    // Details: what HEAD and the tags say, read when the row is opened.
+    await server.client.send(new PutObjectTaggingCommand({ Bucket: SEED_SOURCE, Key: "photos/from browser #1.txt", Tagging: { TagSet: [{ Key: "team", Value: "web" }] } }));
+    await row.getByTestId("details-button").click();
+    const details = page.getByTestId("object-details");
+    await details.getByTestId("detail").first().waitFor();
+    const detail = async (label: string) => (await details.locator(`[data-testid=detail][data-label="${label}"] dd`).textContent())?.trim();
+    assert.equal(await detail("Content type"), "text/plain");
+    assert.equal(await detail("ETag"), head.ETag);
+    assert.equal(await detail("Encryption"), "AES256");
+    assert.equal(await detail("Tags"), "team = web");
+    assert.equal(await detail("Metadata"), "none");
+    await row.getByTestId("details-button").click();
+    await details.waitFor({ state: "detached" });
 
     await row.getByTestId("delete-button").click();
     await row.getByTestId("delete-confirm").click();

@@ -1,5 +1,6 @@
 // A bucket's objects under a prefix, browsed like folders ("/" as the delimiter), or every version
-// and delete marker when route.versions is set; upload, download and delete from here.
+// and delete marker when route.versions is set; upload, download and delete from here, and open
+// an object's details (metadata, tags, encryption, checksum, Object Lock) under its row.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { DeleteObjectCommand, GetBucketVersioningCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { PageProps } from "../app";
@@ -9,6 +10,7 @@ import { formatBytes, formatTime } from "../format";
 import { BucketHeader, ErrorBanner, Loading, useLoad } from "../ui";
 import { downloadObject, listPage, type Cursor, type Entry, type ListingPage } from "./objects-listing";
 import { UploadFiles } from "./objects-upload";
+import { ObjectDetails } from "./object-details";
 
 type ObjectsRoute = Extract<Route, { page: "objects" }>;
 
@@ -81,6 +83,8 @@ export function Objects({ session, route }: PageProps<"objects">) {
             {entries.map((entry) => (
               <EntryRow
                 key={entry.key + "\u0000" + (entry.versionId ?? "")}
+                client={client}
+                bucket={bucket}
                 entry={entry}
                 prefix={prefix}
                 versions={versions}
@@ -114,8 +118,25 @@ export function Objects({ session, route }: PageProps<"objects">) {
   );
 }
 
-function EntryRow({ entry, prefix, versions, onDownload, onDelete }: { entry: Entry; prefix: string; versions: boolean; onDownload: () => Promise<void>; onDelete: () => Promise<void> }) {
+function EntryRow({
+  client,
+  bucket,
+  entry,
+  prefix,
+  versions,
+  onDownload,
+  onDelete,
+}: {
+  client: S3Client;
+  bucket: string;
+  entry: Entry;
+  prefix: string;
+  versions: boolean;
+  onDownload: () => Promise<void>;
+  onDelete: () => Promise<void>;
+}) {
   const [confirming, setConfirming] = useState(false);
+  const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState<"download" | "delete">();
   const run = async (which: "download" | "delete", action: () => Promise<void>) => {
     setBusy(which);
@@ -127,50 +148,58 @@ function EntryRow({ entry, prefix, versions, onDownload, onDelete }: { entry: En
     : { "data-testid": "object-row", "data-key": entry.key };
   const name = relativeName(entry.key, prefix);
   return (
-    <tr {...rowProps}>
-      <td class="key-name" title={entry.key} data-testid="entry-name">
-        {name === "" ? <span class="muted">(the prefix itself)</span> : name}
-      </td>
-      {versions && (
-        <td>
-          <code data-testid="version-id">{entry.versionId}</code>
+    <>
+      <tr {...rowProps}>
+        <td class="key-name" title={entry.key} data-testid="entry-name">
+          {name === "" ? <span class="muted">(the prefix itself)</span> : name}
         </td>
-      )}
-      {versions && <td data-testid="version-latest">{entry.isLatest ? "latest" : ""}</td>}
-      <td class="num" data-testid="entry-size">
-        {entry.deleteMarker ? <span class="muted">delete marker</span> : formatBytes(entry.size ?? 0)}
-      </td>
-      <td>{formatTime(entry.lastModified?.toISOString())}</td>
-      <td>{entry.storageClass ?? ""}</td>
-      <td class="actions">
-        {!entry.deleteMarker && (
-          <button type="button" class="link" disabled={busy !== undefined} data-testid="download-button" onClick={() => run("download", onDownload)}>
-            {busy === "download" ? "Downloading…" : "Download"}
-          </button>
-        )}{" "}
-        {confirming ? (
-          <>
-            <span class="muted">{versions ? (entry.deleteMarker ? "Remove this delete marker?" : "Delete this version for good?") : "Delete?"} </span>
-            <button
-              type="button"
-              class="danger"
-              disabled={busy !== undefined}
-              data-testid="delete-confirm"
-              onClick={() => run("delete", onDelete).then(() => setConfirming(false))}
-            >
-              Delete
-            </button>{" "}
-            <button type="button" disabled={busy !== undefined} data-testid="delete-cancel" onClick={() => setConfirming(false)}>
-              Cancel
-            </button>
-          </>
-        ) : (
-          <button type="button" class="link danger" disabled={busy !== undefined} data-testid="delete-button" onClick={() => setConfirming(true)}>
-            Delete…
-          </button>
+        {versions && (
+          <td>
+            <code data-testid="version-id">{entry.versionId}</code>
+          </td>
         )}
-      </td>
-    </tr>
+        {versions && <td data-testid="version-latest">{entry.isLatest ? "latest" : ""}</td>}
+        <td class="num" data-testid="entry-size">
+          {entry.deleteMarker ? <span class="muted">delete marker</span> : formatBytes(entry.size ?? 0)}
+        </td>
+        <td>{formatTime(entry.lastModified?.toISOString())}</td>
+        <td>{entry.storageClass ?? ""}</td>
+        <td class="actions">
+          {!entry.deleteMarker && (
+            <button type="button" class="link" aria-expanded={open} data-testid="details-button" onClick={() => setOpen(!open)}>
+              {open ? "Hide details" : "Details"}
+            </button>
+          )}{" "}
+          {!entry.deleteMarker && (
+            <button type="button" class="link" disabled={busy !== undefined} data-testid="download-button" onClick={() => run("download", onDownload)}>
+              {busy === "download" ? "Downloading…" : "Download"}
+            </button>
+          )}{" "}
+          {confirming ? (
+            <>
+              <span class="muted">{versions ? (entry.deleteMarker ? "Remove this delete marker?" : "Delete this version for good?") : "Delete?"} </span>
+              <button
+                type="button"
+                class="danger"
+                disabled={busy !== undefined}
+                data-testid="delete-confirm"
+                onClick={() => run("delete", onDelete).then(() => setConfirming(false))}
+              >
+                Delete
+              </button>{" "}
+              <button type="button" disabled={busy !== undefined} data-testid="delete-cancel" onClick={() => setConfirming(false)}>
+                Cancel
+              </button>
+            </>
+          ) : (
+            <button type="button" class="link danger" disabled={busy !== undefined} data-testid="delete-button" onClick={() => setConfirming(true)}>
+              Delete…
+            </button>
+          )}
+        </td>
+      </tr>
+      {open && <ObjectDetails client={client} bucket={bucket} objectKey={entry.key} versionId={entry.versionId} columns={versions ? 7 : 5} />}
+    </>
   );
 }
 
