@@ -10,6 +10,7 @@ import { InventoryEdit } from "./pages/inventory-edit";
 import { Runs } from "./pages/runs";
 import { Insight } from "./pages/insight";
 import { Report } from "./pages/report";
+import { Settings } from "./pages/settings";
 
 export interface PageProps<R extends Route["page"]> {
   session: Session;
@@ -40,6 +41,8 @@ function Page({ session, route }: { session: Session; route: Route }) {
       return <Runs session={session} route={route} />;
     case "insight":
       return <Insight session={session} route={route} />;
+    case "settings":
+      return <Settings session={session} route={route} />;
     case "report":
       return <Report session={session} route={route} />;
   }

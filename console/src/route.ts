@@ -8,6 +8,7 @@ export type Route =
   | { page: "inventory-edit"; bucket: string; id?: string }
   | { page: "runs"; bucket: string; id?: string }
   | { page: "insight"; bucket: string; id?: string }
+  | { page: "settings"; bucket: string }
   | { page: "report"; bucket: string; key: string };
 
 const enc = encodeURIComponent;
@@ -26,6 +27,8 @@ export function formatRoute(r: Route): string {
       return `#/b/${enc(r.bucket)}/runs${r.id === undefined ? "" : "?id=" + enc(r.id)}`;
     case "insight":
       return `#/b/${enc(r.bucket)}/insight${r.id === undefined ? "" : "?id=" + enc(r.id)}`;
+    case "settings":
+      return `#/b/${enc(r.bucket)}/settings`;
     case "report":
       return `#/report?bucket=${enc(r.bucket)}&key=${enc(r.key)}`;
   }
@@ -48,6 +51,8 @@ export function parseRoute(hash: string): Route {
       return { page: "runs", bucket, id };
     case "insight":
       return { page: "insight", bucket, id };
+    case "settings":
+      return { page: "settings", bucket };
     default:
       return { page: "buckets" };
   }

@@ -49,6 +49,7 @@ const TABS = [
   { page: "inventory", label: "Inventory" },
   { page: "runs", label: "Runs" },
   { page: "insight", label: "Insight" },
+  { page: "settings", label: "Settings" },
 ] as const;
 
 /** The bucket's name and its pages; `active` is the page shown. */

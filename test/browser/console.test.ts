@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { GetBucketInventoryConfigurationCommand, GetObjectCommand, HeadObjectCommand, PutBucketInventoryConfigurationCommand, ListObjectVersionsCommand, PutObjectTaggingCommand } from "@aws-sdk/client-s3";
+import { GetBucketInventoryConfigurationCommand, GetObjectCommand, HeadObjectCommand, PutBucketInventoryConfigurationCommand, ListObjectVersionsCommand, PutBucketTaggingCommand, PutObjectTaggingCommand } from "@aws-sdk/client-s3";
 import type { Browser, Page } from "playwright-core";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { signedFetch } from "../helpers/raw.js";
@@ -109,6 +109,20 @@ describe("console in a browser", { skip }, () => {
     const versions = await server.client.send(new ListObjectVersionsCommand({ Bucket: SEED_SOURCE, Prefix: "photos/from browser" }));
     assert.equal(versions.DeleteMarkers?.[0]?.IsLatest, true, "the versioned bucket keeps the upload behind a delete marker");
     await assert.rejects(server.client.send(new GetObjectCommand({ Bucket: SEED_SOURCE, Key: "photos/from browser #1.txt" })), { name: "NoSuchKey" });
+  });
+
+  it("shows a bucket's settings, each read on its own: set, not configured", async () => {
+    await server.client.send(new PutBucketTaggingCommand({ Bucket: SEED_SOURCE, Tagging: { TagSet: [{ Key: "env", Value: "test" }] } }));
+    await go(`#/b/${SEED_SOURCE}/settings`);
+    const setting = (id: string) => page.locator(`[data-testid=setting][data-setting="${id}"]`);
+    // Every setting answered (11 of them), none still loading.
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=setting]").length === 11 && !document.querySelector("[data-testid=setting][data-state=loading]"));
+    assert.equal(await setting("versioning").getAttribute("data-state"), "set");
+    assert.match((await setting("versioning").locator("dd").textContent()) ?? "", /Enabled/);
+    assert.equal((await setting("tags").locator("dd").textContent())?.trim(), "env = test");
+    assert.match((await setting("encryption").locator("dd").textContent()) ?? "", /AES256/);
+    for (const none of ["policy", "cors", "lifecycle", "replication"]) assert.equal(await setting(none).getAttribute("data-state"), "none", none);
+    assert.equal(await page.locator("[data-testid=setting][data-state=error]").count(), 0);
   });
 
   it("creates a configuration (showing the server's validation error), edits it, runs it to a Parquet report it previews, and deletes it", async () => {
