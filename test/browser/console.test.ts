@@ -262,11 +262,11 @@ describe("console in a browser", { skip }, () => {
   it("shows a run in progress live, then its outcome", async () => {
     await go(`#/b/${SEED_SOURCE}/runs?id=${SEED_CONFIG_ID}`);
     await page.locator("[data-testid=run-row][data-status=succeeded]").first().waitFor();
-    // Reports are named by the minute: a run in the minute of the last report waits, running, for
-    // the next minute. The server's clock is put at the start of that minute, so the run waits
-    // until the test moves the clock on.
+    // Reports are named by the minute: a run in the minute of the newest report (the list's first)
+    // waits, running, for the next minute. The server's clock is put at the start of that minute,
+    // so the run waits until the test moves the clock on.
     const listed = await signedFetch(server.url, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, "GET", `/${SEED_SOURCE}`, { "inventory-runs": "", id: SEED_CONFIG_ID }, undefined, { accept: "application/json" });
-    const lastSnapshot = Date.parse((JSON.parse(listed.text) as { runs: ConsoleRun[] }).runs.at(-1)!.snapshotAt!);
+    const lastSnapshot = Date.parse((JSON.parse(listed.text) as { runs: ConsoleRun[] }).runs[0]!.snapshotAt!);
     clock.offsetMs = Math.floor(lastSnapshot / 60_000) * 60_000 + 1000 - Date.now();
     await page.getByTestId("run-now").click();
     const running = page.locator("[data-testid=run-row][data-status=running]");
