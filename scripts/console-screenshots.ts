@@ -25,7 +25,8 @@ try {
   const runs = await signedFetch(server.url, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, "GET", `/${SEED_SOURCE}`, { "inventory-runs": "", id: SEED_CONFIG_ID }, undefined, {
     accept: "application/json",
   });
-  const latest = (JSON.parse(runs.text) as { runs: { status: string; manifestKey?: string }[] }).runs.filter((r) => r.status === "succeeded").at(-1);
+  // Newest first.
+  const latest = (JSON.parse(runs.text) as { runs: { status: string; manifestKey?: string }[] }).runs.find((r) => r.status === "succeeded");
   if (latest?.manifestKey === undefined) throw new Error("the seeded reports did not succeed");
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1 });
