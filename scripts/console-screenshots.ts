@@ -41,6 +41,7 @@ try {
     { name: "inventory-edit", hash: `#/b/${SEED_SOURCE}/inventory/edit?id=${SEED_CONFIG_ID}`, ready: "[data-testid=config-form]" },
     { name: "runs", hash: `#/b/${SEED_SOURCE}/runs?id=${SEED_CONFIG_ID}`, ready: "[data-testid=run-row]" },
     { name: "insight", hash: `#/b/${SEED_SOURCE}/insight?id=${SEED_CONFIG_ID}`, ready: "[data-testid=chart-trend-growth] canvas" },
+    { name: "settings", hash: `#/b/${SEED_SOURCE}/settings`, ready: "[data-testid=setting][data-setting=versioning][data-state=set]" },
     {
       name: "report",
       hash: `#/report?bucket=${SEED_DESTINATION}&key=${encodeURIComponent(latest.manifestKey)}`,
