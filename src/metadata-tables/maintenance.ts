@@ -4,13 +4,25 @@
 // expired with the files only they used, and files no metadata names (a crash's) deleted.
 import type { Context } from "../core/context.js";
 import type { MetadataConfiguration } from "./config.js";
-import { INVENTORY_SCHEMA, JOURNAL_SCHEMA } from "./schemas.js";
 import { compareUtf8 } from "../utf8.js";
 import { lowestKey } from "./inventory-table.js";
-import type { IcebergRow } from "./parquet-table.js";
 import type { DataFileRecord, LiveFile } from "./iceberg-metadata.js";
-import { deleteOldMetadata, deleteOrphanFiles, expireTable, liveFiles, loadTable, rewriteFiles, writeDataFile, type TableLocation } from "./table-store.js";
-import { readDataFile } from "./data-files.js";
+import {
+  dataFileEncoding,
+  deleteOldMetadata,
+  deleteOrphanFiles,
+  expireTable,
+  liveFiles,
+  loadTable,
+  readTableFile,
+  rewriteFiles,
+  storeEncodedDataFile,
+  type LoadedTable,
+  type TableLocation,
+  type TableOptions,
+} from "./table-store.js";
+import type { FilesMerge } from "./shard-rewrite.js";
+import { mergeFilesApart } from "./shard-worker.js";
 import { changeSeqOf, CHANGE_SEQ_PROPERTY } from "./table-state.js";
 
 /**
@@ -41,12 +53,28 @@ function timestampBound(file: LiveFile, which: "lower_bounds" | "upper_bounds"):
   return Number(Buffer.from(bytes).readBigInt64LE(0));
 }
 
-const bySequence = (a: IcebergRow, b: IcebergRow) => ((a.sequence_number as string) < (b.sequence_number as string) ? -1 : a.sequence_number === b.sequence_number ? 0 : 1);
-
-async function writeAll(ctx: Context, location: TableLocation, rows: IcebergRow[], encryption: Parameters<typeof writeDataFile>[3]): Promise<DataFileRecord[]> {
-  const files: DataFileRecord[] = [];
-  for (let i = 0; i < rows.length; i += COMPACT_ROWS) files.push(await writeDataFile(ctx, location, rows.slice(i, i + COMPACT_ROWS), encryption));
-  return files;
+/**
+ * Files' rows merged into new files in the shard thread (mergeFiles): the server's thread reads
+ * the files' bytes and stores what comes back. Returns the new files and the rows left out.
+ */
+async function mergeApart(
+  ctx: Context,
+  location: TableLocation,
+  table: LoadedTable,
+  files: readonly LiveFile[],
+  merge: Pick<FilesMerge, "keepFrom" | "order" | "chunkRows">,
+  options: TableOptions,
+): Promise<{ added: DataFileRecord[]; dropped: number }> {
+  const read: FilesMerge["files"] = [];
+  for (const { dataFile } of files) {
+    const bytes = await readTableFile(ctx, location, dataFile.file_path);
+    if (!bytes) throw new Error(`Iceberg data file ${dataFile.file_path} is missing`);
+    read.push({ bytes, uri: dataFile.file_path, recordCount: dataFile.record_count });
+  }
+  const { files: encoded, dropped } = await mergeFilesApart({ files: read, ...merge, ...dataFileEncoding(table) });
+  const added: DataFileRecord[] = [];
+  for (const file of encoded) added.push(await storeEncodedDataFile(ctx, location, file, options));
+  return { added, dropped };
 }
 
 /**
@@ -62,26 +90,21 @@ export async function maintainJournal(ctx: Context, c: MetadataConfiguration, lo
     if (!table) return;
     const cutoff = (ctx.clock.now().getTime() - expiration * DAY_MS) * 1000;
     const removed: string[] = [];
-    const kept: IcebergRow[] = [];
+    const straddling: LiveFile[] = [];
     let expired = 0;
     for (const file of await liveFiles(ctx, location, table.metadata)) {
       const lower = timestampBound(file, "lower_bounds");
       const upper = timestampBound(file, "upper_bounds");
       if (lower === undefined || upper === undefined || lower >= cutoff) continue;
       removed.push(file.dataFile.file_path);
-      if (upper < cutoff) {
-        expired += file.dataFile.record_count;
-        continue;
-      }
-      for (const row of await readDataFile(ctx, location, file.dataFile, JOURNAL_SCHEMA)) {
-        if (Number(row.record_timestamp) < cutoff) expired++;
-        else kept.push(row);
-      }
+      if (upper < cutoff) expired += file.dataFile.record_count;
+      else straddling.push(file);
     }
     if (removed.length > 0) {
-      kept.sort(bySequence);
-      await commitOn(ctx, location, table.metadata["current-snapshot-id"], await writeAll(ctx, location, kept, encryption), removed, changeSeqOf(table), encryption, "overwrite");
-      out.expiredRecords += expired;
+      // The files straddling the cutoff are written again without their expired records.
+      const { added, dropped } = straddling.length === 0 ? { added: [], dropped: 0 } : await mergeApart(ctx, location, table, straddling, { keepFrom: cutoff, order: "sequence", chunkRows: COMPACT_ROWS }, encryption);
+      await commitOn(ctx, location, table.metadata["current-snapshot-id"], added, removed, changeSeqOf(table), encryption, "overwrite");
+      out.expiredRecords += expired + dropped;
     }
   }
 
@@ -89,11 +112,9 @@ export async function maintainJournal(ctx: Context, c: MetadataConfiguration, lo
   if (!table) return;
   const small = (await liveFiles(ctx, location, table.metadata)).filter((f) => f.dataFile.record_count < COMPACT_ROWS);
   if (small.length >= COMPACT_WHEN_SMALL_FILES) {
-    const rows: IcebergRow[] = [];
-    for (const file of small) rows.push(...(await readDataFile(ctx, location, file.dataFile, JOURNAL_SCHEMA)));
-    rows.sort(bySequence);
+    const { added } = await mergeApart(ctx, location, table, small, { order: "sequence", chunkRows: COMPACT_ROWS }, encryption);
     const files = small.map((f) => f.dataFile.file_path);
-    await commitOn(ctx, location, table.metadata["current-snapshot-id"], await writeAll(ctx, location, rows, encryption), files, changeSeqOf(table), encryption, "replace");
+    await commitOn(ctx, location, table.metadata["current-snapshot-id"], added, files, changeSeqOf(table), encryption, "replace");
     out.compacted += small.length;
   }
 }
@@ -152,9 +173,8 @@ export async function compactInventory(ctx: Context, c: MetadataConfiguration, l
   const added: DataFileRecord[] = [];
   const removed: string[] = [];
   for (const r of runs) {
-    const merged: IcebergRow[] = [];
-    for (const file of r) merged.push(...(await readDataFile(ctx, location, file.dataFile, INVENTORY_SCHEMA)));
-    added.push(await writeDataFile(ctx, location, merged, encryption));
+    // The run's rows fit one shard, in key order already: one file.
+    added.push(...(await mergeApart(ctx, location, table, r, { chunkRows: shardRows }, encryption)).added);
     removed.push(...r.map((f) => f.dataFile.file_path));
   }
   await commitOn(ctx, location, table.metadata["current-snapshot-id"], added, removed, changeSeqOf(table), encryption, "replace");

@@ -3,8 +3,8 @@
 // rewriteShard, in this thread or in the shard thread, gives the shard's rows after a batch.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { insertSorted, rewriteShard, type ShardRewrite } from "./shard-rewrite.js";
-import { rewriteShardApart } from "./shard-worker.js";
+import { insertSorted, mergeFiles, rewriteShard, type FilesMerge, type ShardRewrite } from "./shard-rewrite.js";
+import { mergeFilesApart, rewriteShardApart } from "./shard-worker.js";
 import { readParquetRows } from "./data-files.js";
 import { writeIcebergParquet, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
 import { compareUtf8 } from "../utf8.js";
@@ -109,5 +109,44 @@ describe("rewriteShard", () => {
     const many = Array.from({ length: 9 }, (_, i) => sized(`k${i}`, 1, `v${i}`, i));
     const files = await rewriteShard({ file: await shardOf(many), changed: {}, fresh: [], shardRows: 4, schema: SCHEMA, columnBoundLengths: new Map() });
     assert.deepEqual(files.map((f) => f.metrics.recordCount), [4, 4, 1]);
+  });
+});
+
+describe("mergeFiles", () => {
+  const JOURNALISH: IcebergSchema = {
+    type: "struct",
+    "schema-id": 0,
+    fields: [
+      { id: 1, name: "sequence_number", required: true, type: "string" },
+      { id: 2, name: "record_timestamp", required: true, type: "timestamptz" },
+    ],
+  };
+  const rec = (seq: string, at: number): IcebergRow => ({ sequence_number: seq, record_timestamp: BigInt(at) });
+  const fileOf = async (rows: IcebergRow[], uri: string) => {
+    const { bytes, metrics } = await writeIcebergParquet(JOURNALISH, rows);
+    return { bytes, uri, recordCount: metrics.recordCount };
+  };
+  const seqs = async (files: { bytes: Uint8Array }[]) => (await Promise.all(files.map((f) => readParquetRows(f.bytes, JOURNALISH)))).map((rows) => rows.map((r) => r.sequence_number));
+
+  it("leaves out the records before the cutoff, sorts by sequence number, and cuts files of chunkRows, in the thread too", async () => {
+    const job = async (): Promise<FilesMerge> => ({
+      files: [await fileOf([rec("03", 30), rec("01", 10), rec("05", 50)], "s3://t/a"), await fileOf([rec("04", 40), rec("02", 20)], "s3://t/b")],
+      keepFrom: 20,
+      order: "sequence",
+      chunkRows: 2,
+      schema: JOURNALISH,
+      columnBoundLengths: new Map(),
+    });
+    for (const merge of [mergeFiles, mergeFilesApart]) {
+      const { files, dropped } = await merge(await job());
+      assert.equal(dropped, 1, merge.name);
+      assert.deepEqual(await seqs(files), [["02", "03"], ["04", "05"]], merge.name);
+    }
+  });
+
+  it("keeps the files' own order without one, and every row without a cutoff", async () => {
+    const { files, dropped } = await mergeFiles({ files: [await fileOf([rec("09", 1)], "s3://t/a"), await fileOf([rec("01", 2), rec("05", 3)], "s3://t/b")], chunkRows: 10, schema: JOURNALISH, columnBoundLengths: new Map() });
+    assert.equal(dropped, 0);
+    assert.deepEqual(await seqs(files), [["09", "01", "05"]]);
   });
 });

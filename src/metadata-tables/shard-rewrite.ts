@@ -1,7 +1,8 @@
-// One shard of the live inventory table rewritten with a batch of changes: its rows read back, the
-// changed versions taken out, their new states put in place, the result cut into files and encoded.
-// Pure (bytes and rows in, encoded files out), so it runs in the shard worker (shard-worker.ts),
-// off the server's thread; inventory-table.ts stores what it returns.
+// The tables' data files rewritten: one shard of the live inventory table with a batch of changes
+// (its rows read back, the changed versions taken out, their new states put in place, the result
+// cut into files), and the maintenance's merges of several files. Pure (bytes and rows in, encoded
+// files out), so they run in the shard thread (shard-worker.ts), off the server's thread; the
+// callers store what they return.
 import { writeIcebergParquet, type DataFileMetrics, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
 import { readParquetRows } from "./data-files.js";
 import { compareUtf8 } from "../utf8.js";
@@ -81,15 +82,15 @@ export interface EncodedDataFile {
   metrics: DataFileMetrics;
 }
 
+/** A data file's rows, all of them: they are written back, so a short read would drop rows from the table. */
+async function readWhole(file: NonNullable<ShardRewrite["file"]>, schema: IcebergSchema): Promise<IcebergRow[]> {
+  const rows = await readParquetRows(file.bytes, schema);
+  if (rows.length !== file.recordCount) throw new Error(`Iceberg data file ${file.uri}: read ${rows.length} rows, but its manifest entry counts ${file.recordCount}`);
+  return rows;
+}
+
 export async function rewriteShard(job: ShardRewrite): Promise<EncodedDataFile[]> {
-  let rows: IcebergRow[] = [];
-  if (job.file) {
-    rows = await readParquetRows(job.file.bytes, job.schema);
-    // Rows are written back from what is read here: a short read would drop them from the table.
-    if (rows.length !== job.file.recordCount) {
-      throw new Error(`Iceberg data file ${job.file.uri}: read ${rows.length} rows, but its manifest entry counts ${job.file.recordCount}`);
-    }
-  }
+  const rows = job.file ? await readWhole(job.file, job.schema) : [];
   const changed = new Map(Object.entries(job.changed).map(([key, ids]) => [key, new Set(ids)]));
   const unchanged = rows.filter((r) => !changed.get(r.key as string)?.has(versionIdOfRow(r)));
   const files: EncodedDataFile[] = [];
@@ -98,4 +99,36 @@ export async function rewriteShard(job: ShardRewrite): Promise<EncodedDataFile[]
     files.push({ bytes, metrics });
   }
   return files;
+}
+
+export interface FilesMerge {
+  files: NonNullable<ShardRewrite["file"]>[];
+  /** Keep only rows whose record_timestamp (microseconds) is at or after this: the journal's expiration. */
+  keepFrom?: number;
+  /** "sequence": the rows sorted by sequence_number (the journal's order); else the files' rows one after another. */
+  order?: "sequence";
+  /** Rows per file written. */
+  chunkRows: number;
+  schema: IcebergSchema;
+  columnBoundLengths: ReadonlyMap<number, number>;
+}
+
+const bySequence = (a: IcebergRow, b: IcebergRow) => ((a.sequence_number as string) < (b.sequence_number as string) ? -1 : a.sequence_number === b.sequence_number ? 0 : 1);
+
+/** Several data files' rows as new files (the maintenance's compactions and the journal's expiration), with the rows left out counted. */
+export async function mergeFiles(job: FilesMerge): Promise<{ files: EncodedDataFile[]; dropped: number }> {
+  const rows: IcebergRow[] = [];
+  let dropped = 0;
+  for (const file of job.files) {
+    for (const row of await readWhole(file, job.schema)) {
+      if (job.keepFrom !== undefined && Number(row.record_timestamp) < job.keepFrom) dropped++;
+      else rows.push(row);
+    }
+  }
+  if (job.order === "sequence") rows.sort(bySequence);
+  const files: EncodedDataFile[] = [];
+  for (let i = 0; i < rows.length; i += job.chunkRows) {
+    files.push(await writeIcebergParquet(job.schema, rows.slice(i, i + job.chunkRows), { columnBoundLengths: job.columnBoundLengths }));
+  }
+  return { files, dropped };
 }

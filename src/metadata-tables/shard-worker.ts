@@ -1,17 +1,22 @@
-// The thread the live inventory table's upkeep decodes and encodes its shards in (rewriteShard):
-// a shard is 100,000 rows, and reading and writing it on the server's thread held requests up for
-// tens of milliseconds at a time, a second or so per shard in all. One thread, started at the
-// first shard and ended after a while without work, takes the shards one at a time; the server's
-// thread only reads and stores the files' bytes.
+// The thread the tables' data files are decoded and encoded in: the live inventory table's shard
+// rewrites (rewriteShard) and the maintenance's merges (mergeFiles). A shard is 100,000 rows, and
+// reading and writing it on the server's thread held requests up for tens of milliseconds at a
+// time, a second or so per shard in all. One thread, started at the first task and ended after a
+// while without work, takes the tasks one at a time; the server's thread reads and stores bytes.
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { rewriteShard, type EncodedDataFile, type ShardRewrite } from "./shard-rewrite.js";
+import { mergeFiles, rewriteShard, type EncodedDataFile, type FilesMerge, type ShardRewrite } from "./shard-rewrite.js";
 import { threadEntry } from "../thread-entry.js";
 
+type Task = { kind: "rewrite"; job: ShardRewrite } | { kind: "merge"; job: FilesMerge };
 interface Job {
   id: number;
-  job: ShardRewrite;
+  task: Task;
 }
-type Answer = { id: number; files: EncodedDataFile[] } | { id: number; error: string };
+interface Done {
+  files: EncodedDataFile[];
+  dropped: number;
+}
+type Answer = ({ id: number } & Done) | { id: number; error: string };
 
 /**
  * A shard's rows, decoded, are some 1.5 KB each, so a 100,000-row shard takes about 150 MB. A key's
@@ -25,7 +30,7 @@ const IDLE_MS = 30_000;
 
 let thread: Worker | undefined;
 let nextId = 0;
-const pending = new Map<number, { resolve: (files: EncodedDataFile[]) => void; reject: (err: Error) => void }>();
+const pending = new Map<number, { resolve: (done: Done) => void; reject: (err: Error) => void }>();
 let idle: ReturnType<typeof setTimeout> | undefined;
 
 function failAll(err: Error): void {
@@ -41,7 +46,7 @@ function started(): Worker {
     if (!p) return;
     pending.delete(answer.id);
     if ("error" in answer) p.reject(new Error(answer.error));
-    else p.resolve(answer.files.map((f) => ({ bytes: f.bytes, metrics: { ...f.metrics, lowerBounds: buffers(f.metrics.lowerBounds), upperBounds: buffers(f.metrics.upperBounds) } })));
+    else p.resolve({ dropped: answer.dropped, files: answer.files.map((f) => ({ bytes: f.bytes, metrics: { ...f.metrics, lowerBounds: buffers(f.metrics.lowerBounds), upperBounds: buffers(f.metrics.upperBounds) } })) });
     if (pending.size === 0) rest(worker);
   });
   worker.on("error", (err) => {
@@ -73,30 +78,44 @@ function rest(worker: Worker): void {
   }, IDLE_MS).unref();
 }
 
-/** Rewrites a shard in the shard thread. */
-export function rewriteShardApart(job: ShardRewrite): Promise<EncodedDataFile[]> {
+/**
+ * Hands a task to the thread. Copies of the files' bytes move there: an original may share its
+ * memory with other buffers (Node's pool), which a transfer would take from under them.
+ */
+function apart(task: Task): Promise<Done> {
   const worker = started();
   clearTimeout(idle);
   worker.ref();
   const id = nextId++;
+  const copy = (f: NonNullable<ShardRewrite["file"]>) => ({ ...f, bytes: new Uint8Array(f.bytes) });
+  const sent: Task = task.kind === "rewrite" ? { kind: "rewrite", job: { ...task.job, file: task.job.file && copy(task.job.file) } } : { kind: "merge", job: { ...task.job, files: task.job.files.map(copy) } };
+  const transfer = (sent.kind === "rewrite" ? (sent.job.file ? [sent.job.file] : []) : sent.job.files).map((f) => f.bytes.buffer as ArrayBuffer);
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    // A copy of the shard's bytes moves to the thread: the original may share its memory with
-    // other buffers (Node's pool), which a transfer would take from under them.
-    const file = job.file && { ...job.file, bytes: new Uint8Array(job.file.bytes) };
-    worker.postMessage({ id, job: { ...job, file } } satisfies Job, file ? [file.bytes.buffer] : []);
+    worker.postMessage({ id, task: sent } satisfies Job, transfer);
   });
+}
+
+/** Rewrites a live inventory shard (rewriteShard) in the shard thread. */
+export async function rewriteShardApart(job: ShardRewrite): Promise<EncodedDataFile[]> {
+  return (await apart({ kind: "rewrite", job })).files;
+}
+
+/** Merges data files (mergeFiles) in the shard thread. */
+export function mergeFilesApart(job: FilesMerge): Promise<Done> {
+  return apart({ kind: "merge", job });
 }
 
 if (!isMainThread && (workerData as { shardWorker?: boolean } | undefined)?.shardWorker) {
   // One shard at a time, whatever number of tables ask at once: a decoded shard is the thread's memory.
   let queue = Promise.resolve();
-  parentPort!.on("message", ({ id, job }: Job) => {
+  const run = (task: Task): Promise<Done> => (task.kind === "rewrite" ? rewriteShard(task.job).then((files) => ({ files, dropped: 0 })) : mergeFiles(task.job));
+  parentPort!.on("message", ({ id, task }: Job) => {
     queue = queue.then(() =>
-      rewriteShard(job).then(
-        (files) => {
+      run(task).then(
+        ({ files, dropped }) => {
           const sent = files.map((f) => ({ bytes: new Uint8Array(f.bytes), metrics: f.metrics }));
-          parentPort!.postMessage({ id, files: sent } satisfies Answer, sent.map((f) => f.bytes.buffer as ArrayBuffer));
+          parentPort!.postMessage({ id, files: sent, dropped } satisfies Answer, sent.map((f) => f.bytes.buffer as ArrayBuffer));
         },
         (err: unknown) => parentPort!.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies Answer),
       ),
