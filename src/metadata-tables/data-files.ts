@@ -10,10 +10,7 @@
 // https://iceberg.apache.org/spec/#column-projection
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import { parquetMetadata, parquetReadObjects, parquetSchema, type SchemaTree } from "hyparquet";
-import type { Context } from "../core/context.js";
-import type { DataFileRecord } from "./iceberg-metadata.js";
 import { ROWS_PER_SLICE, type IcebergField, type IcebergRow, type IcebergSchema, type IcebergType } from "./parquet-table.js";
-import { readTableFile, type TableLocation } from "./table-store.js";
 
 const utf8 = new TextDecoder();
 
@@ -90,14 +87,12 @@ function value(type: IcebergType, column: SchemaTree, read: unknown): unknown {
 
 /** Every row of a Parquet file, read as `schema` (the table's) says. */
 export async function readParquetRows(bytes: Uint8Array, schema: IcebergSchema): Promise<IcebergRow[]> {
-  // Not in the turn that read the file: decoding the footer and the first row group after it made
-  // one of the longest holds of an upkeep pass.
-  await yieldToRequests();
   const file = new Uint8Array(bytes).buffer;
   const metadata = parquetMetadata(file);
   const columns = parquetSchema(metadata).children;
-  // Row group by row group, and the rows turned into the table's shape in slices, with the
-  // server's requests served in between: a shard of 100,000 rows is read on the server's thread.
+  // Row group by row group, and the rows turned into the table's shape in slices, yielding in
+  // between. The engine reads in the shard thread (shard-worker.ts), where no request waits; the
+  // yields keep a read on any other thread from holding it for a whole file.
   const rows: IcebergRow[] = [];
   let rowStart = 0;
   for (const group of metadata.row_groups) {
@@ -110,19 +105,6 @@ export async function readParquetRows(bytes: Uint8Array, schema: IcebergSchema):
       rows.push(struct(schema.fields, columns, read[i]!));
     }
     rowStart = rowEnd;
-  }
-  return rows;
-}
-
-/** The rows of one of the table's data files (by its data_file record, or its URI). */
-export async function readDataFile(ctx: Context, location: TableLocation, file: DataFileRecord | string, schema: IcebergSchema): Promise<IcebergRow[]> {
-  const uri = typeof file === "string" ? file : file.file_path;
-  const bytes = await readTableFile(ctx, location, uri);
-  if (!bytes) throw new Error(`Iceberg data file ${uri} is missing`);
-  const rows = await readParquetRows(bytes, schema);
-  // Rows are written back from what is read here: a short read would drop them from the table.
-  if (typeof file !== "string" && rows.length !== file.record_count) {
-    throw new Error(`Iceberg data file ${uri}: read ${rows.length} rows, but its manifest entry counts ${file.record_count}`);
   }
   return rows;
 }

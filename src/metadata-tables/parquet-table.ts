@@ -95,8 +95,9 @@ export interface IcebergParquetLimits {
 }
 
 export const DEFAULT_ICEBERG_PARQUET_LIMITS: IcebergParquetLimits = {
-  // A quarter of a report's: hyparquet decodes a row group in one call on the server's thread
-  // (16,384 rows held it ~150 ms); the files grow 1.4%.
+  // A quarter of a report's: hyparquet decodes a row group in one call, which held the server's
+  // thread ~150 ms at 16,384 rows when the upkeep read there (it reads in the shard thread now);
+  // the files grow 1.4%.
   rowGroupRows: 4_096,
   rowGroupBytes: DEFAULT_PARQUET_LIMITS.rowGroupChars,
   pageBytes: DEFAULT_PARQUET_LIMITS.pageBytes,
@@ -873,8 +874,8 @@ export async function writeIcebergParquet(
 ): Promise<{ bytes: Buffer; metrics: DataFileMetrics }> {
   const parts: Buffer[] = [];
   const writer = createIcebergParquetWriter({ ...options, schema, sink: async (c) => void parts.push(c) });
-  // The engine writes shards of 100,000 rows on the server's thread: in slices, with the requests
-  // that arrived meanwhile served between them, not in one block of a second or more.
+  // The backfill writes shards of 100,000 rows on the server's thread: in slices, with the
+  // requests that arrived meanwhile served between them, not in one block of a second or more.
   let slice: IcebergRow[] = [];
   for (const row of rows) {
     slice.push(row);
