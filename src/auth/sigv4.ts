@@ -60,8 +60,9 @@ export type AuthOutcome =
       scope: string;
       /**
        * x-amz-* headers a SigV4 presigned URL carries in its signed query (the JS SDK v3 presigner
-       * hoists metadata, tagging, checksums and SSE settings there), by lower-case name. S3 applies
-       * them as if they were sent as headers, so the edge does too.
+       * hoists metadata, tagging, ACL, storage class and Object Lock settings there), by lower-case
+       * name, checksums left out (NOT_HOISTED). S3 applies them as if they were sent as headers, so
+       * the edge does too.
        */
       queryHeaders?: Record<string, string>;
     };
