@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { insertSorted, mergeFiles, rewriteShard, type FilesMerge, type ShardRewrite } from "./shard-rewrite.js";
-import { mergeFilesApart, rewriteShardApart } from "./shard-worker.js";
+import { mergeFilesApart, rewriteShardApart, shardThread } from "./shard-worker.js";
 import { readParquetRows } from "./data-files.js";
 import { writeIcebergParquet, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
 import { compareUtf8 } from "../utf8.js";
@@ -96,6 +96,22 @@ describe("rewriteShard", () => {
     assert.ok(Buffer.isBuffer(lower));
     assert.equal(lower.toString("utf8"), "a");
     assert.equal(files[0]!.metrics.upperBounds.get(1)!.toString("utf8"), "d");
+  });
+
+  it("starts a new thread for a task that comes as an idle one ends, and the old one's end fails nothing", async () => {
+    const idleMs = shardThread.idleMs;
+    shardThread.idleMs = 1;
+    try {
+      for (let i = 0; i < 12; i++) {
+        await rewriteShardApart(await job());
+        // Around the moment the idle thread is told to end, and while it ends.
+        await new Promise((r) => setTimeout(r, i % 4));
+        const files = await rewriteShardApart(await job());
+        assert.deepEqual((await readParquetRows(files[0]!.bytes, SCHEMA)).map(view), expected);
+      }
+    } finally {
+      shardThread.idleMs = idleMs;
+    }
   });
 
   it("refuses a shard file that holds fewer rows than its manifest entry counts, in the thread too", async () => {

@@ -25,8 +25,8 @@ type Answer = ({ id: number } & Done) | { id: number; error: string };
  * thread would have read (a thread past it ends, and the pass fails, not the server).
  */
 const SHARD_THREAD_LIMITS = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 2048 };
-/** How long the thread waits for the next shard before it ends. */
-const IDLE_MS = 30_000;
+/** How long the thread waits for the next task before it ends (a setting, so tests can shorten it). */
+export const shardThread = { idleMs: 30_000 };
 
 let thread: Worker | undefined;
 let nextId = 0;
@@ -49,12 +49,16 @@ function started(): Worker {
     else p.resolve({ dropped: answer.dropped, files: answer.files.map((f) => ({ bytes: f.bytes, metrics: { ...f.metrics, lowerBounds: buffers(f.metrics.lowerBounds), upperBounds: buffers(f.metrics.upperBounds) } })) });
     if (pending.size === 0) rest(worker);
   });
+  // Only the current thread's end fails what is pending: a thread ended for idleness may finish
+  // exiting after the next task has started a new one.
   worker.on("error", (err) => {
-    if (thread === worker) thread = undefined;
+    if (thread !== worker) return;
+    thread = undefined;
     failAll(err);
   });
   worker.on("exit", (code) => {
-    if (thread === worker) thread = undefined;
+    if (thread !== worker) return;
+    thread = undefined;
     failAll(new Error(`the shard thread ended (exit code ${code})`));
   });
   thread = worker;
@@ -66,7 +70,7 @@ function buffers(bounds: Map<number, Uint8Array>): Map<number, Buffer> {
   return new Map([...bounds].map(([id, b]) => [id, Buffer.from(b.buffer, b.byteOffset, b.byteLength)]));
 }
 
-/** With nothing in flight the thread holds no one up: it ends after IDLE_MS, or with the process. */
+/** With nothing in flight the thread holds no one up: it ends after shardThread.idleMs, or with the process. */
 function rest(worker: Worker): void {
   worker.unref();
   clearTimeout(idle);
@@ -75,7 +79,7 @@ function rest(worker: Worker): void {
       thread = undefined;
       void worker.terminate();
     }
-  }, IDLE_MS).unref();
+  }, shardThread.idleMs).unref();
 }
 
 /**
