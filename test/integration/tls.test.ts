@@ -21,6 +21,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { rejectsWith } from "../helpers/errors.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { refuseCustomerKeysInTheClear } from "../../src/server/tls.js";
@@ -230,6 +231,16 @@ describe("SSE-C over plain HTTP", () => {
         new CopyObjectCommand({ Bucket: "plain", Key: "copy", CopySource: "plain/source", CopySourceSSECustomerAlgorithm: "AES256", CopySourceSSECustomerKey: CUSTOMER_KEY }),
       ),
     );
+  });
+
+  it("refuses a customer key carried in a presigned URL's query as it refuses the header", async () => {
+    const keyHeaders = ["x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key", "x-amz-server-side-encryption-customer-key-md5"];
+    const url = await getSignedUrl(server.client, new PutObjectCommand({ Bucket: "plain", Key: "ssec-url", ...ssec }), { expiresIn: 60, hoistableHeaders: new Set(keyHeaders) });
+    assert.match(url, /x-amz-server-side-encryption-customer-key=/);
+    const res = await fetch(url, { method: "PUT", body: "secret" });
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /<Message>Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection\.<\/Message>/);
+    await rejectsWith(server.client.send(new HeadObjectCommand({ Bucket: "plain", Key: "ssec-url" })), "NotFound", 404);
   });
 
   it("--allow-insecure-sse-c admits loopback clients only", () => {
