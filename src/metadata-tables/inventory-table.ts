@@ -8,8 +8,9 @@
 // Upkeep, copy-on-write: data files are shards of the key space, each holding every version of the
 // keys from its lowest key up to the next shard's (its `key` bounds are kept at full length, so
 // they say exactly where a shard starts). A batch of changes rewrites only the shards whose keys
-// changed (in the shard thread, shard-worker.ts), and splits a shard grown past twice the target. Readers that read the data files
-// directly (DuckDB, pyarrow) see the table exactly, with no delete files to apply.
+// changed (in the shard thread, shard-worker.ts), and splits a shard grown past twice the target.
+// Readers that read the data files directly (DuckDB, pyarrow) see the table exactly, with no
+// delete files to apply.
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Context } from "../core/context.js";
 import type { ChangedVersion, ObjectVersionRecord } from "../storage/types.js";
@@ -20,8 +21,7 @@ import { inventoryRow } from "./rows.js";
 import { INVENTORY_SCHEMA } from "./schemas.js";
 import type { IcebergRow } from "./parquet-table.js";
 import { currentSnapshot, type DataFileRecord, type LiveFile } from "./iceberg-metadata.js";
-import { dataFileEncoding, discardDataFiles, liveFiles, readTableFile, rewriteFiles, storeEncodedDataFile, writeDataFile, type LoadedTable, type TableLocation } from "./table-store.js";
-import type { ShardRewrite } from "./shard-rewrite.js";
+import { dataFileEncoding, discardDataFiles, liveFiles, readDataFileBytes, rewriteFiles, storeEncodedDataFile, writeDataFile, type LoadedTable, type TableLocation } from "./table-store.js";
 import { rewriteShardApart } from "./shard-worker.js";
 import { changeSeqOf, CHANGE_SEQ_PROPERTY, openTable } from "./table-state.js";
 
@@ -193,12 +193,7 @@ export async function updateInventory(ctx: Context, c: MetadataConfigurationV2, 
         }
       }
       const dataFile = at < 0 ? undefined : shards[at]!.file.dataFile;
-      let file: ShardRewrite["file"];
-      if (dataFile) {
-        const bytes = await readTableFile(ctx, location, dataFile.file_path);
-        if (!bytes) throw new Error(`Iceberg data file ${dataFile.file_path} is missing`);
-        file = { bytes, uri: dataFile.file_path, recordCount: dataFile.record_count };
-      }
+      const file = dataFile && (await readDataFileBytes(ctx, location, dataFile));
       // Decoded, changed and encoded again in the shard thread: the server's thread only moves bytes.
       const parts = await rewriteShardApart({ file, changed, fresh, shardRows, ...encoding });
       if (dataFile) removed.push(dataFile.file_path);

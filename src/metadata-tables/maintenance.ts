@@ -14,7 +14,7 @@ import {
   expireTable,
   liveFiles,
   loadTable,
-  readTableFile,
+  readDataFileBytes,
   rewriteFiles,
   storeEncodedDataFile,
   type LoadedTable,
@@ -66,11 +66,7 @@ async function mergeApart(
   options: TableOptions,
 ): Promise<{ added: DataFileRecord[]; dropped: number }> {
   const read: FilesMerge["files"] = [];
-  for (const { dataFile } of files) {
-    const bytes = await readTableFile(ctx, location, dataFile.file_path);
-    if (!bytes) throw new Error(`Iceberg data file ${dataFile.file_path} is missing`);
-    read.push({ bytes, uri: dataFile.file_path, recordCount: dataFile.record_count });
-  }
+  for (const { dataFile } of files) read.push(await readDataFileBytes(ctx, location, dataFile));
   const { files: encoded, dropped } = await mergeFilesApart({ files: read, ...merge, ...dataFileEncoding(table) });
   const added: DataFileRecord[] = [];
   for (const file of encoded) added.push(await storeEncodedDataFile(ctx, location, file, options));

@@ -486,6 +486,13 @@ export async function writeDataFile(ctx: Context, location: TableLocation, rows:
   return record;
 }
 
+/** A data file's bytes, decrypted, with what checks a whole read of them: for the shard thread. */
+export async function readDataFileBytes(ctx: Context, location: TableLocation, dataFile: DataFileRecord): Promise<{ bytes: Uint8Array; uri: string; recordCount: number }> {
+  const bytes = await readTableFile(ctx, location, dataFile.file_path);
+  if (!bytes) throw new Error(`Iceberg data file ${dataFile.file_path} is missing`);
+  return { bytes, uri: dataFile.file_path, recordCount: dataFile.record_count };
+}
+
 /** What a data file of the table is encoded with: for a thread that encodes them apart (storeEncodedDataFile). */
 export function dataFileEncoding(table: LoadedTable): { schema: IcebergSchema; columnBoundLengths: Map<number, number> } {
   const schema = currentSchema(table.metadata);
