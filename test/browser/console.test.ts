@@ -75,7 +75,9 @@ describe("console in a browser", { skip }, () => {
     await folders.first().waitFor();
     assert.deepEqual((await folders.evaluateAll((links) => links.map((l) => l.getAttribute("data-prefix")))).sort(), ["archive/", "logs/", "photos/", "private/", "videos/"]);
     await folders.filter({ hasText: "photos/" }).click();
-    await page.getByTestId("object-row").first().waitFor();
+    // The root listing's own top-level rows stay until the click's navigation renders; wait for
+    // a row of the folder itself.
+    await page.locator('[data-testid=object-row][data-key^="photos/"]').first().waitFor();
     assert.equal(await page.getByTestId("object-row").count(), 8);
 
     const body = Buffer.from("uploaded from the console ü\n");
