@@ -38,8 +38,10 @@ cleanup() {
 trap cleanup EXIT
 
 # The suite's SSE-C tests speak plain HTTP (is_secure = False) to this loopback server.
-stocktake serve --host 127.0.0.1 --port "$port" --data-dir "$work/data" --region us-east-1 --allow-insecure-sse-c \
-  --root-account-id "$main_id" --root-access-key "$main_key" --root-secret-key "$main_secret" >"$work/server.log" 2>&1 &
+# Started as a process of its own (exec), so that the pid kept is the server's: the stocktake
+# function's subshell would be killed at the end and leave the server running.
+(cd "$root" && exec node --import tsx src/main.ts serve --host 127.0.0.1 --port "$port" --data-dir "$work/data" --region us-east-1 --allow-insecure-sse-c \
+  --root-account-id "$main_id" --root-access-key "$main_key" --root-secret-key "$main_secret") >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
   grep -q "listening on" "$work/server.log" 2>/dev/null && break
