@@ -21,8 +21,8 @@ import { inventoryRow } from "./rows.js";
 import { INVENTORY_SCHEMA } from "./schemas.js";
 import type { IcebergRow } from "./parquet-table.js";
 import { currentSnapshot, type DataFileRecord, type LiveFile } from "./iceberg-metadata.js";
-import { dataFileEncoding, discardDataFiles, liveFiles, readDataFileBytes, rewriteFiles, storeEncodedDataFile, writeDataFile, type LoadedTable, type TableLocation } from "./table-store.js";
-import { rewriteShardApart } from "./shard-worker.js";
+import { dataFileEncoding, discardDataFiles, liveFiles, readDataFileBytes, rewriteFiles, storeEncodedDataFile, type LoadedTable, type TableLocation } from "./table-store.js";
+import { GatheredShard, rewriteShardApart } from "./shard-worker.js";
 import { changeSeqOf, CHANGE_SEQ_PROPERTY, openTable } from "./table-state.js";
 
 /** Rows a shard is cut at by the backfill and split towards by upkeep (a file of some 10 MB). */
@@ -80,9 +80,17 @@ export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2
   options.onMark?.(mark);
   const encryption = encryptionOf(c);
   const files: DataFileRecord[] = [];
-  let shard: IcebergRow[] = [];
+  // A shard's rows go to the shard thread a page at a time, and are encoded there as they come.
+  const format = dataFileEncoding(table);
+  let shard = new GatheredShard(format);
+  let lastKey: string | undefined;
   let rows = 0;
   let marker: { keyMarker?: string; versionIdMarker?: string } = {};
+  const cut = async () => {
+    const encoded = await shard.encode();
+    shard = new GatheredShard(format);
+    files.push(await storeEncodedDataFile(ctx, location, encoded, { encryption }));
+  };
   try {
     for (;;) {
       if (options.shouldStop?.()) throw new BackfillStopped(`the backfill of ${bucket}'s inventory table was stopped`);
@@ -90,25 +98,31 @@ export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2
       // their rows would be made in one block, with the server's requests waiting.
       await yieldToRequests();
       const page: ObjectVersionRecord[] = await ctx.metadata.listVersions({ bucket, limit: LIST_PAGE, ...marker });
+      let made: IcebergRow[] = [];
       for (const v of page) {
         // A key's versions stay in one shard: a shard is cut only where a new key starts.
-        if (shard.length >= shardRows && v.key !== shard[shard.length - 1]!.key) {
-          files.push(await writeDataFile(ctx, location, shard, { encryption }));
-          shard = [];
+        if (shard.rows + made.length >= shardRows && v.key !== lastKey) {
+          if (made.length > 0) await shard.add(made);
+          made = [];
+          await cut();
         }
-        shard.push(inventoryRow(bucket, v.key, v.versionId, changedVersion(v), mark));
+        made.push(inventoryRow(bucket, v.key, v.versionId, changedVersion(v), mark));
+        lastKey = v.key;
         rows++;
       }
+      if (made.length > 0) await shard.add(made);
       if (page.length < LIST_PAGE) break;
       const last = page[page.length - 1]!;
       marker = { keyMarker: last.key, versionIdMarker: last.versionId };
     }
-    if (shard.length > 0) files.push(await writeDataFile(ctx, location, shard, { encryption }));
+    if (shard.rows > 0) await cut();
   } catch (err) {
     // Stopped or failed before its commit: no metadata names the files written so far.
+    await shard.drop();
     await discardDataFiles(ctx, location, files, { encryption });
     throw err;
   }
+  await shard.drop();
   const expected = table.metadata["current-snapshot-id"];
   await rewriteFiles(ctx, location, {
     add: files,

@@ -1,10 +1,11 @@
 // A shard's rewrite in the live inventory table's upkeep: insertSorted places fresh rows exactly
 // where a sort of the whole shard would (by key in UTF-8 byte order, then newest first), and
-// rewriteShard, in this thread or in the shard thread, gives the shard's rows after a batch.
+// rewriteShard, in this thread or in the shard thread, gives the shard's rows after a batch; a
+// backfill's shard gathered in the thread page by page is encoded whole.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { insertSorted, mergeFiles, rewriteShard, type FilesMerge, type ShardRewrite } from "./shard-rewrite.js";
-import { mergeFilesApart, rewriteShardApart, shardThread } from "./shard-worker.js";
+import { insertSorted, mergeFiles, rewriteShard, ShardWriter, type FilesMerge, type ShardRewrite } from "./shard-rewrite.js";
+import { GatheredShard, mergeFilesApart, rewriteShardApart, shardThread } from "./shard-worker.js";
 import { readParquetRows } from "./data-files.js";
 import { writeIcebergParquet, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
 import { compareUtf8 } from "../utf8.js";
@@ -164,5 +165,77 @@ describe("mergeFiles", () => {
     const { files, dropped } = await mergeFiles({ files: [await fileOf([rec("09", 1)], "s3://t/a"), await fileOf([rec("01", 2), rec("05", 3)], "s3://t/b")], chunkRows: 10, schema: JOURNALISH, columnBoundLengths: new Map() });
     assert.equal(dropped, 0);
     assert.deepEqual(await seqs(files), [["09", "01", "05"]]);
+  });
+});
+
+describe("ShardWriter (a backfill's shard, written as its rows come)", () => {
+  const format = { schema: SCHEMA, columnBoundLengths: new Map([[1, Infinity]]) };
+
+  it("puts each key's versions in a shard's order, whatever order they came in, across pages", async () => {
+    const writer = new ShardWriter(format);
+    // b's versions come oldest first and across two pages.
+    await writer.add([sized("a", 3, "a2", 1), sized("b", 1, "b1", 2)]);
+    await writer.add([sized("b", 5, "b3", 3), sized("b", 2, "b2", 4)]);
+    await writer.add([sized("c", 2, "c1", 5)]);
+    assert.equal(writer.rows, 5);
+    const file = await writer.finish();
+    assert.deepEqual((await readParquetRows(file.bytes, SCHEMA)).map(view), ["a@3/a2=1", "b@5/b3=3", "b@2/b2=4", "b@1/b1=2", "c@2/c1=5"]);
+    assert.equal(file.metrics.recordCount, 5);
+  });
+
+  it("refuses rows whose keys go backwards, which the upkeep's binary search could not find", async () => {
+    const writer = new ShardWriter(format);
+    await writer.add([sized("b", 1, "b1", 1)]);
+    await assert.rejects(writer.add([sized("a", 1, "a1", 2), sized("c", 1, "c1", 3)]), /out of key order/);
+  });
+});
+
+describe("GatheredShard (the backfill's shards, encoded in the shard thread)", () => {
+  const pages = [
+    [sized("a", 3, "a2", 1), sized("a", 1, "a1", 2)],
+    [sized("b", 5, "b1", 3)],
+    [sized("c", 2, "c1", 4), sized("d", 4, "d1", 5)],
+  ];
+  const format = { schema: SCHEMA, columnBoundLengths: new Map([[1, Infinity]]) };
+
+  it("encodes the rows sent page by page as one file, in a shard's order", async () => {
+    const shard = new GatheredShard(format);
+    for (const page of pages) await shard.add(page);
+    assert.equal(shard.rows, 5);
+    const file = await shard.encode();
+    assert.equal(file.metrics.recordCount, 5);
+    assert.deepEqual((await readParquetRows(file.bytes, SCHEMA)).map(view), pages.flat().map(view));
+    assert.equal(file.metrics.upperBounds.get(1)!.toString("utf8"), "d");
+  });
+
+  it("keeps the thread, idle between pages, until the shard is encoded or dropped", async () => {
+    const idleMs = shardThread.idleMs;
+    shardThread.idleMs = 1;
+    try {
+      const shard = new GatheredShard(format);
+      for (const page of pages) {
+        await shard.add(page);
+        // Long past the idle time: a thread ended here would take the rows sent so far with it.
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      assert.equal((await shard.encode()).metrics.recordCount, 5);
+      const dropped = new GatheredShard(format);
+      await dropped.add(pages[0]!);
+      await dropped.drop();
+      await assert.rejects(dropped.add(pages[1]!), /already encoded or dropped/);
+    } finally {
+      shardThread.idleMs = idleMs;
+    }
+  });
+
+  it("tells a page the thread refused at the encoding, with one page in flight", async () => {
+    const shard = new GatheredShard(format);
+    await shard.add([sized("b", 1, "b1", 1)]);
+    await shard.add([sized("a", 1, "a1", 2)]);
+    await assert.rejects(shard.encode(), /out of key order/);
+  });
+
+  it("refuses to encode a shard with no rows", async () => {
+    await assert.rejects(new GatheredShard(format).encode(), /at least one row/);
   });
 });

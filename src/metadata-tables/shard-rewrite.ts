@@ -1,9 +1,9 @@
 // The tables' data files rewritten: one shard of the live inventory table with a batch of changes
 // (its rows read back, the changed versions taken out, their new states put in place, the result
-// cut into files), and the maintenance's merges of several files. Pure (bytes and rows in, encoded
-// files out), so they run in the shard thread (shard-worker.ts), off the server's thread; the
-// callers store what they return.
-import { writeIcebergParquet, type DataFileMetrics, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
+// cut into files), the maintenance's merges of several files, and a new shard of the backfill
+// written as its rows come (ShardWriter). Pure (bytes and rows in, encoded files out), so they run
+// in the shard thread (shard-worker.ts), off the server's thread; the callers store what they return.
+import { createIcebergParquetWriter, writeIcebergParquet, type DataFileMetrics, type IcebergParquetWriter, type IcebergRow, type IcebergSchema } from "./parquet-table.js";
 import { readParquetRows } from "./data-files.js";
 import { compareUtf8 } from "../utf8.js";
 
@@ -131,4 +131,53 @@ export async function mergeFiles(job: FilesMerge): Promise<{ files: EncodedDataF
     files.push(await writeIcebergParquet(job.schema, rows.slice(i, i + job.chunkRows), { columnBoundLengths: job.columnBoundLengths }));
   }
   return { files, dropped };
+}
+
+/** What a table's data files are encoded with (table-store's dataFileEncoding). */
+export interface DataFileFormat {
+  schema: IcebergSchema;
+  columnBoundLengths: ReadonlyMap<number, number>;
+}
+
+/**
+ * A new shard encoded as its rows come, in the listing's order: keys ascending (UTF-8 bytes), a
+ * key's versions in any order. Each key's versions are put in a shard's order (compareRows) once
+ * the next key starts, and written; so the shard is never held whole, only its encoded bytes and
+ * the row group being filled.
+ */
+export class ShardWriter {
+  private readonly parts: Buffer[] = [];
+  private readonly writer: IcebergParquetWriter;
+  private run: IcebergRow[] = [];
+
+  constructor(format: DataFileFormat) {
+    this.writer = createIcebergParquetWriter({ schema: format.schema, columnBoundLengths: format.columnBoundLengths, sink: async (chunk) => void this.parts.push(chunk) });
+  }
+
+  /** Rows taken so far, written or waiting for their key's end. */
+  get rows(): number {
+    return this.writer.rowsWritten + this.run.length;
+  }
+
+  async add(rows: readonly IcebergRow[]): Promise<void> {
+    const ready: IcebergRow[] = [];
+    for (const row of rows) {
+      const key = this.run[0]?.key as string | undefined;
+      if (key !== undefined && row.key !== key) {
+        // Upkeep finds rows by binary search: a store listing in another order would break it.
+        if (compareUtf8(row.key as string, key) < 0) throw new Error(`the backfill's rows came out of key order: ${JSON.stringify(row.key)} after ${JSON.stringify(key)}`);
+        for (const r of this.run.sort(compareRows)) ready.push(r);
+        this.run = [];
+      }
+      this.run.push(row);
+    }
+    if (ready.length > 0) await this.writer.writeRows(ready);
+  }
+
+  async finish(): Promise<EncodedDataFile> {
+    await this.writer.writeRows(this.run.sort(compareRows));
+    this.run = [];
+    const metrics = await this.writer.finish();
+    return { bytes: Buffer.concat(this.parts), metrics };
+  }
 }
