@@ -1,7 +1,7 @@
 // A shard's rewrite in the live inventory table's upkeep: insertSorted places fresh rows exactly
 // where a sort of the whole shard would (by key in UTF-8 byte order, then newest first), and
 // rewriteShard, in this thread or in the shard thread, gives the shard's rows after a batch; a
-// backfill's shard gathered in the thread page by page is encoded whole.
+// backfill's shard is written in the thread as its pages come (ShardWriter, GatheredShard).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { insertSorted, mergeFiles, rewriteShard, ShardWriter, type FilesMerge, type ShardRewrite } from "./shard-rewrite.js";
