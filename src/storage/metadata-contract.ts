@@ -468,6 +468,23 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       assert.deepEqual(await kinds("gone"), []);
     });
 
+    it("reads and drops a log longer than the SQLite store's page (5,000 entries) whole and in order", async () => {
+      const paged: BucketRef = { name: "paged", id: "paged-1" };
+      await store.createBucket(bucketRecord("paged", "paged-1", "Enabled"));
+      await store.putBucketConfig(paged, CHANGE_LOG_KIND, "cfg", "{}");
+      await store.putVersions(paged, Array.from({ length: 12_001 }, (_, i) => version("paged", `k/${String(i).padStart(5, "0")}`, "v1")));
+      const all = await store.listChanges("paged", 0, 20_000);
+      assert.equal(all.length, 12_001);
+      assert.ok(all.every((x, i) => x.key === `k/${String(i).padStart(5, "0")}` && (i === 0 || x.seq > all[i - 1]!.seq)));
+      assert.deepEqual((await store.listChanges("paged", 0, 7_000)).map((x) => x.seq), all.slice(0, 7_000).map((x) => x.seq));
+      assert.deepEqual((await store.listChanges("paged", all[4_999]!.seq, 5_001)).map((x) => x.seq), all.slice(5_000, 10_001).map((x) => x.seq));
+      await store.dropChanges("paged", all[10_999]!.seq);
+      assert.deepEqual((await store.listChanges("paged", 0, 20_000)).map((x) => x.seq), all.slice(11_000).map((x) => x.seq));
+      await store.dropChanges("paged", all[12_000]!.seq);
+      assert.deepEqual(await store.listChanges("paged", 0, 20_000), []);
+      assert.equal(await store.lastChangeSeq("paged"), all[12_000]!.seq, "the numbering is kept");
+    });
+
     it("replaces a configuration only while it is as expected (compare-and-set)", async () => {
       await store.putBucketConfig(c, "cas", "one", '{"n":1}');
       assert.equal(await store.replaceBucketConfig(c, "cas", "one", '{"n":0}', '{"n":2}'), false);
