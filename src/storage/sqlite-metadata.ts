@@ -528,19 +528,16 @@ export class SqliteMetadataStore implements MetadataStore {
   async dropChanges(bucket: string, throughSeq: number): Promise<void> {
     // A page per transaction: dropping is idempotent, so a crash between pages leaves only entries
     // the next pass drops; no reader reads at or below throughSeq again.
-    for (;;) {
-      const dropped = await this.write(() => {
-        this.stmts.keepChangeSeq.run(bucket, Math.min(throughSeq, this.stmts.lastChangeSeq.get({ bucket }) as number));
-        return this.stmts.dropChangesPage.run({ bucket, through: throughSeq, limit: CHANGE_PAGE }).changes;
-      });
-      if (dropped < CHANGE_PAGE) return;
-    }
+    let dropped: number;
+    do dropped = await this.write(() => this.dropChangesThrough(bucket, throughSeq, CHANGE_PAGE));
+    while (dropped === CHANGE_PAGE);
   }
 
-  /** Inside a write transaction: drops entries, keeping the numbering for when none is left. */
-  private dropChangesThrough(bucket: string, throughSeq: number): void {
+  /** Inside a write transaction: drops entries (the first `limit` of them), keeping the numbering for when none is left. */
+  private dropChangesThrough(bucket: string, throughSeq: number, limit?: number): number {
     this.stmts.keepChangeSeq.run(bucket, Math.min(throughSeq, this.stmts.lastChangeSeq.get({ bucket }) as number));
-    this.stmts.dropChanges.run(bucket, throughSeq);
+    const dropped = limit === undefined ? this.stmts.dropChanges.run(bucket, throughSeq) : this.stmts.dropChangesPage.run({ bucket, through: throughSeq, limit });
+    return dropped.changes;
   }
 
   private insertLatest(bucket: BucketRef, r: Omit<ObjectVersionRecord, "isLatest">, origin: ChangeOrigin | undefined): DeletedVersions {
