@@ -118,11 +118,11 @@ export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2
     if (shard.rows > 0) await cut();
   } catch (err) {
     // Stopped or failed before its commit: no metadata names the files written so far.
-    await shard.drop();
     await discardDataFiles(ctx, location, files, { encryption });
     throw err;
+  } finally {
+    await shard.drop();
   }
-  await shard.drop();
   const expected = table.metadata["current-snapshot-id"];
   await rewriteFiles(ctx, location, {
     add: files,

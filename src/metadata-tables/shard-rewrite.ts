@@ -65,7 +65,13 @@ export function versionIdOfRow(row: IcebergRow): string {
   return (row.version_id as string | null) ?? "null";
 }
 
-export interface ShardRewrite {
+/** What a table's data files are encoded with (table-store's dataFileEncoding). */
+export interface DataFileFormat {
+  schema: IcebergSchema;
+  columnBoundLengths: ReadonlyMap<number, number>;
+}
+
+export interface ShardRewrite extends DataFileFormat {
   /** The shard's data file, decrypted; absent for keys before every shard (a new one). */
   file?: { bytes: Uint8Array; uri: string; recordCount: number };
   /** Versions whose rows go, by key: every version the batch changed, whatever became of it. */
@@ -73,8 +79,6 @@ export interface ShardRewrite {
   /** The rows of the versions the batch left in place (their new state). */
   fresh: IcebergRow[];
   shardRows: number;
-  schema: IcebergSchema;
-  columnBoundLengths: ReadonlyMap<number, number>;
 }
 
 export interface EncodedDataFile {
@@ -101,7 +105,7 @@ export async function rewriteShard(job: ShardRewrite): Promise<EncodedDataFile[]
   return files;
 }
 
-export interface FilesMerge {
+export interface FilesMerge extends DataFileFormat {
   files: NonNullable<ShardRewrite["file"]>[];
   /** Keep only rows whose record_timestamp (microseconds) is at or after this: the journal's expiration. */
   keepFrom?: number;
@@ -109,8 +113,6 @@ export interface FilesMerge {
   order?: "sequence";
   /** Rows per file written. */
   chunkRows: number;
-  schema: IcebergSchema;
-  columnBoundLengths: ReadonlyMap<number, number>;
 }
 
 const bySequence = (a: IcebergRow, b: IcebergRow) => ((a.sequence_number as string) < (b.sequence_number as string) ? -1 : a.sequence_number === b.sequence_number ? 0 : 1);
@@ -131,12 +133,6 @@ export async function mergeFiles(job: FilesMerge): Promise<{ files: EncodedDataF
     files.push(await writeIcebergParquet(job.schema, rows.slice(i, i + job.chunkRows), { columnBoundLengths: job.columnBoundLengths }));
   }
   return { files, dropped };
-}
-
-/** What a table's data files are encoded with (table-store's dataFileEncoding). */
-export interface DataFileFormat {
-  schema: IcebergSchema;
-  columnBoundLengths: ReadonlyMap<number, number>;
 }
 
 /**
