@@ -11,6 +11,10 @@
 # scripts/s3-tests/munch.py. Environment: S3TESTS_TIMEOUT (seconds per test, default 60),
 # S3TESTS_RESULTS (where the JSON of every outcome goes, default <work dir>/results.json),
 # S3TESTS_KEEP=1 keeps the work directory (server log, data, config).
+#
+# S3TESTS_MOTO=/path/to/moto runs the same selection against moto's server instead, for
+# comparison: the path is a source tree of moto (the directory holding its `moto` package),
+# whose dependencies python3 must have (Flask and flask-cors among them).
 set -euo pipefail
 
 if [ $# -lt 1 ] || [ ! -f "$1/s3tests/functional/test_s3.py" ]; then
@@ -37,28 +41,50 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The suite's SSE-C tests speak plain HTTP (is_secure = False) to this loopback server.
-# Started as a process of its own (exec), so that the pid kept is the server's: the stocktake
-# function's subshell would be killed at the end and leave the server running.
-(cd "$root" && exec node --import tsx src/main.ts serve --host 127.0.0.1 --port "$port" --data-dir "$work/data" --region us-east-1 --allow-insecure-sse-c \
-  --root-account-id "$main_id" --root-access-key "$main_key" --root-secret-key "$main_secret") >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$work/server.log" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-  sleep 0.2
-done
-grep -q "listening on" "$work/server.log" || { echo "the server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
-stocktake accounts create --data-dir "$work/data" --id "$alt_id" --access-key "$alt_key" --secret-key "$alt_secret" --json >/dev/null
-stocktake accounts create --data-dir "$work/data" --id "$tenant_id" --access-key "$tenant_key" --secret-key "$tenant_secret" --json >/dev/null
+wait_for_server() { # $1: a line the server logs once it listens
+  for _ in $(seq 1 100); do
+    grep -q "$1" "$work/server.log" 2>/dev/null && return 0
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "the server did not start" >&2; cat "$work/server.log" >&2; exit 1
+}
 
-# SSE-KMS tests name two keys of the main account; S3 answers with a key's ARN, so they are named by it.
-kms_key() { stocktake kms create-key --data-dir "$work/data" --account "$main_id" --description "s3-tests $1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["Arn"])'; }
-kms_key_1=$(kms_key 1)
-kms_key_2=$(kms_key 2)
+start_stocktake() {
+  # The suite's SSE-C tests speak plain HTTP (is_secure = False) to this loopback server.
+  # Started as a process of its own (exec), so that the pid kept is the server's: the stocktake
+  # function's subshell would be killed at the end and leave the server running.
+  (cd "$root" && exec node --import tsx src/main.ts serve --host 127.0.0.1 --port "$port" --data-dir "$work/data" --region us-east-1 --allow-insecure-sse-c \
+    --root-account-id "$main_id" --root-access-key "$main_key" --root-secret-key "$main_secret") >"$work/server.log" 2>&1 &
+  server_pid=$!
+  wait_for_server "listening on"
+  stocktake accounts create --data-dir "$work/data" --id "$alt_id" --access-key "$alt_key" --secret-key "$alt_secret" --json >/dev/null
+  stocktake accounts create --data-dir "$work/data" --id "$tenant_id" --access-key "$tenant_key" --secret-key "$tenant_secret" --json >/dev/null
 
-# The suite compares owners with the configured user ids and display names: give it ours.
-canonical() { (cd "$root" && node --import tsx -e "import('./src/auth/accounts.ts').then((m) => console.log(m.canonicalIdFor('$1')))"); }
+  # SSE-KMS tests name two keys of the main account; S3 answers with a key's ARN, so they are named by it.
+  kms_key() { stocktake kms create-key --data-dir "$work/data" --account "$main_id" --description "s3-tests $1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["Arn"])'; }
+  kms_key_1=$(kms_key 1)
+  kms_key_2=$(kms_key 2)
+
+  # The suite compares owners with the configured user ids and display names: give it ours.
+  canonical() { (cd "$root" && node --import tsx -e "import('./src/auth/accounts.ts').then((m) => console.log(m.canonicalIdFor('$1')))"); }
+  main_user=$(canonical $main_id) alt_user=$(canonical $alt_id) tenant_user=$(canonical $tenant_id)
+  main_name=root alt_name=account-$alt_id tenant_name=account-$tenant_id
+}
+
+start_moto() {
+  (cd "$work" && PYTHONPATH="$S3TESTS_MOTO" exec python3 -m moto.server -H 127.0.0.1 -p "$port") >"$work/server.log" 2>&1 &
+  server_pid=$!
+  wait_for_server "Running on"
+  eval "$(python3 "$root/scripts/s3-tests/moto_setup.py" "http://127.0.0.1:$port")"
+  # moto gives every bucket and object one owner, whichever account made it.
+  main_user=75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a
+  alt_user=$main_user tenant_user=$main_user
+  main_name=webfile alt_name=webfile tenant_name=webfile
+}
+
+if [ -n "${S3TESTS_MOTO:-}" ]; then start_moto; else start_stocktake; fi
+
 cat >"$work/s3tests.conf" <<CONF
 [DEFAULT]
 host = 127.0.0.1
@@ -70,8 +96,8 @@ ssl_verify = False
 bucket prefix = s3t-{random}-
 
 [s3 main]
-display_name = root
-user_id = $(canonical $main_id)
+display_name = $main_name
+user_id = $main_user
 email = main@example.com
 kms_keyid = $kms_key_1
 kms_keyid2 = $kms_key_2
@@ -79,15 +105,15 @@ access_key = $main_key
 secret_key = $main_secret
 
 [s3 alt]
-display_name = account-$alt_id
-user_id = $(canonical $alt_id)
+display_name = $alt_name
+user_id = $alt_user
 email = alt@example.com
 access_key = $alt_key
 secret_key = $alt_secret
 
 [s3 tenant]
-display_name = account-$tenant_id
-user_id = $(canonical $tenant_id)
+display_name = $tenant_name
+user_id = $tenant_user
 email = tenant@example.com
 access_key = $tenant_key
 secret_key = $tenant_secret
@@ -125,5 +151,7 @@ S3TEST_CONF="$work/s3tests.conf" \
   python3 -m pytest s3tests/functional/test_s3.py -p stocktake_pytest -m "$selection" -q -o addopts= \
   -p no:cacheprovider --no-header -rN "$@" || status=$?
 # Request lines of 5xx answers (501 NotImplemented among them) are at error too; count the rest.
-echo "server log: $(grep '"level":"error"' "$work/server.log" | grep -vc '"msg":"request"' || true) error lines" >&2
+if [ -z "${S3TESTS_MOTO:-}" ]; then
+  echo "server log: $(grep '"level":"error"' "$work/server.log" | grep -vc '"msg":"request"' || true) error lines" >&2
+fi
 exit "${status:-0}"

@@ -94,7 +94,8 @@ def pytest_terminal_summary(terminalreporter):
             by_feature[feature][result["outcome"]] += 1
     write = terminalreporter.write_line
     write("")
-    write("s3-tests against Stocktake, by feature (a test counts under each of its markers)")
+    server = "moto" if os.environ.get("S3TESTS_MOTO") else "Stocktake"
+    write(f"s3-tests against {server}, by feature (a test counts under each of its markers)")
     write(f"{'feature':28} {'passed':>7} {'failed':>7} {'error':>7} {'skipped':>8}")
     for feature in sorted(by_feature):
         c = by_feature[feature]
