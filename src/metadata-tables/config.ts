@@ -266,6 +266,14 @@ export function managedTableBucketName(accountId: string): string {
   return `${AWS_MANAGED_TABLE_BUCKET}-${accountId}`;
 }
 
+/**
+ * A name only S3 Metadata creates, for the account it names: CreateBucket refuses it, or another
+ * account could take it first and then block or feed that account's metadata tables.
+ */
+export function isManagedTableBucketName(name: string): boolean {
+  return new RegExp(`^${AWS_MANAGED_TABLE_BUCKET}-\\d{12}$`).test(name);
+}
+
 export function tableBucketArn(region: string, accountId: string, tableBucketName: string): string {
   return `arn:aws:s3tables:${region}:${accountId}:bucket/${tableBucketName}`;
 }

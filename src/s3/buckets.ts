@@ -4,6 +4,7 @@ import { S3Error } from "../errors.js";
 import { elementOf, parseXml, readBody, textOf } from "../xml/codec.js";
 import type { Handler, S3Request } from "./types.js";
 import { isValidBucketName } from "../bucket-names.js";
+import { isManagedTableBucketName } from "../metadata-tables/config.js";
 import { canonicalIdFor } from "../auth/accounts.js";
 import * as core from "../core/buckets.js";
 import { bucketCreation } from "./capability-hooks.js";
@@ -29,7 +30,7 @@ async function requestedLocation(req: S3Request): Promise<string | undefined> {
 export const createBucket: Handler = async (req, ctx) => {
   const owner = callerAccount(req);
   const name = req.bucket!;
-  if (!isValidBucketName(name)) throw new S3Error("InvalidBucketName", undefined, { BucketName: name });
+  if (!isValidBucketName(name) || isManagedTableBucketName(name)) throw new S3Error("InvalidBucketName", undefined, { BucketName: name });
   const region = ctx.config.region;
   const creation = await bucketCreation(req, ctx);
   const location = await requestedLocation(req);

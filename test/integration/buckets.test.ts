@@ -49,8 +49,8 @@ describe("buckets", () => {
     await rejectsWith(other.send(new CreateBucketCommand({ Bucket: "alpha-bucket" })), "BucketAlreadyExists", 409);
   });
 
-  it("refuses names that break the naming rules with InvalidBucketName", async () => {
-    for (const bad of ["ab", "Upper-Case", "has_underscore", "192.168.1.1", "double..dot", "-leading", "xn--punycode", "a".repeat(64)]) {
+  it("refuses names that break the naming rules, or that S3 Metadata keeps for an account's table bucket, with InvalidBucketName", async () => {
+    for (const bad of ["ab", "Upper-Case", "has_underscore", "192.168.1.1", "double..dot", "-leading", "xn--punycode", "a".repeat(64), "aws-s3-210987654321"]) {
       await rejectsWith(server.client.send(new CreateBucketCommand({ Bucket: bad })), "InvalidBucketName", 400);
     }
   });
