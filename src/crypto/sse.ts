@@ -5,6 +5,7 @@
 // its tag. See docs/encryption.md for the format, the key hierarchy and what it protects against.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/serv-side-encryption.html
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { S3Error } from "../errors.js";
 
 /** Plaintext bytes per chunk (a multiple of the AES block, so the DSSE inner layer can seek). */
 export const CHUNK_BYTES = 64 * 1024;
@@ -280,4 +281,20 @@ export async function* openStream(read: RangeReader, size: number, kek: KekResol
     }
   }
   if (index <= span.last) throw new SealedBodyError("an encrypted body is shorter than its record says");
+}
+
+const CUSTOMER_KEY_HEADERS = ["x-amz-server-side-encryption-customer-", "x-amz-copy-source-server-side-encryption-customer-"];
+
+/** Whether a header (or a browser upload's form field, which stands for one) carries SSE-C key material or its parameters. */
+export function isCustomerKeyHeader(name: string): boolean {
+  return CUSTOMER_KEY_HEADERS.some((prefix) => name.startsWith(prefix));
+}
+
+/** Refuses SSE-C headers (or fields) on a connection they may not cross: over plain HTTP the key would travel in the clear. */
+export function refuseCustomerKeysInTheClear(names: Iterable<string>): void {
+  for (const name of names) {
+    if (isCustomerKeyHeader(name)) {
+      throw new S3Error("InvalidRequest", "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.");
+    }
+  }
 }

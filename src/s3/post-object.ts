@@ -11,6 +11,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import Busboy from "busboy";
 import { S3Error } from "../errors.js";
+import { refuseCustomerKeysInTheClear } from "../crypto/sse.js";
 import { authorizeActions, requestConditionContext, requestObjectTagConditions } from "../auth/authorize.js";
 import { signingKey } from "../auth/sigv4.js";
 import type { Principal } from "../auth/principal.js";
@@ -289,6 +290,9 @@ export const postObject: Handler = async (req, ctx) => {
     if (fields.has("acl")) headers["x-amz-acl"] = fields.get("acl")!;
     if (fields.has("tagging")) headers["x-amz-tagging"] = taggingHeader(fields.get("tagging")!);
     headers["content-type"] ??= "binary/octet-stream";
+    // The edge refuses SSE-C headers over plain HTTP before the form is read; fields carry the
+    // same key in the clear.
+    if (!req.customerKeysAllowed) refuseCustomerKeysInTheClear(Object.keys(headers));
 
     const actions = ["s3:PutObject", ...writeHeaderActions(headers)];
     await authorizeActions(

@@ -53,6 +53,8 @@ export interface S3Request {
   /** The caller's client address, for policy conditions (aws:SourceIp). */
   sourceIp: string;
   secureTransport: boolean;
+  /** Whether SSE-C keys may arrive on this connection: over TLS, or from loopback with --allow-insecure-sse-c. */
+  customerKeysAllowed: boolean;
 }
 
 export interface XmlBody {

@@ -25,7 +25,8 @@ import { readOpenFileLimit } from "../config.js";
 import type { AccessLogDelivery } from "../s3/access-log-delivery.js";
 import { traceAccess, type AccessTrace } from "./access-log-trace.js";
 import { EdgeServer, TlsEdgeServer, type EdgeLimits } from "./edge-server.js";
-import { isSecureTransport, refuseCustomerKeysInTheClear, type Certificate } from "./tls.js";
+import { customerKeysMayArrive, isSecureTransport, type Certificate } from "./tls.js";
+import { refuseCustomerKeysInTheClear } from "../crypto/sse.js";
 import { logUnparsedRequest, RequestLine } from "./request-log.js";
 import { answerObservability, observabilityEndpoint, type Observability } from "./observability.js";
 import { CONSOLE_DIR, ConsoleFiles } from "./console.js";
@@ -353,7 +354,8 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       ctx.log.warn("operation not implemented", { op, method: req.method, url: rawUrl, requestId: ids.requestId });
       throw new S3Error("NotImplemented", `${op} is not implemented by Stocktake.`);
     }
-    if (!secureTransport) refuseCustomerKeysInTheClear(req.headers, socket.remoteAddress, ctx.config.allowInsecureSseC);
+    const customerKeysAllowed = customerKeysMayArrive(secureTransport, socket.remoteAddress, ctx.config.allowInsecureSseC);
+    if (!customerKeysAllowed) refuseCustomerKeysInTheClear(Object.keys(req.headers));
 
     let bucketRecord;
     let decision: EdgeDecision = {};
@@ -425,6 +427,7 @@ async function handle(ctx: ServerContext, edge: Edge, lookup: SigningKeyLookup, 
       ...decision,
       sourceIp: socket.remoteAddress ?? "",
       secureTransport,
+      customerKeysAllowed,
     };
     // The caller a bucket's change log names for what this request changes (S3 Metadata's journal).
     const origin = { requester: requesterOf(principal), sourceIp: s3req.sourceIp || undefined, requestId: ids.requestId, at: receivedAt };

@@ -4,11 +4,9 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import type { IncomingHttpHeaders } from "node:http";
 import { isIPv4 } from "node:net";
 import type { Socket } from "node:net";
 import { TLSSocket, createSecureContext } from "node:tls";
-import { S3Error } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { TlsEdgeServer } from "./edge-server.js";
 
@@ -65,18 +63,11 @@ export function isLoopback(address: string | undefined): boolean {
   return address === "::1";
 }
 
-const CUSTOMER_KEY_HEADERS = ["x-amz-server-side-encryption-customer-", "x-amz-copy-source-server-side-encryption-customer-"];
-
 /**
  * S3 refuses any request carrying an SSE-C header over plain HTTP: the key would have crossed the
  * network in the clear. `allowOnLoopback` (--allow-insecure-sse-c) admits them from this host only,
  * where no network is crossed, for development and test suites without certificates.
  */
-export function refuseCustomerKeysInTheClear(headers: IncomingHttpHeaders, remoteAddress: string | undefined, allowOnLoopback: boolean): void {
-  if (allowOnLoopback && isLoopback(remoteAddress)) return;
-  for (const name of Object.keys(headers)) {
-    if (CUSTOMER_KEY_HEADERS.some((prefix) => name.startsWith(prefix))) {
-      throw new S3Error("InvalidRequest", "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.");
-    }
-  }
+export function customerKeysMayArrive(secureTransport: boolean, remoteAddress: string | undefined, allowOnLoopback: boolean): boolean {
+  return secureTransport || (allowOnLoopback && isLoopback(remoteAddress));
 }

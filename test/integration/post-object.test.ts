@@ -3,7 +3,7 @@
 // FormData, and read back with the AWS SDK v3.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketPolicyCommand } from "@aws-sdk/client-s3";
 import { signingKey } from "../../src/auth/sigv4.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
@@ -174,5 +174,36 @@ describe("POST Object (browser uploads)", () => {
     assert.equal(r.status, 403);
     assert.equal(await code(r), "AccessDenied");
     await assert.rejects(body("anon.txt"));
+  });
+});
+
+describe("POST Object with SSE-C fields over plain HTTP", () => {
+  let server: TestServer;
+  const key = Buffer.alloc(32, 7);
+  const ssec = {
+    "x-amz-server-side-encryption-customer-algorithm": "AES256",
+    "x-amz-server-side-encryption-customer-key": key.toString("base64"),
+    "x-amz-server-side-encryption-customer-key-md5": createHash("md5").update(key).digest("base64"),
+  };
+
+  before(async () => {
+    server = await startTestServer({ allowInsecureSseC: false });
+    await server.client.send(new CreateBucketCommand({ Bucket }));
+  });
+  after(() => server.stop());
+
+  it("is refused as the same key in headers is (400 InvalidRequest), and nothing is stored, though the policy covers the fields", async () => {
+    const conditions = [
+      { bucket: Bucket },
+      ["starts-with", "$key", "uploads/"],
+      ["starts-with", "$Content-Type", "text/"],
+      ...Object.entries(ssec).map(([k, v]) => ({ [k]: v })),
+    ];
+    const signing = [["starts-with", "$x-amz-algorithm", ""], ["starts-with", "$x-amz-credential", ""], ["starts-with", "$x-amz-date", ""]];
+    const data = form({ fields: { key: "uploads/secret.txt", ...ssec }, conditions: [...conditions, ...signing] });
+    const r = await fetch(`${server.url}/${Bucket}`, { method: "POST", body: data });
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /<Code>InvalidRequest<\/Code><Message>Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection\.<\/Message>/);
+    await assert.rejects(server.client.send(new HeadObjectCommand({ Bucket, Key: "uploads/secret.txt" })), (err: { $metadata?: { httpStatusCode?: number } }) => err.$metadata?.httpStatusCode === 404);
   });
 });
