@@ -4,11 +4,12 @@
 // manifest list and manifests. The Python readers skip when python3 cannot import them.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { ensureManagedTableBucket } from "./config.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { icebergRead } from "icebird";
 import { startTestServer, TEST_ACCESS_KEY, TEST_ACCOUNT_ID, TEST_SECRET_KEY, type TestServer } from "../../test/helpers/server.js";
 import { withServerFetch as withFetchTo } from "../../test/helpers/icebird.js";
@@ -86,7 +87,8 @@ let server: TestServer;
 
 before(async () => {
   server = await startTestServer();
-  await server.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  // Made as S3 Metadata makes it: CreateBucket refuses the managed name.
+  assert.equal(await ensureManagedTableBucket(server.context, TEST_ACCOUNT_ID), undefined);
 });
 
 after(async () => {

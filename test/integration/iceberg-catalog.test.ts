@@ -4,6 +4,7 @@
 // unknown names and names that try to leave their place in the warehouse.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { ensureManagedTableBucket } from "../../src/metadata-tables/config.js";
 import { request as httpRequest } from "node:http";
 import { CreateBucketCommand, DeleteObjectCommand, PutBucketPolicyCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { IcebergError, IcebergRestCatalog } from "iceberg-js";
@@ -95,7 +96,9 @@ function sigv4Fetch(credentials: { accessKeyId: string; secretAccessKey: string 
 
 before(async () => {
   server = await startTestServer();
-  for (const Bucket of [WAREHOUSE, SHARED, PUBLIC]) await server.client.send(new CreateBucketCommand({ Bucket }));
+  // The warehouse is made as S3 Metadata makes it: CreateBucket refuses the managed name.
+  assert.equal(await ensureManagedTableBucket(server.context, TEST_ACCOUNT_ID), undefined);
+  for (const Bucket of [SHARED, PUBLIC]) await server.client.send(new CreateBucketCommand({ Bucket }));
   await createTable(server.context, JOURNAL, JOURNAL_SCHEMA);
   await appendRows(server.context, JOURNAL, [0, 1, 2].map(journalRow));
   await createTable(server.context, INVENTORY, INVENTORY_SCHEMA);
