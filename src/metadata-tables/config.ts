@@ -266,12 +266,14 @@ export function managedTableBucketName(accountId: string): string {
   return `${AWS_MANAGED_TABLE_BUCKET}-${accountId}`;
 }
 
+const MANAGED_TABLE_BUCKET_NAME = new RegExp(`^${AWS_MANAGED_TABLE_BUCKET}-\\d{12}$`);
+
 /**
  * A name only S3 Metadata creates, for the account it names: CreateBucket refuses it, or another
  * account could take it first and then block or feed that account's metadata tables.
  */
 export function isManagedTableBucketName(name: string): boolean {
-  return new RegExp(`^${AWS_MANAGED_TABLE_BUCKET}-\\d{12}$`).test(name);
+  return MANAGED_TABLE_BUCKET_NAME.test(name);
 }
 
 export function tableBucketArn(region: string, accountId: string, tableBucketName: string): string {

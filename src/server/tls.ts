@@ -4,11 +4,11 @@
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { isIPv4 } from "node:net";
 import type { Socket } from "node:net";
 import { TLSSocket, createSecureContext } from "node:tls";
 import type { Logger } from "../log.js";
 import type { TlsEdgeServer } from "./edge-server.js";
+import { isLoopback } from "./observability.js";
 
 export interface CertificateFiles {
   certFile: string;
@@ -54,13 +54,6 @@ export async function reloadCertificate(server: TlsEdgeServer, files: Certificat
 /** Whether the request's connection is TLS: the value of aws:SecureTransport. */
 export function isSecureTransport(socket: Socket): boolean {
   return socket instanceof TLSSocket;
-}
-
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const v4 = address.startsWith("::ffff:") ? address.slice("::ffff:".length) : address;
-  if (isIPv4(v4)) return v4.startsWith("127.");
-  return address === "::1";
 }
 
 /**

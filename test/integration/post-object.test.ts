@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutBucketPolicyCommand } from "@aws-sdk/client-s3";
 import { signingKey } from "../../src/auth/sigv4.js";
+import { rejectsWith } from "../helpers/errors.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 
 const Bucket = "post-bucket";
@@ -204,6 +205,6 @@ describe("POST Object with SSE-C fields over plain HTTP", () => {
     const r = await fetch(`${server.url}/${Bucket}`, { method: "POST", body: data });
     assert.equal(r.status, 400);
     assert.match(await r.text(), /<Code>InvalidRequest<\/Code><Message>Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection\.<\/Message>/);
-    await assert.rejects(server.client.send(new HeadObjectCommand({ Bucket, Key: "uploads/secret.txt" })), (err: { $metadata?: { httpStatusCode?: number } }) => err.$metadata?.httpStatusCode === 404);
+    await rejectsWith(server.client.send(new HeadObjectCommand({ Bucket, Key: "uploads/secret.txt" })), "NotFound", 404);
   });
 });
