@@ -8,7 +8,7 @@ import type { Context } from "../core/context.js";
 import type { ObjectVersionRecord } from "../storage/types.js";
 import { isValidBucketName } from "../bucket-names.js";
 import { AWS_MANAGED_TABLE_BUCKET, isValidTableName, managedTableBucketName } from "./config.js";
-import { keyOfUri, loadTable, type LoadedTable, type TableLocation } from "./table-store.js";
+import { keyOfUri, locateTable, type TableLocation, type TableMetadataFile } from "./table-store.js";
 import { tableFiles } from "./iceberg-metadata.js";
 
 /**
@@ -145,18 +145,19 @@ export function listTables(ctx: Context, bucket: string, namespace: string, page
   return childNames(ctx, bucket, namespacePrefix(namespace), async (name) => isCatalogTableName(name) && (await tableExists(ctx, bucket, namespace, name)), page);
 }
 
-export interface CatalogTable extends LoadedTable {
-  /** The key of the current v<N>.metadata.json: what a reader of the metadata must be allowed to GET. */
-  metadataKey: string;
-  /** That object's version record (its tags are conditions of the GET's authorization). */
-  metadataObject: ObjectVersionRecord | undefined;
+/** A table of the catalog whose metadata has been found, not yet read. */
+export interface LocatedCatalogTable {
+  location: TableLocation;
+  /** The current v<N>.metadata.json: what a reader of the table must be allowed to GET. */
+  file: TableMetadataFile;
 }
 
-/** The table's current metadata and where it is, or undefined when there is no table. */
-export async function loadCatalogTable(ctx: Context, bucket: string, namespace: string, table: string): Promise<CatalogTable | undefined> {
+/**
+ * Where a table's current metadata is, or undefined when there is no table, from the bucket's
+ * index alone: the caller authorizes the GET of that file before readTable opens it.
+ */
+export async function locateCatalogTable(ctx: Context, bucket: string, namespace: string, table: string): Promise<LocatedCatalogTable | undefined> {
   const location = catalogTableLocation(bucket, namespace, table);
-  const loaded = await loadTable(ctx, location);
-  if (!loaded) return undefined;
-  const metadataKey = keyOfUri(location, loaded.metadataUri);
-  return { ...loaded, metadataKey, metadataObject: await current(ctx, bucket, metadataKey) };
+  const file = await locateTable(ctx, location);
+  return file && { location, file };
 }

@@ -235,7 +235,12 @@ async function currentVersion(ctx: Context, location: TableLocation, key: string
 /** The current object's plaintext, or undefined when the key has none. */
 async function readFile(ctx: Context, location: TableLocation, key: string): Promise<Buffer | undefined> {
   const v = await currentVersion(ctx, location, key);
-  if (!v || !v.body) return v ? Buffer.alloc(0) : undefined;
+  return v && readObject(ctx, location, v);
+}
+
+/** One object version's plaintext. */
+async function readObject(ctx: Context, location: TableLocation, v: ObjectVersionRecord): Promise<Buffer> {
+  if (!v.body) return Buffer.alloc(0);
   const bucket = await destinationBucket(ctx, location);
   // An archived table file is refused here as a GET would refuse it, and its access is noted.
   ctx.hooks.beforeBodyRead(ctx, bucket, v);
@@ -278,22 +283,53 @@ async function readVersionHint(ctx: Context, location: TableLocation, uri: strin
 
 const metadataKey = (location: TableLocation, uri: string, version: number) => keyOfUri(location, tableFiles.metadata(uri, version));
 
+/** Where a table's current metadata is: v<N>.metadata.json, its key, and the object stored there. */
+export interface TableMetadataFile {
+  uri: string;
+  version: number;
+  key: string;
+  object: ObjectVersionRecord;
+}
+
+/**
+ * The table's current metadata file, found from the bucket's index alone (no object is opened),
+ * or undefined when there is no table here: what a reader must be allowed to GET is known before
+ * anything of the table is read. Since every v<N> is created once and in order, the newest is the
+ * last that exists after the newest listed (a commit may land between the listing and the probe).
+ */
+export async function locateTable(ctx: Context, location: TableLocation): Promise<TableMetadataFile | undefined> {
+  return newestFrom(ctx, location, tableUri(location), Math.max(0, ...(await metadataVersions(ctx, location))));
+}
+
+async function newestFrom(ctx: Context, location: TableLocation, uri: string, start: number): Promise<TableMetadataFile | undefined> {
+  let found: TableMetadataFile | undefined;
+  for (let version = Math.max(start, 1); ; version++) {
+    const key = metadataKey(location, uri, version);
+    const object = await currentVersion(ctx, location, key);
+    if (!object) return found;
+    found = { uri, version, key, object };
+  }
+}
+
+/** The metadata in the file locateTable found: that object version, whatever has landed since. */
+export async function readTable(ctx: Context, location: TableLocation, file: TableMetadataFile): Promise<LoadedTable> {
+  const bytes = await readObject(ctx, location, file.object);
+  return { location, uri: file.uri, version: file.version, metadataUri: tableFiles.metadata(file.uri, file.version), metadata: JSON.parse(bytes.toString("utf8")) as TableMetadata };
+}
+
 /**
  * The table's current metadata, or undefined when there is no table here. The hint says where to
- * start; since every v<N> is created once and in order, the newest is the last that exists after
- * it (the hint lags behind a commit whose writer stopped before updating it, or lost its race).
+ * start, saving the listing; it lags behind a commit whose writer stopped before updating it, or
+ * lost its race, so the newest is looked for past it.
  */
 export async function loadTable(ctx: Context, location: TableLocation): Promise<LoadedTable | undefined> {
   const uri = tableUri(location);
-  let version = (await readVersionHint(ctx, location, uri)) ?? 0;
+  const hinted = await readVersionHint(ctx, location, uri);
   // Without a hint naming a file that is there, the newest file listed is the start: older
   // versions are deleted once they leave the metadata-log (deleteOldMetadata), so v1 may be gone.
-  if (version === 0 || !(await currentVersion(ctx, location, metadataKey(location, uri, version)))) version = Math.max(0, ...(await metadataVersions(ctx, location)));
-  while (await currentVersion(ctx, location, metadataKey(location, uri, version + 1))) version++;
-  if (version === 0) return undefined;
-  const bytes = await readFile(ctx, location, metadataKey(location, uri, version));
-  if (!bytes) throw new Error(`Iceberg table ${uri}: v${version}.metadata.json vanished while loading`);
-  return { location, uri, version, metadataUri: tableFiles.metadata(uri, version), metadata: JSON.parse(bytes.toString("utf8")) as TableMetadata };
+  const start = hinted !== undefined && (await currentVersion(ctx, location, metadataKey(location, uri, hinted))) ? hinted : Math.max(0, ...(await metadataVersions(ctx, location)));
+  const file = await newestFrom(ctx, location, uri, start);
+  return file && readTable(ctx, location, file);
 }
 
 /** The N of every v<N>.metadata.json stored under the table's location. */

@@ -28,16 +28,16 @@ import {
   isCatalogTableName,
   listNamespaces,
   listTables,
-  loadCatalogTable,
+  locateCatalogTable,
   namespaceExists,
   namespacePrefix,
   warehouseBucket,
-  type CatalogTable,
   type NamePage,
   type PageRequest,
 } from "../metadata-tables/catalog.js";
 import { managedTableBucketName } from "../metadata-tables/config.js";
 import type { TableMetadata } from "../metadata-tables/iceberg-metadata.js";
+import { readTable, type TableMetadataFile } from "../metadata-tables/table-store.js";
 
 export const ICEBERG_CATALOG_PREFIX = "/_stocktake/iceberg";
 
@@ -171,7 +171,7 @@ async function warehouse(call: Call, name: string): Promise<BucketRecord> {
  * Authorizes the S3 read the call stands for; refused, an anonymous caller gets 401 (sign the
  * request) and a signed one 403, both with the same message whatever the reason.
  */
-async function mayRead(call: Call, bucket: BucketRecord, read: { action: "s3:ListBucket"; prefix: string } | { action: "s3:GetObject"; table: CatalogTable }): Promise<void> {
+async function mayRead(call: Call, bucket: BucketRecord, read: { action: "s3:ListBucket"; prefix: string } | { action: "s3:GetObject"; file: TableMetadataFile }): Promise<void> {
   const { ctx, req, principal } = call;
   const sourceIp = req.socket.remoteAddress ?? "";
   try {
@@ -187,18 +187,18 @@ async function mayRead(call: Call, bucket: BucketRecord, read: { action: "s3:Lis
         aclGrants: aclGrants(ctx, principal, bucket, undefined, undefined),
       });
     } else {
-      const version = read.table.metadataObject;
+      const { key, object } = read.file;
       await authorize({
         principal,
         action: read.action,
         bucket,
-        key: read.table.metadataKey,
+        key,
         policies: ctx.policies,
         context: {
           ...requestConditionContext(req.headers, new URLSearchParams(), sourceIp, isSecureTransport(req.socket), ctx.clock.now(), call.signed),
-          ...existingObjectTagConditions(version ? tagsOf(version.extra) : []),
+          ...existingObjectTagConditions(tagsOf(object.extra)),
         },
-        aclGrants: aclGrants(ctx, principal, bucket, read.table.metadataKey, version?.versionId),
+        aclGrants: aclGrants(ctx, principal, bucket, key, object.versionId),
       });
     }
   } catch (err) {
@@ -304,13 +304,16 @@ async function answerRoute(call: Call, route: Route, res: ServerResponse): Promi
       return send(req, res, 200, { identifiers: page.names.map((name) => ({ namespace: [route.namespace], name })), ...nextPage(asked, page) });
     }
     case "table": {
-      const table = await loadCatalogTable(ctx, bucket.name, route.namespace, route.table);
-      if (!table) {
+      const located = await locateCatalogTable(ctx, bucket.name, route.namespace, route.table);
+      if (!located) {
         // As GetObject of a missing key: 404 only to a caller that may list where it would be.
         await mayRead(call, bucket, { action: "s3:ListBucket", prefix: namespacePrefix(route.namespace) });
         throw noSuchTable(route.namespace, route.table);
       }
-      await mayRead(call, bucket, { action: "s3:GetObject", table });
+      // Authorized before the file is opened: what an unauthorized caller sees cannot depend on
+      // what the owner's objects hold (or on whether they parse).
+      await mayRead(call, bucket, { action: "s3:GetObject", file: located.file });
+      const table = await readTable(ctx, located.location, located.file);
       const metadata = snapshotsAsAsked(table.metadata, query.get("snapshots"));
       const etag = `"${createHash("sha256").update(`${table.metadataUri}\n${query.get("snapshots") === "refs" ? "refs" : "all"}`).digest("hex")}"`;
       if (head) return send(req, res, 204, undefined);

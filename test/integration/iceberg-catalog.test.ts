@@ -312,6 +312,16 @@ describe("Iceberg REST catalog: refusals", () => {
     assertError(await get(`/v1/${SHARED}/namespaces/aws_s3_metadata/tables/nothing`, {}, other), 404, "NoSuchTableException");
   });
 
+  it("refuses a table whose metadata file is not JSON 403 or 401 to callers who may not read it: nothing of the file is opened first", async () => {
+    await server.client.send(new PutObjectCommand({ Bucket: WAREHOUSE, Key: "b_broken/broken/metadata/v1.metadata.json", Body: "not json" }));
+    const path = `/v1/${WAREHOUSE}/namespaces/b_broken/tables/broken`;
+    assertError(await get(path, {}, other), 403, "ForbiddenException");
+    const r = await fetch(`${server.url}${BASE}${path}`);
+    assertError({ status: r.status, headers: r.headers, text: await r.text() }, 401, "NotAuthorizedException");
+    // Only the owner, who may read the file, learns that it does not parse.
+    assertError(await get(path), 500, "ServerErrorException");
+  });
+
   it("answers anonymous requests 401, unless a bucket policy allows the same anonymous S3 read", async () => {
     for (const path of [`/v1/config?warehouse=${WAREHOUSE}`, `/v1/${WAREHOUSE}/namespaces`, `/v1/${WAREHOUSE}/namespaces/b_photos/tables/journal`]) {
       const r = await fetch(`${server.url}${BASE}${path}`);
