@@ -3,8 +3,8 @@
 // batch into the target bucket: every flush interval, sooner when a batch grows large or the
 // source's configuration changes, and when the server stops. Before each object the target is
 // checked again as PutBucketLogging checked it (checkTarget: owner, Requester Pays, encryption,
-// Object Lock, the bucket policy); a delivery the target no longer accepts is dropped with a log
-// line. Log objects are committed through the domain (commitVersion) as the logging service, not
+// Object Lock), and the bucket policy is asked about the very key to be written; a delivery the
+// target no longer accepts is dropped with a log line. Log objects are committed through the domain (commitVersion) as the logging service, not
 // through HTTP, so delivering logs makes no requests to log. Delivery is best effort, as S3's:
 // records still buffered when the process dies are lost.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html#how-logs-delivered
@@ -18,7 +18,7 @@ import { bucketEncryption, type WriteEncryption } from "../core/encryption.js";
 import type { NewVersion } from "../core/context.js";
 import { canonicalIdFor } from "../auth/accounts.js";
 import type { ServerContext } from "./types.js";
-import { checkTarget, loggingOf, type LoggingConfiguration } from "./bucket-logging.js";
+import { authorizeLogWrite, checkTarget, loggingOf, type LoggingConfiguration } from "./bucket-logging.js";
 import { compactGrants } from "./acl.js";
 import { eventDay, formatRecord, groupsByEventDay, logObjectKey, UNIQUE_STRING_LENGTH, type AccessLogRecord } from "./access-log-format.js";
 
@@ -108,14 +108,18 @@ export class AccessLogDelivery {
     const { source, config } = batch;
     const target = await ctx.metadata.getBucket(config.targetBucket);
     if (!target) throw new S3Error("InvalidTargetBucketForLogging", "The target bucket for logging does not exist");
-    await checkTarget(ctx, source, target, config);
+    await checkTarget(ctx, source, target);
     ctx.disk.refuseWrites();
     const encryption = await logEncryption(ctx, target);
     const ownerId = canonicalIdFor(target.ownerAccountId);
     const acl = config.targetGrants && compactGrants([{ id: ownerId, permission: "FULL_CONTROL" }, ...config.targetGrants], ownerId);
-    for (const [time, lines] of logObjects(batch, ctx.clock.now())) {
+    const objects = logObjects(batch, ctx.clock.now()).map(([time, lines]) => {
       const unique = randomBytes(UNIQUE_STRING_LENGTH / 2).toString("hex").toUpperCase();
-      const key = logObjectKey(config.targetPrefix, config.keyFormat, { accountId: source.ownerAccountId, region: source.region, bucket: source.name }, time, unique);
+      return { key: logObjectKey(config.targetPrefix, config.keyFormat, { accountId: source.ownerAccountId, region: source.region, bucket: source.name }, time, unique), lines };
+    });
+    // Every key is asked about before any is written: a policy refuses a batch whole, not half of it.
+    for (const { key } of objects) await authorizeLogWrite(ctx, source, target, key);
+    for (const { key, lines } of objects) {
       const stored = await receiveBody(Readable.from([Buffer.from(lines.join("\n") + "\n")]), {
         blobs: ctx.blobs,
         inlineMaxBytes: ctx.config.inlineObjectMaxBytes,

@@ -148,12 +148,9 @@ export function loggingPrincipal(source: Pick<BucketRecord, "name" | "ownerAccou
  * The checks a target must pass when logging is set up and before each delivery, throwing the
  * S3Error PutBucketLogging answers: the same owner and region as the source (S3 logs only within
  * one account), not Requester Pays, no SSE-KMS default encryption (log objects are written with
- * SSE-S3 or none), no Object Lock, and a bucket policy letting logging.s3.amazonaws.com
- * s3:PutObject on the TargetPrefix with the source's aws:SourceArn and aws:SourceAccount. The
- * prefix is the resource asked about both times, so a policy that allowed the configuration
- * allows its deliveries.
+ * SSE-S3 or none), no Object Lock. The bucket policy is asked about separately (authorizeLogWrite).
  */
-export async function checkTarget(ctx: ServerContext, source: Pick<BucketRecord, "name" | "ownerAccountId" | "region">, target: BucketRecord, config: Pick<LoggingConfiguration, "targetPrefix">): Promise<void> {
+export async function checkTarget(ctx: ServerContext, source: Pick<BucketRecord, "name" | "ownerAccountId" | "region">, target: BucketRecord): Promise<void> {
   if (target.ownerAccountId !== source.ownerAccountId) {
     throw new S3Error("InvalidTargetBucketForLogging", "The owner for the bucket to be logged and the target bucket must be the same.");
   }
@@ -164,18 +161,27 @@ export async function checkTarget(ctx: ServerContext, source: Pick<BucketRecord,
     throw new S3Error("InvalidArgument", "The target bucket for logging must not use SSE-KMS default encryption; SSE-S3 is supported.");
   }
   if (await bucketLock(ctx, target.name)) throw new S3Error("InvalidArgument", "The target bucket for logging must not have Object Lock enabled.");
+}
+
+/**
+ * Whether the target's bucket policy lets logging.s3.amazonaws.com s3:PutObject `key` with the
+ * source's aws:SourceArn and aws:SourceAccount; AccessDenied if not. PutBucketLogging asks it of
+ * the TargetPrefix, and each delivery of the key it is about to write, so a policy's Deny (or an
+ * Allow narrower than the prefix) holds for every log object.
+ */
+export async function authorizeLogWrite(ctx: ServerContext, source: Pick<BucketRecord, "name" | "ownerAccountId">, target: BucketRecord, key: string): Promise<void> {
   try {
     await authorize({
       principal: loggingPrincipal(source),
       action: "s3:PutObject",
       bucket: target,
-      key: config.targetPrefix,
+      key,
       policies: ctx.policies,
       context: { "aws:SecureTransport": "true", "aws:CurrentTime": ctx.clock.now().toISOString() },
     });
   } catch (err) {
     if (err instanceof S3Error && err.code === "AccessDenied") {
-      throw new S3Error("AccessDenied", `The bucket policy of ${target.name} does not allow logging.s3.amazonaws.com to write ${config.targetPrefix} for ${source.name}.`);
+      throw new S3Error("AccessDenied", `The bucket policy of ${target.name} does not allow logging.s3.amazonaws.com to write ${key} for ${source.name}.`);
     }
     throw err;
   }
@@ -211,7 +217,8 @@ export const putBucketLogging: Handler = async (req, ctx) => {
   if (requested.targetGrants?.length && !(await aclsEnabled(ctx, target.name))) {
     throw new S3Error("AccessControlListNotSupported", "Target grants not allowed for bucket owner enforced buckets");
   }
-  await checkTarget(ctx, source, target, requested);
+  await checkTarget(ctx, source, target);
+  await authorizeLogWrite(ctx, source, target, requested.targetPrefix);
   let targetGrants: StoredGrant[] | undefined;
   if (requested.targetGrants?.length) {
     const known = await knownCanonicalIds(ctx);

@@ -372,6 +372,28 @@ describe("server access logging", () => {
       assert.match(dropped[0]!, /AccessDenied/);
     });
 
+    it("authorizes each log object's own key, not the prefix: a policy for the prefix alone, or a Deny on the keys, stops delivery", async () => {
+      const dropsWith = async (name: string, policy: (source: string, target: string) => string) => {
+        const { source, target } = await pair(name, false);
+        await s3.send(new PutBucketPolicyCommand({ Bucket: target, Policy: policy(source, target) }));
+        await enable(source, { TargetBucket: target, TargetPrefix: "logs/" });
+        await s3.send(new PutObjectCommand({ Bucket: source, Key: "k", Body: "v" }));
+        const before = log.warnings.length;
+        await server.accessLogs.flush();
+        assert.deepEqual(await keysUnder(s3, target, ""), [], name);
+        const dropped = log.warnings.slice(before).filter((w) => w.includes("server access log records dropped") && w.includes(source));
+        assert.equal(dropped.length, 1, log.warnings.join("\n"));
+        assert.match(dropped[0]!, new RegExp(`AccessDenied.*logs/${new Date().getUTCFullYear()}-`));
+      };
+      // The configuration is accepted (its check asks about the prefix), but no log object's key is "logs/".
+      await dropsWith("exact", (source, target) => loggingPolicy(target, source, { resource: "logs/" }));
+      await dropsWith("denied", (source, target) => {
+        const policy = JSON.parse(loggingPolicy(target, source)) as { Statement: unknown[] };
+        policy.Statement.push({ Effect: "Deny", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: `arn:aws:s3:::${target}/logs/2*` });
+        return JSON.stringify(policy);
+      });
+    });
+
     it("keeps delivering what was recorded before logging was turned off", async () => {
       const { source, target } = await pair("turned-off");
       await enable(source, { TargetBucket: target, TargetPrefix: "logs/" });
