@@ -5,25 +5,26 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Context } from "../core/context.js";
 import type { ListObjectsQuery } from "../storage/types.js";
-import { catalogTableLocation, isCatalogNamespaceName, isCatalogTableName, listNamespaces, warehouseBucket } from "./catalog.js";
+import { catalogTableLocation, isCatalogNamespaceName, isCatalogTableName, listNamespaces, warehouseOf } from "./catalog.js";
 
-describe("warehouseBucket", () => {
-  it("takes a bucket name or an s3:// URI as that bucket", () => {
-    assert.equal(warehouseBucket("aws-s3-111122223333", "us-east-1"), "aws-s3-111122223333");
-    assert.equal(warehouseBucket("s3://my-tables", "us-east-1"), "my-tables");
-    assert.equal(warehouseBucket("s3://my-tables/", "us-east-1"), "my-tables");
+describe("warehouseOf", () => {
+  it("takes a bucket name or an s3:// URI as that bucket, a managed name as its account's", () => {
+    assert.deepEqual(warehouseOf("aws-s3-111122223333", "us-east-1"), { bucket: "aws-s3-111122223333", owner: "111122223333" });
+    assert.deepEqual(warehouseOf("s3://my-tables", "us-east-1"), { bucket: "my-tables" });
+    assert.deepEqual(warehouseOf("s3://my-tables/", "us-east-1"), { bucket: "my-tables" });
+    assert.deepEqual(warehouseOf("aws-s3-tables", "us-east-1"), { bucket: "aws-s3-tables" });
   });
 
-  it("maps a table bucket ARN to its bucket, AWS's managed aws-s3 to aws-s3-<account>", () => {
-    assert.equal(warehouseBucket("arn:aws:s3tables:us-east-1:111122223333:bucket/aws-s3", "us-east-1"), "aws-s3-111122223333");
-    assert.equal(warehouseBucket("arn:aws:s3tables:us-east-1:111122223333:bucket/my-tables", "us-east-1"), "my-tables");
+  it("maps a table bucket ARN to its bucket, AWS's managed aws-s3 to aws-s3-<account>, owned by the ARN's account", () => {
+    assert.deepEqual(warehouseOf("arn:aws:s3tables:us-east-1:111122223333:bucket/aws-s3", "us-east-1"), { bucket: "aws-s3-111122223333", owner: "111122223333" });
+    assert.deepEqual(warehouseOf("arn:aws:s3tables:us-east-1:111122223333:bucket/my-tables", "us-east-1"), { bucket: "my-tables", owner: "111122223333" });
   });
 
   it("names nothing for another region's ARN, a path, or a name no bucket can have", () => {
-    assert.equal(warehouseBucket("arn:aws:s3tables:eu-west-1:111122223333:bucket/aws-s3", "us-east-1"), undefined);
-    assert.equal(warehouseBucket("s3://my-tables/warehouse/", "us-east-1"), undefined);
-    assert.equal(warehouseBucket("../etc", "us-east-1"), undefined);
-    assert.equal(warehouseBucket("", "us-east-1"), undefined);
+    assert.equal(warehouseOf("arn:aws:s3tables:eu-west-1:111122223333:bucket/aws-s3", "us-east-1"), undefined);
+    assert.equal(warehouseOf("s3://my-tables/warehouse/", "us-east-1"), undefined);
+    assert.equal(warehouseOf("../etc", "us-east-1"), undefined);
+    assert.equal(warehouseOf("", "us-east-1"), undefined);
   });
 });
 

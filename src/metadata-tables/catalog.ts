@@ -7,7 +7,7 @@
 import type { Context } from "../core/context.js";
 import type { ObjectVersionRecord } from "../storage/types.js";
 import { isValidBucketName } from "../bucket-names.js";
-import { AWS_MANAGED_TABLE_BUCKET, isValidTableName, managedTableBucketName } from "./config.js";
+import { AWS_MANAGED_TABLE_BUCKET, isValidTableName, managedTableBucketAccount, managedTableBucketName } from "./config.js";
 import { keyOfUri, locateTable, type TableLocation, type TableMetadataFile } from "./table-store.js";
 import { tableFiles } from "./iceberg-metadata.js";
 
@@ -49,20 +49,32 @@ export interface PageRequest {
   limit?: number;
 }
 
+/** A warehouse: its bucket, and the account that must own it when the name says whose it is. */
+export interface Warehouse {
+  bucket: string;
+  owner?: string;
+}
+
+/** The warehouse of a bucket named on its own (a path's prefix): a managed name says its owner. */
+export function warehouseNamed(bucket: string): Warehouse {
+  const owner = managedTableBucketAccount(bucket);
+  return owner === undefined ? { bucket } : { bucket, owner };
+}
+
 /**
- * The bucket a `warehouse` names: the bucket's name, `s3://<bucket>[/]`, or a table bucket ARN
- * (`arn:aws:s3tables:<region>:<account>:bucket/<name>`, what S3 Tables' own endpoint takes), where
- * AWS's managed `aws-s3` stands for `aws-s3-<account>`. Undefined when it names none of these, or
- * an ARN of another region.
+ * The warehouse a `warehouse` parameter names: the bucket's name, `s3://<bucket>[/]`, or a table
+ * bucket ARN (`arn:aws:s3tables:<region>:<account>:bucket/<name>`, what S3 Tables' own endpoint
+ * takes), where AWS's managed `aws-s3` stands for `aws-s3-<account>` and the bucket must be the
+ * ARN's account's. Undefined when it names none of these, or an ARN of another region.
  */
-export function warehouseBucket(warehouse: string, region: string): string | undefined {
+export function warehouseOf(warehouse: string, region: string): Warehouse | undefined {
   const arn = /^arn:aws:s3tables:([a-z0-9-]+):(\d{12}):bucket\/([a-z0-9-]+)$/.exec(warehouse);
   if (arn) {
     if (arn[1] !== region) return undefined;
-    return arn[3] === AWS_MANAGED_TABLE_BUCKET ? managedTableBucketName(arn[2]!) : arn[3];
+    return { bucket: arn[3] === AWS_MANAGED_TABLE_BUCKET ? managedTableBucketName(arn[2]!) : arn[3]!, owner: arn[2]! };
   }
   const name = warehouse.startsWith("s3://") ? warehouse.slice(5).replace(/\/$/, "") : warehouse;
-  return isValidBucketName(name) ? name : undefined;
+  return isValidBucketName(name) ? warehouseNamed(name) : undefined;
 }
 
 /** Where a table's files are: `<namespace>/<table>/` in the warehouse bucket. */

@@ -266,14 +266,19 @@ export function managedTableBucketName(accountId: string): string {
   return `${AWS_MANAGED_TABLE_BUCKET}-${accountId}`;
 }
 
-const MANAGED_TABLE_BUCKET_NAME = new RegExp(`^${AWS_MANAGED_TABLE_BUCKET}-\\d{12}$`);
+const MANAGED_TABLE_BUCKET_NAME = new RegExp(`^${AWS_MANAGED_TABLE_BUCKET}-(\\d{12})$`);
 
 /**
  * A name only S3 Metadata creates, for the account it names: CreateBucket refuses it, or another
  * account could take it first and then block or feed that account's metadata tables.
  */
 export function isManagedTableBucketName(name: string): boolean {
-  return MANAGED_TABLE_BUCKET_NAME.test(name);
+  return managedTableBucketAccount(name) !== undefined;
+}
+
+/** The account a managed table bucket's name (aws-s3-<account>) is for; undefined for any other name. */
+export function managedTableBucketAccount(name: string): string | undefined {
+  return MANAGED_TABLE_BUCKET_NAME.exec(name)?.[1];
 }
 
 export function tableBucketArn(region: string, accountId: string, tableBucketName: string): string {

@@ -31,9 +31,11 @@ import {
   locateCatalogTable,
   namespaceExists,
   namespacePrefix,
-  warehouseBucket,
+  warehouseNamed,
+  warehouseOf,
   type NamePage,
   type PageRequest,
+  type Warehouse,
 } from "../metadata-tables/catalog.js";
 import { managedTableBucketName } from "../metadata-tables/config.js";
 import type { TableMetadata } from "../metadata-tables/iceberg-metadata.js";
@@ -161,9 +163,13 @@ async function callerOf(ctx: ServerContext, lookup: AsyncSigningKeyLookup, req: 
   }
 }
 
-async function warehouse(call: Call, name: string): Promise<BucketRecord> {
-  const bucket = await call.ctx.metadata.getBucket(name);
-  if (!bucket) throw new CatalogError(404, "NoSuchWarehouseException", `Warehouse does not exist: ${name}`);
+async function warehouse(call: Call, named: Warehouse): Promise<BucketRecord> {
+  const bucket = await call.ctx.metadata.getBucket(named.bucket);
+  // A bucket of another account than the name or ARN says (an aws-s3-<account> made before
+  // CreateBucket refused such names) is not that warehouse: nothing of it is served as one.
+  if (!bucket || (named.owner !== undefined && bucket.ownerAccountId !== named.owner)) {
+    throw new CatalogError(404, "NoSuchWarehouseException", `Warehouse does not exist: ${named.bucket}`);
+  }
   return bucket;
 }
 
@@ -261,20 +267,20 @@ async function answerRoute(call: Call, route: Route, res: ServerResponse): Promi
   const head = req.method === "HEAD";
   if (route.kind === "config") {
     const asked = query.get("warehouse");
-    let name: string | undefined;
+    let named: Warehouse | undefined;
     if (asked === null || asked === "") {
       // Without a warehouse, a signed caller's own V2 table bucket.
       if (call.principal.kind !== "account") throw badRequest("The warehouse query parameter is required.");
-      name = managedTableBucketName(call.principal.accountId);
+      named = { bucket: managedTableBucketName(call.principal.accountId), owner: call.principal.accountId };
     } else {
-      name = warehouseBucket(asked, ctx.config.region);
-      if (name === undefined) throw badRequest("warehouse must be a bucket name, s3://<bucket>, or a table bucket ARN of this server's region.");
+      named = warehouseOf(asked, ctx.config.region);
+      if (named === undefined) throw badRequest("warehouse must be a bucket name, s3://<bucket>, or a table bucket ARN of this server's region.");
     }
     // As HeadBucket would: the caller learns the warehouse is there only if it may list it.
-    await mayRead(call, await warehouse(call, name), { action: "s3:ListBucket", prefix: "" });
-    return send(req, res, 200, { defaults: {}, overrides: { prefix: name }, endpoints: ENDPOINTS });
+    await mayRead(call, await warehouse(call, named), { action: "s3:ListBucket", prefix: "" });
+    return send(req, res, 200, { defaults: {}, overrides: { prefix: named.bucket }, endpoints: ENDPOINTS });
   }
-  const bucket = await warehouse(call, route.bucket);
+  const bucket = await warehouse(call, warehouseNamed(route.bucket));
   switch (route.kind) {
     case "namespaces": {
       const parentText = query.get("parent");

@@ -5,6 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ensureManagedTableBucket } from "../../src/metadata-tables/config.js";
+import { createBucket } from "../../src/core/buckets.js";
 import { request as httpRequest } from "node:http";
 import { CreateBucketCommand, DeleteObjectCommand, PutBucketPolicyCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { IcebergError, IcebergRestCatalog } from "iceberg-js";
@@ -53,6 +54,7 @@ function journalRow(i: number): IcebergRow {
 
 let server: TestServer;
 let other: { accessKeyId: string; secretAccessKey: string };
+let otherAccountId: string;
 
 const json = (r: RawResponse) => JSON.parse(r.text) as Record<string, unknown>;
 const get = (path: string, query: Record<string, string> = {}, credentials = ROOT) => signedFetch(server.url, credentials, "GET", BASE + path, query);
@@ -109,6 +111,7 @@ before(async () => {
 
   const creds = await createAccount(server.context.metadata, loadSealingKey(server.dataDir), {}, new Date());
   other = { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey };
+  otherAccountId = creds.accountId;
   // The other account may list SHARED but not read its objects; anyone may read PUBLIC.
   await server.client.send(
     new PutBucketPolicyCommand({
@@ -368,6 +371,24 @@ describe("Iceberg REST catalog: refusals", () => {
       assertError(r, 405, "UnsupportedOperationException");
       assert.equal(r.headers.get("allow"), "GET, HEAD");
     }
+  });
+
+  it("serves no aws-s3-<account> bucket owned by another account as that account's warehouse, nor a bucket its ARN's account does not own", async () => {
+    // Made as a data directory from before CreateBucket refused the name would have it: the
+    // other account holds the victim's managed name.
+    const victim = await createAccount(server.context.metadata, loadSealingKey(server.dataDir), {}, new Date());
+    const squatted = `aws-s3-${victim.accountId}`;
+    assert.ok(await createBucket(server.context, { name: squatted, ownerAccountId: otherAccountId, settings: [] }));
+    await createTable(server.context, { bucket: squatted, prefix: "b_photos/journal/" }, JOURNAL_SCHEMA);
+    const asVictim = { accessKeyId: victim.accessKeyId, secretAccessKey: victim.secretAccessKey };
+    assertError(await get("/v1/config", {}, asVictim), 404, "NoSuchWarehouseException");
+    assertError(await get("/v1/config", { warehouse: `arn:aws:s3tables:us-east-1:${victim.accountId}:bucket/aws-s3` }, asVictim), 404, "NoSuchWarehouseException");
+    for (const caller of [asVictim, other]) {
+      assertError(await get(`/v1/${squatted}/namespaces/b_photos/tables/journal`, {}, caller), 404, "NoSuchWarehouseException");
+    }
+    // An ARN names its account's bucket: the owner's bucket is not another account's warehouse.
+    assertError(await get("/v1/config", { warehouse: `arn:aws:s3tables:us-east-1:${otherAccountId}:bucket/${SHARED}` }), 404, "NoSuchWarehouseException");
+    assert.equal((await get("/v1/config", { warehouse: `arn:aws:s3tables:us-east-1:${TEST_ACCOUNT_ID}:bucket/${SHARED}` })).status, 200);
   });
 
   it("answers 404 for unknown warehouses, namespaces and tables", async () => {
