@@ -24,7 +24,12 @@ import { parseTagging, writeTags } from "./tagging.js";
 
 /** The fields before the file: S3 allows 20 KB of them. */
 const MAX_FIELDS_BYTES = 20 * 1024;
-const MAX_FIELDS = 100;
+/**
+ * More parts than 20 KB of form can hold: each takes at least 46 bytes on the wire (its boundary
+ * line and Content-Disposition header) even when name and value are empty, so a form with more
+ * is over S3's limit whatever our byte count of names and values says.
+ */
+const MAX_FIELDS = Math.ceil(MAX_FIELDS_BYTES / 46);
 /** Fields the policy need not name: the signature itself, the policy and the file. */
 const UNCONDITIONED = new Set(["policy", "signature", "x-amz-signature", "awsaccesskeyid", "file"]);
 /** Fields that sign the form rather than describe the object. */
@@ -91,6 +96,8 @@ function readForm(req: S3Request): Promise<{ fields: Fields; file: FormFile }> {
       settled = true;
       void Promise.all(pending).then(() => resolve({ fields, file: { stream, filename: info.filename ?? "" } }));
     });
+    // Busboy drops the parts past its limits silently: a form that long is refused instead.
+    for (const limit of ["fieldsLimit", "filesLimit"] as const) parser.on(limit, () => fail(new S3Error("MaxPostPreDataLengthExceeded")));
     parser.on("error", () => fail(new S3Error("MalformedPOSTRequest")));
     parser.on("close", () => fail(new S3Error("InvalidArgument", "POST requires exactly one file upload per request.", { ArgumentName: "file", ArgumentValue: "0" })));
     req.body.on("error", (err: unknown) => fail(err instanceof S3Error ? err : new S3Error("IncompleteBody")));

@@ -121,6 +121,19 @@ describe("POST Object (browser uploads)", () => {
     await assert.rejects(body("uploads/filled2.txt"));
   });
 
+  it("refuses more than 20 KB of fields before the file with MaxPostPreDataLengthExceeded, however many parts carry them", async () => {
+    const big = await post(form({ fields: { key: "uploads/big.txt", "x-ignore-padding": "p".repeat(21 * 1024) } }));
+    assert.equal(big.status, 400);
+    assert.equal(await code(big), "MaxPostPreDataLengthExceeded");
+    // 500 empty fields are over 20 KB on the wire though their names and values are not.
+    const fields: Record<string, string> = { key: "uploads/many.txt" };
+    for (let i = 0; i < 500; i++) fields[`x-ignore-${i}`] = "";
+    const many = await post(form({ fields }));
+    assert.equal(many.status, 400);
+    assert.equal(await code(many), "MaxPostPreDataLengthExceeded");
+    for (const Key of ["uploads/big.txt", "uploads/many.txt"]) await rejectsWith(server.client.send(new HeadObjectCommand({ Bucket, Key })), "NotFound", 404);
+  });
+
   it("redirects to success_action_redirect with the bucket, key and ETag", async () => {
     const r = await fetch(`${server.url}/${Bucket}`, {
       method: "POST",
