@@ -5,6 +5,10 @@
 - Deselects the tests that wait on RGW's `lc_debug_interval`, which turns a lifecycle day into
   seconds: on S3 they would wait for days. The other lifecycle tests (rules refused, the
   x-amz-expiration header) describe S3 as it is and run.
+- Deselects the tests that name an RGW tenant (a bucket namespace per tenant, which S3 does not
+  have): those whose source calls `get_tenant_name()`, addresses a bucket as `:<bucket>` (the
+  global tenant), or names the tenant `s3tenant...` in a policy. Tests that use the tenant's
+  credentials only as a third account are kept. S3TESTS_KEEP_TENANTS=1 keeps them all.
 - Prints passed, failed, error and skipped counts by feature (the test's pytest markers, its
   fails_on_* markers aside; "general" when it has none), and writes every outcome with its
   markers and first error line to S3TESTS_RESULTS (JSON) for docs/conformance.md.
@@ -13,6 +17,7 @@ import collections
 import inspect
 import json
 import os
+import re
 import signal
 
 import pytest
@@ -48,11 +53,23 @@ def _waits_lifecycle_days(item):
         return False
 
 
+_NAMES_A_TENANT = re.compile(r'get_tenant_name\(|s3tenant|":\{\}"\.format\(')
+
+
+def _names_a_tenant(item):
+    if os.environ.get("S3TESTS_KEEP_TENANTS") == "1":
+        return False
+    try:
+        return _NAMES_A_TENANT.search(inspect.getsource(item.function)) is not None
+    except (OSError, TypeError):
+        return False
+
+
 def pytest_collection_modifyitems(config, items):
-    waiting = [item for item in items if _waits_lifecycle_days(item)]
-    if waiting:
-        config.hook.pytest_deselected(items=waiting)
-        items[:] = [item for item in items if item not in waiting]
+    left_out = [item for item in items if _waits_lifecycle_days(item) or _names_a_tenant(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
 
 
 def _features(item):
