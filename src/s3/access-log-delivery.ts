@@ -1,12 +1,13 @@
 // Server access log delivery. The edge hands over a record for each request to a bucket that logs
 // its requests; records are kept in memory per source bucket and written as one log object per
 // batch into the target bucket: every flush interval, sooner when a batch grows large or the
-// source's configuration changes, and when the server stops. Before each object the target is
+// source's configuration changes, and when the server stops. Before each delivery the target is
 // checked again as PutBucketLogging checked it (checkTarget: owner, Requester Pays, encryption,
-// Object Lock), and the bucket policy is asked about the very key to be written; a delivery the
-// target no longer accepts is dropped with a log line. Log objects are committed through the domain (commitVersion) as the logging service, not
-// through HTTP, so delivering logs makes no requests to log. Delivery is best effort, as S3's:
-// records still buffered when the process dies are lost.
+// Object Lock), and the bucket policy is asked about the very key of each object to be written; a
+// delivery the target no longer accepts is dropped with a log line. Log objects are committed
+// through the domain (commitVersion) as the logging service, not through HTTP, so delivering logs
+// makes no requests to log. Delivery is best effort, as S3's: records still buffered when the
+// process dies are lost.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html#how-logs-delivered
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
