@@ -22,6 +22,13 @@ export interface VersionLock {
   legalHold?: LegalHoldStatus;
 }
 
+/** The bucket setting a lock-enabled bucket keeps its Object Lock configuration under: present exactly when Object Lock is enabled. */
+export const LOCK_SETTINGS_KIND = "object-lock";
+
+export async function hasObjectLock(ctx: Context, bucket: string): Promise<boolean> {
+  return (await ctx.settings.get(bucket, LOCK_SETTINGS_KIND)) !== undefined;
+}
+
 export const LOCKED_MESSAGE = "Access Denied because object protected by object lock.";
 
 export function versionLock(v: ObjectVersionRecord): VersionLock | undefined {

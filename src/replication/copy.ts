@@ -1,7 +1,9 @@
 // Writing one replica: a source version (or delete marker) copied into a destination bucket as the
 // version with the same id, dates, content headers, user metadata, tags and lock facts, marked
-// REPLICA, as S3 replication does. Bodies are read decrypted and sealed again for the destination
-// (SSE-C bodies, whose key we never hold, are copied as stored and stay readable with the same key).
+// REPLICA, as S3 replication does. Tags need s3:ReplicateTags on the destination, and a source with
+// Object Lock replicates only into a destination with Object Lock (S3's failure reasons). Bodies are
+// read decrypted and sealed again for the destination (SSE-C bodies, whose key we never hold, are
+// copied as stored and stay readable with the same key).
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-what-is-isnot-replicated.html
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html
 import { createHash } from "node:crypto";
@@ -15,6 +17,8 @@ import { bucketEncryption, type WriteEncryption } from "../core/encryption.js";
 import { openBody, receiveBody, releaseBodies } from "../core/bodies.js";
 import { commitVersion } from "../core/versions.js";
 import type { NewVersion } from "../core/context.js";
+import { tagsOf } from "../core/tags.js";
+import { hasObjectLock } from "../core/object-lock.js";
 import type { ReplicationRule } from "./config.js";
 
 
@@ -29,6 +33,8 @@ export type ReplicationFailure =
   | "DstPutObjectNotPermitted"
   | "DstDelObjNotPermitted"
   | "DstKmsKeyNotFound"
+  | "DstBucketObjectLockConfigMissing"
+  | "DstPutTaggingNotPermitted"
   | "SrcObjectCorrupt";
 
 /** Facts that describe the source bucket's handling of the version, not the object: not copied. */
@@ -41,21 +47,32 @@ export async function replicateVersion(ctx: Context, source: BucketRecord, v: Ob
   if (dest.versioning !== "Enabled") return "DstBucketUnversioned";
   const denied: ReplicationFailure = v.isDeleteMarker ? "DstDelObjNotPermitted" : "DstPutObjectNotPermitted";
   if (rule.destination.account !== undefined && rule.destination.account !== dest.ownerAccountId) return denied;
-  try {
-    // We have no IAM role to assume: the write is authorized as the source bucket's owner
-    // against the destination bucket (its owner, or a policy granting s3:ReplicateObject).
-    await authorize({
-      principal: { kind: "account", accountId: source.ownerAccountId, accessKeyId: "" },
-      action: v.isDeleteMarker ? "s3:ReplicateDelete" : "s3:ReplicateObject",
-      bucket: dest,
-      key: v.key,
-      policies: ctx.policies,
-      context: {},
-    });
-  } catch (err) {
-    if (err instanceof S3Error) return denied;
-    throw err;
-  }
+  // We have no IAM role to assume: the write is authorized as the source bucket's owner against
+  // the destination bucket (its owner, or a policy granting s3:ReplicateObject / s3:ReplicateDelete,
+  // and s3:ReplicateTags when the version has tags: S3's DstPutTaggingNotPermitted).
+  const allowed = async (action: string): Promise<boolean> => {
+    try {
+      await authorize({
+        principal: { kind: "account", accountId: source.ownerAccountId, accessKeyId: "" },
+        action,
+        bucket: dest,
+        key: v.key,
+        policies: ctx.policies,
+        context: {},
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof S3Error) return false;
+      throw err;
+    }
+  };
+  if (!(await allowed(v.isDeleteMarker ? "s3:ReplicateDelete" : "s3:ReplicateObject"))) return denied;
+  if (!v.isDeleteMarker && tagsOf(v.extra).length > 0 && !(await allowed("s3:ReplicateTags"))) return "DstPutTaggingNotPermitted";
+  // S3: "To replicate objects from a source bucket with Object Lock enabled, the destination
+  // bucket must also have Object Lock enabled." Otherwise the replica would carry a retention or
+  // legal hold into a bucket whose owner never chose Object Lock, and could never delete it.
+  const destLocked = await hasObjectLock(ctx, dest.name);
+  if (!destLocked && (await hasObjectLock(ctx, source.name))) return "DstBucketObjectLockConfigMissing";
   // Written before a crash that came before the source's status was updated.
   if (await ctx.metadata.getVersion(dest.name, v.key, v.versionId)) return undefined;
 
@@ -80,7 +97,9 @@ export async function replicateVersion(ctx: Context, source: BucketRecord, v: Ob
   if (!v.isDeleteMarker) {
     const copied = await copyObjectBody(ctx, v, dest, rule);
     if (typeof copied === "string") return copied;
-    const kept = Object.fromEntries(Object.entries(v.extra).filter(([name]) => !SOURCE_ONLY_FACTS.includes(name)));
+    // Lock facts go only to a destination with Object Lock enabled (never reached otherwise for a
+    // lock-enabled source; this keeps any stray `lock` fact out of a bucket without Object Lock).
+    const kept = Object.fromEntries(Object.entries(v.extra).filter(([name]) => !SOURCE_ONLY_FACTS.includes(name) && (destLocked || name !== "lock")));
     record = { ...base, extra: { ...kept, ...(copied.encryption ? { encryption: copied.encryption } : {}), replicationStatus: "REPLICA" }, body: copied.body };
   }
   try {

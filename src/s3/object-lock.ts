@@ -17,6 +17,7 @@ import {
   isActive,
   LegalHoldStatuses,
   LOCKED_MESSAGE,
+  LOCK_SETTINGS_KIND,
   RetentionModes,
   versionLock,
   type LegalHoldStatus,
@@ -24,8 +25,6 @@ import {
   type VersionLock,
 } from "../core/object-lock.js";
 
-/** The ctx.settings kind under which a lock-enabled bucket keeps its configuration. */
-export const LOCK_SETTINGS_KIND = "object-lock";
 
 export interface DefaultRetention {
   mode: RetentionMode;
