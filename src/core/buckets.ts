@@ -2,7 +2,7 @@
 // deleted only when empty, its unfinished uploads' parts freed and the caches over it dropped.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/creating-buckets-s3.html
 import { randomBytes } from "node:crypto";
-import type { BucketConfigRow, BucketRecord } from "../storage/types.js";
+import type { BucketConfigRow, BucketRecord, BucketRef } from "../storage/types.js";
 import { releaseBodies } from "./bodies.js";
 import type { Context } from "./context.js";
 
@@ -41,4 +41,26 @@ export async function deleteBucket(ctx: Context, bucket: BucketRecord): Promise<
   releaseBodies(ctx, parts.map((p) => ({ body: { kind: "blob" as const, blobId: p.blobId } })), 0);
   ctx.log.info("bucket deleted", { bucket: bucket.name });
   return true;
+}
+
+/** Whether `bucket` is still the bucket of its name: ids are never reused, so one deleted and made again (by anyone) is another. */
+export async function isCurrentBucket(ctx: Context, bucket: BucketRef): Promise<boolean> {
+  return (await ctx.metadata.getBucket(bucket.name))?.id === bucket.id;
+}
+
+/**
+ * For a background pass that listed configurations (listConfigsOfKind) a while ago: the bucket the
+ * row names now, with the configuration as that bucket has it now; undefined when either is gone.
+ * The bucket is read first and checked again after the configuration: had the bucket been deleted
+ * and made again under its name in between, the configuration read could be the new bucket's while
+ * the record is the old one's, and the check refuses it. So a pass never applies one owner's
+ * configuration to the next owner of the name; writes made with the record are refused by the store
+ * once it is gone (BucketRef), and reads by name in a long walk are checked with isCurrentBucket.
+ */
+export async function configuredBucket(ctx: Context, row: { bucket: string; id: string }, kind: string): Promise<{ bucket: BucketRecord; json: string } | undefined> {
+  const bucket = await ctx.metadata.getBucket(row.bucket);
+  if (!bucket) return undefined;
+  const json = await ctx.metadata.getBucketConfig(row.bucket, kind, row.id);
+  if (json === undefined || !(await isCurrentBucket(ctx, bucket))) return undefined;
+  return { bucket, json };
 }

@@ -8,6 +8,7 @@ import { S3Error } from "../errors.js";
 import type { Context } from "../core/context.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
 import { deleteObjectOrVersion } from "../core/versions.js";
+import { configuredBucket, isCurrentBucket } from "../core/buckets.js";
 import { releaseBodies } from "../core/bodies.js";
 import { tagsOf } from "../core/tags.js";
 import {
@@ -119,10 +120,12 @@ export class LifecyclePass {
       const page = await this.ctx.metadata.listConfigsOfKind(LIFECYCLE_KIND, after, 100);
       for (const row of page) {
         if (this.stopped) return counts;
-        const bucket = await this.ctx.metadata.getBucket(row.bucket);
-        if (!bucket) continue;
+        // The rules as the bucket has them now: never the row's, read before a re-creation of the name.
+        const found = await configuredBucket(this.ctx, row, LIFECYCLE_KIND);
+        if (!found) continue;
+        const { bucket } = found;
         try {
-          const compiled = compileLifecycle(JSON.parse(row.json) as LifecycleConfiguration);
+          const compiled = compileLifecycle(JSON.parse(found.json) as LifecycleConfiguration);
           await this.versionsOf(bucket, compiled, counts);
           await this.uploadsOf(bucket, compiled, counts);
         } catch (err) {
@@ -160,6 +163,8 @@ export class LifecyclePass {
     for (;;) {
       if (this.stopped) return;
       const page = await this.ctx.metadata.listVersions({ bucket: bucket.name, keyMarker, versionIdMarker, limit: PAGE_SIZE });
+      // Listed by name: once the bucket is not this one (deleted, the name taken again), the page may be another's.
+      if (!(await isCurrentBucket(this.ctx, bucket))) return;
       const actions: Action[] = [];
       for (const v of page) {
         const lastModified = v.lastModified.getTime();
@@ -210,8 +215,10 @@ export class LifecyclePass {
     for (const a of actions) {
       try {
         if (a.kind === "expire") {
-          // Re-read the bucket: its versioning decides between a delete and a delete marker.
-          const current = await this.ctx.metadata.getBucket(bucket.name) ?? bucket;
+          // Re-read the bucket: its versioning decides between a delete and a delete marker. A
+          // bucket of that name that is not this one is another's: the walk stops.
+          const current = await this.ctx.metadata.getBucket(bucket.name);
+          if (current?.id !== bucket.id) return;
           await deleteObjectOrVersion(this.ctx, current, a.key, undefined, { owner: current.ownerAccountId, bypassGovernance: false, lifecycle: true });
           counts.expired++;
         } else if (a.kind === "delete") {
@@ -240,6 +247,8 @@ export class LifecyclePass {
     for (;;) {
       if (this.stopped) return;
       const page = await this.ctx.metadata.listUploads({ bucket: bucket.name, keyMarker, uploadIdMarker, limit: PAGE_SIZE });
+      // Aborted by upload id, which no store check ties to the bucket: the page must be this bucket's.
+      if (!(await isCurrentBucket(this.ctx, bucket))) return;
       for (const u of page) {
         if (!uploadAbortDue(c, u.key, u.initiated.getTime(), now)) continue;
         const parts = await this.ctx.metadata.deleteUpload(u.uploadId);

@@ -9,6 +9,8 @@
 // Statuses move here: CREATING → ACTIVE for a journal after its first commit; CREATING →
 // BACKFILLING → ACTIVE for an inventory table; FAILED when a table cannot be made or fed.
 import type { Context } from "../core/context.js";
+import { configuredBucket } from "../core/buckets.js";
+import type { BucketRecord } from "../storage/types.js";
 import {
   ERROR_TABLE_BUCKET_NOT_FOUND,
   METADATA_CONFIG_KIND,
@@ -136,7 +138,9 @@ export class MetadataTablesEngine {
         if (this.stopped || !(this.options.isLeader?.() ?? true)) return report;
         report.buckets++;
         try {
-          await this.bucket(row.bucket, JSON.parse(row.json) as MetadataConfiguration, inventoryDue, maintenanceDue, report);
+          // The configuration as the bucket has it now: never the row's, read before a re-creation.
+          const found = await configuredBucket(this.ctx, row, METADATA_CONFIG_KIND);
+          if (found) await this.bucket(found.bucket, JSON.parse(found.json) as MetadataConfiguration, inventoryDue, maintenanceDue, report);
         } catch (err) {
           // One bucket's failure (a store error, a full disk) must not starve the others; the next pass retries.
           report.errors++;
@@ -148,36 +152,36 @@ export class MetadataTablesEngine {
     }
   }
 
-  private async bucket(bucket: string, c: MetadataConfiguration, inventoryDue: boolean, maintenanceDue: boolean, report: MetadataTablesPass): Promise<void> {
+  private async bucket(source: BucketRecord, c: MetadataConfiguration, inventoryDue: boolean, maintenanceDue: boolean, report: MetadataTablesPass): Promise<void> {
     const destination = await this.ctx.metadata.getBucket(c.destination.bucket);
     if (!destination || destination.ownerAccountId !== c.accountId) {
       const error = { code: ERROR_TABLE_BUCKET_NOT_FOUND, message: `The table bucket ${c.destination.tableBucketArn} was not found.` };
       if (c.journal.status !== "FAILED") {
-        c = await this.setStatus(bucket, c, "journal", "FAILED", error);
+        c = await this.setStatus(source, c, "journal", "FAILED", error);
         report.failed++;
       }
       if (c.version === 2 && c.inventory.table && c.inventory.table.status !== "FAILED") {
-        c = await this.setStatus(bucket, c, "inventory", "FAILED", error);
+        c = await this.setStatus(source, c, "inventory", "FAILED", error);
         report.failed++;
       }
-      await this.prune(bucket, c, undefined, undefined);
+      await this.prune(source, c, undefined, undefined);
       return;
     }
 
     let journalSeq: number | undefined;
     if (c.journal.status !== "FAILED") {
       try {
-        const committed = await commitJournal(this.ctx, c, bucket);
+        const committed = await commitJournal(this.ctx, c, source);
         journalSeq = committed.changeSeq;
         report.journalRows += committed.rows;
-        if (c.journal.status === "CREATING") c = await this.setStatus(bucket, c, "journal", "ACTIVE");
+        if (c.journal.status === "CREATING") c = await this.setStatus(source, c, "journal", "ACTIVE");
         if (maintenanceDue) {
           await maintainJournal(this.ctx, c, journalLocation(c), report);
           await expireOldSnapshots(this.ctx, journalLocation(c), report);
         }
       } catch (err) {
         if (!(err instanceof TableOfAnother)) throw err;
-        c = await this.setStatus(bucket, c, "journal", "FAILED", tableExists(err));
+        c = await this.setStatus(source, c, "journal", "FAILED", tableExists(err));
         report.failed++;
       }
     }
@@ -185,60 +189,61 @@ export class MetadataTablesEngine {
     let inventorySeq: number | undefined;
     if (c.version === 2 && c.inventory.state === "ENABLED" && c.inventory.table && c.inventory.table.status !== "FAILED") {
       try {
-        inventorySeq = await this.inventory(bucket, c, inventoryDue, report);
+        inventorySeq = await this.inventory(source, c, inventoryDue, report);
         if (maintenanceDue) {
           await compactInventory(this.ctx, c, inventoryLocation(c), this.options.shardRows ?? SHARD_ROWS, report);
           await expireOldSnapshots(this.ctx, inventoryLocation(c), report);
         }
       } catch (err) {
         if (!(err instanceof TableOfAnother)) throw err;
-        c = await this.setStatus(bucket, c, "inventory", "FAILED", tableExists(err));
+        c = await this.setStatus(source, c, "inventory", "FAILED", tableExists(err));
         report.failed++;
       }
     }
-    await this.prune(bucket, c, journalSeq, inventorySeq);
+    await this.prune(source, c, journalSeq, inventorySeq);
   }
 
   /**
    * Starts the backfill of a new inventory table, or applies the log to an active one when due.
    * Resolves with the table's mark, or undefined while it has none (the backfill is under way).
    */
-  private async inventory(bucket: string, c: MetadataConfigurationV2, due: boolean, report: MetadataTablesPass): Promise<number | undefined> {
+  private async inventory(source: BucketRecord, c: MetadataConfigurationV2, due: boolean, report: MetadataTablesPass): Promise<number | undefined> {
     const options = { shardRows: this.options.shardRows };
     const status = c.inventory.table!.status;
     if (status === "CREATING" || status === "BACKFILLING") {
-      if (!this.backfills.has(bucket)) this.startBackfill(bucket, c);
+      if (!this.backfills.has(source.name)) this.startBackfill(source, c);
       return undefined;
     }
     if (!due) {
       const table = await loadTable(this.ctx, inventoryLocation(c));
       return table && changeSeqOf(table);
     }
-    const kept = await updateInventory(this.ctx, c, bucket, options);
+    const kept = await updateInventory(this.ctx, c, source, options);
     report.inventoryChanges += kept.changes;
     return kept.changeSeq;
   }
 
-  private startBackfill(bucket: string, c: MetadataConfigurationV2): void {
+  private startBackfill(source: BucketRecord, c: MetadataConfigurationV2): void {
+    const bucket = source.name;
     const options = { shardRows: this.options.shardRows };
     const entry: { mark?: number; done: Promise<void> } = { done: Promise.resolve() };
     entry.done = (async () => {
       const started = performance.now();
       const report = emptyReport();
       try {
-        if (c.inventory.table!.status === "CREATING") c = await this.setStatus(bucket, c, "inventory", "BACKFILLING");
+        if (c.inventory.table!.status === "CREATING") c = await this.setStatus(source, c, "inventory", "BACKFILLING");
         const shouldStop = () => this.stopped || !(this.options.isLeader?.() ?? true);
-        const filled = await backfillInventory(this.ctx, c, bucket, { ...options, onMark: (mark) => (entry.mark = mark), shouldStop });
+        const filled = await backfillInventory(this.ctx, c, source, { ...options, onMark: (mark) => (entry.mark = mark), shouldStop });
         report.backfilledRows = filled.rows;
         // What changed while it listed the bucket is applied at once, before it is called current.
-        const caught = await updateInventory(this.ctx, c, bucket, options);
+        const caught = await updateInventory(this.ctx, c, source, options);
         report.inventoryChanges = caught.changes;
-        await this.setStatus(bucket, c, "inventory", "ACTIVE");
+        await this.setStatus(source, c, "inventory", "ACTIVE");
       } catch (err) {
         if (err instanceof BackfillStopped) {
           // Stopped with the engine (shutdown, a lost lease): whoever runs next starts it again.
         } else if (err instanceof TableOfAnother) {
-          await this.setStatus(bucket, c, "inventory", "FAILED", tableExists(err));
+          await this.setStatus(source, c, "inventory", "FAILED", tableExists(err));
           report.failed++;
         } else {
           report.errors++;
@@ -256,7 +261,7 @@ export class MetadataTablesEngine {
    * Drops the log up to what every table still fed has taken. An inventory table not due this pass
    * has not moved: the log is kept from its mark (read from the table) on.
    */
-  private async prune(bucket: string, c: MetadataConfiguration, journalSeq: number | undefined, inventorySeq: number | undefined): Promise<void> {
+  private async prune(source: BucketRecord, c: MetadataConfiguration, journalSeq: number | undefined, inventorySeq: number | undefined): Promise<void> {
     const marks: number[] = [];
     if (c.journal.status !== "FAILED") {
       if (journalSeq === undefined) return;
@@ -265,22 +270,22 @@ export class MetadataTablesEngine {
     const inventoryFed = c.version === 2 && c.inventory.state === "ENABLED" && c.inventory.table !== undefined && c.inventory.table.status !== "FAILED";
     if (inventoryFed) {
       // A backfill needs the log from its mark on; before its mark is known, all of it is kept.
-      const mark = inventorySeq ?? this.backfills.get(bucket)?.mark;
+      const mark = inventorySeq ?? this.backfills.get(source.name)?.mark;
       if (mark === undefined) return;
       marks.push(mark);
     }
-    const through = marks.length === 0 ? await this.ctx.metadata.lastChangeSeq(bucket) : Math.min(...marks);
-    if (through > 0) await this.ctx.metadata.dropChanges(bucket, through);
+    const through = marks.length === 0 ? await this.ctx.metadata.lastChangeSeq(source.name) : Math.min(...marks);
+    if (through > 0) await this.ctx.metadata.dropChanges(source, through);
   }
 
-  private async setStatus<C extends MetadataConfiguration>(bucket: string, c: C, table: "journal" | "inventory", status: TableStatus, error?: TableError): Promise<C> {
+  private async setStatus<C extends MetadataConfiguration>(source: BucketRecord, c: C, table: "journal" | "inventory", status: TableStatus, error?: TableError): Promise<C> {
     const arn = table === "journal" ? c.journal.arn : (c as MetadataConfigurationV2).inventory.table?.arn;
-    const updated = await updateMetadataConfiguration(this.ctx.metadata, bucket, c, (now) => {
+    const updated = await updateMetadataConfiguration(this.ctx.metadata, source, c, (now) => {
       const current = table === "journal" ? now.journal.arn : (now as MetadataConfigurationV2).inventory?.table?.arn;
       // The table may have been replaced meanwhile (disabled and enabled again): its status is not this one's.
       return current === arn ? withTableStatus(now, table, status, error) : now;
     });
-    this.ctx.log.info("metadata table status", { bucket, table, status, ...(error ? { error: error.code } : {}) });
+    this.ctx.log.info("metadata table status", { bucket: source.name, table, status, ...(error ? { error: error.code } : {}) });
     return updated ?? withTableStatus(c, table, status, error);
   }
 }

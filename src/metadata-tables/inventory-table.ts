@@ -13,7 +13,8 @@
 // delete files to apply.
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Context } from "../core/context.js";
-import type { ChangedVersion, ObjectVersionRecord } from "../storage/types.js";
+import { BucketGoneError, type BucketRef, type ChangedVersion, type ObjectVersionRecord } from "../storage/types.js";
+import { isCurrentBucket } from "../core/buckets.js";
 import { changedVersion } from "../storage/change-log.js";
 import { compareUtf8 } from "../utf8.js";
 import { tableLocation, type MetadataConfigurationV2, type MetadataTable } from "./config.js";
@@ -68,7 +69,8 @@ export interface Backfill {
  * Fills a new table from the bucket's versions. A table that already has a snapshot was filled
  * before (the engine stopped before noting it), and is left as it is.
  */
-export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2, bucket: string, options: InventoryOptions = {}): Promise<Backfill> {
+export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2, source: BucketRef, options: InventoryOptions = {}): Promise<Backfill> {
+  const bucket = source.name;
   const shardRows = options.shardRows ?? SHARD_ROWS;
   const location = inventoryLocation(c);
   const table = await open(ctx, c);
@@ -116,6 +118,9 @@ export async function backfillInventory(ctx: Context, c: MetadataConfigurationV2
       marker = { keyMarker: last.key, versionIdMarker: last.versionId };
     }
     if (shard.rows > 0) await cut();
+    // The pages were read by name: had the bucket been deleted and made again meanwhile, some
+    // would be the next owner's. Still this bucket now, it was this one all along (ids are never reused).
+    if (!(await isCurrentBucket(ctx, source))) throw new BucketGoneError(bucket);
   } catch (err) {
     // Stopped or failed before its commit: no metadata names the files written so far.
     await discardDataFiles(ctx, location, files, { encryption });
@@ -166,14 +171,15 @@ export interface Upkeep {
 }
 
 /** Applies the change log after the table's mark, shard by shard; one commit per batch. */
-export async function updateInventory(ctx: Context, c: MetadataConfigurationV2, bucket: string, options: InventoryOptions = {}): Promise<Upkeep> {
+export async function updateInventory(ctx: Context, c: MetadataConfigurationV2, source: BucketRef, options: InventoryOptions = {}): Promise<Upkeep> {
+  const bucket = source.name;
   const shardRows = options.shardRows ?? SHARD_ROWS;
   const location = inventoryLocation(c);
   const encryption = encryptionOf(c);
   let table = await open(ctx, c);
   const done: Upkeep = { changes: 0, rewritten: 0, written: 0, changeSeq: changeSeqOf(table) };
   for (;;) {
-    const changes = await ctx.metadata.listChanges(bucket, done.changeSeq, BATCH_CHANGES);
+    const changes = await ctx.metadata.listChanges(source, done.changeSeq, BATCH_CHANGES);
     if (changes.length === 0) return done;
     const outcomes = new Map<string, Map<string, Outcome>>();
     for (const change of changes) {

@@ -4,6 +4,7 @@
 // change logged since the last (up to BATCH_CHANGES at a time).
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Context } from "../core/context.js";
+import type { BucketRef } from "../storage/types.js";
 import type { MetadataConfiguration } from "./config.js";
 import { tableLocation } from "./config.js";
 import { journalRow } from "./rows.js";
@@ -28,7 +29,8 @@ export function journalLocation(c: MetadataConfiguration): TableLocation {
 }
 
 /** Appends every change logged since the table's mark; makes the table first if needed. */
-export async function commitJournal(ctx: Context, c: MetadataConfiguration, bucket: string, batch = BATCH_CHANGES): Promise<JournalCommit> {
+export async function commitJournal(ctx: Context, c: MetadataConfiguration, source: BucketRef, batch = BATCH_CHANGES): Promise<JournalCommit> {
+  const bucket = source.name;
   const location = journalLocation(c);
   const encryption = c.journal.encryption ?? { sseAlgorithm: "AES256" as const };
   let table = await openTable(ctx, location, c.journal, JOURNAL_SCHEMA);
@@ -36,7 +38,8 @@ export async function commitJournal(ctx: Context, c: MetadataConfiguration, buck
   let rows = 0;
   let commits = 0;
   for (;;) {
-    const changes = await ctx.metadata.listChanges(bucket, changeSeq, batch);
+    // By reference: the log of a bucket made again under the name is never read into this journal.
+    const changes = await ctx.metadata.listChanges(source, changeSeq, batch);
     if (changes.length === 0) break;
     const batchRows: IcebergRow[] = [];
     for (let i = 0; i < changes.length; i++) {

@@ -383,7 +383,7 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       await store?.close();
     });
     // What is logged, in order; the numbers increase but may skip (PostgreSQL numbers every bucket's from one sequence).
-    const kinds = async (bucket: string) => {
+    const kinds = async (bucket: BucketRef) => {
       const changes = await store.listChanges(bucket, 0, 1000);
       changes.forEach((x, i) => assert.ok(i === 0 || x.seq > changes[i - 1]!.seq, `numbers increase: ${changes.map((y) => y.seq).join(",")}`));
       return changes.map((x) => `${x.kind}:${x.key}:${x.versionId}`);
@@ -392,7 +392,7 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
     it("logs nothing for a bucket without a configuration of the change-log kind", async () => {
       await store.putVersion(c, version("logged", "before", "v0"));
       await store.putVersion(quiet, version("quiet", "k"));
-      assert.deepEqual(await kinds("logged"), []);
+      assert.deepEqual(await kinds(c), []);
       assert.equal(await store.lastChangeSeq("logged"), 0);
     });
 
@@ -408,8 +408,8 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       await store.updateVersion(c, "a", "v1", () => ({}));
       await store.deleteVersion(c, "a", "dm");
       await store.deleteVersion(c, "a", "no-such-version");
-      assert.deepEqual(await kinds("logged"), ["put:a:v1", "put:a:dm", "update:a:v1", "delete:a:dm"]);
-      const [put, marker, update, gone] = await store.listChanges("logged", 0, 10);
+      assert.deepEqual(await kinds(c), ["put:a:v1", "put:a:dm", "update:a:v1", "delete:a:dm"]);
+      const [put, marker, update, gone] = await store.listChanges(c, 0, 10);
       assert.deepEqual(put!.origin, { requester: "111122223333", sourceIp: "192.0.2.1", requestId: "REQ1" });
       assert.equal(put!.at, at.getTime());
       assert.deepEqual(put!.version?.userMetadata, { m: "1" });
@@ -420,7 +420,7 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       assert.equal(update!.before?.storageClass, "STANDARD");
       assert.equal(gone!.version, undefined);
       assert.equal(await store.lastChangeSeq("logged"), gone!.seq);
-      assert.deepEqual((await store.listChanges("logged", marker!.seq, 1)).map((x) => x.seq), [update!.seq]);
+      assert.deepEqual((await store.listChanges(c, marker!.seq, 1)).map((x) => x.seq), [update!.seq]);
     });
 
     it("logs a multipart completion and each of several versions stored together", async () => {
@@ -430,14 +430,14 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       });
       await store.completeUpload(c, "u1", version("logged", "mp", "v1", { partsCount: 2 }));
       await store.putVersions(c, [version("logged", "p1", "v1"), version("logged", "p2", "v1")]);
-      assert.deepEqual((await kinds("logged")).slice(4), ["put:mp:v1", "put:p1:v1", "put:p2:v1"]);
-      assert.equal((await store.listChanges("logged", 0, 100))[4]!.version?.partsCount, 2);
+      assert.deepEqual((await kinds(c)).slice(4), ["put:mp:v1", "put:p1:v1", "put:p2:v1"]);
+      assert.equal((await store.listChanges(c, 0, 100))[4]!.version?.partsCount, 2);
     });
 
     it("numbers concurrent writes each once, above the mark taken before them", async () => {
       const from = await store.lastChangeSeq("logged");
       await Promise.all(Array.from({ length: 30 }, (_, i) => store.putVersion(c, version("logged", `many/${i % 5}`, `m${i}`))));
-      const changes = await store.listChanges("logged", from, 100);
+      const changes = await store.listChanges(c, from, 100);
       assert.deepEqual(changes.map((x) => x.versionId).sort(), Array.from({ length: 30 }, (_, i) => `m${i}`).sort());
       assert.ok(changes.every((x, i) => x.seq > (i === 0 ? from : changes[i - 1]!.seq)));
       assert.equal(await store.lastChangeSeq("logged"), changes[29]!.seq);
@@ -445,16 +445,16 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
 
     it("drops what was taken, empties when the configuration goes (keeping the numbering), and goes with the bucket", async () => {
       const last = await store.lastChangeSeq("logged");
-      const seqs = (await store.listChanges("logged", 0, 100)).map((x) => x.seq);
-      await store.dropChanges("logged", seqs[seqs.length - 3]!);
-      assert.deepEqual((await store.listChanges("logged", 0, 100)).map((x) => x.seq), seqs.slice(-2));
+      const seqs = (await store.listChanges(c, 0, 100)).map((x) => x.seq);
+      await store.dropChanges(c, seqs[seqs.length - 3]!);
+      assert.deepEqual((await store.listChanges(c, 0, 100)).map((x) => x.seq), seqs.slice(-2));
       assert.equal(await store.deleteBucketConfig(c, CHANGE_LOG_KIND, "cfg"), true);
-      assert.deepEqual(await kinds("logged"), []);
+      assert.deepEqual(await kinds(c), []);
       await store.putVersion(c, version("logged", "after", "v1"));
-      assert.deepEqual(await kinds("logged"), []);
+      assert.deepEqual(await kinds(c), []);
       await store.putBucketConfig(c, CHANGE_LOG_KIND, "cfg2", "{}");
       await store.putVersion(c, version("logged", "again", "v1"));
-      const again = await store.listChanges("logged", 0, 100);
+      const again = await store.listChanges(c, 0, 100);
       assert.deepEqual(again.map((x) => `${x.kind}:${x.key}`), ["put:again"]);
       assert.ok(again[0]!.seq > last, "numbered on from before");
 
@@ -464,8 +464,26 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       await store.putVersion(gone, version("gone", "k", "v1"));
       await store.deleteVersion(gone, "k", "v1");
       assert.equal((await store.deleteBucket(gone)).deleted, true);
+      const remade: BucketRef = { name: "gone", id: "gone-2" };
       await store.createBucket(bucketRecord("gone", "gone-2"));
-      assert.deepEqual(await kinds("gone"), []);
+      assert.deepEqual(await kinds(remade), []);
+    });
+
+    it("reads and drops nothing of a bucket made again under the name through the old bucket's reference", async () => {
+      const first: BucketRef = { name: "renamed", id: "renamed-1" };
+      await store.createBucket(bucketRecord("renamed", "renamed-1"));
+      await store.putBucketConfig(first, CHANGE_LOG_KIND, "cfg", "{}");
+      await store.putVersion(first, version("renamed", "k", "v1"));
+      await store.deleteVersion(first, "k", "v1");
+      assert.equal((await store.deleteBucket(first)).deleted, true);
+      // Another owner's bucket of the same name, with a log of its own.
+      const second: BucketRef = { name: "renamed", id: "renamed-2" };
+      await store.createBucket(bucketRecord("renamed", "renamed-2"));
+      await store.putBucketConfig(second, CHANGE_LOG_KIND, "cfg", "{}");
+      await store.putVersion(second, version("renamed", "theirs", "v1"));
+      assert.deepEqual(await store.listChanges(first, 0, 100), []);
+      await store.dropChanges(first, Number.MAX_SAFE_INTEGER);
+      assert.deepEqual(await kinds(second), ["put:theirs:v1"]);
     });
 
     it("reads and drops a log longer than the SQLite store's page (5,000 entries) whole and in order", async () => {
@@ -473,15 +491,15 @@ export function metadataStoreContract(engine: string, options: ContractOptions):
       await store.createBucket(bucketRecord("paged", "paged-1", "Enabled"));
       await store.putBucketConfig(paged, CHANGE_LOG_KIND, "cfg", "{}");
       await store.putVersions(paged, Array.from({ length: 12_001 }, (_, i) => version("paged", `k/${String(i).padStart(5, "0")}`, "v1")));
-      const all = await store.listChanges("paged", 0, 20_000);
+      const all = await store.listChanges(paged, 0, 20_000);
       assert.equal(all.length, 12_001);
       assert.ok(all.every((x, i) => x.key === `k/${String(i).padStart(5, "0")}` && (i === 0 || x.seq > all[i - 1]!.seq)));
-      assert.deepEqual((await store.listChanges("paged", 0, 7_000)).map((x) => x.seq), all.slice(0, 7_000).map((x) => x.seq));
-      assert.deepEqual((await store.listChanges("paged", all[4_999]!.seq, 5_001)).map((x) => x.seq), all.slice(5_000, 10_001).map((x) => x.seq));
-      await store.dropChanges("paged", all[10_999]!.seq);
-      assert.deepEqual((await store.listChanges("paged", 0, 20_000)).map((x) => x.seq), all.slice(11_000).map((x) => x.seq));
-      await store.dropChanges("paged", all[12_000]!.seq);
-      assert.deepEqual(await store.listChanges("paged", 0, 20_000), []);
+      assert.deepEqual((await store.listChanges(paged, 0, 7_000)).map((x) => x.seq), all.slice(0, 7_000).map((x) => x.seq));
+      assert.deepEqual((await store.listChanges(paged, all[4_999]!.seq, 5_001)).map((x) => x.seq), all.slice(5_000, 10_001).map((x) => x.seq));
+      await store.dropChanges(paged, all[10_999]!.seq);
+      assert.deepEqual((await store.listChanges(paged, 0, 20_000)).map((x) => x.seq), all.slice(11_000).map((x) => x.seq));
+      await store.dropChanges(paged, all[12_000]!.seq);
+      assert.deepEqual(await store.listChanges(paged, 0, 20_000), []);
       assert.equal(await store.lastChangeSeq("paged"), all[12_000]!.seq, "the numbering is kept");
     });
 

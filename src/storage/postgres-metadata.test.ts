@@ -103,7 +103,7 @@ describe("PostgresMetadataStore", { skip }, () => {
       await store.updateVersion(ref, "second", "v1", () => ({ storageClass: "GLACIER" }));
 
       // Read while the first is in flight: the reader waits for it rather than taking the second alone.
-      const read = store.listChanges("logged", 0, 10);
+      const read = store.listChanges(ref, 0, 10);
       const mark = store.lastChangeSeq("logged");
       setTimeout(release, 200);
       await held;
@@ -133,7 +133,7 @@ describe("PostgresMetadataStore", { skip }, () => {
         assert.equal(await store.lastChangeSeq("old"), 41);
         await store.putBucketConfig(ref, CHANGE_LOG_KIND, "cfg", "{}");
         await store.putVersion(ref, version("old", "k"));
-        assert.deepEqual((await store.listChanges("old", 41, 10)).map((c) => c.seq), [42]);
+        assert.deepEqual((await store.listChanges(ref, 41, 10)).map((c) => c.seq), [42]);
       } finally {
         await store.close();
       }
@@ -158,7 +158,7 @@ describe("PostgresMetadataStore", { skip }, () => {
         let mark = 0;
         for (;;) {
           const done = !writing;
-          const batch = await reader.listChanges("busy", mark, 25);
+          const batch = await reader.listChanges(ref, mark, 25);
           for (const change of batch) taken.push(change.versionId);
           if (batch.length > 0) mark = batch[batch.length - 1]!.seq;
           else if (done) return;
@@ -186,14 +186,14 @@ describe("PostgresMetadataStore", { skip }, () => {
       const { atCommit, release } = holdNextCommit(store);
       const stuck = store.putVersion(ref, version("stuck", "first", "v1"));
       await atCommit;
-      const read = store.listChanges("stuck", 0, 10);
+      const read = store.listChanges(ref, 0, 10);
       // A write queued behind the waiting reader goes on once the reader gives up (an update: it takes no count row the stuck one may hold).
       const next = store.updateVersion(ref, "other", "v1", () => ({ storageClass: "GLACIER" }));
       await assert.rejects(read, (err: { code?: string }) => err.code === "55P03");
       await next;
       release();
       await stuck;
-      assert.deepEqual((await store.listChanges("stuck", 0, 10)).map((c) => c.key), ["first", "other"]);
+      assert.deepEqual((await store.listChanges(ref, 0, 10)).map((c) => c.key), ["first", "other"]);
     } finally {
       await store.close();
     }

@@ -382,12 +382,15 @@ export class PostgresMetadataStore implements MetadataStore {
 
   // The change log
 
-  async listChanges(bucket: string, afterSeq: number, limit: number): Promise<VersionChange[]> {
-    const mark = await this.changeMark(bucket);
+  async listChanges(bucket: BucketRef, afterSeq: number, limit: number): Promise<VersionChange[]> {
+    const mark = await this.changeMark(bucket.name);
     if (mark <= afterSeq) return [];
+    // One statement, one snapshot: the entries are read only while the bucket is this one.
     const rows = await this.pool.query<Parameters<typeof changeOfRow>[0]>(
-      "SELECT seq, key, version_id, kind, at, body FROM changes WHERE bucket = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4",
-      [bucket, afterSeq, mark, limit],
+      `SELECT seq, key, version_id, kind, at, body FROM changes
+        WHERE bucket = $1 AND seq > $2 AND seq <= $3 AND EXISTS (SELECT 1 FROM buckets WHERE name = $1 AND id = $5)
+        ORDER BY seq LIMIT $4`,
+      [bucket.name, afterSeq, mark, limit, bucket.id],
     );
     return rows.rows.map(changeOfRow);
   }
@@ -414,8 +417,8 @@ export class PostgresMetadataStore implements MetadataStore {
     return Number(results[2]!.rows[0]!.mark);
   }
 
-  async dropChanges(bucket: string, throughSeq: number): Promise<void> {
-    await this.pool.query("DELETE FROM changes WHERE bucket = $1 AND seq <= $2", [bucket, throughSeq]);
+  async dropChanges(bucket: BucketRef, throughSeq: number): Promise<void> {
+    await this.pool.query("DELETE FROM changes WHERE bucket = $1 AND seq <= $2 AND EXISTS (SELECT 1 FROM buckets WHERE name = $1 AND id = $3)", [bucket.name, throughSeq, bucket.id]);
   }
 
   async getLatest(bucket: string, key: string): Promise<ObjectVersionRecord | undefined> {

@@ -509,11 +509,13 @@ export class SqliteMetadataStore implements MetadataStore {
     this.stmts.insertChange.run(bucket, seq, c.key, c.versionId, c.kind, c.at, c.body);
   }
 
-  async listChanges(bucket: string, afterSeq: number, limit: number): Promise<VersionChange[]> {
+  async listChanges(bucket: BucketRef, afterSeq: number, limit: number): Promise<VersionChange[]> {
     const changes: VersionChange[] = [];
     for (let from = afterSeq; ; ) {
       const want = Math.min(CHANGE_PAGE, limit - changes.length);
-      const rows = this.stmts.listChanges.all(bucket, from, want) as Parameters<typeof changeOfRow>[0][];
+      // Checked in the same synchronous step as the page is read: no write comes in between.
+      if (this.stmts.bucketId.get(bucket.name) !== bucket.id) return changes;
+      const rows = this.stmts.listChanges.all(bucket.name, from, want) as Parameters<typeof changeOfRow>[0][];
       for (const row of rows) changes.push(changeOfRow(row));
       if (rows.length < want || changes.length >= limit) return changes;
       from = changes[changes.length - 1]!.seq;
@@ -525,11 +527,11 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.stmts.lastChangeSeq.get({ bucket }) as number;
   }
 
-  async dropChanges(bucket: string, throughSeq: number): Promise<void> {
+  async dropChanges(bucket: BucketRef, throughSeq: number): Promise<void> {
     // A page per transaction: dropping is idempotent, so a crash between pages leaves only entries
     // the next pass drops; no reader reads at or below throughSeq again.
     let dropped: number;
-    do dropped = await this.write(() => this.dropChangesThrough(bucket, throughSeq, CHANGE_PAGE));
+    do dropped = await this.write(() => (this.stmts.bucketId.get(bucket.name) === bucket.id ? this.dropChangesThrough(bucket.name, throughSeq, CHANGE_PAGE) : 0));
     while (dropped === CHANGE_PAGE);
   }
 

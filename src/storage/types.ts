@@ -437,16 +437,21 @@ export interface MetadataStore {
   // The change log (CHANGE_LOG_KIND). Entries are numbered in increasing order, not always
   // without gaps, and read only up to a mark below which every entry has committed: a reader that
   // has taken entry N never finds one numbered below N later. Removed with the bucket, and emptied
-  // (its numbering kept) when the configuration that asked for it is deleted.
-  /** Entries numbered above afterSeq and up to the current mark (lastChangeSeq), oldest first, at most `limit`. */
-  listChanges(bucket: string, afterSeq: number, limit: number): Promise<VersionChange[]>;
+  // (its numbering kept) when the configuration that asked for it is deleted. Read and dropped by
+  // BucketRef: a bucket deleted and made again under its name (by anyone) starts a log of its own,
+  // which a reader of the old one never reads nor drops.
+  /**
+   * Entries numbered above afterSeq and up to the current mark (lastChangeSeq), oldest first, at
+   * most `limit`; none once `bucket` is not the bucket of that name (fewer, if that happens between pages).
+   */
+  listChanges(bucket: BucketRef, afterSeq: number, limit: number): Promise<VersionChange[]>;
   /**
    * The mark: every entry numbered up to it has committed or never will, and every later entry is
    * numbered above it (0 before the store ever logged a change).
    */
   lastChangeSeq(bucket: string): Promise<number>;
-  /** Drops the entries up to and including throughSeq: every reader has taken them. */
-  dropChanges(bucket: string, throughSeq: number): Promise<void>;
+  /** Drops the entries up to and including throughSeq (every reader has taken them); nothing once `bucket` is not the bucket of that name. */
+  dropChanges(bucket: BucketRef, throughSeq: number): Promise<void>;
 
   // Multipart uploads
   createUpload(bucket: BucketRef, upload: UploadRecord): Promise<void>;

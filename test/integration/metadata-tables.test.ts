@@ -263,7 +263,7 @@ print(json.dumps({"duckdb": [list(r) for r in rows], "pyarrow": sum(pq.read_tabl
   });
 
   it("prunes the change log once every table has taken it, and counts what it wrote in the metrics", async () => {
-    assert.deepEqual(await server.context.metadata.listChanges(Bucket, 0, 10), []);
+    assert.deepEqual(await server.context.metadata.listChanges((await server.context.metadata.getBucket(Bucket))!, 0, 10), []);
     const metrics = await (await fetch(`${server.url}/_stocktake/metrics`)).text();
     const journal = /^stocktake_metadata_tables_rows_total\{table="journal"\} (\d+)$/m.exec(metrics);
     assert.equal(Number(journal?.[1]), expected.length);
@@ -489,7 +489,7 @@ describe("a V1 configuration's journal in a table bucket of one's own", () => {
     const s = await status();
     assert.equal(s?.Status, "FAILED");
     assert.equal(s?.Error?.ErrorCode, "TableBucketNotFound");
-    assert.deepEqual(await server.context.metadata.listChanges(Bucket, 0, 10), []);
+    assert.deepEqual(await server.context.metadata.listChanges((await server.context.metadata.getBucket(Bucket))!, 0, 10), []);
     assert.equal((await server.metadataTables.runOnce()).failed, 0, "a table already FAILED is not failed again");
   });
 });
