@@ -92,8 +92,10 @@ describe("reads of archived objects", () => {
 });
 
 describe("RestoreObject decisions", () => {
-  it("rounds the expiry of a restored copy up to the midnight UTC after its days", () => {
+  it("rounds the expiry of a restored copy up to the midnight UTC after its days, and keeps the longest Days a valid date", () => {
     assert.equal(restoreExpiry(Date.UTC(2012, 9, 15, 10, 30), 3), Date.UTC(2012, 9, 19));
+    // The largest Days RestoreObject takes runs past what a Date holds: the copy stays until then.
+    assert.equal(new Date(restoreExpiry(Date.UTC(2012, 9, 15, 10, 30), 2_147_483_647)).toISOString(), "+275760-09-13T00:00:00.000Z");
   });
 
   it("starts a GLACIER restore (202), refuses a second while it runs (409), extends a finished one (200)", () => {

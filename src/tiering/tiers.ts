@@ -129,9 +129,14 @@ export function extraAfterAccess(f: TieringFacts, now: number): Record<string, u
 
 /** When a restored copy requested for `days` goes away: that many days on, then the next midnight UTC. */
 export function restoreExpiry(from: number, days: number): number {
-  // The same rounding S3 documents for lifecycle expiration.
-  return dueAfterDays(from, days);
+  // The same rounding S3 documents for lifecycle expiration. Days may be any 32-bit count, which
+  // runs past the last instant a Date holds: such a copy stays until then.
+  const at = dueAfterDays(from, days);
+  return Number.isFinite(at) && at < LAST_DATE_MS ? at : LAST_DATE_MS;
 }
+
+/** The latest time a JavaScript Date can hold (+275760-09-13T00:00:00Z). */
+const LAST_DATE_MS = 8.64e15;
 
 /** Why a GET may not read the version's bytes now, or undefined when it may. */
 export function unreadable(f: TieringFacts, now: number): S3Error | undefined {
