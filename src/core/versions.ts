@@ -5,7 +5,7 @@
 // lock's guard decides inside the delete's transaction.
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/versioning-workflows.html
 import { createHash } from "node:crypto";
-import type { BucketRecord, DeletedVersions, WriteCondition } from "../storage/types.js";
+import type { BucketRecord, DeletedVersions, ObjectVersionRecord, WriteCondition } from "../storage/types.js";
 import { releaseBodies } from "./bodies.js";
 import type { Context, NewVersion } from "./context.js";
 import { deleteGuard } from "./object-lock.js";
@@ -59,7 +59,16 @@ export interface Deleter {
   bypassGovernance: boolean;
   /** Lifecycle expiration, not a request: S3 does not replicate the delete markers it adds. */
   lifecycle?: boolean;
+  /**
+   * Without a version id: delete only while this is still the key's current version (checked
+   * inside the write), else throw LatestChanged. Lifecycle decides from a page read earlier, and a
+   * PUT that came since is not the object its rule found due.
+   */
+  onlyIfLatest?: Pick<ObjectVersionRecord, "versionId" | "lastModified" | "etag">;
 }
+
+/** deleteObjectOrVersion with onlyIfLatest: the key's current version is another since. */
+export class LatestChanged extends Error {}
 
 /**
  * S3's DeleteObject on one key: with a version id, removes that version for good (object lock's
@@ -80,12 +89,22 @@ export async function deleteObjectOrVersion(
     releaseBodies(ctx, removed);
     return { versionId, deleteMarker: existing.isDeleteMarker };
   }
+  const stillLatest: WriteCondition = (latest) => {
+    const expected = by.onlyIfLatest;
+    if (expected === undefined) return;
+    const same = latest !== undefined && !latest.isDeleteMarker && latest.versionId === expected.versionId && latest.etag === expected.etag && latest.lastModified.getTime() === expected.lastModified.getTime();
+    if (!same) throw new LatestChanged(`${bucket.name}/${key}: the current version changed`);
+  };
   if (bucket.versioning === undefined) {
     const existing = await ctx.metadata.getVersion(bucket.name, key, "null");
     if (existing) {
-      const { removed } = await ctx.metadata.deleteVersion(bucket, key, "null", deleteGuard(ctx, by.bypassGovernance));
+      const guard = deleteGuard(ctx, by.bypassGovernance);
+      const { removed } = await ctx.metadata.deleteVersion(bucket, key, "null", (current) => {
+        stillLatest(current);
+        guard(current);
+      });
       releaseBodies(ctx, removed);
-    }
+    } else stillLatest(undefined);
     return { deleteMarker: false };
   }
   const marker: NewVersion = {
@@ -104,6 +123,6 @@ export async function deleteObjectOrVersion(
     extra: by.lifecycle ? { [EXPIRED_BY_LIFECYCLE]: true } : {},
     body: null,
   };
-  await commitVersion(ctx, bucket, marker);
+  await commitVersion(ctx, bucket, marker, stillLatest);
   return { versionId: marker.versionId, deleteMarker: true };
 }

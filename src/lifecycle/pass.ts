@@ -7,7 +7,7 @@
 import { S3Error } from "../errors.js";
 import type { Context } from "../core/context.js";
 import type { BucketRecord, ObjectVersionRecord } from "../storage/types.js";
-import { deleteObjectOrVersion } from "../core/versions.js";
+import { deleteObjectOrVersion, LatestChanged } from "../core/versions.js";
 import { configuredBucket, isCurrentBucket } from "../core/buckets.js";
 import { releaseBodies } from "../core/bodies.js";
 import { tagsOf } from "../core/tags.js";
@@ -39,7 +39,7 @@ export interface PassCounts {
 }
 
 type Action =
-  | { kind: "expire"; key: string }
+  | { kind: "expire"; key: string; decided: ObjectVersionRecord }
   | { kind: "delete"; key: string; versionId: string; counter: "noncurrentExpired" | "markersRemoved" }
   | { kind: "transition"; key: string; versionId: string; storageClass: string };
 
@@ -192,7 +192,7 @@ export class LifecyclePass {
     const s = { key: v.key, size: v.size, tags: () => tagsOf(v.extra) };
     const due = currentExpiry(c, s, v.lastModified.getTime());
     if (due !== undefined && due.at <= now) {
-      actions.push({ kind: "expire", key: v.key });
+      actions.push({ kind: "expire", key: v.key, decided: v });
       return;
     }
     const target = dueTransition(c, s, v.storageClass, v.lastModified.getTime(), now);
@@ -219,8 +219,13 @@ export class LifecyclePass {
           // bucket of that name that is not this one is another's: the walk stops.
           const current = await this.ctx.metadata.getBucket(bucket.name);
           if (current?.id !== bucket.id) return;
-          await deleteObjectOrVersion(this.ctx, current, a.key, undefined, { owner: current.ownerAccountId, bypassGovernance: false, lifecycle: true });
-          counts.expired++;
+          try {
+            await deleteObjectOrVersion(this.ctx, current, a.key, undefined, { owner: current.ownerAccountId, bypassGovernance: false, lifecycle: true, onlyIfLatest: a.decided });
+            counts.expired++;
+          } catch (err) {
+            // Written again since the page was read: the new object is not the one found due.
+            if (!(err instanceof LatestChanged)) throw err;
+          }
         } else if (a.kind === "delete") {
           await deleteObjectOrVersion(this.ctx, bucket, a.key, a.versionId, { owner: bucket.ownerAccountId, bypassGovernance: false, lifecycle: true });
           counts[a.counter]++;

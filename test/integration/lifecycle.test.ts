@@ -5,6 +5,7 @@
 // LifecycleExpirationDate column in CSV, Parquet and ORC.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -318,6 +319,35 @@ print(json.dumps([missing, got, bad]))
       ],
       ["InvalidArgument", 400],
     ]);
+  });
+
+  it("expires nothing written again after the pass read it, unversioned or versioned: the new object is not the one found due", async () => {
+    for (const versioned of [false, true]) {
+      const Bucket = versioned ? "lc-rewritten-versioned" : "lc-rewritten";
+      await bucket(Bucket, versioned);
+      await rules(Bucket, [{ ID: "all", Status: "Enabled", Filter: { Prefix: "" }, Expiration: { Days: 1 } }]);
+      await s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "old" }));
+      clock.set(new Date(clock.now().getTime() + 3 * DAY));
+      // The key is written again between the pass's listing and its expiration of what it listed.
+      const metadata = server.context.metadata;
+      const listVersions = metadata.listVersions;
+      metadata.listVersions = async (query) => {
+        const page = await listVersions.call(metadata, query);
+        if (query.bucket === Bucket) {
+          metadata.listVersions = listVersions;
+          await s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "new" }));
+        }
+        return page;
+      };
+      try {
+        await server.lifecycle.runOnce();
+      } finally {
+        metadata.listVersions = listVersions;
+      }
+      const head = await s3.send(new HeadObjectCommand({ Bucket, Key: "k" }));
+      assert.equal(head.ContentLength, 3, Bucket);
+      assert.equal(head.ETag, `"${createHash("md5").update("new").digest("hex")}"`, Bucket);
+    }
   });
 });
 
