@@ -17,25 +17,13 @@ import {
   PutBucketReplicationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
-  type ReplicationRule,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { ROLE, rule } from "../helpers/replication.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { createAccount, loadSealingKey } from "../../src/auth/accounts.js";
 import type { Logger } from "../../src/log.js";
 
-const ROLE = "arn:aws:iam::111122223333:role/replication";
-
-function rule(id: string, priority: number, prefix: string, destination: string): ReplicationRule {
-  return {
-    ID: id,
-    Priority: priority,
-    Status: "Enabled",
-    Filter: { Prefix: prefix },
-    DeleteMarkerReplication: { Status: "Disabled" },
-    Destination: { Bucket: `arn:aws:s3:::${destination}` },
-  };
-}
 
 describe("replication into another account's bucket", () => {
   let server: TestServer;

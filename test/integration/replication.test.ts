@@ -34,24 +34,12 @@ import {
   type ReplicationRule,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { ROLE, rule } from "../helpers/replication.js";
 import { startTestServer, TEST_ACCESS_KEY, TEST_SECRET_KEY, type TestServer } from "../helpers/server.js";
 import { rejectsWith } from "../helpers/errors.js";
 import { Replicator } from "../../src/replication/replicator.js";
 import { getObjectBytes, python, reportDeliveryPolicy, runInventory } from "../helpers/inventory.js";
 
-const ROLE = "arn:aws:iam::111122223333:role/replication";
-
-function rule(id: string, priority: number, prefix: string, destination: string, extra: Partial<ReplicationRule> = {}): ReplicationRule {
-  return {
-    ID: id,
-    Priority: priority,
-    Status: "Enabled",
-    Filter: { Prefix: prefix },
-    DeleteMarkerReplication: { Status: "Disabled" },
-    Destination: { Bucket: `arn:aws:s3:::${destination}` },
-    ...extra,
-  };
-}
 
 async function createBucket(s3: S3Client, Bucket: string, versioned = true): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket }));
