@@ -65,9 +65,15 @@ export interface Deleter {
    * PUT that came since is not the object its rule found due.
    */
   onlyIfLatest?: Pick<ObjectVersionRecord, "versionId" | "lastModified" | "etag">;
+  /**
+   * With a version id: delete it only while it is not the key's current version (checked inside
+   * the delete), else throw LatestChanged. Lifecycle's noncurrent expiration: a version made
+   * current again since (its successors deleted) is no longer what the rule found due.
+   */
+  onlyIfNoncurrent?: boolean;
 }
 
-/** deleteObjectOrVersion with onlyIfLatest: the key's current version is another since. */
+/** deleteObjectOrVersion with onlyIfLatest or onlyIfNoncurrent: the key's current version changed since. */
 export class LatestChanged extends Error {}
 
 /**
@@ -85,7 +91,11 @@ export async function deleteObjectOrVersion(
   if (versionId !== undefined) {
     const existing = await ctx.metadata.getVersion(bucket.name, key, versionId);
     if (!existing) return { versionId, deleteMarker: false };
-    const { removed } = await ctx.metadata.deleteVersion(bucket, key, versionId, deleteGuard(ctx, by.bypassGovernance));
+    const guard = deleteGuard(ctx, by.bypassGovernance);
+    const { removed } = await ctx.metadata.deleteVersion(bucket, key, versionId, (current) => {
+      if (by.onlyIfNoncurrent && current.isLatest) throw new LatestChanged(`${bucket.name}/${key}: version ${versionId} is current again`);
+      guard(current);
+    });
     releaseBodies(ctx, removed);
     return { versionId, deleteMarker: existing.isDeleteMarker };
   }

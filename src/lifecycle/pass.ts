@@ -227,8 +227,14 @@ export class LifecyclePass {
             if (!(err instanceof LatestChanged)) throw err;
           }
         } else if (a.kind === "delete") {
-          await deleteObjectOrVersion(this.ctx, bucket, a.key, a.versionId, { owner: bucket.ownerAccountId, bypassGovernance: false, lifecycle: true });
-          counts[a.counter]++;
+          try {
+            const onlyIfNoncurrent = a.counter === "noncurrentExpired";
+            await deleteObjectOrVersion(this.ctx, bucket, a.key, a.versionId, { owner: bucket.ownerAccountId, bypassGovernance: false, lifecycle: true, onlyIfNoncurrent });
+            counts[a.counter]++;
+          } catch (err) {
+            // Made current again since the page was read (its successors deleted): not due any more.
+            if (!(err instanceof LatestChanged)) throw err;
+          }
         } else {
           const updated = await this.ctx.metadata.updateVersion(bucket, a.key, a.versionId, (v) =>
             v.storageClass === a.storageClass ? undefined : transitionPatch(this.ctx, v, a.storageClass),

@@ -349,5 +349,32 @@ print(json.dumps([missing, got, bad]))
       assert.equal(head.ETag, `"${createHash("md5").update("new").digest("hex")}"`, Bucket);
     }
   });
+
+  it("keeps a noncurrent version found due if it is made current again before the pass deletes it", async () => {
+    const Bucket = "lc-current-again";
+    await bucket(Bucket, true);
+    await rules(Bucket, [{ ID: "noncurrent", Status: "Enabled", Filter: { Prefix: "" }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }]);
+    await s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "first" }));
+    const second = await s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "second" }));
+    clock.set(new Date(clock.now().getTime() + 3 * DAY));
+    // The newer version is deleted for good between the pass's listing and its deletes: "first" is current again.
+    const metadata = server.context.metadata;
+    const listVersions = metadata.listVersions;
+    metadata.listVersions = async (query) => {
+      const page = await listVersions.call(metadata, query);
+      if (query.bucket === Bucket) {
+        metadata.listVersions = listVersions;
+        await s3.send(new DeleteObjectCommand({ Bucket, Key: "k", VersionId: second.VersionId }));
+      }
+      return page;
+    };
+    try {
+      await server.lifecycle.runOnce();
+    } finally {
+      metadata.listVersions = listVersions;
+    }
+    assert.deepEqual(await versions(Bucket), ["k:latest"]);
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: "k" }))).ContentLength, 5);
+  });
 });
 
