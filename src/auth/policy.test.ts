@@ -113,6 +113,9 @@ const ROWS: Row[] = [
   { name: "IpAddress matches inside the CIDR", policy: cond({ IpAddress: { "aws:SourceIp": "127.0.0.0/8" } }), context: { "aws:SourceIp": "127.0.0.1" }, expect: "Allow" },
   { name: "IpAddress fails outside the CIDR", policy: cond({ IpAddress: { "aws:SourceIp": "10.0.0.0/8" } }), context: { "aws:SourceIp": "127.0.0.1" }, expect: "NotApplicable" },
   { name: "IpAddress matches IPv6", policy: cond({ IpAddress: { "aws:SourceIp": "::1/128" } }), context: { "aws:SourceIp": "::1" }, expect: "Allow" },
+  // node's BlockList alone would match these: an IPv4 address against IPv4-mapped IPv6 ranges.
+  { name: "IpAddress: an IPv6 range never matches an IPv4 address (::/32)", policy: cond({ IpAddress: { "aws:SourceIp": "::/32" } }), context: { "aws:SourceIp": "8.8.8.8" }, expect: "NotApplicable" },
+  { name: "IpAddress: the IPv4-mapped IPv6 block never matches an IPv4 address", policy: cond({ IpAddress: { "aws:SourceIp": "::ffff:0.0.0.0/96" } }), context: { "aws:SourceIp": "127.0.0.1" }, expect: "NotApplicable" },
   { name: "NotIpAddress holds outside the CIDR", policy: cond({ NotIpAddress: { "aws:SourceIp": "10.0.0.0/8" } }), context: { "aws:SourceIp": "127.0.0.1" }, expect: "Allow" },
   { name: "NotIpAddress fails inside the CIDR", policy: cond({ NotIpAddress: { "aws:SourceIp": ["10.0.0.0/8", "127.0.0.1/32"] } }), context: { "aws:SourceIp": "127.0.0.1" }, expect: "NotApplicable" },
   { name: "Null true holds when the key is absent", policy: cond({ Null: { "s3:x-amz-server-side-encryption": "true" } }), expect: "Allow" },

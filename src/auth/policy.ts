@@ -20,8 +20,12 @@ export interface Condition {
   setOperator?: "ForAnyValue" | "ForAllValues";
   key: string;
   values: Values;
-  /** Pre-built for IpAddress / NotIpAddress. */
-  blocks?: BlockList;
+  /**
+   * Pre-built for IpAddress / NotIpAddress, one list per family: node's BlockList matches an IPv4
+   * address against IPv4-mapped IPv6 subnets too (::/32 holds 8.8.8.8), where aws:SourceIp ranges of
+   * one family never match an address of the other.
+   */
+  blocks?: { ipv4: BlockList; ipv6: BlockList };
   /** Pre-compiled for the Like operators. */
   patterns?: Wildcard[];
 }
@@ -227,15 +231,15 @@ function parseConditions(v: unknown): Condition[] {
   return out;
 }
 
-function ipBlocks(values: string[]): BlockList {
-  const blocks = new BlockList();
+function ipBlocks(values: string[]): { ipv4: BlockList; ipv6: BlockList } {
+  const blocks = { ipv4: new BlockList(), ipv6: new BlockList() };
   for (const cidr of values) {
     const [addr, bits] = cidr.split("/");
     const family = isIPv4(addr ?? "") ? "ipv4" : isIPv6(addr ?? "") ? "ipv6" : undefined;
     if (!family) throw malformed(`Condition IpAddress needs CIDR values: ${cidr}`);
     const prefix = bits === undefined ? (family === "ipv4" ? 32 : 128) : Number(bits);
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === "ipv4" ? 32 : 128)) throw malformed(`Condition IpAddress needs CIDR values: ${cidr}`);
-    blocks.addSubnet(addr!, prefix, family);
+    blocks[family].addSubnet(addr!, prefix, family);
   }
   return blocks;
 }
@@ -350,7 +354,7 @@ function conditionHolds(c: Condition, context: PolicyRequest["context"]): boolea
   const matchOne = (actual: string): boolean => {
     if (c.operator === "IpAddress" || c.operator === "NotIpAddress") {
       const family = isIPv4(actual) ? "ipv4" : isIPv6(actual) ? "ipv6" : undefined;
-      return family !== undefined && c.blocks!.check(actual, family);
+      return family !== undefined && c.blocks![family].check(actual, family);
     }
     if (c.patterns) return c.patterns.some((re) => re.test(actual));
     return c.values.some((expected) => valueMatches(c, actual, expected));
@@ -402,7 +406,11 @@ function isFixed(value: string): boolean {
   return !/[*?]/.test(value) && !value.includes("${");
 }
 
-/** A source range narrow enough not to be public: at least /8 for IPv4, /32 for IPv6. */
+/**
+ * A source range narrow enough not to be public: at least /8 for IPv4, /32 for IPv6. An IPv6 range
+ * never matches an IPv4 client (ranges are matched within their own family, and aws:SourceIp
+ * carries an IPv4-mapped peer as plain IPv4), so ::/32 admits no IPv4 client.
+ */
 function isNarrowRange(cidr: string): boolean {
   const [addr = "", bits] = cidr.split("/");
   const v4 = isIPv4(addr);
