@@ -71,6 +71,16 @@ describe("access log records", () => {
     assert.equal(fields[16], agent);
   });
 
+  it("percent-encodes every character a reader may take for a line break or a control, so no field forges a second record", () => {
+    const forged = "x\u0085127.0.0.1 REST.DELETE.OBJECT\u2028\u2029\r\n\u001b[2J";
+    const line = formatRecord({ ...base, userAgent: forged, referer: forged, hostHeader: "h\u0085ost" });
+    assert.deepEqual(line.split(/\r\n|[\n\v\f\r\u001c-\u001e\u0085\u2028\u2029]/), [line], "one line, as Python's splitlines reads it");
+    assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(line));
+    const fields = split(line);
+    assert.equal(fields.length, 26);
+    assert.equal(fields[16], "x%C2%85127.0.0.1 REST.DELETE.OBJECT%E2%80%A8%E2%80%A9%0D%0A%1B[2J");
+  });
+
   it("URL-encodes the key, keeping slashes, so spaces and brackets cannot split the record", () => {
     assert.equal(logKey("photos/2019/08/puppy.jpg"), "photos/2019/08/puppy.jpg");
     assert.equal(logKey("a b[1]/ü"), "a%20b%5B1%5D/%C3%BC");

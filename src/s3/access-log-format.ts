@@ -34,7 +34,7 @@ export interface AccessLogRecord {
   /** The answer's x-amz-id-2. */
   hostId: string;
   signatureVersion?: "SigV2" | "SigV4";
-  /** Stocktake serves plain HTTP: no cipher suite or TLS version to report. */
+  /** Not recorded, even over TLS: "-". */
   cipherSuite?: string;
   authType?: "AuthHeader" | "QueryString";
   hostHeader?: string;
@@ -55,17 +55,22 @@ export function logTime(t: Date): string {
   return `[${pad(t.getUTCDate())}/${MONTHS[t.getUTCMonth()]}/${t.getUTCFullYear()}:${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())} +0000]`;
 }
 
+/** Characters some log reader takes for a line break (NEL, the Unicode separators: Python's splitlines) or a terminal control. */
+const LINE_OR_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
 function plain(value: string | number | undefined): string {
   if (value === undefined || value === "") return "-";
-  // Fields are space-separated: a bare field must not contain the separator or a line break.
-  return String(value).replace(/\s/g, (c) => encodeURIComponent(c));
+  // Fields are space-separated: a bare field must not contain the separator, a line break or a control.
+  return String(value).replace(/\s/g, (c) => encodeURIComponent(c)).replace(LINE_OR_CONTROL, (c) => encodeURIComponent(c));
 }
 
 /** A quoted field: its quotes and backslashes escaped, so shell-style splitters read it whole. */
 function quoted(value: string | undefined): string {
   if (value === undefined || value === "") return '"-"';
-  return `"${value.replace(/[\\"]/g, (c) => "\\" + c).replace(/[\r\n]/g, (c) => encodeURIComponent(c))}"`;
+  // One record, one line, whatever reads it.
+  return `"${value.replace(/[\\"]/g, (c) => "\\" + c).replace(LINE_OR_CONTROL, (c) => encodeURIComponent(c))}"`;
 }
+
 
 /**
  * The key field: URL-encoded, as S3 logs it, with "/" left readable. Brackets are encoded too,

@@ -124,8 +124,9 @@ export class AccessTrace {
       objectSize: this.objectSize(contentLength),
       totalTimeMs: Math.round(performance.now() - facts.startedAt),
       turnAroundTimeMs: this.turnAroundTime(),
-      referer: req.headers.referer,
-      userAgent: req.headers["user-agent"],
+      // A page opened through a presigned URL sends that URL as the Referer of what it loads.
+      referer: redactHeader(req.headers.referer),
+      userAgent: redactHeader(req.headers["user-agent"]),
       versionId: facts.query.get("versionId") ?? undefined,
       hostId: facts.hostId,
       ...this.signature(),
@@ -145,4 +146,8 @@ export async function traceAccess(
 ): Promise<AccessTrace | undefined> {
   const config = logs && (await logs.configOf(bucket.name));
   return config ? new AccessTrace(logs!, bucket, config, req, res, facts) : undefined;
+}
+
+function redactHeader(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : String(redactSecrets(value));
 }

@@ -63,6 +63,7 @@ interface Parsed {
   error: string;
   bytesSent: string;
   objectSize: string;
+  referer: string;
   userAgent: string;
   versionId: string;
   signature: string;
@@ -86,6 +87,7 @@ function parse(line: string): Parsed {
     error: f[10]!,
     bytesSent: f[11]!,
     objectSize: f[12]!,
+    referer: f[15]!,
     userAgent: f[16]!,
     versionId: f[17]!,
     signature: f[19]!,
@@ -335,7 +337,8 @@ describe("server access logging", () => {
       await s3.send(new PutObjectCommand({ Bucket: source, Key: "shared", Body: "x", GrantRead: `id="${canonicalIdFor(otherId)}"` }));
       await other.send(new GetObjectCommand({ Bucket: source, Key: "shared" }));
       const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: source, Key: "shared" }), { expiresIn: 60 });
-      assert.equal((await fetch(url)).status, 200);
+      // A page opened through a presigned URL sends that URL as the Referer of what it loads.
+      assert.equal((await fetch(url, { headers: { referer: url } })).status, 200);
 
       await server.accessLogs.flush();
       const got = await records(s3, "acl-logs", "logs/");
@@ -346,6 +349,8 @@ describe("server access logging", () => {
       assert.equal(presigned!.signature, "SigV4");
       assert.match(presigned!.uri, /X-Amz-Signature=REDACTED/);
       assert.doesNotMatch(presigned!.uri, /X-Amz-Credential=(?!REDACTED)/);
+      assert.match(presigned!.referer, /X-Amz-Signature=REDACTED/);
+      assert.doesNotMatch(presigned!.referer, /X-Amz-(Credential|Signature)=(?!REDACTED)/);
     });
 
     it("keys PartitionedPrefix objects by account, region, bucket and the event day", async () => {
