@@ -20,14 +20,14 @@ import {
   type StoredChecksum,
 } from "./object-headers.js";
 import { ChecksumAlgorithms, type ChecksumAlgorithm } from "../crypto/checksums.js";
-import { authorize, checkExpectedOwner, existingObjectTagConditions, requestConditionContext } from "../auth/authorize.js";
+import { authorize, checkExpectedOwner, existingObjectTagConditions, requestConditionContext, requestObjectTagConditions } from "../auth/authorize.js";
 import { isValidBucketName } from "../bucket-names.js";
 import { readChecksummedBody } from "./checksummed-body.js";
 import { writeCondition } from "./conditional-writes.js";
 import { aclGrants, readResponseHeaders, requestFacts, writeResponseHeaders, type RequestFacts } from "./capability-hooks.js";
 import { mayBypassGovernance } from "./object-lock.js";
 import { addressedVersion, declaredChecksumAlgorithm, expectedMd5, header, isVersioned, lookupAddressed, ownerAccount, writtenVersionId } from "./request.js";
-import { writeTags } from "./tagging.js";
+import { taggingDirective, writeTags } from "./tagging.js";
 import { tagsOf } from "../core/tags.js";
 import { commitVersion, deleteObjectOrVersion, versionIdFor } from "../core/versions.js";
 import type { NewVersion } from "../core/context.js";
@@ -411,10 +411,46 @@ export async function resolveCopySource(req: S3Request, ctx: ServerContext): Pro
   return { bucket: srcBucket, key: src.key, versionId: src.versionId, version: source };
 }
 
+/**
+ * A copy that carries the source's tags (the COPY tagging directive, the default) reads them and
+ * writes them, as GetObjectTagging and PutObjectTagging would: a caller refused either could
+ * otherwise read tags through a copy of its own, or set tags (which steer tag conditions and
+ * tag-filtered rules) where it may only put objects. As for the actions a write's headers add
+ * (authorizeActions), an ACL that grants the read or the write grants its tags too.
+ */
+async function authorizeCopiedTags(req: S3Request, ctx: ServerContext, source: CopySource): Promise<void> {
+  const context = requestConditionContext(req.headers, req.query, req.sourceIp, req.secureTransport, ctx.clock.now(), req.principal.kind !== "anonymous");
+  const read = source.versionId === undefined ? "s3:GetObject" : "s3:GetObjectVersion";
+  const sourceAcl = aclGrants(ctx, req.principal, source.bucket, source.key, source.versionId);
+  await authorize({
+    principal: req.principal,
+    action: source.versionId === undefined ? "s3:GetObjectTagging" : "s3:GetObjectVersionTagging",
+    bucket: source.bucket,
+    key: source.key,
+    policies: ctx.policies,
+    context: { ...context, ...existingObjectTagConditions(tagsOf(source.version.extra)) },
+    aclGrants: async (a) => (await sourceAcl(a)) || (await sourceAcl(read)),
+  });
+  const target = req.bucketRecord!;
+  const targetAcl = aclGrants(ctx, req.principal, target, req.key!, undefined);
+  await authorize({
+    principal: req.principal,
+    action: "s3:PutObjectTagging",
+    bucket: target,
+    key: req.key!,
+    policies: ctx.policies,
+    // The tags it sets are the source's: those are what s3:RequestObjectTag conditions see.
+    context: { ...context, ...requestObjectTagConditions(tagsOf(source.version.extra)) },
+    aclGrants: async (a) => (await targetAcl(a)) || (await targetAcl("s3:PutObject")),
+  });
+}
+
 export const copyObject: Handler = async (req, ctx) => {
   const target = req.bucketRecord!;
-  const { bucket: srcBucket, key: srcKey, versionId: srcVersionId, version: source } = await resolveCopySource(req, ctx);
+  const copySource = await resolveCopySource(req, ctx);
+  const { bucket: srcBucket, key: srcKey, versionId: srcVersionId, version: source } = copySource;
   await req.authorizeRequestTags?.(writeTags(req.headers, source));
+  if (taggingDirective(req.headers) === "COPY" && tagsOf(source.extra).length > 0) await authorizeCopiedTags(req, ctx, copySource);
 
   const directive = header(req.headers, "x-amz-metadata-directive") ?? "COPY";
   if (directive !== "COPY" && directive !== "REPLACE") {

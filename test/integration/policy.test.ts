@@ -338,9 +338,9 @@ describe("bucket policy conditions on object tags", () => {
     assert.deepEqual(await tagsOf(B, "k"), [["owner", "me"], ["security", "public"]]);
   });
 
-  it("copies by the source's tags (s3:GetObject on the source) and the tags the copy gets", async () => {
+  it("copies by the source's tags (s3:GetObject, and s3:GetObjectTagging for the tags carried, on the source) and the tags the copy gets", async () => {
     const src = "tag-copy-source";
-    await bucketWith(src, [grant(src, "s3:GetObject", isPublic)], { pub: "security=public", priv: "security=private" });
+    await bucketWith(src, [grant(src, ["s3:GetObject", "s3:GetObjectTagging"], isPublic)], { pub: "security=public", priv: "security=private" });
     const mine = "tag-copy-mine";
     await bucketWith(mine, [], {}, other);
     await other.send(new CopyObjectCommand({ Bucket: mine, Key: "copy", CopySource: `${src}/pub` }));

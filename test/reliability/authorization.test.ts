@@ -300,6 +300,29 @@ describe("authorization", () => {
       }
     });
 
+    it("needs s3:GetObjectTagging on the source and s3:PutObjectTagging on the target for a copy that carries the source's tags", async () => {
+      const tagged = "authz-copy-tagged";
+      await s3.send(new CreateBucketCommand({ Bucket: tagged }));
+      await s3.send(new PutObjectCommand({ Bucket: tagged, Key: "t", Body: "x", Tagging: "share=public" }));
+      await s3.send(new PutObjectCommand({ Bucket: tagged, Key: "plain", Body: "x" }));
+      const copy = (Key: string, TaggingDirective?: "COPY" | "REPLACE") => other.send(new CopyObjectCommand({ Bucket: b, Key: "copied", CopySource: `${tagged}/${Key}`, TaggingDirective }));
+      const sourceMay = (actions: string[]) => setPolicy(tagged, [{ Effect: "Allow", Principal: { AWS: OTHER_ID }, Action: actions, Resource: `arn:aws:s3:::${tagged}/*` }]);
+      await sourceMay(["s3:GetObject"]);
+      await allowOther(b, ["s3:PutObject", "s3:PutObjectTagging"]);
+      // Reading the tags through a copy of one's own is reading them.
+      await rejectsWith(copy("t"), "AccessDenied", 403);
+      await sourceMay(["s3:GetObject", "s3:GetObjectTagging"]);
+      await copy("t");
+      assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: b, Key: "copied" }))).TagSet, [{ Key: "share", Value: "public" }]);
+      // Writing them where one may only put objects is setting them.
+      await allowOther(b, ["s3:PutObject"]);
+      await rejectsWith(copy("t"), "AccessDenied", 403);
+      // Without tags to carry (none on the source, or REPLACE without x-amz-tagging), s3:PutObject is enough.
+      await copy("plain");
+      await copy("t", "REPLACE");
+      assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: b, Key: "copied" }))).TagSet, []);
+    });
+
     it("keeps the names of retention and legal hold actions with a versionId (S3 has no Version variant)", async () => {
       const lb = "authz-retention-version";
       await versioned(lb, { ObjectLockEnabledForBucket: true });
