@@ -88,14 +88,22 @@ async function authorizeReportKey(ctx: Context, source: BucketRecord, dest: Buck
 export async function checkDestination(ctx: Context, source: BucketRecord, config: InventoryConfiguration, scanStarted: Date): Promise<BucketRecord> {
   const d = config.destination;
   const dest = await ctx.metadata.getBucket(d.bucketName);
-  if (!dest) throw new DeliveryRefused(`destination bucket ${d.bucketName} does not exist`);
-  if (dest.region !== source.region) throw new DeliveryRefused(`destination bucket ${d.bucketName} is in ${dest.region}, not ${source.region}`);
-  if (d.accountId !== undefined && d.accountId !== dest.ownerAccountId) {
-    throw new DeliveryRefused(`destination bucket ${d.bucketName} is not owned by account ${d.accountId}`);
+  try {
+    if (!dest) throw new DeliveryRefused(`destination bucket ${d.bucketName} does not exist`);
+    if (dest.region !== source.region) throw new DeliveryRefused(`destination bucket ${d.bucketName} is in ${dest.region}, not ${source.region}`);
+    if (d.accountId !== undefined && d.accountId !== dest.ownerAccountId) {
+      throw new DeliveryRefused(`destination bucket ${d.bucketName} is not owned by account ${d.accountId}`);
+    }
+    const keys = reportKeys(source.name, config, scanStarted);
+    for (const key of [keys.dataFile(), keys.manifest, keys.symlink, keys.checksum]) await authorizeReportKey(ctx, source, dest, key);
+    return dest;
+  } catch (err) {
+    // The run's error is shown to the source's owner: of a bucket that is not its own, it learns
+    // only that the report cannot go there, not whether the bucket exists, where, or whose it is.
+    if (!(err instanceof DeliveryRefused) || dest?.ownerAccountId === source.ownerAccountId) throw err;
+    ctx.log.warn("inventory destination refused", { source: source.name, destination: d.bucketName, reason: err.message });
+    throw new DeliveryRefused(`destination bucket ${d.bucketName} does not exist or does not accept this report`);
   }
-  const keys = reportKeys(source.name, config, scanStarted);
-  for (const key of [keys.dataFile(), keys.manifest, keys.symlink, keys.checksum]) await authorizeReportKey(ctx, source, dest, key);
-  return dest;
 }
 
 /**

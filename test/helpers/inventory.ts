@@ -67,8 +67,8 @@ export interface FinishedRun {
 }
 
 /** Runs a configuration on demand (POST /{bucket}?inventory&id=…&run&wait) and waits for the outcome. */
-export async function runInventory(server: TestServer, bucket: string, id: string): Promise<FinishedRun> {
-  const res = await signedFetch(server.url, { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }, "POST", `/${bucket}`, { inventory: "", id, run: "", wait: "" });
+export async function runInventory(server: TestServer, bucket: string, id: string, credentials = { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }): Promise<FinishedRun> {
+  const res = await signedFetch(server.url, credentials, "POST", `/${bucket}`, { inventory: "", id, run: "", wait: "" });
   assert.equal(res.status, 200, res.text);
   const tag = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(res.text)?.[1];
   return { status: tag("Status")!, manifestKey: tag("ManifestKey"), error: tag("Error"), rows: Number(tag("Rows")) };

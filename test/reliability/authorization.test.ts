@@ -49,11 +49,13 @@ describe("authorization", () => {
   let server: TestServer;
   let s3: S3Client;
   let other: S3Client;
+  let otherCredentials: { accessKeyId: string; secretAccessKey: string };
 
   before(async () => {
     server = await startTestServer();
     s3 = server.client;
     const creds = await createAccount(server.context.metadata, loadSealingKey(server.dataDir), { accountId: OTHER_ID }, new Date());
+    otherCredentials = { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey };
     other = server.clientFor(creds.accessKeyId, creds.secretAccessKey);
   });
   after(async () => {
@@ -346,6 +348,37 @@ describe("authorization", () => {
   });
 
   describe("inventory delivery authorizes every report key (item 10)", () => {
+    it("tells the owner of a run into another account's bucket only that the report cannot go there, not whether the bucket exists or whose it is", async () => {
+      const probeSource = "authz-inv-probe";
+      const victim = "authz-inv-victim";
+      await other.send(new CreateBucketCommand({ Bucket: probeSource }));
+      await s3.send(new CreateBucketCommand({ Bucket: victim }));
+      const errors: string[] = [];
+      for (const [id, Bucket, AccountId] of [
+        ["existing", victim, undefined],
+        ["guessed-owner", victim, "999999999999"],
+        ["missing", "authz-inv-no-such-bucket", undefined],
+      ] as const) {
+        await other.send(
+          new PutBucketInventoryConfigurationCommand({
+            Bucket: probeSource,
+            Id: id,
+            InventoryConfiguration: {
+              Id: id,
+              IsEnabled: true,
+              IncludedObjectVersions: "Current",
+              Schedule: { Frequency: "Daily" },
+              Destination: { S3BucketDestination: { Bucket: `arn:aws:s3:::${Bucket}`, Format: "CSV", AccountId } },
+            },
+          }),
+        );
+        const run = await runInventory(server, probeSource, id, otherCredentials);
+        assert.equal(run.status, "failed");
+        errors.push(run.error!.replace(Bucket, "<bucket>"));
+      }
+      assert.deepEqual(errors, Array(3).fill("destination bucket <bucket> does not exist or does not accept this report"));
+    });
+
     it("fails the run, writing nothing, when the destination policy lets the service write only the manifest keys", async () => {
       const source = "authz-inv-source";
       const dest = "authz-inv-dest";
