@@ -301,7 +301,7 @@ describe("console in a browser", { skip }, () => {
     await page.getByTestId("run-now").click();
     const failed = page.locator("[data-testid=run-row][data-status=failed]");
     await failed.waitFor();
-    assert.equal(await failed.getByTestId("run-error").textContent(), "destination bucket no-such-reports does not exist");
+    assert.equal(await failed.getByTestId("run-error").textContent(), "destination bucket no-such-reports does not exist or does not accept this report");
   });
 
   it("raised no error in the page", () => {

@@ -513,6 +513,6 @@ describe("an inventory run's recorded error", () => {
     );
     const run = await runInventory(server, "inv-src", "nowhere");
     assert.equal(run.status, "failed");
-    assert.equal(run.error, "destination bucket no-such-dest does not exist");
+    assert.equal(run.error, "destination bucket no-such-dest does not exist or does not accept this report");
   });
 });
