@@ -4,6 +4,7 @@
 import { Worker } from "node:worker_threads";
 import { randomBytes } from "node:crypto";
 import type { Context } from "../core/context.js";
+import { isCurrentBucket } from "../core/buckets.js";
 import { threadEntry } from "../thread-entry.js";
 
 /** The domain's context and the runs in progress, by run id, with their live row and byte counts. */
@@ -390,7 +391,7 @@ async function execute(
  * not of a newer bucket of the same name (someone else's).
  */
 async function checkSourceStands(ctx: InventoryContext, source: BucketRecord): Promise<void> {
-  if ((await ctx.metadata.getBucket(source.name))?.id !== source.id) throw new BucketGoneError(source.name);
+  if (!(await isCurrentBucket(ctx, source))) throw new BucketGoneError(source.name);
 }
 
 /** What a failed run records for anything but our own refusals; the detail is in the server log. */

@@ -320,15 +320,14 @@ export async function readTable(ctx: Context, location: TableLocation, file: Tab
 /**
  * The table's current metadata, or undefined when there is no table here. The hint says where to
  * start, saving the listing; it lags behind a commit whose writer stopped before updating it, or
- * lost its race, so the newest is looked for past it.
+ * lost its race, so the newest is looked for past it. Without a hint naming a file that is there,
+ * the listing decides (locateTable): older versions are deleted once they leave the metadata-log
+ * (deleteOldMetadata), so v1 may be gone.
  */
 export async function loadTable(ctx: Context, location: TableLocation): Promise<LoadedTable | undefined> {
   const uri = tableUri(location);
   const hinted = await readVersionHint(ctx, location, uri);
-  // Without a hint naming a file that is there, the newest file listed is the start: older
-  // versions are deleted once they leave the metadata-log (deleteOldMetadata), so v1 may be gone.
-  const start = hinted !== undefined && (await currentVersion(ctx, location, metadataKey(location, uri, hinted))) ? hinted : Math.max(0, ...(await metadataVersions(ctx, location)));
-  const file = await newestFrom(ctx, location, uri, start);
+  const file = (hinted !== undefined ? await newestFrom(ctx, location, uri, hinted) : undefined) ?? (await locateTable(ctx, location));
   return file && readTable(ctx, location, file);
 }
 

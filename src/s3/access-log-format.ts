@@ -61,14 +61,14 @@ const LINE_OR_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 function plain(value: string | number | undefined): string {
   if (value === undefined || value === "") return "-";
   // Fields are space-separated: a bare field must not contain the separator, a line break or a control.
-  return String(value).replace(/\s/g, (c) => encodeURIComponent(c)).replace(LINE_OR_CONTROL, (c) => encodeURIComponent(c));
+  return String(value).replace(/\s/g, (c) => encodeURIComponent(c)).replace(LINE_OR_CONTROL, encodeURIComponent);
 }
 
 /** A quoted field: its quotes and backslashes escaped, so shell-style splitters read it whole. */
 function quoted(value: string | undefined): string {
   if (value === undefined || value === "") return '"-"';
   // One record, one line, whatever reads it.
-  return `"${value.replace(/[\\"]/g, (c) => "\\" + c).replace(LINE_OR_CONTROL, (c) => encodeURIComponent(c))}"`;
+  return `"${value.replace(/[\\"]/g, (c) => "\\" + c).replace(LINE_OR_CONTROL, encodeURIComponent)}"`;
 }
 
 
