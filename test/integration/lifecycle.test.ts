@@ -321,6 +321,25 @@ print(json.dumps([missing, got, bad]))
     ]);
   });
 
+  /** A lifecycle pass during which `write` runs once, right after the pass lists a page of `Bucket`'s versions. */
+  const passWithWriteAfterListing = async (Bucket: string, write: () => Promise<unknown>) => {
+    const metadata = server.context.metadata;
+    const listVersions = metadata.listVersions;
+    metadata.listVersions = async (query) => {
+      const page = await listVersions.call(metadata, query);
+      if (query.bucket === Bucket) {
+        metadata.listVersions = listVersions;
+        await write();
+      }
+      return page;
+    };
+    try {
+      await server.lifecycle.runOnce();
+    } finally {
+      metadata.listVersions = listVersions;
+    }
+  };
+
   it("expires nothing written again after the pass read it, unversioned or versioned: the new object is not the one found due", async () => {
     for (const versioned of [false, true]) {
       const Bucket = versioned ? "lc-rewritten-versioned" : "lc-rewritten";
@@ -329,21 +348,7 @@ print(json.dumps([missing, got, bad]))
       await s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "old" }));
       clock.set(new Date(clock.now().getTime() + 3 * DAY));
       // The key is written again between the pass's listing and its expiration of what it listed.
-      const metadata = server.context.metadata;
-      const listVersions = metadata.listVersions;
-      metadata.listVersions = async (query) => {
-        const page = await listVersions.call(metadata, query);
-        if (query.bucket === Bucket) {
-          metadata.listVersions = listVersions;
-          await s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "new" }));
-        }
-        return page;
-      };
-      try {
-        await server.lifecycle.runOnce();
-      } finally {
-        metadata.listVersions = listVersions;
-      }
+      await passWithWriteAfterListing(Bucket, () => s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "new" })));
       const head = await s3.send(new HeadObjectCommand({ Bucket, Key: "k" }));
       assert.equal(head.ContentLength, 3, Bucket);
       assert.equal(head.ETag, `"${createHash("md5").update("new").digest("hex")}"`, Bucket);
@@ -358,21 +363,7 @@ print(json.dumps([missing, got, bad]))
     const second = await s3.send(new PutObjectCommand({ Bucket, Key: "k", Body: "second" }));
     clock.set(new Date(clock.now().getTime() + 3 * DAY));
     // The newer version is deleted for good between the pass's listing and its deletes: "first" is current again.
-    const metadata = server.context.metadata;
-    const listVersions = metadata.listVersions;
-    metadata.listVersions = async (query) => {
-      const page = await listVersions.call(metadata, query);
-      if (query.bucket === Bucket) {
-        metadata.listVersions = listVersions;
-        await s3.send(new DeleteObjectCommand({ Bucket, Key: "k", VersionId: second.VersionId }));
-      }
-      return page;
-    };
-    try {
-      await server.lifecycle.runOnce();
-    } finally {
-      metadata.listVersions = listVersions;
-    }
+    await passWithWriteAfterListing(Bucket, () => s3.send(new DeleteObjectCommand({ Bucket, Key: "k", VersionId: second.VersionId })));
     assert.deepEqual(await versions(Bucket), ["k:latest"]);
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: "k" }))).ContentLength, 5);
   });
